@@ -1,0 +1,26 @@
+//! imbarb-market: imbalance-settlement market data.
+//!
+//! Reads Elia (ods047, ods134/162, ods161/133, ods046, per-minute system imbalance), TenneT NL and
+//! imbarb's canonical CSV files into one validated [`MarketData`]; knows the Europe/Brussels
+//! settlement calendar; splits days into train / validation / test; and generates a calibrated
+//! synthetic market for runs that need no downloaded data.
+
+pub mod calendar;
+pub mod coverage;
+mod error;
+mod header;
+mod read;
+pub mod source;
+pub mod split;
+pub mod stats;
+pub mod summary;
+pub mod synth;
+pub mod testdata;
+mod types;
+pub mod write;
+
+pub use coverage::Coverage;
+pub use error::{DataError, Result};
+pub use read::{read_bytes, read_file, read_files};
+pub use split::{DaySplits, Split, SplitSpec};
+pub use types::*;

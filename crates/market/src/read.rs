@@ -1,0 +1,604 @@
+//! Readers: open one or several files (or bytes), recognise the layout from the header, parse every
+//! row into records, and merge them into one sorted, duplicate-free `MarketData`.
+
+use crate::header::{self, Field, Layout};
+use crate::types::hex;
+use crate::{
+    Component, Components, DataError, Format, Market, MarketData, Metadata, MinuteRecord, Pricing,
+    QhPrice, QhRecord, Quality, Result, SourceFile,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Reads one file of any supported layout.
+pub fn read_file(path: impl AsRef<Path>) -> Result<MarketData> {
+    read_files(&[path])
+}
+
+/// Reads several files and merges them (e.g. monthly exports, or QH prices plus per-minute
+/// estimates). Duplicated timestamps keep the Validated row; differing duplicates without a single
+/// validated winner are an error.
+pub fn read_files<P: AsRef<Path>>(paths: &[P]) -> Result<MarketData> {
+    let mut parsed = Vec::with_capacity(paths.len());
+    for p in paths {
+        let path = p.as_ref();
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        parsed.push(parse_stream(path, file, size)?);
+    }
+    merge(parsed)
+}
+
+/// Reads a file held in memory; `name` stands for the path in error messages.
+pub fn read_bytes(name: &str, bytes: &[u8]) -> Result<MarketData> {
+    let parsed = parse_stream(Path::new(name), bytes, Some(bytes.len() as u64))?;
+    merge(vec![parsed])
+}
+
+/// One file's records before merging, each with the line it came from.
+struct ParsedFile {
+    path: PathBuf,
+    source: SourceFile,
+    market: Market,
+    qh: Vec<QhRecord>,
+    qh_lines: Vec<u64>,
+    minutes: Vec<MinuteRecord>,
+    minute_lines: Vec<u64>,
+}
+
+/// Feeds every byte read through SHA-256, so hashing costs no second pass over the file.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Result<ParsedFile> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let hashing = HashingReader {
+        inner: reader,
+        hasher: Sha256::new(),
+    };
+    let mut buffered = BufReader::with_capacity(1 << 16, hashing);
+    // Sniff the delimiter from the first line and skip a UTF-8 BOM.
+    let head = buffered.fill_buf().map_err(io)?;
+    if head.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    let start = if bom { 3 } else { 0 };
+    let first_line_end = head[start..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head.len(), |p| start + p);
+    let first_line = &head[start..first_line_end];
+    let semicolons = first_line.iter().filter(|&&b| b == b';').count();
+    let commas = first_line.iter().filter(|&&b| b == b',').count();
+    let delimiter = if semicolons > commas { b';' } else { b',' };
+    // Estimate the row count from the first lines to reserve once (keeps peak memory low).
+    let sample = &head[start..];
+    let sample_lines = sample.iter().filter(|&&b| b == b'\n').count().max(1);
+    let bytes_per_line = (sample.len() / sample_lines).max(16) as u64;
+    let estimated_rows = size_hint.map_or(0, |s| (s / bytes_per_line) as usize + 16);
+    if bom {
+        buffered.consume(3);
+    }
+
+    let mut csv_reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .buffer_capacity(1 << 16)
+        .from_reader(buffered);
+    let header_record = csv_reader.byte_headers().map_err(|e| csv_error(path, &e))?;
+    let mut header = Vec::with_capacity(header_record.len());
+    for (i, cell) in header_record.iter().enumerate() {
+        let text = std::str::from_utf8(cell).map_err(|_| DataError::Cell {
+            path: path.to_path_buf(),
+            line: 1,
+            column: format!("#{}", i + 1),
+            column_index: i + 1,
+            text: String::from_utf8_lossy(cell).into_owned(),
+            reason: "header cell is not valid UTF-8".into(),
+        })?;
+        header.push(text.trim().to_string());
+    }
+    if header.iter().all(|h| h.is_empty()) {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let layout = header::detect(path, &header)?;
+    let mut rows = RowParser {
+        path,
+        layout: &layout,
+        market: None,
+    };
+
+    let mut qh = Vec::new();
+    let mut qh_lines = Vec::new();
+    let mut minutes = Vec::new();
+    let mut minute_lines = Vec::new();
+    if layout.is_minute() {
+        minutes.reserve(estimated_rows);
+        minute_lines.reserve(estimated_rows);
+    } else {
+        qh.reserve(estimated_rows);
+        qh_lines.reserve(estimated_rows);
+    }
+    let mut record = csv::ByteRecord::new();
+    let mut row_count = 0usize;
+    loop {
+        match csv_reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, &e)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() == 1 && record.get(0).is_some_and(|c| c.iter().all(u8::is_ascii_whitespace))
+        {
+            continue; // a blank line
+        }
+        row_count += 1;
+        if record.len() != header.len() {
+            return Err(DataError::FieldCount {
+                path: path.to_path_buf(),
+                line,
+                expected: header.len(),
+                found: record.len(),
+            });
+        }
+        if layout.is_minute() {
+            if let Some(m) = rows.minute(&record, line)? {
+                minutes.push(m);
+                minute_lines.push(line);
+            }
+        } else if let Some(q) = rows.qh(&record, line)? {
+            qh.push(q);
+            qh_lines.push(line);
+        }
+    }
+    let market = rows.market.unwrap_or(layout.market);
+    drop(record);
+    let hashing = csv_reader.into_inner().into_inner();
+    let sha256 = hex(&hashing.hasher.finalize());
+    Ok(ParsedFile {
+        path: path.to_path_buf(),
+        source: SourceFile {
+            path: path.display().to_string(),
+            format: layout.format,
+            sha256,
+            rows: row_count,
+            ignored_columns: layout.ignored.clone(),
+        },
+        market,
+        qh,
+        qh_lines,
+        minutes,
+        minute_lines,
+    })
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> DataError {
+    DataError::Csv {
+        path: path.to_path_buf(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: e.to_string(),
+    }
+}
+
+/// Parses the cells of one row according to a recognised layout.
+struct RowParser<'a> {
+    path: &'a Path,
+    layout: &'a Layout,
+    market: Option<Market>,
+}
+
+const QH: TimeDelta = TimeDelta::minutes(15);
+
+impl RowParser<'_> {
+    fn err(&self, line: u64, col: usize, text: &str, reason: &str) -> DataError {
+        DataError::Cell {
+            path: self.path.to_path_buf(),
+            line,
+            column: self.layout.names.get(col).cloned().unwrap_or_default(),
+            column_index: col + 1,
+            text: text.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The trimmed text of `field`'s cell, `None` when the layout lacks the column.
+    fn text<'r>(
+        &self,
+        rec: &'r csv::ByteRecord,
+        line: u64,
+        field: Field,
+    ) -> Result<Option<(usize, &'r str)>> {
+        let Some(col) = self.layout.col(field) else {
+            return Ok(None);
+        };
+        let bytes = rec.get(col).unwrap_or_default();
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Some((col, s.trim()))),
+            Err(_) => Err(self.err(
+                line,
+                col,
+                &String::from_utf8_lossy(bytes),
+                "not valid UTF-8",
+            )),
+        }
+    }
+
+    fn number(&self, rec: &csv::ByteRecord, line: u64, field: Field) -> Result<Option<f64>> {
+        match self.text(rec, line, field)? {
+            None => Ok(None),
+            Some((_, "")) => Ok(None),
+            Some((col, s)) => match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Some(v)),
+                _ => Err(self.err(line, col, s, "expected a finite number")),
+            },
+        }
+    }
+
+    fn timestamp(
+        &self,
+        rec: &csv::ByteRecord,
+        line: u64,
+        field: Field,
+        step_seconds: i64,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let Some((col, s)) = self.text(rec, line, field)? else {
+            return Ok(None);
+        };
+        let t = DateTime::parse_from_rfc3339(s)
+            .map_err(|_| {
+                self.err(
+                    line,
+                    col,
+                    s,
+                    "expected an ISO 8601 timestamp with offset, e.g. 2023-01-01T00:00:00+01:00",
+                )
+            })?
+            .with_timezone(&Utc);
+        if t.timestamp().rem_euclid(step_seconds) != 0 || t.timestamp_subsec_nanos() != 0 {
+            let what = if step_seconds == 900 {
+                "not the start of a quarter-hour"
+            } else {
+                "not a whole minute"
+            };
+            return Err(self.err(line, col, s, what));
+        }
+        Ok(Some(t))
+    }
+
+    fn quality(&self, rec: &csv::ByteRecord, line: u64) -> Result<Quality> {
+        match self.text(rec, line, Field::Quality)? {
+            None | Some((_, "")) => {
+                let validated_source = self
+                    .text(rec, line, Field::PriceSource)?
+                    .is_some_and(|(_, s)| s.to_ascii_lowercase().contains("validated"));
+                Ok(if validated_source {
+                    Quality::Validated
+                } else {
+                    Quality::NotValidated
+                })
+            }
+            Some((col, s)) => Quality::parse(s).ok_or_else(|| {
+                self.err(
+                    line,
+                    col,
+                    s,
+                    "expected a quality status (Validated, Not Validated, NV, DataIssue)",
+                )
+            }),
+        }
+    }
+
+    fn check_resolution(&self, rec: &csv::ByteRecord, line: u64, expected: &str) -> Result<()> {
+        match self.text(rec, line, Field::Resolution)? {
+            Some((col, s)) if !s.is_empty() && !s.eq_ignore_ascii_case(expected) => {
+                Err(self.err(line, col, s, &format!("expected resolution {expected}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn check_market(&mut self, rec: &csv::ByteRecord, line: u64) -> Result<()> {
+        if let Some((col, s)) = self.text(rec, line, Field::Market)? {
+            let m = Market::parse(s).ok_or_else(|| self.err(line, col, s, "expected BE or NL"))?;
+            match self.market {
+                Some(prev) if prev != m => {
+                    return Err(self.err(line, col, s, "market differs from earlier rows"))
+                }
+                _ => self.market = Some(m),
+            }
+        }
+        Ok(())
+    }
+
+    fn components(&self, rec: &csv::ByteRecord, line: u64) -> Result<Components> {
+        let mut c = Components::default();
+        for (field, comp) in [
+            (Field::SystemImbalance, Component::SystemImbalanceMw),
+            (Field::Nrv, Component::NrvMw),
+            (Field::Ace, Component::AceMw),
+            (Field::Mip, Component::MipEurPerMwh),
+            (Field::Mdp, Component::MdpEurPerMwh),
+            (Field::Alpha, Component::AlphaEurPerMwh),
+            (Field::AlphaPrime, Component::AlphaPrimeEurPerMwh),
+        ] {
+            c.set(comp, self.number(rec, line, field)?);
+        }
+        Ok(c)
+    }
+
+    /// Parses a quarter-hour row; `None` when its price cell is empty (a gap, reported later).
+    fn qh(&mut self, rec: &csv::ByteRecord, line: u64) -> Result<Option<QhRecord>> {
+        self.check_resolution(rec, line, "PT15M")?;
+        self.check_market(rec, line)?;
+        let start_utc = self
+            .timestamp(rec, line, Field::Timestamp, 900)?
+            .ok_or_else(|| self.err(line, 0, "", "missing timestamp"))?;
+        let (long, short) = match self.layout.format {
+            Format::EliaOds047 => (
+                self.number(rec, line, Field::PositivePrice)?,
+                self.number(rec, line, Field::NegativePrice)?,
+            ),
+            _ if self.layout.col(Field::Price).is_some() => {
+                let p = self.number(rec, line, Field::Price)?;
+                (p, p)
+            }
+            _ => (
+                self.number(rec, line, Field::PriceLong)?,
+                self.number(rec, line, Field::PriceShort)?,
+            ),
+        };
+        let price = match (long, short) {
+            (None, None) => return Ok(None),
+            (Some(l), Some(s)) => QhPrice::from_legs(l, s),
+            (Some(_), None) | (None, Some(_)) => {
+                let field = if long.is_none() {
+                    [Field::PositivePrice, Field::PriceLong]
+                } else {
+                    [Field::NegativePrice, Field::PriceShort]
+                };
+                let col = field
+                    .iter()
+                    .find_map(|f| self.layout.col(*f))
+                    .unwrap_or_default();
+                return Err(self.err(line, col, "", "one price leg is empty, the other is not"));
+            }
+        };
+        Ok(Some(QhRecord {
+            start_utc,
+            price,
+            components: self.components(rec, line)?,
+            quality: self.quality(rec, line)?,
+        }))
+    }
+
+    /// Parses a per-minute row.
+    fn minute(&mut self, rec: &csv::ByteRecord, line: u64) -> Result<Option<MinuteRecord>> {
+        self.check_resolution(rec, line, "PT1M")?;
+        let label = self
+            .timestamp(rec, line, Field::Timestamp, 60)?
+            .ok_or_else(|| self.err(line, 0, "", "missing timestamp"))?;
+        let label_col = self.layout.col(Field::Timestamp).unwrap_or_default();
+        let shift_back =
+            self.layout.minute_label_is_end || self.layout.format == Format::EliaMinuteSystemImbalance;
+        let minute_utc = if shift_back {
+            label
+                .checked_sub_signed(TimeDelta::minutes(1))
+                .ok_or_else(|| self.err(line, label_col, "", "timestamp out of range"))?
+        } else {
+            label
+        };
+        let qh_start_utc = match self.timestamp(rec, line, Field::QuarterHour, 900)? {
+            Some(q) => q,
+            None => {
+                let secs = minute_utc.timestamp();
+                DateTime::from_timestamp(secs - secs.rem_euclid(900), 0)
+                    .ok_or_else(|| self.err(line, label_col, "", "timestamp out of range"))?
+            }
+        };
+        let inside = minute_utc >= qh_start_utc
+            && qh_start_utc
+                .checked_add_signed(QH)
+                .is_some_and(|end| minute_utc < end);
+        if !inside {
+            let col = self.layout.col(Field::QuarterHour).unwrap_or(label_col);
+            let text = self.text(rec, line, Field::QuarterHour)?.map_or("", |t| t.1);
+            return Err(self.err(
+                line,
+                col,
+                text,
+                &format!("minute {minute_utc} is not inside this quarter-hour"),
+            ));
+        }
+        let price_estimate_eur_per_mwh = match self.layout.col(Field::Price) {
+            Some(_) => self.number(rec, line, Field::Price)?,
+            None => self.number(rec, line, Field::PositivePrice)?,
+        };
+        Ok(Some(MinuteRecord {
+            minute_utc,
+            qh_start_utc,
+            price_estimate_eur_per_mwh,
+            components: self.components(rec, line)?,
+            quality: self.quality(rec, line)?,
+        }))
+    }
+}
+
+fn qh_same(a: &QhRecord, b: &QhRecord) -> bool {
+    a.price == b.price && a.quality == b.quality && a.components.same_as(&b.components)
+}
+
+fn minute_same(a: &MinuteRecord, b: &MinuteRecord) -> bool {
+    a.price_estimate_eur_per_mwh == b.price_estimate_eur_per_mwh
+        && a.quality == b.quality
+        && a.components.same_as(&b.components)
+}
+
+/// Where a record came from, for duplicate errors: (file index, line).
+type Origin = (u32, u64);
+
+/// Sorts records by key and removes duplicates in place: identical rows collapse, otherwise the
+/// single Validated row wins, otherwise it is an error.
+fn sort_dedup<T: Copy, K: Ord + Copy>(
+    records: &mut Vec<T>,
+    origins: &mut Vec<Origin>,
+    key: impl Fn(&T) -> K,
+    same: impl Fn(&T, &T) -> bool,
+    quality: impl Fn(&T) -> Quality,
+    on_conflict: impl Fn(&T, Origin, Origin) -> DataError,
+) -> Result<usize> {
+    let sorted = records.windows(2).all(|w| key(&w[0]) <= key(&w[1]));
+    if !sorted {
+        let reversed = records.windows(2).all(|w| key(&w[0]) >= key(&w[1]));
+        if reversed {
+            // Elia exports are newest first: reversing in place keeps memory flat.
+            records.reverse();
+            origins.reverse();
+        } else {
+            let mut order: Vec<u32> = (0..records.len() as u32).collect();
+            order.sort_by_key(|&i| (key(&records[i as usize]), origins[i as usize]));
+            *records = order.iter().map(|&i| records[i as usize]).collect();
+            *origins = order.iter().map(|&i| origins[i as usize]).collect();
+        }
+    }
+    let mut write = 0usize;
+    let mut read = 0usize;
+    while read < records.len() {
+        let mut end = read + 1;
+        while end < records.len() && key(&records[end]) == key(&records[read]) {
+            end += 1;
+        }
+        let group = read..end;
+        let mut keep = read;
+        if end - read > 1 && !group.clone().all(|i| same(&records[i], &records[read])) {
+            let validated: Vec<usize> = group
+                .clone()
+                .filter(|&i| quality(&records[i]) == Quality::Validated)
+                .collect();
+            let one_winner = !validated.is_empty()
+                && validated
+                    .iter()
+                    .all(|&i| same(&records[i], &records[validated[0]]));
+            if !one_winner {
+                let other = group
+                    .clone()
+                    .find(|&i| !same(&records[i], &records[read]))
+                    .unwrap_or(read);
+                return Err(on_conflict(&records[read], origins[read], origins[other]));
+            }
+            keep = validated[0];
+        }
+        records[write] = records[keep];
+        origins[write] = origins[keep];
+        write += 1;
+        read = end;
+    }
+    let dropped = records.len() - write;
+    records.truncate(write);
+    origins.truncate(write);
+    Ok(dropped)
+}
+
+fn merge(files: Vec<ParsedFile>) -> Result<MarketData> {
+    let Some(first) = files.first() else {
+        return Err(DataError::Invalid("no input files".into()));
+    };
+    let market = first.market;
+    for f in &files {
+        if f.market != market {
+            return Err(DataError::MixedMarkets {
+                path_a: first.path.clone(),
+                market_a: market,
+                path_b: f.path.clone(),
+                market_b: f.market,
+            });
+        }
+    }
+    let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let mut sources = Vec::with_capacity(files.len());
+    let (mut qh, mut qh_origin, mut minutes, mut minute_origin) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let single = files.len() == 1;
+    for (i, f) in files.into_iter().enumerate() {
+        sources.push(f.source);
+        let tag = |lines: Vec<u64>| -> Vec<Origin> {
+            lines.into_iter().map(|l| (i as u32, l)).collect()
+        };
+        if single {
+            // Move, don't copy: one file needs no concatenation.
+            qh = f.qh;
+            minutes = f.minutes;
+        } else {
+            qh.extend_from_slice(&f.qh);
+            minutes.extend_from_slice(&f.minutes);
+        }
+        qh_origin.extend(tag(f.qh_lines));
+        minute_origin.extend(tag(f.minute_lines));
+    }
+    let conflict = |what: &'static str, t: DateTime<Utc>, a: Origin, b: Origin| {
+        DataError::Duplicate {
+            what,
+            timestamp: t.to_rfc3339(),
+            path_a: paths[a.0 as usize].clone(),
+            line_a: a.1,
+            path_b: paths[b.0 as usize].clone(),
+            line_b: b.1,
+        }
+    };
+    let dropped_qh = sort_dedup(
+        &mut qh,
+        &mut qh_origin,
+        |r: &QhRecord| r.start_utc,
+        qh_same,
+        |r| r.quality,
+        |r, a, b| conflict("quarter-hour", r.start_utc, a, b),
+    )?;
+    let dropped_minutes = sort_dedup(
+        &mut minutes,
+        &mut minute_origin,
+        |r: &MinuteRecord| (r.qh_start_utc, r.minute_utc),
+        minute_same,
+        |r| r.quality,
+        |r, a, b| conflict("minute", r.minute_utc, a, b),
+    )?;
+    let pricing = if qh.iter().any(|r| r.price.is_dual()) || market == Market::NL {
+        Pricing::Dual
+    } else {
+        Pricing::Single
+    };
+    Ok(MarketData {
+        qh,
+        minutes,
+        meta: Metadata {
+            market,
+            pricing,
+            sources,
+            synthetic: false,
+            duplicates_dropped: dropped_qh + dropped_minutes,
+        },
+    })
+}

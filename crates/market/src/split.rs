@@ -1,0 +1,339 @@
+//! Train / validation / test splits over Brussels calendar days: the paper's within-month split,
+//! walk-forward (test from a date), and explicit date ranges.
+
+use crate::coverage::{Coverage, IncompleteDay};
+use crate::{DataError, Result};
+use chrono::{Datelike, NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+/// The part of the data a day belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Used to fit agents, thresholds and normalisation statistics.
+    Train,
+    /// Used to choose checkpoints and hyper-parameters.
+    Validation,
+    /// Held out; reported.
+    Test,
+}
+
+/// An inclusive range of days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    /// First day, included.
+    pub from: NaiveDate,
+    /// Last day, included.
+    pub to: NaiveDate,
+}
+
+impl DateRange {
+    /// True when `day` lies in the range.
+    pub fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    fn overlaps(&self, other: &DateRange) -> bool {
+        self.from <= other.to && other.from <= self.to
+    }
+}
+
+/// How days are assigned to splits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum SplitSpec {
+    /// Inside every month: days 1-20 train, 21-25 validation, 26-end test (the paper's protocol).
+    Paper,
+    /// Everything before `test_from` trains, except the last `validation_days` days before it,
+    /// which validate; `test_from` and later is test.
+    WalkForward {
+        /// First test day.
+        test_from: NaiveDate,
+        /// Days just before `test_from` used for validation.
+        #[serde(default = "default_validation_days")]
+        validation_days: u32,
+    },
+    /// Explicit, non-overlapping ranges; days in none of them are unused.
+    Explicit {
+        /// Training ranges.
+        train: Vec<DateRange>,
+        /// Validation ranges.
+        validation: Vec<DateRange>,
+        /// Test ranges.
+        test: Vec<DateRange>,
+    },
+}
+
+fn default_validation_days() -> u32 {
+    30
+}
+
+impl SplitSpec {
+    /// Parses the command-line form: `paper`, `walk-forward:2023-06-01[:30]`, or
+    /// `explicit:train=2022-07-10..2023-02-28,validation=2023-03-01..2023-03-31,test=2023-04-01..2023-08-31`
+    /// (several ranges per split separated by `+`).
+    pub fn parse(text: &str) -> Result<SplitSpec> {
+        let bad = |why: &str| {
+            DataError::Invalid(format!(
+                "split `{text}`: {why}; expected `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` \
+                 or `explicit:train=FROM..TO,validation=FROM..TO,test=FROM..TO`"
+            ))
+        };
+        let date = |s: &str| {
+            s.trim()
+                .parse::<NaiveDate>()
+                .map_err(|_| bad(&format!("`{s}` is not a date")))
+        };
+        let (kind, rest) = text.split_once(':').unwrap_or((text, ""));
+        let spec = match kind.trim() {
+            "paper" if rest.is_empty() => SplitSpec::Paper,
+            "walk-forward" => {
+                let mut parts = rest.split(':');
+                let test_from = date(parts.next().unwrap_or(""))?;
+                let validation_days = match parts.next() {
+                    Some(v) => v
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(&format!("`{v}` is not a number of days")))?,
+                    None => default_validation_days(),
+                };
+                if parts.next().is_some() {
+                    return Err(bad("too many `:` parts"));
+                }
+                SplitSpec::WalkForward {
+                    test_from,
+                    validation_days,
+                }
+            }
+            "explicit" => {
+                let (mut train, mut validation, mut test) = (vec![], vec![], vec![]);
+                for part in rest.split(',').filter(|p| !p.trim().is_empty()) {
+                    let (name, ranges) = part
+                        .split_once('=')
+                        .ok_or_else(|| bad(&format!("`{part}` lacks `=`")))?;
+                    let target = match name.trim() {
+                        "train" => &mut train,
+                        "validation" => &mut validation,
+                        "test" => &mut test,
+                        other => return Err(bad(&format!("unknown split `{other}`"))),
+                    };
+                    for r in ranges.split('+') {
+                        let (a, b) = r
+                            .split_once("..")
+                            .ok_or_else(|| bad(&format!("`{r}` is not FROM..TO")))?;
+                        target.push(DateRange {
+                            from: date(a)?,
+                            to: date(b)?,
+                        });
+                    }
+                }
+                SplitSpec::Explicit {
+                    train,
+                    validation,
+                    test,
+                }
+            }
+            _ => return Err(bad("unknown kind")),
+        };
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// Rejects empty or overlapping explicit ranges.
+    pub fn check(&self) -> Result<()> {
+        if let SplitSpec::Explicit {
+            train,
+            validation,
+            test,
+        } = self
+        {
+            let all: Vec<(&str, &DateRange)> = train
+                .iter()
+                .map(|r| ("train", r))
+                .chain(validation.iter().map(|r| ("validation", r)))
+                .chain(test.iter().map(|r| ("test", r)))
+                .collect();
+            for (i, (na, a)) in all.iter().enumerate() {
+                if a.from > a.to {
+                    return Err(DataError::Invalid(format!(
+                        "{na} range {}..{} ends before it starts",
+                        a.from, a.to
+                    )));
+                }
+                for (nb, b) in &all[i + 1..] {
+                    if a.overlaps(b) {
+                        return Err(DataError::Invalid(format!(
+                            "{na} range {}..{} overlaps {nb} range {}..{}",
+                            a.from, a.to, b.from, b.to
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The split of one day (`None`: unused by an explicit split).
+    pub fn assign(&self, day: NaiveDate) -> Option<Split> {
+        match self {
+            SplitSpec::Paper => Some(match day.day() {
+                1..=20 => Split::Train,
+                21..=25 => Split::Validation,
+                _ => Split::Test,
+            }),
+            SplitSpec::WalkForward {
+                test_from,
+                validation_days,
+            } => {
+                let validation_from = *test_from - TimeDelta::days(i64::from(*validation_days));
+                Some(if day >= *test_from {
+                    Split::Test
+                } else if day >= validation_from {
+                    Split::Validation
+                } else {
+                    Split::Train
+                })
+            }
+            SplitSpec::Explicit {
+                train,
+                validation,
+                test,
+            } => [
+                (train, Split::Train),
+                (validation, Split::Validation),
+                (test, Split::Test),
+            ]
+            .into_iter()
+            .find(|(ranges, _)| ranges.iter().any(|r| r.contains(day)))
+            .map(|(_, s)| s),
+        }
+    }
+}
+
+/// The complete days of a series, divided into splits, with the days left out and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DaySplits {
+    /// Complete training days.
+    pub train: Vec<NaiveDate>,
+    /// Complete validation days.
+    pub validation: Vec<NaiveDate>,
+    /// Complete test days.
+    pub test: Vec<NaiveDate>,
+    /// Complete days assigned to no split (explicit splits only).
+    pub unassigned: Vec<NaiveDate>,
+    /// Days excluded because they miss quarter-hours.
+    pub excluded: Vec<IncompleteDay>,
+}
+
+impl DaySplits {
+    /// Splits the complete days of `coverage` by `spec`.
+    pub fn new(coverage: &Coverage, spec: &SplitSpec) -> DaySplits {
+        let mut out = DaySplits {
+            train: vec![],
+            validation: vec![],
+            test: vec![],
+            unassigned: vec![],
+            excluded: coverage.incomplete_days.clone(),
+        };
+        for &day in &coverage.complete_days {
+            match spec.assign(day) {
+                Some(Split::Train) => out.train.push(day),
+                Some(Split::Validation) => out.validation.push(day),
+                Some(Split::Test) => out.test.push(day),
+                None => out.unassigned.push(day),
+            }
+        }
+        out
+    }
+
+    /// The days of one split.
+    pub fn days(&self, split: Split) -> &[NaiveDate] {
+        match split {
+            Split::Train => &self.train,
+            Split::Validation => &self.validation,
+            Split::Test => &self.test,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn paper_split_boundaries() {
+        let s = SplitSpec::Paper;
+        assert_eq!(s.assign(d("2023-02-20")), Some(Split::Train));
+        assert_eq!(s.assign(d("2023-02-21")), Some(Split::Validation));
+        assert_eq!(s.assign(d("2023-02-25")), Some(Split::Validation));
+        assert_eq!(s.assign(d("2023-02-26")), Some(Split::Test));
+        assert_eq!(s.assign(d("2023-02-28")), Some(Split::Test));
+        assert_eq!(s.assign(d("2023-03-01")), Some(Split::Train));
+    }
+
+    #[test]
+    fn parse_forms_and_errors() {
+        assert_eq!(SplitSpec::parse("paper").unwrap(), SplitSpec::Paper);
+        assert_eq!(
+            SplitSpec::parse("walk-forward:2023-06-01:10").unwrap(),
+            SplitSpec::WalkForward {
+                test_from: d("2023-06-01"),
+                validation_days: 10
+            }
+        );
+        let e = SplitSpec::parse("explicit:train=2023-01-01..2023-01-31,test=2023-01-15..2023-02-10")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("overlaps"), "{e}");
+        let e = SplitSpec::parse("walk-forward:2023-13-01").unwrap_err().to_string();
+        assert!(e.contains("2023-13-01"), "{e}");
+        assert!(SplitSpec::parse("random").is_err());
+        let s = SplitSpec::parse(
+            "explicit:train=2023-01-01..2023-01-10+2023-02-01..2023-02-05,test=2023-03-01..2023-03-02",
+        )
+        .unwrap();
+        assert_eq!(s.assign(d("2023-02-03")), Some(Split::Train));
+        assert_eq!(s.assign(d("2023-01-20")), None);
+        assert_eq!(s.assign(d("2023-03-02")), Some(Split::Test));
+    }
+
+    proptest! {
+        #[test]
+        fn every_day_lands_in_exactly_one_split(
+            offset in 0i64..20_000,
+            test_offset in 0i64..20_000,
+            validation_days in 0u32..400,
+        ) {
+            let day = d("1990-01-01") + TimeDelta::days(offset);
+            let test_from = d("1990-01-01") + TimeDelta::days(test_offset);
+            for spec in [SplitSpec::Paper, SplitSpec::WalkForward { test_from, validation_days }] {
+                let s = spec.assign(day);
+                prop_assert!(s.is_some());
+                let hits = [Split::Train, Split::Validation, Split::Test]
+                    .iter()
+                    .filter(|x| Some(**x) == s)
+                    .count();
+                prop_assert_eq!(hits, 1);
+            }
+        }
+
+        #[test]
+        fn walk_forward_never_trains_after_testing_starts(
+            offset in 0i64..5_000, test_offset in 0i64..5_000, validation_days in 0u32..100,
+        ) {
+            let day = d("2020-01-01") + TimeDelta::days(offset);
+            let test_from = d("2020-01-01") + TimeDelta::days(test_offset);
+            let spec = SplitSpec::WalkForward { test_from, validation_days };
+            let s = spec.assign(day).unwrap();
+            prop_assert_eq!(s == Split::Test, day >= test_from);
+            if s == Split::Train {
+                prop_assert!(day < test_from - TimeDelta::days(i64::from(validation_days)));
+            }
+        }
+    }
+}
