@@ -1,1 +1,2 @@
-//! placeholder
+//! imbarb-agents: replay, DQN/C51/QR-DQN/IQN/SAC/DSAC and the trainer. Filled by the agent
+//! issues; empty until then.

@@ -31,7 +31,9 @@ pub fn qhs_in_day(day: NaiveDate) -> usize {
 
 /// Position of the quarter-hour starting at `t` inside its local day, 0-based (0..qhs_in_day).
 pub fn qh_of_day(t: DateTime<Utc>) -> usize {
-    ((t - day_start_utc(local_day(t))).num_seconds().div_euclid(QH_SECONDS)) as usize
+    ((t - day_start_utc(local_day(t)))
+        .num_seconds()
+        .div_euclid(QH_SECONDS)) as usize
 }
 
 /// Wall-clock slot of the quarter-hour starting at `t`, 0..96 (hour * 4 + quarter). On the 100-QH

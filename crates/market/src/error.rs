@@ -100,7 +100,9 @@ pub enum DataError {
         line_b: u64,
     },
     /// Files of different markets were combined.
-    #[error("cannot combine {path_a} ({market_a:?}) with {path_b} ({market_b:?}): different markets")]
+    #[error(
+        "cannot combine {path_a} ({market_a:?}) with {path_b} ({market_b:?}): different markets"
+    )]
     MixedMarkets {
         /// First file.
         path_a: PathBuf,

@@ -281,7 +281,10 @@ mod tests {
         assert_eq!(l.format, Format::EliaQhPostMari);
         assert_eq!(l.col(Field::AlphaPrime), Some(6));
         let ids = cells("datetime,resolutioncode,quarterhour,qualitystatus,ace,systemimbalance,alpha,alpha_prime,marginalincrementalprice,marginaldecrementalprice,imbalanceprice", ',');
-        assert_eq!(detect(Path::new("x"), &ids).unwrap().format, Format::EliaMinutePrice);
+        assert_eq!(
+            detect(Path::new("x"), &ids).unwrap().format,
+            Format::EliaMinutePrice
+        );
         let ods046 = cells("datetime,resolutioncode,quarterhour,qualitystatus,netregulationvolume,systemimbalance,alpha,marginalincrementalprice,marginaldecrementalprice,positiveimbalanceprice,negativeimbalanceprice", ',');
         assert_eq!(
             detect(Path::new("x"), &ods046).unwrap().format,
@@ -293,7 +296,10 @@ mod tests {
     fn missing_and_unknown_columns_are_explained() {
         let h = cells("DateTime;Quality status;Positive imbalance price", ';');
         let err = detect(Path::new("f.csv"), &h).unwrap_err().to_string();
-        assert!(err.contains("f.csv") && err.contains("Negative imbalance price"), "{err}");
+        assert!(
+            err.contains("f.csv") && err.contains("Negative imbalance price"),
+            "{err}"
+        );
         let h = cells("when,price", ',');
         let err = detect(Path::new("g.csv"), &h).unwrap_err().to_string();
         assert!(err.contains("g.csv") && err.contains("when,price"), "{err}");

@@ -9,7 +9,7 @@ pub mod calendar;
 pub mod coverage;
 mod error;
 mod header;
-mod read;
+pub(crate) mod read;
 pub mod source;
 pub mod split;
 pub mod stats;

@@ -114,6 +114,8 @@ mod tests {
         assert_eq!((s.seed, s.minutes), (9, true));
         assert!(SyntheticSpec::parse("synthetic:seed=x").is_err());
         assert!(SyntheticSpec::parse("prices.csv").unwrap().is_none());
-        assert!(SyntheticSpec::parse("synthetic_prices.csv").unwrap().is_none());
+        assert!(SyntheticSpec::parse("synthetic_prices.csv")
+            .unwrap()
+            .is_none());
     }
 }

@@ -286,11 +286,14 @@ mod tests {
                 validation_days: 10
             }
         );
-        let e = SplitSpec::parse("explicit:train=2023-01-01..2023-01-31,test=2023-01-15..2023-02-10")
+        let e =
+            SplitSpec::parse("explicit:train=2023-01-01..2023-01-31,test=2023-01-15..2023-02-10")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("overlaps"), "{e}");
+        let e = SplitSpec::parse("walk-forward:2023-13-01")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("overlaps"), "{e}");
-        let e = SplitSpec::parse("walk-forward:2023-13-01").unwrap_err().to_string();
         assert!(e.contains("2023-13-01"), "{e}");
         assert!(SplitSpec::parse("random").is_err());
         let s = SplitSpec::parse(

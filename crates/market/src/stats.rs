@@ -135,7 +135,9 @@ mod tests {
 
     #[test]
     fn acf_of_alternating_series_is_minus_one() {
-        let g: Vec<Option<f64>> = (0..100).map(|i| Some(if i % 2 == 0 { 1.0 } else { -1.0 })).collect();
+        let g: Vec<Option<f64>> = (0..100)
+            .map(|i| Some(if i % 2 == 0 { 1.0 } else { -1.0 }))
+            .collect();
         assert!((acf(&g, 1) + 1.0).abs() < 0.02);
         assert!((acf(&g, 2) - 1.0).abs() < 0.02);
         let mut gapped = g.clone();

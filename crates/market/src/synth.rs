@@ -70,7 +70,10 @@ impl SynthParams {
     /// Reads parameters written by `imbarb data calibrate`.
     pub fn from_json(path: &std::path::Path, text: &str) -> Result<SynthParams> {
         let p: SynthParams = serde_json::from_str(text).map_err(|e| {
-            DataError::Invalid(format!("{}: invalid synthetic parameters: {e}", path.display()))
+            DataError::Invalid(format!(
+                "{}: invalid synthetic parameters: {e}",
+                path.display()
+            ))
         })?;
         p.check()?;
         Ok(p)
@@ -89,7 +92,10 @@ impl SynthParams {
         }
         for (h, q) in self.hour_quantiles_eur_per_mwh.iter().enumerate() {
             if q.len() != grid_len() {
-                return bad(format!("hour_quantiles_eur_per_mwh[{h}] needs {} values", grid_len()));
+                return bad(format!(
+                    "hour_quantiles_eur_per_mwh[{h}] needs {} values",
+                    grid_len()
+                ));
             }
             if q.iter().any(|v| !v.is_finite()) || q.windows(2).any(|w| w[0] > w[1]) {
                 return bad(format!(
@@ -142,7 +148,8 @@ fn normal_cdf(z: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let poly = t
         * (0.254_829_592
-            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erfc = poly * (-x * x).exp();
     if z >= 0.0 {
         1.0 - 0.5 * erfc
@@ -154,7 +161,10 @@ fn normal_cdf(z: f64) -> f64 {
 /// Draws the latent two-speed process for `n` steps.
 fn latent(n: usize, w: f64, slow_ar: f64, fast_ar: f64, rng: &mut ChaCha8Rng) -> Vec<f64> {
     let (ws, wf) = (w.sqrt(), (1.0 - w).sqrt());
-    let (ks, kf) = ((1.0 - slow_ar * slow_ar).sqrt(), (1.0 - fast_ar * fast_ar).sqrt());
+    let (ks, kf) = (
+        (1.0 - slow_ar * slow_ar).sqrt(),
+        (1.0 - fast_ar * fast_ar).sqrt(),
+    );
     let mut s: f64 = rng.sample(StandardNormal);
     let mut f: f64 = rng.sample(StandardNormal);
     let mut out = Vec::with_capacity(n);
@@ -185,7 +195,8 @@ fn slots_of(from: NaiveDate, to: NaiveDate) -> Result<(chrono::DateTime<chrono::
         } else {
             let s = day_start_utc(day);
             slots.extend(
-                (0..n as i64).map(|i| wall_clock_slot(s + TimeDelta::seconds(i * QH_SECONDS)) as u8),
+                (0..n as i64)
+                    .map(|i| wall_clock_slot(s + TimeDelta::seconds(i * QH_SECONDS)) as u8),
             );
         }
     }
@@ -194,7 +205,13 @@ fn slots_of(from: NaiveDate, to: NaiveDate) -> Result<(chrono::DateTime<chrono::
 
 /// Draws a price path for the given wall-clock slots.
 fn price_path(params: &SynthParams, slots: &[u8], rng: &mut ChaCha8Rng) -> Vec<f64> {
-    let z = latent(slots.len(), params.slow_weight, params.slow_ar, params.fast_ar, rng);
+    let z = latent(
+        slots.len(),
+        params.slow_weight,
+        params.slow_ar,
+        params.fast_ar,
+        rng,
+    );
     z.iter()
         .zip(slots)
         .map(|(z, &slot)| params.price(slot as usize, *z))
@@ -285,8 +302,8 @@ pub fn calibrate(qh_data: &MarketData, minutes: Option<&MarketData>) -> Result<S
             qh.len()
         )));
     }
-    let target = PriceStats::of(qh)
-        .ok_or_else(|| DataError::Invalid("calibration: empty series".into()))?;
+    let target =
+        PriceStats::of(qh).ok_or_else(|| DataError::Invalid("calibration: empty series".into()))?;
     // Slot offsets inside each hour, then per-hour quantiles of the offset-free prices.
     let mut slot_sum = vec![(0.0f64, 0usize); 96];
     for r in qh {
@@ -408,7 +425,12 @@ fn fit_latent(params: &mut SynthParams, data: &MarketData, target: &[f64; 4]) ->
 
 /// Minimises `f` over R^3 with the Nelder-Mead simplex method. Written here because a 3-parameter
 /// fit does not justify the dependency tree of a general optimisation crate.
-fn nelder_mead(f: impl Fn(&[f64; 3]) -> f64, x0: [f64; 3], step: f64, iterations: usize) -> [f64; 3] {
+fn nelder_mead(
+    f: impl Fn(&[f64; 3]) -> f64,
+    x0: [f64; 3],
+    step: f64,
+    iterations: usize,
+) -> [f64; 3] {
     let mut simplex: Vec<([f64; 3], f64)> = (0..4)
         .map(|i| {
             let mut x = x0;
@@ -430,7 +452,11 @@ fn nelder_mead(f: impl Fn(&[f64; 3]) -> f64, x0: [f64; 3], step: f64, iterations
         if fr < simplex[0].1 {
             let expanded = lerp(&centroid, &worst.0, -2.0);
             let fe = f(&expanded);
-            simplex[3] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+            simplex[3] = if fe < fr {
+                (expanded, fe)
+            } else {
+                (reflected, fr)
+            };
         } else if fr < simplex[2].1 {
             simplex[3] = (reflected, fr);
         } else {
@@ -470,6 +496,8 @@ mod tests {
             1.0,
             300,
         );
-        assert!((x[0] - 1.0).abs() < 1e-4 && (x[1] + 2.0).abs() < 1e-4 && (x[2] - 0.5).abs() < 1e-4);
+        assert!(
+            (x[0] - 1.0).abs() < 1e-4 && (x[1] + 2.0).abs() < 1e-4 && (x[2] - 0.5).abs() < 1e-4
+        );
     }
 }

@@ -22,6 +22,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The `price_source` column: `synthetic` for generated data, so the label survives a round
+/// trip through a file; empty otherwise.
+fn source_label(data: &MarketData) -> &'static str {
+    if data.meta.synthetic {
+        crate::read::SYNTHETIC_SOURCE
+    } else {
+        ""
+    }
+}
+
 fn opt(out: &mut String, v: Option<f64>) {
     use std::fmt::Write as _;
     if let Some(v) = v {
@@ -50,8 +60,9 @@ pub fn canonical_qh_csv(data: &MarketData) -> String {
         out.push(',');
         out.push_str(c.canonical_name());
     }
-    out.push_str(",quality_status,market\n");
+    out.push_str(",quality_status,market,price_source\n");
     let market = format!("{:?}", data.meta.market);
+    let source = source_label(data);
     for r in &data.qh {
         let _ = write!(out, "{}", r.start_utc.format("%Y-%m-%dT%H:%M:%SZ"));
         if dual {
@@ -68,7 +79,7 @@ pub fn canonical_qh_csv(data: &MarketData) -> String {
             out.push(',');
             opt(&mut out, r.components.get(*c));
         }
-        let _ = writeln!(out, ",{},{market}", r.quality.label());
+        let _ = writeln!(out, ",{},{market},{source}", r.quality.label());
     }
     out
 }
@@ -87,7 +98,8 @@ pub fn canonical_minute_csv(data: &MarketData) -> String {
         out.push(',');
         out.push_str(c.canonical_name());
     }
-    out.push_str(",quality_status\n");
+    out.push_str(",quality_status,price_source\n");
+    let source = source_label(data);
     for r in &data.minutes {
         let _ = write!(
             out,
@@ -100,7 +112,7 @@ pub fn canonical_minute_csv(data: &MarketData) -> String {
             out.push(',');
             opt(&mut out, r.components.get(*c));
         }
-        let _ = writeln!(out, ",{}", r.quality.label());
+        let _ = writeln!(out, ",{},{source}", r.quality.label());
     }
     out
 }

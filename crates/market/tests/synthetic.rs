@@ -16,38 +16,75 @@ fn d(s: &str) -> chrono::NaiveDate {
 fn within(what: &str, synthetic: f64, real: f64, tolerance: f64, failures: &mut Vec<String>) {
     let rel = (synthetic - real).abs() / real.abs();
     if rel > tolerance {
-        failures.push(format!("{what}: synthetic {synthetic:.3} vs real {real:.3} ({:.1} %)", rel * 100.0));
+        failures.push(format!(
+            "{what}: synthetic {synthetic:.3} vs real {real:.3} ({:.1} %)",
+            rel * 100.0
+        ));
     }
 }
 
 #[test]
 fn synthetic_statistics_are_within_15_percent_of_the_real_file() {
-    let Some(dir) = require_shared_data("synthetic_statistics_within_15_percent") else { return };
+    let Some(dir) = require_shared_data("synthetic_statistics_within_15_percent") else {
+        return;
+    };
     let real = PriceStats::of(&read_file(dir.join(COMBINED)).unwrap().qh).unwrap();
     // 40 years: the generator's own distribution, not one 14-month draw of it (a single 14-month
     // draw varies by seed like the real 14 months would).
-    let synth = generate(&SynthParams::embedded().unwrap(), d("2000-01-01"), d("2039-12-31"), 7, false)
-        .unwrap();
+    let synth = generate(
+        &SynthParams::embedded().unwrap(),
+        d("2000-01-01"),
+        d("2039-12-31"),
+        7,
+        false,
+    )
+    .unwrap();
     let s = PriceStats::of(&synth.qh).unwrap();
     let mut failures = vec![];
     within("mean", s.mean, real.mean, 0.15, &mut failures);
     within("std", s.std, real.std, 0.15, &mut failures);
     for (i, level) in QUANTILE_LEVELS.iter().enumerate() {
-        within(&format!("quantile {level}"), s.quantiles[i], real.quantiles[i], 0.15, &mut failures);
+        within(
+            &format!("quantile {level}"),
+            s.quantiles[i],
+            real.quantiles[i],
+            0.15,
+            &mut failures,
+        );
     }
-    within("negative share", s.negative_share, real.negative_share, 0.15, &mut failures);
+    within(
+        "negative share",
+        s.negative_share,
+        real.negative_share,
+        0.15,
+        &mut failures,
+    );
     for slot in 0..96 {
-        within(&format!("mean of slot {slot}"), s.mean_by_slot[slot], real.mean_by_slot[slot], 0.15, &mut failures);
+        within(
+            &format!("mean of slot {slot}"),
+            s.mean_by_slot[slot],
+            real.mean_by_slot[slot],
+            0.15,
+            &mut failures,
+        );
     }
     for (i, lag) in ACF_LAGS.iter().enumerate() {
-        within(&format!("autocorrelation lag {lag}"), s.acf[i], real.acf[i], 0.15, &mut failures);
+        within(
+            &format!("autocorrelation lag {lag}"),
+            s.acf[i],
+            real.acf[i],
+            0.15,
+            &mut failures,
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn calibrate_reproduces_the_embedded_parameters() {
-    let Some(dir) = require_shared_data("calibrate_reproduces_the_embedded_parameters") else { return };
+    let Some(dir) = require_shared_data("calibrate_reproduces_the_embedded_parameters") else {
+        return;
+    };
     let qh = read_file(dir.join(COMBINED)).unwrap();
     let minutes = read_file(dir.join(ODS161)).unwrap();
     let fitted = calibrate(&qh, Some(&minutes)).unwrap();
@@ -109,17 +146,24 @@ fn running_estimates_converge_to_the_final_price() {
             moved += 1;
         }
     }
-    assert!(moved > m.qh.len() / 2, "early estimates should differ from the final price");
+    assert!(
+        moved > m.qh.len() / 2,
+        "early estimates should differ from the final price"
+    );
 }
 
 #[test]
 fn bad_ranges_and_parameters_are_rejected() {
     let p = SynthParams::embedded().unwrap();
-    let e = generate(&p, d("2023-02-01"), d("2023-01-01"), 0, false).unwrap_err().to_string();
+    let e = generate(&p, d("2023-02-01"), d("2023-01-01"), 0, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("after"), "{e}");
     let mut broken = p.clone();
     broken.hour_quantiles_eur_per_mwh[3][10] = f64::NAN;
-    let e = generate(&broken, d("2023-01-01"), d("2023-01-01"), 0, false).unwrap_err().to_string();
+    let e = generate(&broken, d("2023-01-01"), d("2023-01-01"), 0, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("hour_quantiles_eur_per_mwh[3]"), "{e}");
     let e = SynthParams::from_json(std::path::Path::new("p.json"), "{\"slow_weight\": 1}")
         .unwrap_err()

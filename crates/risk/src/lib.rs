@@ -1,1 +1,2 @@
-//! placeholder
+//! imbarb-risk: return-distribution representations, risk measures and distortions. Filled by
+//! the risk / value-agent issue; empty until then.

@@ -1,0 +1,186 @@
+//! End-to-end tests of the `imbarb data` commands, run as a user would.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn imbarb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imbarb"))
+        .args(args)
+        .output()
+        .expect("run imbarb")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn inspect_synthetic_as_json() {
+    let o = imbarb(&[
+        "data",
+        "inspect",
+        "synthetic:2023-03-01..2023-03-31:seed=3",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["synthetic"], true);
+    assert_eq!(v["coverage"]["complete_days"].as_array().unwrap().len(), 31);
+    // March 2023 has the 92-QH spring-forward day.
+    assert_eq!(v["coverage"]["qh_present"], 30 * 96 + 92);
+    assert_eq!(v["coverage"]["qhs_per_day"]["92"], 1);
+    assert!(v["price"]["mean"].as_f64().unwrap().is_finite());
+    let text = imbarb(&["data", "inspect", "synthetic"]);
+    assert!(
+        stdout(&text).starts_with("SYNTHETIC DATA"),
+        "{}",
+        stdout(&text)
+    );
+}
+
+#[test]
+fn synth_then_inspect_and_calibrate_keeps_the_synthetic_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let qh = dir.path().join("qh.csv");
+    let minutes = dir.path().join("minutes.csv");
+    let q = qh.to_str().unwrap();
+    let m = minutes.to_str().unwrap();
+    let o = imbarb(&[
+        "data",
+        "synth",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-02-28",
+        "--seed",
+        "5",
+        "--out",
+        q,
+        "--minutes-out",
+        m,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("SYNTHETIC"));
+    let o = imbarb(&["data", "inspect", q, m, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        v["synthetic"], true,
+        "the label survives the file round trip"
+    );
+    assert_eq!(v["coverage"]["qh_present"], 59 * 96);
+    assert_eq!(v["minutes"]["rows"], 59 * 96 * 15);
+    assert_eq!(v["minutes"]["complete_quarter_hours"], 59 * 96);
+
+    let params = dir.path().join("params.json");
+    let o = imbarb(&[
+        "data",
+        "calibrate",
+        q,
+        "--minutes",
+        m,
+        "--out",
+        params.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&params).unwrap()).unwrap();
+    assert_eq!(
+        p["hour_quantiles_eur_per_mwh"].as_array().unwrap().len(),
+        24
+    );
+    // Re-generate from the fitted parameters.
+    let again = dir.path().join("again.csv");
+    let o = imbarb(&[
+        "data",
+        "synth",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-01-07",
+        "--params",
+        params.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn convert_raw_export_and_report_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("ods047.csv");
+    std::fs::write(
+        &raw,
+        "\u{feff}DateTime;Quality status;Resolution code;Net regulation volume;System imbalance;Alpha;Marginal incremental price;Marginal decremental price;Strategic reserve price;Positive imbalance price;Negative imbalance price\n\
+         2023-05-23T05:15:00+02:00;Not Validated;PT15M;-63.323;71.283;0.0;104.6;6.78;;6.78;6.78\n\
+         2023-05-23T05:00:00+02:00;Not Validated;PT15M;91.794;-75.832;0.0;107.93;46.72;;107.93;107.93\n",
+    )
+    .unwrap();
+    let out = dir.path().join("canonical.csv");
+    let o = imbarb(&[
+        "data",
+        "convert",
+        raw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("timestamp_utc,imbalance_price_eur_mwh,system_imbalance_mw"));
+    assert!(
+        lines[1].starts_with("2023-05-23T03:00:00Z,107.93,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("2023-05-23T03:15:00Z,6.78,"),
+        "{}",
+        lines[2]
+    );
+
+    std::fs::write(
+        &raw,
+        std::fs::read_to_string(&raw)
+            .unwrap()
+            .replace("107.93;107.93", "10x;107.93"),
+    )
+    .unwrap();
+    let o = imbarb(&[
+        "data",
+        "convert",
+        raw.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("ods047.csv")
+            && e.contains("line 3")
+            && e.contains("Positive imbalance price")
+            && e.contains("`10x`"),
+        "{e}"
+    );
+    // The earlier output is untouched by the failed run.
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), text);
+
+    let o = imbarb(&["data", "inspect", "does-not-exist.csv"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("does-not-exist.csv"), "{}", stderr(&o));
+}
+
+#[test]
+fn help_texts_carry_examples() {
+    for cmd in ["inspect", "convert", "synth", "calibrate"] {
+        let o = imbarb(&["data", cmd, "--help"]);
+        assert!(o.status.success());
+        assert!(stdout(&o).contains("Examples:"), "{cmd}");
+    }
+    assert!(Path::new(env!("CARGO_BIN_EXE_imbarb")).exists());
+}
