@@ -1,0 +1,205 @@
+//! Checkpoints in the `safetensors` format: named f32 tensors plus string metadata, written
+//! atomically. Models and optimiser state go in together so training resumes exactly.
+
+use crate::optim::{Adam, AdamConfig};
+use crate::{Mlp, MlpConfig, NnError, Result};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+/// An in-memory checkpoint: tensors by name and metadata by key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checkpoint {
+    tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    metadata: BTreeMap<String, String>,
+}
+
+fn bytes_of(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+impl Checkpoint {
+    /// An empty checkpoint.
+    pub fn new() -> Checkpoint {
+        Checkpoint::default()
+    }
+
+    /// Stores a tensor; `shape`'s product must equal `data.len()`.
+    pub fn put(&mut self, name: &str, shape: Vec<usize>, data: &[f32]) -> Result<()> {
+        if shape.iter().product::<usize>() != data.len() {
+            return Err(NnError::Shape(format!(
+                "tensor {name}: shape {shape:?} does not hold {} values",
+                data.len()
+            )));
+        }
+        self.tensors
+            .insert(name.to_string(), (shape, data.to_vec()));
+        Ok(())
+    }
+
+    /// A stored tensor's values.
+    pub fn get(&self, name: &str) -> Result<&[f32]> {
+        self.tensors
+            .get(name)
+            .map(|(_, d)| d.as_slice())
+            .ok_or_else(|| NnError::Shape(format!("checkpoint has no tensor `{name}`")))
+    }
+
+    /// A stored tensor's shape.
+    pub fn shape(&self, name: &str) -> Option<&[usize]> {
+        self.tensors.get(name).map(|(s, _)| s.as_slice())
+    }
+
+    /// Sets a metadata entry.
+    pub fn set_meta(&mut self, key: &str, value: impl Into<String>) {
+        self.metadata.insert(key.to_string(), value.into());
+    }
+
+    /// A metadata entry.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metadata.get(key).map(String::as_str)
+    }
+
+    /// Stores an MLP under `prefix`: its configuration as metadata and one tensor per block.
+    pub fn put_mlp(&mut self, prefix: &str, mlp: &Mlp) -> Result<()> {
+        let config = serde_json::to_string(mlp.config())
+            .map_err(|e| NnError::Shape(format!("{prefix}: {e}")))?;
+        self.set_meta(&format!("{prefix}.config"), config);
+        for (name, shape, range) in mlp.named_blocks() {
+            self.put(&format!("{prefix}.{name}"), shape, &mlp.params()[range])?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the MLP stored under `prefix`.
+    pub fn mlp(&self, prefix: &str) -> Result<Mlp> {
+        let text = self
+            .meta(&format!("{prefix}.config"))
+            .ok_or_else(|| NnError::Shape(format!("checkpoint has no MLP `{prefix}`")))?;
+        let config: MlpConfig = serde_json::from_str(text)
+            .map_err(|e| NnError::Shape(format!("{prefix}.config: {e}")))?;
+        let mut mlp = Mlp::new(config, 0)?;
+        let mut params = vec![0.0; mlp.num_params()];
+        for (name, shape, range) in mlp.named_blocks() {
+            let key = format!("{prefix}.{name}");
+            if self.shape(&key) != Some(&shape[..]) {
+                return Err(NnError::Shape(format!(
+                    "{key}: expected shape {shape:?}, found {:?}",
+                    self.shape(&key)
+                )));
+            }
+            params[range].copy_from_slice(self.get(&key)?);
+        }
+        mlp.set_params(&params)?;
+        Ok(mlp)
+    }
+
+    /// Stores Adam's state under `prefix`.
+    pub fn put_adam(&mut self, prefix: &str, adam: &Adam) -> Result<()> {
+        let config = serde_json::to_string(&adam.config)
+            .map_err(|e| NnError::Shape(format!("{prefix}: {e}")))?;
+        self.set_meta(&format!("{prefix}.config"), config);
+        self.set_meta(&format!("{prefix}.step"), adam.step.to_string());
+        self.put(&format!("{prefix}.m"), vec![adam.m.len()], &adam.m)?;
+        self.put(&format!("{prefix}.v"), vec![adam.v.len()], &adam.v)
+    }
+
+    /// Restores the Adam state stored under `prefix`.
+    pub fn adam(&self, prefix: &str) -> Result<Adam> {
+        let missing = |k: &str| NnError::Shape(format!("checkpoint has no `{prefix}.{k}`"));
+        let config: AdamConfig = serde_json::from_str(
+            self.meta(&format!("{prefix}.config"))
+                .ok_or_else(|| missing("config"))?,
+        )
+        .map_err(|e| NnError::Shape(format!("{prefix}.config: {e}")))?;
+        let step = self
+            .meta(&format!("{prefix}.step"))
+            .ok_or_else(|| missing("step"))?
+            .parse()
+            .map_err(|e| NnError::Shape(format!("{prefix}.step: {e}")))?;
+        let m = self.get(&format!("{prefix}.m"))?.to_vec();
+        let v = self.get(&format!("{prefix}.v"))?.to_vec();
+        if m.len() != v.len() {
+            return Err(NnError::Shape(format!(
+                "{prefix}: m and v differ in length"
+            )));
+        }
+        Ok(Adam { config, step, m, v })
+    }
+
+    /// Serialises to safetensors bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let raw: Vec<(String, Vec<usize>, Vec<u8>)> = self
+            .tensors
+            .iter()
+            .map(|(k, (s, d))| (k.clone(), s.clone(), bytes_of(d)))
+            .collect();
+        let mut views = Vec::with_capacity(raw.len());
+        for (k, s, b) in &raw {
+            let view = TensorView::new(Dtype::F32, s.clone(), b)
+                .map_err(|e| NnError::Shape(format!("{k}: {e:?}")))?;
+            views.push((k.clone(), view));
+        }
+        let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        safetensors::tensor::serialize(views, &Some(meta))
+            .map_err(|e| NnError::Shape(format!("serialise: {e:?}")))
+    }
+
+    /// Parses safetensors bytes; `name` stands for the file in error messages.
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Checkpoint> {
+        let bad = |message: String| NnError::Checkpoint {
+            path: name.to_string(),
+            message,
+        };
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| bad(format!("not a safetensors file: {e:?}")))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("corrupt: {e:?}")))?;
+        let mut ck = Checkpoint::new();
+        if let Some(m) = header.metadata() {
+            ck.metadata = m.clone().into_iter().collect();
+        }
+        for (k, view) in st.tensors() {
+            if view.dtype() != Dtype::F32 {
+                return Err(bad(format!(
+                    "tensor {k}: expected F32, found {:?}",
+                    view.dtype()
+                )));
+            }
+            let data: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            ck.tensors.insert(k, (view.shape().to_vec(), data));
+        }
+        Ok(ck)
+    }
+
+    /// Writes the checkpoint atomically (temporary file in the same folder, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let err = |message: String| NnError::Checkpoint {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = self.to_bytes()?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+        tmp.write_all(&bytes).map_err(|e| err(e.to_string()))?;
+        tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
+        Ok(())
+    }
+
+    /// Reads a checkpoint file.
+    pub fn load(path: &Path) -> Result<Checkpoint> {
+        let bytes = std::fs::read(path).map_err(|e| NnError::Checkpoint {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Checkpoint::from_bytes(&path.display().to_string(), &bytes)
+    }
+}
