@@ -1,2 +1,7 @@
-//! imbarb-baselines: perfect-foresight oracle (DP, LP), rules and MPC. Filled by the simulator
-//! issue; empty until then.
+//! imbarb-baselines: what every agent is measured against. The perfect-foresight optimum (an
+//! exact dynamic programme for discrete actions, a linear programme for continuous power), a
+//! threshold rule on the last known price, a time-of-day schedule, a forecast-based MPC, and idle.
+
+pub mod lp;
+
+pub use lp::{lp_oracle, Horizon, Schedule};

@@ -1,2 +1,18 @@
-//! imbarb-sim: battery physics, settlement, cycle budget, observations and the vectorised
-//! environment. Filled by the simulator issue; empty until then.
+//! imbarb-sim: everything an agent is trained in and judged by.
+//!
+//! A battery (power limits, usable energy, per-leg efficiencies, SoC bounds, daily cycle budget,
+//! degradation cost) settled per quarter-hour at the final imbalance price (single or dual
+//! pricing), decided per quarter-hour or per minute, observed only through information published
+//! before each decision, and stepped as a batch of days in lockstep.
+
+pub mod battery;
+pub mod days;
+pub mod env;
+pub mod features;
+pub mod settlement;
+
+pub use battery::{BatteryConfig, InitialSoc, StepOutcome};
+pub use days::{Day, Granularity, MarketDays};
+pub use env::{action_mask, Action, ActionSpace, Decision, EnvConfig, Policy, VecEnv};
+pub use features::{MarketFeatures, ObservationConfig};
+pub use settlement::{settle, settle_increment};

@@ -1,0 +1,165 @@
+//! Perfect-foresight optimum for continuous power as a linear programme (good_lp + clarabel).
+//!
+//! Per quarter-hour t: grid charge c_t >= 0 and discharge d_t >= 0 (MWh), cell energy s_t.
+//! s_t = s_{t-1} + eta_c c_t - d_t / eta_d, soc_min <= s_t <= soc_max, c_t <= P_c / 4,
+//! d_t <= P_d / 4, and per day sum(eta_c c_t + d_t / eta_d) <= 2 E cycles_per_day.
+//! Maximise sum(long_t d_t - short_t c_t - degradation (eta_c c_t + d_t / eta_d)).
+//! Dual prices are exact as long as short >= long (then charging and discharging in one
+//! quarter-hour never pays); single prices always are.
+
+use good_lp::{clarabel, variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+use imbarb_sim::{BatteryConfig, MarketDays};
+
+/// The optimal schedule over a set of days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Profit per day, EUR.
+    pub day_profit_eur: Vec<f64>,
+    /// Cycles per day.
+    pub day_cycles: Vec<f64>,
+    /// Grid power per quarter-hour of each day, MW (> 0 discharge).
+    pub power_mw: Vec<Vec<f64>>,
+    /// Cell energy at the end of each day, MWh.
+    pub end_soc_mwh: Vec<f64>,
+}
+
+impl Schedule {
+    /// Total profit, EUR.
+    pub fn total_eur(&self) -> f64 {
+        self.day_profit_eur.iter().sum()
+    }
+}
+
+/// How days relate in an optimisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Horizon {
+    /// One optimisation over all the days in order, SoC carried from each day to the next.
+    Chained,
+    /// Each day alone, starting from the battery's first-day SoC.
+    PerDay,
+}
+
+/// Solves the LP for the days `day_indices` (chronological) of `days`.
+pub fn lp_oracle(
+    days: &MarketDays,
+    day_indices: &[usize],
+    battery: &BatteryConfig,
+    horizon: Horizon,
+) -> Result<Schedule, String> {
+    battery.check()?;
+    match horizon {
+        Horizon::Chained => solve(days, day_indices, battery, battery.first_soc_mwh()),
+        Horizon::PerDay => {
+            let mut out = Schedule {
+                day_profit_eur: vec![],
+                day_cycles: vec![],
+                power_mw: vec![],
+                end_soc_mwh: vec![],
+            };
+            for &d in day_indices {
+                let s = solve(days, &[d], battery, battery.first_soc_mwh())?;
+                out.day_profit_eur.extend(s.day_profit_eur);
+                out.day_cycles.extend(s.day_cycles);
+                out.power_mw.extend(s.power_mw);
+                out.end_soc_mwh.extend(s.end_soc_mwh);
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Solves one LP over `day_indices` in order, starting at `start_soc_mwh`; a building block for
+/// the oracle and the MPC.
+pub fn solve(
+    days: &MarketDays,
+    day_indices: &[usize],
+    b: &BatteryConfig,
+    start_soc_mwh: f64,
+) -> Result<Schedule, String> {
+    let prices: Vec<Vec<(f64, f64)>> = day_indices
+        .iter()
+        .map(|&d| {
+            days.days[d]
+                .prices
+                .iter()
+                .map(|p| (p.long_eur_per_mwh(), p.short_eur_per_mwh()))
+                .collect()
+        })
+        .collect();
+    let budgets = vec![b.daily_throughput_budget_mwh(); prices.len()];
+    let s = solve_prices(&prices, &budgets, b, start_soc_mwh, 0.25)?;
+    Ok(s)
+}
+
+/// The LP on raw (long, short) prices grouped in blocks, each block with its own cell-throughput
+/// budget (infinite for none), with steps of `duration_h`.
+pub fn solve_prices(
+    blocks: &[Vec<(f64, f64)>],
+    budgets_mwh: &[f64],
+    b: &BatteryConfig,
+    start_soc_mwh: f64,
+    duration_h: f64,
+) -> Result<Schedule, String> {
+    let (ec, ed) = (b.charge_efficiency, b.discharge_efficiency);
+    let mut vars = ProblemVariables::new();
+    let mut c: Vec<Vec<Variable>> = vec![];
+    let mut d: Vec<Vec<Variable>> = vec![];
+    let mut s: Vec<Vec<Variable>> = vec![];
+    for block in blocks {
+        let n = block.len();
+        c.push(vars.add_vector(variable().min(0.0).max(b.charge_power_mw * duration_h), n));
+        d.push(vars.add_vector(variable().min(0.0).max(b.discharge_power_mw * duration_h), n));
+        s.push(vars.add_vector(variable().min(b.soc_min_mwh()).max(b.soc_max_mwh()), n));
+    }
+    let mut objective = Expression::with_capacity(blocks.iter().map(|x| 2 * x.len()).sum());
+    for (k, block) in blocks.iter().enumerate() {
+        for (t, (long, short)) in block.iter().enumerate() {
+            let deg = b.degradation_eur_per_mwh;
+            objective.add_mul(long - deg / ed, d[k][t]);
+            objective.add_mul(-short - deg * ec, c[k][t]);
+        }
+    }
+    let mut model = vars.maximise(objective).using(clarabel);
+    let mut prev: Option<Variable> = None;
+    for (k, block) in blocks.iter().enumerate() {
+        let mut throughput = Expression::with_capacity(2 * block.len());
+        for t in 0..block.len() {
+            let previous: Expression = match prev {
+                Some(v) => v.into(),
+                None => start_soc_mwh.into(),
+            };
+            model = model.with((s[k][t] - previous - ec * c[k][t] + d[k][t] / ed).eq(0.0));
+            prev = Some(s[k][t]);
+            throughput.add_mul(ec, c[k][t]);
+            throughput.add_mul(1.0 / ed, d[k][t]);
+        }
+        if budgets_mwh[k].is_finite() {
+            model = model.with(throughput.leq(budgets_mwh[k]));
+        }
+    }
+    let solution = model.solve().map_err(|e| format!("LP oracle: {e}"))?;
+    let mut out = Schedule {
+        day_profit_eur: vec![],
+        day_cycles: vec![],
+        power_mw: vec![],
+        end_soc_mwh: vec![],
+    };
+    for (k, block) in blocks.iter().enumerate() {
+        let (mut profit, mut thr) = (0.0, 0.0);
+        let mut power = Vec::with_capacity(block.len());
+        for (t, (long, short)) in block.iter().enumerate() {
+            // Interior-point values carry ~1e-9 noise; net them per quarter-hour.
+            let cv = solution.value(c[k][t]).max(0.0);
+            let dv = solution.value(d[k][t]).max(0.0);
+            let cell = ec * cv + dv / ed;
+            profit += long * dv - short * cv - b.degradation_eur_per_mwh * cell;
+            thr += cell;
+            power.push((dv - cv) / duration_h);
+        }
+        out.day_profit_eur.push(profit);
+        out.day_cycles.push(b.cycles_of(thr));
+        out.power_mw.push(power);
+        out.end_soc_mwh.push(solution.value(s[k][block.len() - 1]));
+    }
+    Ok(out)
+}

@@ -1,0 +1,244 @@
+//! Battery physics: power limits, usable energy, per-leg efficiencies, SoC bounds, the daily cycle
+//! budget and optional degradation cost. Whatever is infeasible is clipped, and the clipped amount
+//! is reported.
+//!
+//! Sign convention (one place for the whole project): grid power `> 0` = discharge = injection =
+//! the BRP is long and earns `price x energy`; `< 0` = charge = withdrawal = the BRP pays.
+//! Full equivalent cycles = (energy into the cells + energy out of the cells) / (2 x usable energy).
+
+use serde::{Deserialize, Serialize};
+
+/// How the state of charge starts each day.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum InitialSoc {
+    /// Every day starts at this fraction of usable energy.
+    Fixed {
+        /// Fraction of usable energy, within the SoC bounds.
+        fraction: f64,
+    },
+    /// The first day starts at `first_fraction`; later consecutive days start where the previous
+    /// one ended.
+    CarryOver {
+        /// Fraction of usable energy on the first day.
+        first_fraction: f64,
+    },
+}
+
+/// A battery and its operating limits. The defaults are the paper's battery: 1 MW / 2 MWh, 90 %
+/// efficiency each way, full SoC range, no cycle cap, no degradation cost.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatteryConfig {
+    /// Maximum charging power at the grid connection, MW.
+    pub charge_power_mw: f64,
+    /// Maximum discharging power at the grid connection, MW.
+    pub discharge_power_mw: f64,
+    /// Usable energy of the cells, MWh.
+    pub energy_mwh: f64,
+    /// Charging efficiency (grid to cells).
+    pub charge_efficiency: f64,
+    /// Discharging efficiency (cells to grid).
+    pub discharge_efficiency: f64,
+    /// Lowest allowed SoC, fraction of usable energy.
+    pub soc_min: f64,
+    /// Highest allowed SoC, fraction of usable energy.
+    pub soc_max: f64,
+    /// Start-of-day SoC.
+    pub initial_soc: InitialSoc,
+    /// Daily budget of full equivalent cycles (reset at Brussels midnight); `None` = unlimited.
+    pub cycles_per_day: Option<f64>,
+    /// Degradation cost per MWh of cell throughput (in + out), EUR/MWh.
+    pub degradation_eur_per_mwh: f64,
+}
+
+impl Default for BatteryConfig {
+    fn default() -> Self {
+        BatteryConfig {
+            charge_power_mw: 1.0,
+            discharge_power_mw: 1.0,
+            energy_mwh: 2.0,
+            charge_efficiency: 0.9,
+            discharge_efficiency: 0.9,
+            soc_min: 0.0,
+            soc_max: 1.0,
+            initial_soc: InitialSoc::CarryOver {
+                first_fraction: 0.5,
+            },
+            cycles_per_day: None,
+            degradation_eur_per_mwh: 0.0,
+        }
+    }
+}
+
+/// What one step of the battery did.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepOutcome {
+    /// Power actually delivered at the grid, MW (> 0 discharge).
+    pub power_mw: f64,
+    /// Energy at the grid over the step, MWh (> 0 injected).
+    pub grid_energy_mwh: f64,
+    /// Energy into the cells, MWh.
+    pub cell_in_mwh: f64,
+    /// Energy out of the cells, MWh.
+    pub cell_out_mwh: f64,
+    /// Requested minus delivered power, MW (what physics or the cycle budget refused).
+    pub clipped_mw: f64,
+}
+
+impl BatteryConfig {
+    /// Checks physical plausibility.
+    pub fn check(&self) -> Result<(), String> {
+        let ok = self.charge_power_mw >= 0.0
+            && self.discharge_power_mw >= 0.0
+            && self.energy_mwh > 0.0
+            && (0.0..=1.0).contains(&self.charge_efficiency)
+            && self.charge_efficiency > 0.0
+            && (0.0..=1.0).contains(&self.discharge_efficiency)
+            && self.discharge_efficiency > 0.0
+            && 0.0 <= self.soc_min
+            && self.soc_min < self.soc_max
+            && self.soc_max <= 1.0
+            && self.cycles_per_day.is_none_or(|c| c >= 0.0)
+            && self.degradation_eur_per_mwh >= 0.0;
+        if !ok {
+            return Err(format!("battery configuration is not physical: {self:?}"));
+        }
+        let f = match self.initial_soc {
+            InitialSoc::Fixed { fraction } => fraction,
+            InitialSoc::CarryOver { first_fraction } => first_fraction,
+        };
+        if !(self.soc_min..=self.soc_max).contains(&f) {
+            return Err(format!(
+                "initial SoC {f} is outside the SoC bounds [{}, {}]",
+                self.soc_min, self.soc_max
+            ));
+        }
+        Ok(())
+    }
+
+    /// Lowest allowed cell energy, MWh.
+    pub fn soc_min_mwh(&self) -> f64 {
+        self.soc_min * self.energy_mwh
+    }
+
+    /// Highest allowed cell energy, MWh.
+    pub fn soc_max_mwh(&self) -> f64 {
+        self.soc_max * self.energy_mwh
+    }
+
+    /// Cell energy at the start of the first day, MWh.
+    pub fn first_soc_mwh(&self) -> f64 {
+        match self.initial_soc {
+            InitialSoc::Fixed { fraction } => fraction * self.energy_mwh,
+            InitialSoc::CarryOver { first_fraction } => first_fraction * self.energy_mwh,
+        }
+    }
+
+    /// Cell energy at the start of a day, given where the previous consecutive day ended.
+    pub fn day_start_soc_mwh(&self, previous_end: Option<f64>) -> f64 {
+        match (self.initial_soc, previous_end) {
+            (InitialSoc::CarryOver { .. }, Some(e)) => e,
+            _ => self.first_soc_mwh(),
+        }
+    }
+
+    /// Cell throughput (in + out) the daily cycle budget allows, MWh; infinite without a cap.
+    pub fn daily_throughput_budget_mwh(&self) -> f64 {
+        self.cycles_per_day
+            .map_or(f64::INFINITY, |c| c * 2.0 * self.energy_mwh)
+    }
+
+    /// Full equivalent cycles of a cell throughput.
+    pub fn cycles_of(&self, throughput_mwh: f64) -> f64 {
+        throughput_mwh / (2.0 * self.energy_mwh)
+    }
+
+    /// Applies a requested grid power for `duration_h` from cell energy `soc_mwh` with
+    /// `throughput_left_mwh` of today's cycle budget, clipping to what is feasible.
+    pub fn step(
+        &self,
+        soc_mwh: f64,
+        throughput_left_mwh: f64,
+        requested_mw: f64,
+        duration_h: f64,
+    ) -> StepOutcome {
+        let requested = if requested_mw.is_finite() { requested_mw } else { 0.0 };
+        let budget = throughput_left_mwh.max(0.0);
+        let power = if requested > 0.0 {
+            // Discharge: cells give power * dt / eta_d.
+            let by_rating = requested.min(self.discharge_power_mw);
+            let cell_room = (soc_mwh - self.soc_min_mwh()).max(0.0).min(budget);
+            by_rating.min(cell_room * self.discharge_efficiency / duration_h)
+        } else if requested < 0.0 {
+            // Charge: cells take |power| * dt * eta_c.
+            let by_rating = (-requested).min(self.charge_power_mw);
+            let cell_room = (self.soc_max_mwh() - soc_mwh).max(0.0).min(budget);
+            -by_rating.min(cell_room / (self.charge_efficiency * duration_h))
+        } else {
+            0.0
+        };
+        let grid_energy_mwh = power * duration_h;
+        let (cell_in_mwh, cell_out_mwh) = if power > 0.0 {
+            (0.0, grid_energy_mwh / self.discharge_efficiency)
+        } else {
+            (-grid_energy_mwh * self.charge_efficiency, 0.0)
+        };
+        StepOutcome {
+            power_mw: power,
+            grid_energy_mwh,
+            cell_in_mwh,
+            cell_out_mwh,
+            clipped_mw: requested - power,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn efficiency_losses_by_hand() {
+        let b = BatteryConfig::default();
+        // Charge 1 MW for 15 min: 0.25 MWh from the grid, 0.225 MWh into the cells.
+        let o = b.step(1.0, f64::INFINITY, -1.0, 0.25);
+        assert!((o.grid_energy_mwh + 0.25).abs() < 1e-12);
+        assert!((o.cell_in_mwh - 0.225).abs() < 1e-12);
+        // Discharge 1 MW for 15 min: 0.25 MWh to the grid costs 0.2777... MWh of cells.
+        let o = b.step(1.0, f64::INFINITY, 1.0, 0.25);
+        assert!((o.cell_out_mwh - 0.25 / 0.9).abs() < 1e-12);
+        assert_eq!(o.clipped_mw, 0.0);
+    }
+
+    #[test]
+    fn soc_bounds_and_ratings_clip() {
+        let b = BatteryConfig::default();
+        // Nearly empty: only 0.09 MWh of cells left -> 0.081 MWh at the grid in 15 min.
+        let o = b.step(0.09, f64::INFINITY, 1.0, 0.25);
+        assert!((o.grid_energy_mwh - 0.081).abs() < 1e-12);
+        assert!((o.power_mw - 0.324).abs() < 1e-12);
+        assert!((o.clipped_mw - 0.676).abs() < 1e-12);
+        // Full: charging is refused entirely.
+        let o = b.step(2.0, f64::INFINITY, -1.0, 0.25);
+        assert_eq!(o.power_mw, 0.0);
+        assert_eq!(o.clipped_mw, -1.0);
+        // Over-rated request is limited to the rating.
+        let o = b.step(1.0, f64::INFINITY, 5.0, 0.25);
+        assert_eq!(o.power_mw, 1.0);
+        assert_eq!(o.clipped_mw, 4.0);
+    }
+
+    #[test]
+    fn spent_cycle_budget_means_idle() {
+        let b = BatteryConfig {
+            cycles_per_day: Some(1.1),
+            ..Default::default()
+        };
+        assert!((b.daily_throughput_budget_mwh() - 4.4).abs() < 1e-12);
+        let o = b.step(1.0, 0.0, 1.0, 0.25);
+        assert_eq!(o.power_mw, 0.0);
+        let o = b.step(1.0, 0.1, -1.0, 0.25);
+        assert!((o.cell_in_mwh - 0.1).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,210 @@
+//! Market data arranged for simulation: the complete Brussels days as episodes on one global
+//! 15-minute grid (so features can look back across midnight), with per-minute running estimates
+//! for minute mode (real where Elia published all 15 minutes of a quarter-hour, otherwise a
+//! surrogate: final price + a real ods161 residual path drawn by minute index).
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use imbarb_market::calendar::{day_qh_starts, QH_SECONDS};
+use imbarb_market::synth::SynthParams;
+use imbarb_market::{Component, MarketData, Market, Pricing, QhPrice};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// When decisions are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// One decision at each quarter-hour start, knowing final prices up to the previous QH.
+    Qh,
+    /// 15 decisions per quarter-hour, seeing the running estimate up to the previous minute.
+    Minute,
+}
+
+impl Granularity {
+    /// Decisions per quarter-hour.
+    pub fn decisions_per_qh(self) -> usize {
+        match self {
+            Granularity::Qh => 1,
+            Granularity::Minute => 15,
+        }
+    }
+
+    /// Length of one decision, hours.
+    pub fn duration_h(self) -> f64 {
+        0.25 / self.decisions_per_qh() as f64
+    }
+}
+
+/// One episode: a complete Brussels day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Day {
+    /// Brussels calendar day.
+    pub date: NaiveDate,
+    /// Index of its first quarter-hour on the global grid.
+    pub grid_offset: usize,
+    /// Final settlement prices of its quarter-hours (92, 96 or 100).
+    pub prices: Vec<QhPrice>,
+}
+
+impl Day {
+    /// Number of quarter-hours.
+    pub fn n_qh(&self) -> usize {
+        self.prices.len()
+    }
+}
+
+/// The days of a market on one global grid, ready for the simulator and feature builder.
+#[derive(Debug, Clone)]
+pub struct MarketDays {
+    /// Complete days in chronological order.
+    pub days: Vec<Day>,
+    /// UTC start of grid index 0.
+    pub grid_start: DateTime<Utc>,
+    /// Reference price per grid quarter-hour (NaN where missing).
+    pub grid_price: Vec<f64>,
+    /// System components per grid quarter-hour (NaN where missing), in `Component::ALL` order.
+    pub grid_components: Vec<[f64; 7]>,
+    /// Which components appear anywhere in the data.
+    pub components_present: [bool; 7],
+    /// Per-minute running estimates, `grid_len x 15` (NaN where missing); empty unless prepared
+    /// for minute mode.
+    pub minute_estimates: Vec<f64>,
+    /// Quarter-hours of the days whose running estimates are surrogate (not published data).
+    pub surrogate_qhs: usize,
+    /// Market of the data.
+    pub market: Market,
+    /// Pricing of the data.
+    pub pricing: Pricing,
+    /// True when the prices are synthetic.
+    pub synthetic: bool,
+}
+
+impl MarketDays {
+    /// Arranges `data`'s complete days `dates` (each must have all its quarter-hours). For
+    /// `Granularity::Minute`, per-minute estimates come from `data.minutes` where a quarter-hour has
+    /// all 15, else from the surrogate, drawn with `seed`.
+    pub fn new(
+        data: &MarketData,
+        dates: &[NaiveDate],
+        granularity: Granularity,
+        seed: u64,
+    ) -> Result<MarketDays, String> {
+        let (Some(first), Some(last)) = (data.qh.first(), data.qh.last()) else {
+            return Err("the data has no quarter-hour prices".into());
+        };
+        let grid_start = first.start_utc;
+        let grid_len = ((last.start_utc - grid_start).num_seconds() / QH_SECONDS) as usize + 1;
+        let mut grid_price = vec![f64::NAN; grid_len];
+        let mut grid_components = vec![[f64::NAN; 7]; grid_len];
+        let mut present: Vec<Option<QhPrice>> = vec![None; grid_len];
+        let mut components_present = [false; 7];
+        for r in &data.qh {
+            let i = ((r.start_utc - grid_start).num_seconds() / QH_SECONDS) as usize;
+            grid_price[i] = r.price.reference_eur_per_mwh();
+            present[i] = Some(r.price);
+            for (k, c) in Component::ALL.iter().enumerate() {
+                if let Some(v) = r.components.get(*c) {
+                    grid_components[i][k] = v;
+                    components_present[k] = true;
+                }
+            }
+        }
+        let index_of = |t: DateTime<Utc>| -> Option<usize> {
+            let s = (t - grid_start).num_seconds();
+            (s >= 0 && s % QH_SECONDS == 0 && ((s / QH_SECONDS) as usize) < grid_len)
+                .then_some((s / QH_SECONDS) as usize)
+        };
+        let mut days = Vec::with_capacity(dates.len());
+        for &date in dates {
+            let starts = day_qh_starts(date);
+            let offset = index_of(starts[0])
+                .ok_or_else(|| format!("day {date} lies outside the data"))?;
+            let mut prices = Vec::with_capacity(starts.len());
+            for i in 0..starts.len() {
+                prices.push(
+                    present
+                        .get(offset + i)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| format!("day {date} misses quarter-hour {}", starts[i]))?,
+                );
+            }
+            days.push(Day {
+                date,
+                grid_offset: offset,
+                prices,
+            });
+        }
+        if days.windows(2).any(|w| w[0].date >= w[1].date) {
+            return Err("days must be given in chronological order without repeats".into());
+        }
+        let mut md = MarketDays {
+            days,
+            grid_start,
+            grid_price,
+            grid_components,
+            components_present,
+            minute_estimates: vec![],
+            surrogate_qhs: 0,
+            market: data.meta.market,
+            pricing: data.meta.pricing,
+            synthetic: data.meta.synthetic,
+        };
+        if granularity == Granularity::Minute {
+            md.prepare_minutes(data, seed)?;
+        }
+        Ok(md)
+    }
+
+    fn prepare_minutes(&mut self, data: &MarketData, seed: u64) -> Result<(), String> {
+        let n = self.grid_price.len();
+        let mut est = vec![f64::NAN; n * 15];
+        let mut complete = vec![0u8; n];
+        for m in &data.minutes {
+            let Some(p) = m.price_estimate_eur_per_mwh else { continue };
+            let s = (m.qh_start_utc - self.grid_start).num_seconds();
+            if s < 0 || s % QH_SECONDS != 0 || (s / QH_SECONDS) as usize >= n {
+                continue;
+            }
+            let q = (s / QH_SECONDS) as usize;
+            est[q * 15 + m.minute_in_qh() as usize] = p;
+            complete[q] += 1;
+        }
+        let paths = SynthParams::embedded()
+            .map_err(|e| e.to_string())?
+            .minute_residual_paths;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_3141);
+        let mut surrogate = 0;
+        for q in 0..n {
+            let p = self.grid_price[q];
+            if complete[q] >= 15 || p.is_nan() {
+                continue;
+            }
+            let path = &paths[rng.gen_range(0..paths.len())];
+            for (m, r) in path.iter().enumerate() {
+                est[q * 15 + m] = p + r;
+            }
+            if self
+                .days
+                .iter()
+                .any(|d| (d.grid_offset..d.grid_offset + d.n_qh()).contains(&q))
+            {
+                surrogate += 1;
+            }
+        }
+        self.minute_estimates = est;
+        self.surrogate_qhs = surrogate;
+        Ok(())
+    }
+
+    /// UTC start of grid quarter-hour `i`.
+    pub fn qh_start(&self, i: usize) -> DateTime<Utc> {
+        self.grid_start + TimeDelta::seconds(i as i64 * QH_SECONDS)
+    }
+
+    /// True when minute-mode estimates were prepared.
+    pub fn has_minutes(&self) -> bool {
+        !self.minute_estimates.is_empty()
+    }
+}

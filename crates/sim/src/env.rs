@@ -1,0 +1,427 @@
+//! Environments: one Brussels day is one episode; `VecEnv` steps a batch of days in lockstep with
+//! struct-of-arrays state, for training (many days at once) and backtests (one day at a time,
+//! SoC carried over when configured).
+
+use crate::battery::{BatteryConfig, StepOutcome};
+use crate::days::{Granularity, MarketDays};
+use crate::features::{MarketFeatures, ObservationConfig, BATTERY_FEATURES};
+use crate::settlement::settle_increment;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// How actions are expressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ActionSpace {
+    /// `levels` evenly spaced power levels from full charge (index 0) to full discharge (last);
+    /// with 3: full charge, idle, full discharge. Infeasible levels are masked.
+    Discrete {
+        /// Number of levels (>= 2).
+        levels: usize,
+    },
+    /// A fraction in [-1, 1] of rated power (> 0 discharge); the simulator clips what is
+    /// infeasible and reports the clipped amount.
+    Continuous,
+}
+
+impl Default for ActionSpace {
+    fn default() -> Self {
+        ActionSpace::Discrete { levels: 3 }
+    }
+}
+
+impl ActionSpace {
+    /// Number of discrete actions (0 for continuous).
+    pub fn n(&self) -> usize {
+        match self {
+            ActionSpace::Discrete { levels } => *levels,
+            ActionSpace::Continuous => 0,
+        }
+    }
+
+    /// The power fraction of discrete action `i` of `levels`: -1 (full charge) ..= +1.
+    pub fn level_fraction(i: usize, levels: usize) -> f64 {
+        -1.0 + 2.0 * i as f64 / (levels - 1) as f64
+    }
+}
+
+/// An action chosen by a policy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Action {
+    /// Index of a discrete level.
+    Discrete(usize),
+    /// Fraction of rated power in [-1, 1] (> 0 discharge).
+    Continuous(f64),
+}
+
+/// Everything that defines an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnvConfig {
+    /// The battery.
+    pub battery: BatteryConfig,
+    /// Decision granularity.
+    pub granularity: Granularity,
+    /// Action space.
+    pub actions: ActionSpace,
+    /// Observation features.
+    pub observation: ObservationConfig,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            battery: BatteryConfig::default(),
+            granularity: Granularity::Qh,
+            actions: ActionSpace::default(),
+            observation: ObservationConfig::default(),
+        }
+    }
+}
+
+/// Grid power in MW for a power fraction (> 0 discharge), scaled by the matching rating.
+pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
+    let f = if fraction.is_finite() { fraction.clamp(-1.0, 1.0) } else { 0.0 };
+    if f >= 0.0 {
+        f * b.discharge_power_mw
+    } else {
+        f * b.charge_power_mw
+    }
+}
+
+/// Writes the action mask of `levels` discrete levels: a level is allowed when it can be executed
+/// in full for `duration_h` within the SoC bounds and the remaining cycle budget. Idle (or the
+/// level closest to 0) is always allowed.
+pub fn action_mask(
+    b: &BatteryConfig,
+    soc_mwh: f64,
+    throughput_left_mwh: f64,
+    duration_h: f64,
+    mask: &mut [bool],
+) {
+    const EPS: f64 = 1e-9;
+    let levels = mask.len();
+    let room_out = (soc_mwh - b.soc_min_mwh()).min(throughput_left_mwh);
+    let room_in = (b.soc_max_mwh() - soc_mwh).min(throughput_left_mwh);
+    for (i, m) in mask.iter_mut().enumerate() {
+        let p = fraction_to_mw(b, ActionSpace::level_fraction(i, levels));
+        *m = if p > 0.0 {
+            p * duration_h / b.discharge_efficiency <= room_out + EPS
+        } else if p < 0.0 {
+            -p * duration_h * b.charge_efficiency <= room_in + EPS
+        } else {
+            true
+        };
+    }
+    if !mask.iter().any(|m| *m) {
+        let idle = (0..levels)
+            .min_by(|&x, &y| {
+                ActionSpace::level_fraction(x, levels)
+                    .abs()
+                    .total_cmp(&ActionSpace::level_fraction(y, levels).abs())
+            })
+            .unwrap_or(0);
+        mask[idle] = true;
+    }
+}
+
+/// What a policy may know at a decision: the battery state, the normalised observation, the mask,
+/// and raw published history (final prices of quarter-hours that have ended, the latest running
+/// estimate). Nothing after the decision time is reachable from here.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
+    /// Brussels day.
+    pub date: NaiveDate,
+    /// Index of the day in the `MarketDays`.
+    pub day_index: usize,
+    /// Decision index within the day.
+    pub step: usize,
+    /// Quarter-hour index within the day.
+    pub qh: usize,
+    /// Minute within the quarter-hour (0 in QH mode).
+    pub minute: usize,
+    /// Quarter-hours in the day.
+    pub n_qh: usize,
+    /// Brussels wall-clock slot of the quarter-hour, 0..96.
+    pub slot: usize,
+    /// Cell energy, MWh.
+    pub soc_mwh: f64,
+    /// Full equivalent cycles used today.
+    pub cycles_used: f64,
+    /// Final prices of all grid quarter-hours before the current one (NaN where missing).
+    pub known_prices: &'a [f64],
+    /// The latest running estimate of the current quarter-hour's price (minute mode).
+    pub latest_estimate: Option<f64>,
+    /// Normalised observation (market features then battery features).
+    pub observation: &'a [f32],
+    /// Allowed discrete actions (empty for continuous actions).
+    pub mask: &'a [bool],
+}
+
+/// One interface for everything that acts: agents, rules, forecasts. `act` never trains.
+pub trait Policy {
+    /// A short name for reports.
+    fn name(&self) -> String;
+    /// Chooses an action for one decision.
+    fn act(&mut self, decision: &Decision) -> Action;
+    /// Called before the first decision of each day.
+    fn start_day(&mut self, _date: NaiveDate) {}
+}
+
+/// A batch of days stepped in lockstep, with struct-of-arrays state.
+pub struct VecEnv<'a> {
+    days: &'a MarketDays,
+    features: &'a MarketFeatures,
+    config: EnvConfig,
+    duration_h: f64,
+    per_qh: usize,
+    budget_mwh: f64,
+    day: Vec<usize>,
+    step: Vec<usize>,
+    soc: Vec<f64>,
+    throughput: Vec<f64>,
+    qh_net: Vec<f64>,
+    done: Vec<bool>,
+    obs: Vec<f32>,
+    mask: Vec<bool>,
+    reward: Vec<f64>,
+    outcome: Vec<StepOutcome>,
+}
+
+impl<'a> VecEnv<'a> {
+    /// An environment over `days` with precomputed `features` (built with the same granularity).
+    pub fn new(days: &'a MarketDays, features: &'a MarketFeatures, config: EnvConfig) -> Result<Self, String> {
+        config.battery.check()?;
+        if features.decisions_per_qh != config.granularity.decisions_per_qh() {
+            return Err("features were built for another decision granularity".into());
+        }
+        if let ActionSpace::Discrete { levels } = config.actions {
+            if levels < 2 {
+                return Err(format!("discrete actions need at least 2 levels, got {levels}"));
+            }
+        }
+        Ok(VecEnv {
+            days,
+            features,
+            duration_h: config.granularity.duration_h(),
+            per_qh: config.granularity.decisions_per_qh(),
+            budget_mwh: config.battery.daily_throughput_budget_mwh(),
+            config,
+            day: vec![],
+            step: vec![],
+            soc: vec![],
+            throughput: vec![],
+            qh_net: vec![],
+            done: vec![],
+            obs: vec![],
+            mask: vec![],
+            reward: vec![],
+            outcome: vec![],
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EnvConfig {
+        &self.config
+    }
+
+    /// Observation width.
+    pub fn observation_width(&self) -> usize {
+        self.features.observation_width()
+    }
+
+    /// Number of discrete actions (0 for continuous).
+    pub fn n_actions(&self) -> usize {
+        self.config.actions.n()
+    }
+
+    /// Starts one episode per entry of `days` (indices into `MarketDays::days`) at the given cell
+    /// energies (MWh).
+    pub fn reset(&mut self, days: &[usize], start_soc_mwh: &[f64]) {
+        assert_eq!(days.len(), start_soc_mwh.len(), "VecEnv::reset: one SoC per day");
+        let b = days.len();
+        let (w, a) = (self.observation_width(), self.n_actions());
+        self.day = days.to_vec();
+        self.step = vec![0; b];
+        self.soc = start_soc_mwh.to_vec();
+        self.throughput = vec![0.0; b];
+        self.qh_net = vec![0.0; b];
+        self.done = vec![false; b];
+        self.obs = vec![0.0; b * w];
+        self.mask = vec![true; b * a];
+        self.reward = vec![0.0; b];
+        self.outcome = vec![StepOutcome::default(); b];
+        for i in 0..b {
+            self.observe(i);
+        }
+    }
+
+    fn n_steps(&self, i: usize) -> usize {
+        self.days.days[self.day[i]].n_qh() * self.per_qh
+    }
+
+    /// Writes observation and mask of env `i` for its current step.
+    fn observe(&mut self, i: usize) {
+        let w = self.observation_width();
+        let fw = self.features.width;
+        let step = self.step[i].min(self.n_steps(i) - 1);
+        let row = self.features.row(self.day[i], step);
+        let b = &self.config.battery;
+        let out = &mut self.obs[i * w..(i + 1) * w];
+        out[..fw].copy_from_slice(row);
+        out[fw] = (self.soc[i] / b.energy_mwh) as f32;
+        out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
+        out[fw + 2] = if self.budget_mwh.is_finite() && self.budget_mwh > 0.0 {
+            ((self.budget_mwh - self.throughput[i]) / self.budget_mwh) as f32
+        } else {
+            1.0
+        };
+        debug_assert_eq!(w, fw + BATTERY_FEATURES);
+        let a = self.n_actions();
+        if a > 0 {
+            action_mask(
+                b,
+                self.soc[i],
+                self.budget_mwh - self.throughput[i],
+                self.duration_h,
+                &mut self.mask[i * a..(i + 1) * a],
+            );
+        }
+    }
+
+    /// Steps every env with a power fraction each (> 0 discharge); finished envs ignore theirs.
+    pub fn step_fractions(&mut self, fractions: &[f64]) {
+        assert_eq!(fractions.len(), self.day.len(), "VecEnv::step: one action per env");
+        for i in 0..self.day.len() {
+            if self.done[i] {
+                self.reward[i] = 0.0;
+                self.outcome[i] = StepOutcome::default();
+                continue;
+            }
+            let b = self.config.battery;
+            let requested = fraction_to_mw(&b, fractions[i]);
+            let left = self.budget_mwh - self.throughput[i];
+            let o = b.step(self.soc[i], left, requested, self.duration_h);
+            self.soc[i] = (self.soc[i] + o.cell_in_mwh - o.cell_out_mwh)
+                .clamp(b.soc_min_mwh(), b.soc_max_mwh());
+            let cell = o.cell_in_mwh + o.cell_out_mwh;
+            self.throughput[i] += cell;
+            let day = &self.days.days[self.day[i]];
+            let q = self.step[i] / self.per_qh;
+            let before = self.qh_net[i];
+            let after = before + o.grid_energy_mwh;
+            self.reward[i] = settle_increment(&day.prices[q], before, after)
+                - b.degradation_eur_per_mwh * cell;
+            self.qh_net[i] = after;
+            self.outcome[i] = o;
+            self.step[i] += 1;
+            if self.step[i] % self.per_qh == 0 {
+                self.qh_net[i] = 0.0;
+            }
+            if self.step[i] >= self.n_steps(i) {
+                self.done[i] = true;
+            } else {
+                self.observe(i);
+            }
+        }
+    }
+
+    /// Steps every env with a discrete action index each.
+    pub fn step_discrete(&mut self, actions: &[usize]) {
+        let levels = self.n_actions().max(2);
+        let fractions: Vec<f64> = actions
+            .iter()
+            .map(|&a| ActionSpace::level_fraction(a.min(levels - 1), levels))
+            .collect();
+        self.step_fractions(&fractions);
+    }
+
+    /// Steps with policy actions of either kind.
+    pub fn step_actions(&mut self, actions: &[Action]) {
+        let levels = self.n_actions().max(2);
+        let fractions: Vec<f64> = actions
+            .iter()
+            .map(|a| match *a {
+                Action::Discrete(i) => ActionSpace::level_fraction(i.min(levels - 1), levels),
+                Action::Continuous(f) => f,
+            })
+            .collect();
+        self.step_fractions(&fractions);
+    }
+
+    /// Observations, `batch x observation_width`.
+    pub fn observations(&self) -> &[f32] {
+        &self.obs
+    }
+
+    /// Action masks, `batch x n_actions`.
+    pub fn masks(&self) -> &[bool] {
+        &self.mask
+    }
+
+    /// Rewards of the last step (EUR).
+    pub fn rewards(&self) -> &[f64] {
+        &self.reward
+    }
+
+    /// Battery outcomes of the last step.
+    pub fn outcomes(&self) -> &[StepOutcome] {
+        &self.outcome
+    }
+
+    /// Which envs have finished their day.
+    pub fn dones(&self) -> &[bool] {
+        &self.done
+    }
+
+    /// True when every env has finished.
+    pub fn all_done(&self) -> bool {
+        self.done.iter().all(|d| *d)
+    }
+
+    /// Cell energy of env `i`, MWh.
+    pub fn soc_mwh(&self, i: usize) -> f64 {
+        self.soc[i]
+    }
+
+    /// Cycles used today by env `i`.
+    pub fn cycles_used(&self, i: usize) -> f64 {
+        self.config.battery.cycles_of(self.throughput[i])
+    }
+
+    /// Current decision index of env `i` within its day.
+    pub fn step_index(&self, i: usize) -> usize {
+        self.step[i]
+    }
+
+    /// What a policy may know about env `i`'s current decision.
+    pub fn decision(&self, i: usize) -> Decision<'_> {
+        let day = &self.days.days[self.day[i]];
+        let step = self.step[i].min(self.n_steps(i) - 1);
+        let (q, m) = (step / self.per_qh, step % self.per_qh);
+        let g = day.grid_offset + q;
+        let w = self.observation_width();
+        let a = self.n_actions();
+        let latest_estimate = (self.per_qh > 1)
+            .then(|| {
+                let idx = (g * 15 + m).checked_sub(1)?;
+                self.days.minute_estimates.get(idx).copied().filter(|v| !v.is_nan())
+            })
+            .flatten();
+        Decision {
+            date: day.date,
+            day_index: self.day[i],
+            step,
+            qh: q,
+            minute: m,
+            n_qh: day.n_qh(),
+            slot: imbarb_market::calendar::wall_clock_slot(self.days.qh_start(g)),
+            soc_mwh: self.soc[i],
+            cycles_used: self.cycles_used(i),
+            known_prices: &self.days.grid_price[..g],
+            latest_estimate,
+            observation: &self.obs[i * w..(i + 1) * w],
+            mask: &self.mask[i * a..(i + 1) * a],
+        }
+    }
+}

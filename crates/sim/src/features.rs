@@ -1,0 +1,277 @@
+//! Observations: which features an agent sees, computed only from information published before
+//! each decision, and normalised with statistics of the training days only.
+//!
+//! Market features do not depend on the agent's actions, so they are computed once per decision
+//! point (`MarketFeatures`); the battery part (SoC, cycles used and left) is appended by the
+//! environment at each step.
+
+use crate::days::{Granularity, MarketDays};
+use chrono::{Datelike, TimeDelta};
+use imbarb_market::calendar::wall_clock_slot;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::TAU;
+
+/// Which features to build. Defaults give a compact, useful observation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ObservationConfig {
+    /// Quarter-hour of the day as sin/cos.
+    pub time_of_day: bool,
+    /// Minute within the quarter-hour, scaled to [0, 1] (minute mode only).
+    pub minute_in_qh: bool,
+    /// Day of week as sin/cos.
+    pub weekday: bool,
+    /// Month as sin/cos.
+    pub month: bool,
+    /// How many of the latest final quarter-hour prices to show.
+    pub last_prices: usize,
+    /// The latest per-minute running estimate (minute mode only).
+    pub latest_estimate: bool,
+    /// How many lags of SI, NRV, MIP, MDP and alpha to show when the data has them.
+    pub component_lags: usize,
+    /// Windows (in quarter-hours) of rolling mean and std of final prices.
+    pub rolling_windows: Vec<usize>,
+}
+
+impl Default for ObservationConfig {
+    fn default() -> Self {
+        ObservationConfig {
+            time_of_day: true,
+            minute_in_qh: true,
+            weekday: true,
+            month: true,
+            last_prices: 4,
+            latest_estimate: true,
+            component_lags: 1,
+            rolling_windows: vec![4, 16, 96],
+        }
+    }
+}
+
+/// Number of battery features appended by the environment: SoC fraction, cycles used today,
+/// share of today's cycle budget left.
+pub const BATTERY_FEATURES: usize = 3;
+
+/// Normalised market features for every decision point of every day.
+#[derive(Debug, Clone)]
+pub struct MarketFeatures {
+    /// Feature names, in column order.
+    pub names: Vec<String>,
+    /// Columns.
+    pub width: usize,
+    /// Row of the first decision of each day.
+    pub day_row: Vec<usize>,
+    /// Row-major `decision points x width`, normalised, missing values 0 (the training mean).
+    pub values: Vec<f32>,
+    /// Per-column mean and std used for normalisation (from training days).
+    pub mean: Vec<f64>,
+    /// Per-column std used for normalisation.
+    pub std: Vec<f64>,
+    /// Decisions per quarter-hour.
+    pub decisions_per_qh: usize,
+}
+
+impl MarketFeatures {
+    /// Builds the features of every day in `days`, normalising with statistics over the days
+    /// whose indices are in `train_days` (indices into `days.days`).
+    pub fn build(
+        days: &MarketDays,
+        cfg: &ObservationConfig,
+        granularity: Granularity,
+        train_days: &[usize],
+    ) -> Result<MarketFeatures, String> {
+        if granularity == Granularity::Minute && !days.has_minutes() {
+            return Err("minute mode needs MarketDays prepared with Granularity::Minute".into());
+        }
+        let per_qh = granularity.decisions_per_qh();
+        let minute = granularity == Granularity::Minute;
+        let mut names: Vec<String> = vec![];
+        if cfg.time_of_day {
+            names.extend(["qh_of_day_sin".into(), "qh_of_day_cos".into()]);
+        }
+        if cfg.minute_in_qh && minute {
+            names.push("minute_in_qh".into());
+        }
+        if cfg.weekday {
+            names.extend(["weekday_sin".into(), "weekday_cos".into()]);
+        }
+        if cfg.month {
+            names.extend(["month_sin".into(), "month_cos".into()]);
+        }
+        for k in 1..=cfg.last_prices {
+            names.push(format!("price_lag_{k}"));
+        }
+        if cfg.latest_estimate && minute {
+            names.push("latest_estimate".into());
+        }
+        let comps: Vec<usize> = (0..7).filter(|&k| days.components_present[k]).collect();
+        for &k in &comps {
+            for lag in 1..=cfg.component_lags {
+                names.push(format!(
+                    "{}_lag_{lag}",
+                    imbarb_market::Component::ALL[k].canonical_name()
+                ));
+            }
+        }
+        for w in &cfg.rolling_windows {
+            names.push(format!("price_mean_{w}"));
+            names.push(format!("price_std_{w}"));
+        }
+        let width = names.len();
+        let rows: usize = days.days.iter().map(|d| d.n_qh() * per_qh).sum();
+        let mut values = vec![f64::NAN; rows * width];
+        let mut day_row = Vec::with_capacity(days.days.len());
+        let mut row = 0;
+        let price = |i: isize| -> f64 {
+            if i < 0 {
+                f64::NAN
+            } else {
+                days.grid_price.get(i as usize).copied().unwrap_or(f64::NAN)
+            }
+        };
+        for day in &days.days {
+            day_row.push(row);
+            let weekday = f64::from(day.date.weekday().num_days_from_monday()) / 7.0;
+            let month = f64::from(day.date.month0()) / 12.0;
+            for q in 0..day.n_qh() {
+                let g = (day.grid_offset + q) as isize;
+                let slot = wall_clock_slot(days.qh_start(day.grid_offset + q)) as f64 / 96.0;
+                // Price-history features at this QH only use grid indices < g (QHs already ended).
+                let mut rolling = Vec::with_capacity(cfg.rolling_windows.len() * 2);
+                for &w in &cfg.rolling_windows {
+                    let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
+                    for k in 1..=w as isize {
+                        let p = price(g - k);
+                        if !p.is_nan() {
+                            s += p;
+                            s2 += p * p;
+                            c += 1.0;
+                        }
+                    }
+                    if c > 0.0 {
+                        let m = s / c;
+                        rolling.push(m);
+                        rolling.push((s2 / c - m * m).max(0.0).sqrt());
+                    } else {
+                        rolling.extend([f64::NAN, f64::NAN]);
+                    }
+                }
+                for m in 0..per_qh {
+                    let out = &mut values[row * width..(row + 1) * width];
+                    let mut c = 0;
+                    let mut push = |v: f64| {
+                        out[c] = v;
+                        c += 1;
+                    };
+                    if cfg.time_of_day {
+                        push((TAU * slot).sin());
+                        push((TAU * slot).cos());
+                    }
+                    if cfg.minute_in_qh && minute {
+                        push(m as f64 / 14.0);
+                    }
+                    if cfg.weekday {
+                        push((TAU * weekday).sin());
+                        push((TAU * weekday).cos());
+                    }
+                    if cfg.month {
+                        push((TAU * month).sin());
+                        push((TAU * month).cos());
+                    }
+                    for k in 1..=cfg.last_prices as isize {
+                        push(price(g - k));
+                    }
+                    if cfg.latest_estimate && minute {
+                        // Decision at minute m sees the estimate computed in minute m - 1 (for
+                        // m = 0: the previous quarter-hour's last minute).
+                        let idx = g * 15 + m as isize - 1;
+                        push(if idx < 0 {
+                            f64::NAN
+                        } else {
+                            days.minute_estimates.get(idx as usize).copied().unwrap_or(f64::NAN)
+                        });
+                    }
+                    for &k in &comps {
+                        for lag in 1..=cfg.component_lags as isize {
+                            let i = g - lag;
+                            push(if i < 0 {
+                                f64::NAN
+                            } else {
+                                days.grid_components
+                                    .get(i as usize)
+                                    .map_or(f64::NAN, |cs| cs[k])
+                            });
+                        }
+                    }
+                    for v in &rolling {
+                        push(*v);
+                    }
+                    row += 1;
+                }
+            }
+        }
+        // Normalisation statistics from the training days only.
+        let mut mean = vec![0.0; width];
+        let mut std = vec![1.0; width];
+        for col in 0..width {
+            let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
+            for &d in train_days {
+                let Some(day) = days.days.get(d) else { continue };
+                let start = day_row[d];
+                for r in start..start + day.n_qh() * per_qh {
+                    let v = values[r * width + col];
+                    if !v.is_nan() {
+                        s += v;
+                        s2 += v * v;
+                        c += 1.0;
+                    }
+                }
+            }
+            if c > 0.0 {
+                mean[col] = s / c;
+                let sd = (s2 / c - mean[col] * mean[col]).max(0.0).sqrt();
+                std[col] = if sd > 1e-9 { sd } else { 1.0 };
+            }
+        }
+        let values = values
+            .chunks_exact(width.max(1))
+            .flat_map(|r| {
+                r.iter().enumerate().map(|(c, v)| {
+                    if v.is_nan() {
+                        0.0
+                    } else {
+                        ((v - mean[c]) / std[c]) as f32
+                    }
+                })
+            })
+            .collect();
+        Ok(MarketFeatures {
+            names,
+            width,
+            day_row,
+            values,
+            mean,
+            std,
+            decisions_per_qh: per_qh,
+        })
+    }
+
+    /// The normalised market features of decision `step` of day `day`.
+    pub fn row(&self, day: usize, step: usize) -> &[f32] {
+        let r = self.day_row[day] + step;
+        &self.values[r * self.width..(r + 1) * self.width]
+    }
+
+    /// Observation width including the battery features.
+    pub fn observation_width(&self) -> usize {
+        self.width + BATTERY_FEATURES
+    }
+}
+
+/// Minutes from a quarter-hour start to decision `m` (used by the look-ahead tests and ledgers).
+pub fn decision_offset(granularity: Granularity, m: usize) -> TimeDelta {
+    match granularity {
+        Granularity::Qh => TimeDelta::zero(),
+        Granularity::Minute => TimeDelta::minutes(m as i64),
+    }
+}
