@@ -2,6 +2,12 @@
 //! exact dynamic programme for discrete actions, a linear programme for continuous power), a
 //! threshold rule on the last known price, a time-of-day schedule, a forecast-based MPC, and idle.
 
+pub mod dp;
 pub mod lp;
+pub mod mpc;
+pub mod rules;
 
+pub use dp::{dp_oracle, DpSchedule};
 pub use lp::{lp_oracle, Horizon, Schedule};
+pub use mpc::ForecastMpc;
+pub use rules::{Idle, Replay, ThresholdRule, TimeOfDaySchedule};

@@ -11,7 +11,7 @@ use good_lp::{clarabel, variable, Expression, ProblemVariables, Solution, Solver
 use imbarb_sim::{BatteryConfig, MarketDays};
 
 /// The optimal schedule over a set of days.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schedule {
     /// Profit per day, EUR.
     pub day_profit_eur: Vec<f64>,
@@ -24,6 +24,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// Appends the days of `other`.
+    pub fn append(&mut self, other: Schedule) {
+        self.day_profit_eur.extend(other.day_profit_eur);
+        self.day_cycles.extend(other.day_cycles);
+        self.power_mw.extend(other.power_mw);
+        self.end_soc_mwh.extend(other.end_soc_mwh);
+    }
+
     /// Total profit, EUR.
     pub fn total_eur(&self) -> f64 {
         self.day_profit_eur.iter().sum()
@@ -33,7 +41,8 @@ impl Schedule {
 /// How days relate in an optimisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Horizon {
-    /// One optimisation over all the days in order, SoC carried from each day to the next.
+    /// SoC carried from each day to the next consecutive calendar day (restarting at the first-day
+    /// SoC after a gap in the list).
     Chained,
     /// Each day alone, starting from the battery's first-day SoC.
     PerDay,
@@ -48,20 +57,17 @@ pub fn lp_oracle(
 ) -> Result<Schedule, String> {
     battery.check()?;
     match horizon {
-        Horizon::Chained => solve(days, day_indices, battery, battery.first_soc_mwh()),
+        Horizon::Chained => {
+            let mut out = Schedule::default();
+            for run in days.consecutive_runs(day_indices) {
+                out.append(solve(days, &run, battery, battery.first_soc_mwh())?);
+            }
+            Ok(out)
+        }
         Horizon::PerDay => {
-            let mut out = Schedule {
-                day_profit_eur: vec![],
-                day_cycles: vec![],
-                power_mw: vec![],
-                end_soc_mwh: vec![],
-            };
+            let mut out = Schedule::default();
             for &d in day_indices {
-                let s = solve(days, &[d], battery, battery.first_soc_mwh())?;
-                out.day_profit_eur.extend(s.day_profit_eur);
-                out.day_cycles.extend(s.day_cycles);
-                out.power_mw.extend(s.power_mw);
-                out.end_soc_mwh.extend(s.end_soc_mwh);
+                out.append(solve(days, &[d], battery, battery.first_soc_mwh())?);
             }
             Ok(out)
         }
@@ -87,25 +93,39 @@ pub fn solve(
         })
         .collect();
     let budgets = vec![b.daily_throughput_budget_mwh(); prices.len()];
-    let s = solve_prices(&prices, &budgets, b, start_soc_mwh, 0.25)?;
-    Ok(s)
+    solve_prices(&prices, &budgets, b, start_soc_mwh, 0.25, 0.0)
 }
 
 /// The LP on raw (long, short) prices grouped in blocks, each block with its own cell-throughput
-/// budget (infinite for none), with steps of `duration_h`.
+/// budget (infinite for none), with steps of `duration_h`, valuing the cell energy left at the end
+/// at `terminal_eur_per_mwh` (0 for the oracle; a forecast MPC uses it to avoid emptying the
+/// battery at its horizon).
 pub fn solve_prices(
     blocks: &[Vec<(f64, f64)>],
     budgets_mwh: &[f64],
     b: &BatteryConfig,
     start_soc_mwh: f64,
     duration_h: f64,
+    terminal_eur_per_mwh: f64,
 ) -> Result<Schedule, String> {
+    if blocks.len() != budgets_mwh.len() {
+        return Err("LP: one budget per block".into());
+    }
+    let (blocks, budgets_mwh): (Vec<&Vec<(f64, f64)>>, Vec<f64>) = blocks
+        .iter()
+        .zip(budgets_mwh)
+        .filter(|(x, _)| !x.is_empty())
+        .map(|(x, b)| (x, *b))
+        .unzip();
+    if blocks.is_empty() {
+        return Ok(Schedule::default());
+    }
     let (ec, ed) = (b.charge_efficiency, b.discharge_efficiency);
     let mut vars = ProblemVariables::new();
     let mut c: Vec<Vec<Variable>> = vec![];
     let mut d: Vec<Vec<Variable>> = vec![];
     let mut s: Vec<Vec<Variable>> = vec![];
-    for block in blocks {
+    for block in &blocks {
         let n = block.len();
         c.push(vars.add_vector(variable().min(0.0).max(b.charge_power_mw * duration_h), n));
         d.push(vars.add_vector(variable().min(0.0).max(b.discharge_power_mw * duration_h), n));
@@ -117,6 +137,11 @@ pub fn solve_prices(
             let deg = b.degradation_eur_per_mwh;
             objective.add_mul(long - deg / ed, d[k][t]);
             objective.add_mul(-short - deg * ec, c[k][t]);
+        }
+    }
+    if terminal_eur_per_mwh != 0.0 {
+        if let Some(last) = s.last().and_then(|v| v.last()) {
+            objective.add_mul(terminal_eur_per_mwh, *last);
         }
     }
     let mut model = vars.maximise(objective).using(clarabel);

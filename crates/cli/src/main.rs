@@ -1,6 +1,8 @@
 //! `imbarb`: the command-line front end. Thin: parses arguments, calls the library crates, prints.
 
 mod data;
+mod evaluate;
+mod setup;
 
 use clap::{Parser, Subcommand};
 
@@ -17,12 +19,18 @@ enum Command {
     /// Read, check, convert and generate market data.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Perfect-foresight optimum (exact DP for discrete actions, LP for continuous power).
+    Oracle(evaluate::OracleArgs),
+    /// Backtest baseline policies (rule, schedule, mpc, idle, oracle) and print their metrics.
+    Backtest(evaluate::BacktestArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
+        Command::Oracle(args) => evaluate::oracle(args),
+        Command::Backtest(args) => evaluate::backtest_cmd(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,2 +1,9 @@
-//! imbarb-eval: backtests, metrics, reports and experiment grids. Filled by the simulator and
-//! experiment issues; empty until then.
+//! imbarb-eval: backtests, ledgers and metrics; the perfect-foresight reference for "% of perfect".
+
+pub mod backtest;
+pub mod metrics;
+pub mod oracle;
+
+pub use backtest::{backtest, Backtest, DayPnl, LedgerRow};
+pub use metrics::{render_table, Metrics};
+pub use oracle::{oracle_policy, Oracle};

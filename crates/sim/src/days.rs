@@ -203,6 +203,26 @@ impl MarketDays {
         self.grid_start + TimeDelta::seconds(i as i64 * QH_SECONDS)
     }
 
+    /// Splits day indices (chronological) into runs of consecutive calendar days: SoC carries over
+    /// inside a run and restarts at the first-day SoC after a gap.
+    pub fn consecutive_runs(&self, day_indices: &[usize]) -> Vec<Vec<usize>> {
+        let mut runs: Vec<Vec<usize>> = vec![];
+        for &d in day_indices {
+            let date = self.days[d].date;
+            match runs.last_mut() {
+                Some(run)
+                    if run
+                        .last()
+                        .is_some_and(|&p| self.days[p].date.succ_opt() == Some(date)) =>
+                {
+                    run.push(d)
+                }
+                _ => runs.push(vec![d]),
+            }
+        }
+        runs
+    }
+
     /// True when minute-mode estimates were prepared.
     pub fn has_minutes(&self) -> bool {
         !self.minute_estimates.is_empty()

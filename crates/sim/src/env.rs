@@ -425,3 +425,96 @@ impl<'a> VecEnv<'a> {
         }
     }
 }
+
+/// One executed decision, as a backtest sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepRecord {
+    /// Index of the day in the `MarketDays`.
+    pub day_index: usize,
+    /// Brussels day.
+    pub date: NaiveDate,
+    /// Decision index within the day.
+    pub step: usize,
+    /// Quarter-hour index within the day.
+    pub qh: usize,
+    /// Minute within the quarter-hour (0 in QH mode).
+    pub minute: usize,
+    /// What the policy asked for.
+    pub action: Action,
+    /// What the battery did.
+    pub outcome: StepOutcome,
+    /// Settlement increment minus degradation, EUR.
+    pub reward_eur: f64,
+    /// Cell energy after the step, MWh.
+    pub soc_after_mwh: f64,
+    /// Cycles used today after the step.
+    pub cycles_after: f64,
+}
+
+/// The action closest to a desired power fraction: the fraction itself for continuous actions,
+/// the nearest allowed level for discrete ones.
+pub fn action_for_fraction(space: ActionSpace, fraction: f64, mask: &[bool]) -> Action {
+    match space {
+        ActionSpace::Continuous => Action::Continuous(fraction.clamp(-1.0, 1.0)),
+        ActionSpace::Discrete { levels } => {
+            let best = (0..levels)
+                .filter(|&i| mask.get(i).copied().unwrap_or(true))
+                .min_by(|&a, &b| {
+                    (ActionSpace::level_fraction(a, levels) - fraction)
+                        .abs()
+                        .total_cmp(&(ActionSpace::level_fraction(b, levels) - fraction).abs())
+                })
+                .unwrap_or(levels / 2);
+            Action::Discrete(best)
+        }
+    }
+}
+
+/// Runs `policy` over the days `day_indices` (chronological), one day at a time. SoC carries over
+/// between consecutive calendar days when the battery says so, and restarts at the first-day SoC
+/// after a gap. `on_step` sees every executed decision.
+pub fn rollout(
+    days: &MarketDays,
+    features: &MarketFeatures,
+    config: &EnvConfig,
+    day_indices: &[usize],
+    policy: &mut dyn Policy,
+    mut on_step: impl FnMut(&StepRecord),
+) -> Result<(), String> {
+    let mut env = VecEnv::new(days, features, config.clone())?;
+    let mut previous: Option<(NaiveDate, f64)> = None;
+    for &d in day_indices {
+        let date = days
+            .days
+            .get(d)
+            .ok_or_else(|| format!("day index {d} out of range"))?
+            .date;
+        let carried = match previous {
+            Some((p, soc)) if p.succ_opt() == Some(date) => Some(soc),
+            _ => None,
+        };
+        env.reset(&[d], &[config.battery.day_start_soc_mwh(carried)]);
+        policy.start_day(date);
+        while !env.all_done() {
+            let (action, step, qh, minute) = {
+                let decision = env.decision(0);
+                (policy.act(&decision), decision.step, decision.qh, decision.minute)
+            };
+            env.step_actions(&[action]);
+            on_step(&StepRecord {
+                day_index: d,
+                date,
+                step,
+                qh,
+                minute,
+                action,
+                outcome: env.outcomes()[0],
+                reward_eur: env.rewards()[0],
+                soc_after_mwh: env.soc_mwh(0),
+                cycles_after: env.cycles_used(0),
+            });
+        }
+        previous = Some((date, env.soc_mwh(0)));
+    }
+    Ok(())
+}

@@ -13,6 +13,9 @@ pub mod settlement;
 
 pub use battery::{BatteryConfig, InitialSoc, StepOutcome};
 pub use days::{Day, Granularity, MarketDays};
-pub use env::{action_mask, Action, ActionSpace, Decision, EnvConfig, Policy, VecEnv};
+pub use env::{
+    action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig, Policy,
+    StepRecord, VecEnv,
+};
 pub use features::{MarketFeatures, ObservationConfig};
 pub use settlement::{settle, settle_increment};

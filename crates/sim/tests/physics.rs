@@ -1,0 +1,184 @@
+//! Hand-computed one-day cases, DST days, dual pricing, and property tests of the simulator.
+
+use chrono::{NaiveDate, TimeDelta};
+use imbarb_market::calendar::day_qh_starts;
+use imbarb_market::read_bytes;
+use imbarb_sim::*;
+use proptest::prelude::*;
+
+/// A market with the given days and, for each, a function of the quarter-hour index giving
+/// (long, short) prices.
+fn market(days: &[&str], price: impl Fn(usize, usize) -> (f64, f64)) -> imbarb_market::MarketData {
+    let mut csv = String::from("timestamp_utc,price_long_eur_mwh,price_short_eur_mwh,market\n");
+    for (d, day) in days.iter().enumerate() {
+        for (q, t) in day_qh_starts(day.parse().unwrap()).iter().enumerate() {
+            let (l, s) = price(d, q);
+            csv.push_str(&format!("{},{l},{s},NL\n", t.format("%Y-%m-%dT%H:%M:%SZ")));
+        }
+    }
+    read_bytes("test.csv", csv.as_bytes()).unwrap()
+}
+
+fn setup(
+    data: &imbarb_market::MarketData,
+    config: &EnvConfig,
+) -> (MarketDays, MarketFeatures) {
+    let dates: Vec<NaiveDate> = imbarb_market::Coverage::of(data).complete_days;
+    let days = MarketDays::new(data, &dates, config.granularity, 1).unwrap();
+    let all: Vec<usize> = (0..days.days.len()).collect();
+    let f = MarketFeatures::build(&days, &config.observation, config.granularity, &all).unwrap();
+    (days, f)
+}
+
+/// Plays a fixed power fraction per quarter-hour.
+struct Script(Vec<f64>);
+impl Policy for Script {
+    fn name(&self) -> String {
+        "script".into()
+    }
+    fn act(&mut self, d: &Decision) -> Action {
+        Action::Continuous(self.0.get(d.qh).copied().unwrap_or(0.0))
+    }
+}
+
+fn run(data: &imbarb_market::MarketData, config: &EnvConfig, script: Vec<f64>) -> Vec<StepRecord> {
+    let (days, f) = setup(data, config);
+    let mut out = vec![];
+    let all: Vec<usize> = (0..days.days.len()).collect();
+    rollout(&days, &f, config, &all, &mut Script(script), |s| out.push(*s)).unwrap();
+    out
+}
+
+fn continuous(b: BatteryConfig) -> EnvConfig {
+    EnvConfig { battery: b, actions: ActionSpace::Continuous, ..EnvConfig::default() }
+}
+
+#[test]
+fn charging_at_a_negative_price_earns_money() {
+    let data = market(&["2023-06-01"], |_, _| (-100.0, -100.0));
+    let steps = run(&data, &continuous(BatteryConfig::default()), vec![-1.0; 96]);
+    // From 1 MWh, 1 MWh of room: 4 full quarter-hours (0.9 MWh of cells) then 0.1 MWh of cells
+    // = 0.1111 MWh from the grid; every MWh bought at -100 earns 100 EUR.
+    let total: f64 = steps.iter().map(|s| s.reward_eur).sum();
+    let grid_in = 1.0 + 0.1 / 0.9;
+    assert!((total - 100.0 * grid_in).abs() < 1e-9, "{total}");
+    assert!((steps.last().unwrap().soc_after_mwh - 2.0).abs() < 1e-12);
+    assert!(steps[4].outcome.clipped_mw < 0.0, "the fifth QH is clipped at full");
+    assert_eq!(steps[6].outcome.power_mw, 0.0);
+}
+
+#[test]
+fn efficiency_losses_round_trip() {
+    let data = market(&["2023-06-01"], |_, q| if q < 4 { (10.0, 10.0) } else { (100.0, 100.0) });
+    // Charge 4 QHs at full power (1 MWh from the grid, 0.9 into the cells) then discharge.
+    let mut script = vec![-1.0; 4];
+    script.extend(vec![1.0; 92]);
+    let steps = run(&data, &continuous(BatteryConfig::default()), script);
+    let charged: f64 = steps[..4].iter().map(|s| s.reward_eur).sum();
+    assert!((charged + 10.0).abs() < 1e-9);
+    // 1.0 + 0.9 = 1.9 MWh of cells discharge into 1.71 MWh at the grid, earning 171 EUR.
+    let discharged: f64 = steps[4..].iter().map(|s| s.reward_eur).sum();
+    assert!((discharged - 171.0).abs() < 1e-9, "{discharged}");
+    let cycles = steps.last().unwrap().cycles_after;
+    assert!((cycles - (0.9 + 1.9) / 4.0).abs() < 1e-12);
+}
+
+#[test]
+fn spent_cycle_budget_means_idle_and_masks() {
+    let data = market(&["2023-06-01"], |_, _| (-50.0, -50.0));
+    let b = BatteryConfig { cycles_per_day: Some(0.25), ..BatteryConfig::default() };
+    let steps = run(&data, &continuous(b), vec![-1.0; 96]);
+    // Budget 0.25 x 2 x 2 MWh = 1 MWh of cell throughput: 4 QHs of 0.225, then 0.1.
+    let thr: f64 = steps.iter().map(|s| s.outcome.cell_in_mwh + s.outcome.cell_out_mwh).sum();
+    assert!((thr - 1.0).abs() < 1e-12);
+    assert!(steps[5..].iter().all(|s| s.outcome.power_mw == 0.0));
+    // The discrete mask forbids charging once the budget cannot cover a full step.
+    let mut mask = [false; 3];
+    action_mask(&b, 1.5, 0.1, 0.25, &mut mask);
+    assert_eq!(mask, [false, true, false]);
+    action_mask(&b, 1.5, 1.0, 0.25, &mut mask);
+    assert_eq!(mask, [true, true, true]);
+    action_mask(&b, 0.2, 1.0, 0.25, &mut mask);
+    assert_eq!(mask, [true, true, false], "0.2 MWh cannot give a full 0.278 MWh discharge");
+}
+
+#[test]
+fn dst_days_run_their_own_length() {
+    let data = market(&["2023-03-26", "2022-10-30"], |_, _| (50.0, 50.0));
+    let cfg = continuous(BatteryConfig::default());
+    let (days, _) = setup(&data, &cfg);
+    let lens: Vec<usize> = days.days.iter().map(|d| d.n_qh()).collect();
+    assert_eq!(lens, vec![100, 92]);
+    let steps = run(&data, &cfg, vec![]);
+    assert_eq!(steps.len(), 192);
+    let minute = EnvConfig { granularity: Granularity::Minute, ..cfg };
+    let steps = run(&data, &minute, vec![]);
+    assert_eq!(steps.len(), 192 * 15);
+}
+
+#[test]
+fn dual_prices_settle_each_side() {
+    // Long earns 40, short pays 90.
+    let data = market(&["2024-01-10"], |_, _| (40.0, 90.0));
+    let mut script = vec![-1.0; 2];
+    script.extend(vec![1.0; 2]);
+    let steps = run(&data, &continuous(BatteryConfig::default()), script);
+    assert!((steps[0].reward_eur + 0.25 * 90.0).abs() < 1e-9);
+    assert!((steps[2].reward_eur - 0.25 * 40.0).abs() < 1e-9);
+    assert_eq!(settle(&imbarb_market::QhPrice::Dual { long_eur_per_mwh: 40.0, short_eur_per_mwh: 90.0 }, -1.0), -90.0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn soc_cycles_and_profit_invariants(
+        prices in prop::collection::vec(-300.0f64..600.0, 96),
+        actions in prop::collection::vec(-1.5f64..1.5, 96),
+        cap in prop::option::of(0.1f64..3.0),
+        minute in any::<bool>(),
+        degradation in 0.0f64..20.0,
+        eff in 0.7f64..1.0,
+    ) {
+        let data = market(&["2023-06-01"], |_, q| (prices[q], prices[q]));
+        let b = BatteryConfig { cycles_per_day: cap, degradation_eur_per_mwh: degradation,
+            charge_efficiency: eff, discharge_efficiency: eff, ..BatteryConfig::default() };
+        let cfg = EnvConfig {
+            granularity: if minute { Granularity::Minute } else { Granularity::Qh },
+            ..continuous(b)
+        };
+        let steps = run(&data, &cfg, actions.clone());
+        let mut soc = b.first_soc_mwh();
+        let mut net = vec![0.0; 96];
+        let mut thr = 0.0;
+        let mut reward = 0.0;
+        for s in &steps {
+            soc += s.outcome.cell_in_mwh - s.outcome.cell_out_mwh;
+            prop_assert!((soc - s.soc_after_mwh).abs() < 1e-9);
+            prop_assert!(s.soc_after_mwh >= b.soc_min_mwh() - 1e-9 && s.soc_after_mwh <= b.soc_max_mwh() + 1e-9);
+            net[s.qh] += s.outcome.grid_energy_mwh;
+            thr += s.outcome.cell_in_mwh + s.outcome.cell_out_mwh;
+            reward += s.reward_eur;
+            if let Some(c) = cap {
+                prop_assert!(s.cycles_after <= c + 1e-9);
+            }
+            prop_assert!((s.outcome.power_mw - (fraction_to(s.action, &b) - s.outcome.clipped_mw)).abs() < 1e-9);
+        }
+        let settled: f64 = net.iter().zip(&prices).map(|(e, p)| e * p).sum::<f64>() - degradation * thr;
+        prop_assert!((reward - settled).abs() < 1e-6 * (1.0 + settled.abs()));
+    }
+}
+
+fn fraction_to(a: Action, b: &BatteryConfig) -> f64 {
+    match a {
+        Action::Continuous(f) => imbarb_sim::env::fraction_to_mw(b, f),
+        Action::Discrete(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn consecutive_runs_split_at_gaps() {
+    let data = market(&["2023-06-01", "2023-06-02", "2023-06-04"], |_, _| (1.0, 1.0));
+    let (days, _) = setup(&data, &continuous(BatteryConfig::default()));
+    assert_eq!(days.consecutive_runs(&[0, 1, 2]), vec![vec![0, 1], vec![2]]);
+    let _ = TimeDelta::zero();
+}
