@@ -49,7 +49,11 @@ impl Lattice {
             let p = imbarb_sim::env::fraction_to_mw(b, ActionSpace::level_fraction(i, levels));
             let e = p * duration_h;
             grid.push(e);
-            cell_mwh.push(if e >= 0.0 { e / b.discharge_efficiency } else { -e * b.charge_efficiency });
+            cell_mwh.push(if e >= 0.0 {
+                e / b.discharge_efficiency
+            } else {
+                -e * b.charge_efficiency
+            });
         }
         let budget = b.cycles_per_day.map(|_| b.daily_throughput_budget_mwh());
         let mut quantities: Vec<f64> = cell_mwh.clone();
@@ -69,7 +73,13 @@ impl Lattice {
             delta: grid
                 .iter()
                 .zip(&cell_mwh)
-                .map(|(g, c)| if *g >= 0.0 { -to_units(*c) } else { to_units(*c) })
+                .map(|(g, c)| {
+                    if *g >= 0.0 {
+                        -to_units(*c)
+                    } else {
+                        to_units(*c)
+                    }
+                })
                 .collect(),
             cell: cell_mwh.iter().map(|c| to_units(*c)).collect(),
             grid,
@@ -101,7 +111,10 @@ pub fn dp_oracle(
     }
     let lat = Lattice::new(b, levels, 0.25);
     let start = (b.first_soc_mwh() * lat.units_per_mwh).round() as i64;
-    let blocks: Vec<&[QhPrice]> = day_indices.iter().map(|&d| &days.days[d].prices[..]).collect();
+    let blocks: Vec<&[QhPrice]> = day_indices
+        .iter()
+        .map(|&d| &days.days[d].prices[..])
+        .collect();
     let mut actions = Vec::with_capacity(blocks.len());
     match (horizon, lat.budget) {
         (Horizon::Chained, None) => {
@@ -152,8 +165,12 @@ pub fn dp_oracle(
             soc += lat.delta[a];
         }
         schedule.day_profit_eur.push(profit);
-        schedule.day_cycles.push(b.cycles_of(thr as f64 / lat.units_per_mwh));
-        schedule.power_mw.push(acts.iter().map(|&a| lat.grid[a] / 0.25).collect());
+        schedule
+            .day_cycles
+            .push(b.cycles_of(thr as f64 / lat.units_per_mwh));
+        schedule
+            .power_mw
+            .push(acts.iter().map(|&a| lat.grid[a] / 0.25).collect());
         schedule.end_soc_mwh.push(soc as f64 / lat.units_per_mwh);
     }
     Ok(DpSchedule {
@@ -174,9 +191,10 @@ fn dense(lat: &Lattice, blocks: &[&[QhPrice]], start: i64, b: &BatteryConfig) ->
     let prices: Vec<&QhPrice> = blocks.iter().flat_map(|x| x.iter()).collect();
     for (t, price) in prices.iter().enumerate() {
         next.fill(f64::NEG_INFINITY);
-        let rewards: Vec<f64> = (0..lat.delta.len()).map(|a| lat.reward(a, price, b)).collect();
-        for s in 0..n_states {
-            let v = value[s];
+        let rewards: Vec<f64> = (0..lat.delta.len())
+            .map(|a| lat.reward(a, price, b))
+            .collect();
+        for (s, &v) in value.iter().enumerate() {
             if v == f64::NEG_INFINITY {
                 continue;
             }
@@ -213,15 +231,25 @@ fn dense(lat: &Lattice, blocks: &[&[QhPrice]], start: i64, b: &BatteryConfig) ->
     out
 }
 
+/// A state of the sparse DP: (SoC units, throughput units, value, parent index, action).
+type LayerEntry = (i64, i64, f64, usize, usize);
+
 /// Sparse DP over (SoC, today's throughput) for one day with a cycle budget.
-fn sparse_day(lat: &Lattice, prices: &[QhPrice], start: i64, budget: i64, b: &BatteryConfig) -> Vec<usize> {
-    // Layer entries: (soc, throughput, value, parent index, action).
-    let mut layers: Vec<Vec<(i64, i64, f64, usize, usize)>> = vec![vec![(start, 0, 0.0, 0, 0)]];
+fn sparse_day(
+    lat: &Lattice,
+    prices: &[QhPrice],
+    start: i64,
+    budget: i64,
+    b: &BatteryConfig,
+) -> Vec<usize> {
+    let mut layers: Vec<Vec<LayerEntry>> = vec![vec![(start, 0, 0.0, 0, 0)]];
     let mut index: HashMap<(i64, i64), usize> = HashMap::new();
     for price in prices {
-        let rewards: Vec<f64> = (0..lat.delta.len()).map(|a| lat.reward(a, price, b)).collect();
+        let rewards: Vec<f64> = (0..lat.delta.len())
+            .map(|a| lat.reward(a, price, b))
+            .collect();
         let prev = layers.last().map_or(&[][..], |l| &l[..]);
-        let mut layer: Vec<(i64, i64, f64, usize, usize)> = Vec::with_capacity(prev.len() * 2);
+        let mut layer: Vec<LayerEntry> = Vec::with_capacity(prev.len() * 2);
         index.clear();
         for (p, &(soc, thr, v, _, _)) in prev.iter().enumerate() {
             for (a, d) in lat.delta.iter().enumerate() {

@@ -111,7 +111,8 @@ pub fn solve_prices(
     if blocks.len() != budgets_mwh.len() {
         return Err("LP: one budget per block".into());
     }
-    let (blocks, budgets_mwh): (Vec<&Vec<(f64, f64)>>, Vec<f64>) = blocks
+    type Block<'a> = &'a Vec<(f64, f64)>;
+    let (blocks, budgets_mwh): (Vec<Block>, Vec<f64>) = blocks
         .iter()
         .zip(budgets_mwh)
         .filter(|(x, _)| !x.is_empty())
@@ -128,7 +129,10 @@ pub fn solve_prices(
     for block in &blocks {
         let n = block.len();
         c.push(vars.add_vector(variable().min(0.0).max(b.charge_power_mw * duration_h), n));
-        d.push(vars.add_vector(variable().min(0.0).max(b.discharge_power_mw * duration_h), n));
+        d.push(vars.add_vector(
+            variable().min(0.0).max(b.discharge_power_mw * duration_h),
+            n,
+        ));
         s.push(vars.add_vector(variable().min(b.soc_min_mwh()).max(b.soc_max_mwh()), n));
     }
     let mut objective = Expression::with_capacity(blocks.iter().map(|x| 2 * x.len()).sum());

@@ -5,7 +5,9 @@
 
 use crate::lp::solve_prices;
 use crate::rules::train_profile;
-use imbarb_sim::{action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, Policy};
+use imbarb_sim::{
+    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, Policy,
+};
 
 /// The forecast MPC policy.
 #[derive(Debug, Clone)]
@@ -48,7 +50,9 @@ impl ForecastMpc {
                 .iter()
                 .enumerate()
                 .map(|(q, p)| {
-                    let slot = imbarb_market::calendar::wall_clock_slot(days.qh_start(day.grid_offset + q));
+                    let slot = imbarb_market::calendar::wall_clock_slot(
+                        days.qh_start(day.grid_offset + q),
+                    );
                     p.reference_eur_per_mwh() - profile[slot]
                 })
                 .collect();
@@ -61,12 +65,17 @@ impl ForecastMpc {
                 mean_price.1 += 1.0;
             }
         }
-        let rho = if den > 0.0 { (num / den).clamp(0.0, 0.999) } else { 0.0 };
+        let rho = if den > 0.0 {
+            (num / den).clamp(0.0, 0.999)
+        } else {
+            0.0
+        };
         Ok(ForecastMpc {
             profile,
             rho,
             horizon: horizon.max(1),
-            terminal_eur_per_mwh: (mean_price.0 / mean_price.1.max(1.0)) * battery.discharge_efficiency,
+            terminal_eur_per_mwh: (mean_price.0 / mean_price.1.max(1.0))
+                * battery.discharge_efficiency,
             battery,
             space,
             held: None,
@@ -93,18 +102,21 @@ impl ForecastMpc {
         let budget = self.battery.daily_throughput_budget_mwh();
         let used = d.cycles_used * 2.0 * self.battery.energy_mwh;
         let budgets = [(budget - used).max(0.0), budget];
-        match solve_prices(&blocks, &budgets, &self.battery, d.soc_mwh, 0.25, self.terminal_eur_per_mwh) {
-            Ok(s) => s
-                .power_mw
-                .first()
-                .and_then(|p| p.first())
-                .map_or(0.0, |p| {
-                    if *p >= 0.0 {
-                        p / self.battery.discharge_power_mw.max(1e-12)
-                    } else {
-                        p / self.battery.charge_power_mw.max(1e-12)
-                    }
-                }),
+        match solve_prices(
+            &blocks,
+            &budgets,
+            &self.battery,
+            d.soc_mwh,
+            0.25,
+            self.terminal_eur_per_mwh,
+        ) {
+            Ok(s) => s.power_mw.first().and_then(|p| p.first()).map_or(0.0, |p| {
+                if *p >= 0.0 {
+                    p / self.battery.discharge_power_mw.max(1e-12)
+                } else {
+                    p / self.battery.charge_power_mw.max(1e-12)
+                }
+            }),
             Err(_) => 0.0,
         }
     }

@@ -37,7 +37,10 @@ pub struct ThresholdRule {
 
 impl Policy for ThresholdRule {
     fn name(&self) -> String {
-        format!("threshold(<{:.0} charge, >{:.0} discharge)", self.low, self.high)
+        format!(
+            "threshold(<{:.0} charge, >{:.0} discharge)",
+            self.low, self.high
+        )
     }
     fn act(&mut self, d: &Decision) -> Action {
         let last = d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
@@ -59,7 +62,9 @@ pub fn profit_of(
     policy: &mut dyn Policy,
 ) -> Result<f64, String> {
     let mut total = 0.0;
-    rollout(days, features, config, day_indices, policy, |s| total += s.reward_eur)?;
+    rollout(days, features, config, day_indices, policy, |s| {
+        total += s.reward_eur
+    })?;
     Ok(total)
 }
 
@@ -67,7 +72,12 @@ pub fn profit_of(
 fn sorted_prices(days: &MarketDays, train: &[usize]) -> Vec<f64> {
     let mut v: Vec<f64> = train
         .iter()
-        .flat_map(|&d| days.days[d].prices.iter().map(|p| p.reference_eur_per_mwh()))
+        .flat_map(|&d| {
+            days.days[d]
+                .prices
+                .iter()
+                .map(|p| p.reference_eur_per_mwh())
+        })
         .collect();
     v.sort_by(f64::total_cmp);
     v
@@ -86,11 +96,24 @@ impl ThresholdRule {
         if prices.is_empty() {
             return Err("threshold rule: no training days".into());
         }
-        let levels: Vec<f64> = (1..20).map(|i| quantile_sorted(&prices, i as f64 / 20.0)).collect();
-        let mut best = (f64::NEG_INFINITY, ThresholdRule { low: f64::NEG_INFINITY, high: f64::INFINITY, space: config.actions });
+        let levels: Vec<f64> = (1..20)
+            .map(|i| quantile_sorted(&prices, i as f64 / 20.0))
+            .collect();
+        let mut best = (
+            f64::NEG_INFINITY,
+            ThresholdRule {
+                low: f64::NEG_INFINITY,
+                high: f64::INFINITY,
+                space: config.actions,
+            },
+        );
         for (i, &low) in levels.iter().enumerate() {
             for &high in &levels[i + 1..] {
-                let mut rule = ThresholdRule { low, high, space: config.actions };
+                let mut rule = ThresholdRule {
+                    low,
+                    high,
+                    space: config.actions,
+                };
                 let p = profit_of(days, features, config, train, &mut rule)?;
                 if p > best.0 {
                     best = (p, rule);
@@ -133,7 +156,9 @@ pub fn train_profile(days: &MarketDays, train: &[usize]) -> Vec<f64> {
             sums[slot].1 += 1.0;
         }
     }
-    sums.iter().map(|(s, c)| if *c > 0.0 { s / c } else { 0.0 }).collect()
+    sums.iter()
+        .map(|(s, c)| if *c > 0.0 { s / c } else { 0.0 })
+        .collect()
 }
 
 impl TimeOfDaySchedule {
@@ -168,7 +193,8 @@ impl TimeOfDaySchedule {
                 best = Some((p, s));
             }
         }
-        best.map(|b| b.1).ok_or_else(|| "schedule: no candidates".into())
+        best.map(|b| b.1)
+            .ok_or_else(|| "schedule: no candidates".into())
     }
 }
 

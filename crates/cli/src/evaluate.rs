@@ -36,7 +36,11 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
     /// Policies, comma separated: rule, schedule, mpc, idle, oracle.
-    #[arg(long, value_delimiter = ',', default_value = "rule,schedule,mpc,idle,oracle")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rule,schedule,mpc,idle,oracle"
+    )]
     pub policy: Vec<String>,
     /// MPC look-ahead in quarter-hours.
     #[arg(long, default_value_t = 16)]
@@ -81,12 +85,25 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
 fn make_policy(name: &str, s: &Setup, oracle: &Oracle, horizon: usize) -> Result<Box<dyn Policy>> {
     let e = anyhow::Error::msg;
     Ok(match name {
-        "rule" => Box::new(ThresholdRule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?),
-        "schedule" => Box::new(TimeOfDaySchedule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?),
+        "rule" => {
+            Box::new(ThresholdRule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
+        }
+        "schedule" => {
+            Box::new(TimeOfDaySchedule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
+        }
         "mpc" => Box::new(
-            ForecastMpc::fit(&s.days, &s.train, s.config.battery, s.config.actions, horizon).map_err(e)?,
+            ForecastMpc::fit(
+                &s.days,
+                &s.train,
+                s.config.battery,
+                s.config.actions,
+                horizon,
+            )
+            .map_err(e)?,
         ),
-        "idle" => Box::new(Idle { space: s.config.actions }),
+        "idle" => Box::new(Idle {
+            space: s.config.actions,
+        }),
         "oracle" => Box::new(oracle_policy(oracle, &s.eval, &s.config)),
         other => bail!("unknown policy `{other}`: expected rule, schedule, mpc, idle or oracle"),
     })
@@ -95,17 +112,32 @@ fn make_policy(name: &str, s: &Setup, oracle: &Oracle, horizon: usize) -> Result
 pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
     let s = args.setup.build()?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
-    let rated = s.config.battery.discharge_power_mw.max(s.config.battery.charge_power_mw);
+    let rated = s
+        .config
+        .battery
+        .discharge_power_mw
+        .max(s.config.battery.charge_power_mw);
     let mut results: Vec<(Backtest, Metrics)> = vec![];
     for name in &args.policy {
         let mut policy = make_policy(name.trim(), &s, &oracle, args.mpc_horizon)?;
-        let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut()).map_err(anyhow::Error::msg)?;
+        let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
+            .map_err(anyhow::Error::msg)?;
         let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)?;
-            let stem: String = name.trim().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-            write_atomic(&dir.join(format!("{stem}_ledger.csv")), bt.ledger_csv().as_bytes())?;
-            write_atomic(&dir.join(format!("{stem}_daily.csv")), bt.daily_csv().as_bytes())?;
+            let stem: String = name
+                .trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
+            write_atomic(
+                &dir.join(format!("{stem}_ledger.csv")),
+                bt.ledger_csv().as_bytes(),
+            )?;
+            write_atomic(
+                &dir.join(format!("{stem}_daily.csv")),
+                bt.daily_csv().as_bytes(),
+            )?;
         }
         results.push((bt, m));
     }

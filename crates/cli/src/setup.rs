@@ -96,12 +96,18 @@ impl SetupArgs {
             "continuous" => ActionSpace::Continuous,
             other => match other.strip_prefix("discrete:").map(str::parse::<usize>) {
                 Some(Ok(levels)) if levels >= 2 => ActionSpace::Discrete { levels },
-                _ => bail!("--actions `{other}`: expected `continuous` or `discrete:N` with N >= 2"),
+                _ => {
+                    bail!("--actions `{other}`: expected `continuous` or `discrete:N` with N >= 2")
+                }
             },
         };
         let initial_soc = match self.soc {
-            SocMode::Carry => InitialSoc::CarryOver { first_fraction: self.initial_soc },
-            SocMode::Fixed => InitialSoc::Fixed { fraction: self.initial_soc },
+            SocMode::Carry => InitialSoc::CarryOver {
+                first_fraction: self.initial_soc,
+            },
+            SocMode::Fixed => InitialSoc::Fixed {
+                fraction: self.initial_soc,
+            },
         };
         let battery = BatteryConfig {
             charge_power_mw: self.power_mw,
@@ -115,7 +121,12 @@ impl SetupArgs {
             ..BatteryConfig::default()
         };
         battery.check().map_err(anyhow::Error::msg)?;
-        Ok(EnvConfig { battery, granularity, actions, ..EnvConfig::default() })
+        Ok(EnvConfig {
+            battery,
+            granularity,
+            actions,
+            ..EnvConfig::default()
+        })
     }
 
     /// Loads the data and builds days, features (normalised on training days) and the config.
@@ -125,9 +136,14 @@ impl SetupArgs {
         let coverage = Coverage::of(&data);
         let spec = SplitSpec::parse(&self.split)?;
         let splits = DaySplits::new(&coverage, &spec);
-        let days = MarketDays::new(&data, &coverage.complete_days, config.granularity, self.seed)
-            .map_err(anyhow::Error::msg)
-            .context("arranging days")?;
+        let days = MarketDays::new(
+            &data,
+            &coverage.complete_days,
+            config.granularity,
+            self.seed,
+        )
+        .map_err(anyhow::Error::msg)
+        .context("arranging days")?;
         let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
             days.days
                 .iter()
@@ -144,13 +160,21 @@ impl SetupArgs {
             DaySet::All => (0..days.days.len()).collect(),
         };
         if eval.is_empty() {
-            bail!("no complete {:?} days in the data with split `{}`", self.days, self.split);
+            bail!(
+                "no complete {:?} days in the data with split `{}`",
+                self.days,
+                self.split
+            );
         }
         if train.is_empty() {
-            bail!("no complete training days in the data with split `{}`", self.split);
+            bail!(
+                "no complete training days in the data with split `{}`",
+                self.split
+            );
         }
-        let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)
-            .map_err(anyhow::Error::msg)?;
+        let features =
+            MarketFeatures::build(&days, &config.observation, config.granularity, &train)
+                .map_err(anyhow::Error::msg)?;
         Ok(Setup {
             excluded_days: coverage.incomplete_days.len(),
             data_hash: data.data_hash(),

@@ -184,3 +184,41 @@ fn help_texts_carry_examples() {
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_imbarb")).exists());
 }
+
+#[test]
+fn oracle_and_backtest_on_the_synthetic_market() {
+    let data = "synthetic:2023-01-01..2023-02-28:seed=2";
+    let o = imbarb(&["oracle", "--data", data, "--actions", "discrete:3", "--soc", "fixed", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["method"].as_str().unwrap().starts_with("dp"));
+    assert_eq!(v["synthetic"], true);
+    let oracle_per_day = v["eur_per_day"].as_f64().unwrap();
+    assert!(oracle_per_day > 0.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bt");
+    let o = imbarb(&[
+        "backtest", "--data", data, "--actions", "discrete:3", "--soc", "fixed", "--policy",
+        "rule,idle,oracle", "--out", out.to_str().unwrap(), "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let m = v["metrics"].as_array().unwrap();
+    assert_eq!(m.len(), 3);
+    assert_eq!(m[1]["eur_per_day"].as_f64().unwrap(), 0.0);
+    assert!((m[2]["pct_of_perfect"].as_f64().unwrap() - 100.0).abs() < 1e-6);
+    assert!((m[2]["eur_per_day"].as_f64().unwrap() - oracle_per_day).abs() < 1e-6);
+    let ledger = std::fs::read_to_string(out.join("rule_ledger.csv")).unwrap();
+    assert!(ledger.starts_with("date,qh_start_utc,qh,"));
+    assert!(out.join("oracle_daily.csv").exists());
+
+    let text = imbarb(&["backtest", "--data", data, "--policy", "idle"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(stdout(&text).contains("SYNTHETIC DATA") && stdout(&text).contains("EUR/day"));
+    let bad = imbarb(&["backtest", "--data", data, "--policy", "magic"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("unknown policy `magic`"), "{}", stderr(&bad));
+    let bad = imbarb(&["oracle", "--data", data, "--actions", "discrete:1"]);
+    assert!(stderr(&bad).contains("discrete:N"), "{}", stderr(&bad));
+}

@@ -70,7 +70,11 @@ pub fn backtest(
         let day = &days.days[s.day_index];
         if s.minute == 0 {
             if pnl.last().is_none_or(|p| p.date != s.date) {
-                pnl.push(DayPnl { date: s.date, profit_eur: 0.0, cycles: 0.0 });
+                pnl.push(DayPnl {
+                    date: s.date,
+                    profit_eur: 0.0,
+                    cycles: 0.0,
+                });
             }
             let price = day.prices[s.qh];
             ledger.push(LedgerRow {
@@ -98,7 +102,11 @@ pub fn backtest(
             p.cycles = s.cycles_after;
         }
     })?;
-    Ok(Backtest { policy: policy.name(), ledger, days: pnl })
+    Ok(Backtest {
+        policy: policy.name(),
+        ledger,
+        days: pnl,
+    })
 }
 
 impl Backtest {

@@ -51,7 +51,11 @@ pub fn var_cvar(values: &[f64], alpha: f64) -> (f64, f64) {
     }
     let var = quantile_sorted(&v, alpha);
     let tail: Vec<f64> = v.iter().copied().filter(|x| *x <= var).collect();
-    let cvar = if tail.is_empty() { var } else { tail.iter().sum::<f64>() / tail.len() as f64 };
+    let cvar = if tail.is_empty() {
+        var
+    } else {
+        tail.iter().sum::<f64>() / tail.len() as f64
+    };
     (var, cvar)
 }
 
@@ -83,8 +87,14 @@ impl Metrics {
             days: daily.len(),
             total_eur: total,
             eur_per_day: mean,
-            eur_per_mw_year: if rated_mw > 0.0 { mean * 365.0 / rated_mw } else { f64::NAN },
-            pct_of_perfect: oracle_total_eur.filter(|o| *o > 0.0).map(|o| 100.0 * total / o),
+            eur_per_mw_year: if rated_mw > 0.0 {
+                mean * 365.0 / rated_mw
+            } else {
+                f64::NAN
+            },
+            pct_of_perfect: oracle_total_eur
+                .filter(|o| *o > 0.0)
+                .map(|o| 100.0 * total / o),
             cycles_per_day: cycles / n,
             daily_std_eur: std,
             var_5_eur: var_5,
@@ -102,7 +112,16 @@ impl Metrics {
 pub fn render_table(rows: &[Metrics]) -> String {
     let mut out = format!(
         "{:<44} {:>9} {:>10} {:>8} {:>7} {:>9} {:>9} {:>9} {:>7} {:>9}\n",
-        "policy", "EUR/day", "kEUR/MW/y", "% PF", "cyc/d", "std/day", "VaR10%", "CVaR10%", "loss d", "EUR/cyc"
+        "policy",
+        "EUR/day",
+        "kEUR/MW/y",
+        "% PF",
+        "cyc/d",
+        "std/day",
+        "VaR10%",
+        "CVaR10%",
+        "loss d",
+        "EUR/cyc"
     );
     for m in rows {
         let name: String = m.policy.chars().take(44).collect();

@@ -19,7 +19,11 @@ pub struct Oracle {
 impl Oracle {
     /// The optimum over `day_indices` under `config` (same battery, cap, SoC rule and action
     /// kind as the backtest).
-    pub fn solve(days: &MarketDays, day_indices: &[usize], config: &EnvConfig) -> Result<Oracle, String> {
+    pub fn solve(
+        days: &MarketDays,
+        day_indices: &[usize],
+        config: &EnvConfig,
+    ) -> Result<Oracle, String> {
         let horizon = match config.battery.initial_soc {
             InitialSoc::Fixed { .. } => Horizon::PerDay,
             InitialSoc::CarryOver { .. } => Horizon::Chained,
@@ -28,18 +32,32 @@ impl Oracle {
             let capped = config.battery.cycles_per_day.is_some();
             if !(capped && horizon == Horizon::Chained) {
                 let dp = dp_oracle(days, day_indices, &config.battery, levels, horizon)?;
-                let method = if dp.exact { "dp (exact lattice)" } else { "dp (rounded lattice)" };
-                return Ok(Oracle { schedule: dp.schedule, actions: Some(dp.actions), method: method.into() });
+                let method = if dp.exact {
+                    "dp (exact lattice)"
+                } else {
+                    "dp (rounded lattice)"
+                };
+                return Ok(Oracle {
+                    schedule: dp.schedule,
+                    actions: Some(dp.actions),
+                    method: method.into(),
+                });
             }
             let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
             return Ok(Oracle {
                 schedule,
                 actions: None,
-                method: "lp (continuous bound: discrete DP with a cap and carried SoC is not offered)".into(),
+                method:
+                    "lp (continuous bound: discrete DP with a cap and carried SoC is not offered)"
+                        .into(),
             });
         }
         let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
-        Ok(Oracle { schedule, actions: None, method: "lp".into() })
+        Ok(Oracle {
+            schedule,
+            actions: None,
+            method: "lp".into(),
+        })
     }
 
     /// Total optimum, EUR.
@@ -58,12 +76,23 @@ pub fn oracle_policy(oracle: &Oracle, day_indices: &[usize], config: &EnvConfig)
             d,
             oracle.schedule.power_mw[k]
                 .iter()
-                .map(|p| if *p >= 0.0 { p / b.discharge_power_mw } else { p / b.charge_power_mw })
+                .map(|p| {
+                    if *p >= 0.0 {
+                        p / b.discharge_power_mw
+                    } else {
+                        p / b.charge_power_mw
+                    }
+                })
                 .collect(),
         );
         if let Some(acts) = &oracle.actions {
             discrete.insert(d, acts[k].clone());
         }
     }
-    Replay { label: format!("oracle ({})", oracle.method), fractions, discrete, space: config.actions }
+    Replay {
+        label: format!("oracle ({})", oracle.method),
+        fractions,
+        discrete,
+        space: config.actions,
+    }
 }

@@ -15,24 +15,47 @@ struct World {
 }
 
 fn world(granularity: Granularity) -> World {
-    let data = generate(&SynthParams::embedded().unwrap(), "2023-01-01".parse().unwrap(), "2023-02-28".parse().unwrap(), 11, false).unwrap();
+    let data = generate(
+        &SynthParams::embedded().unwrap(),
+        "2023-01-01".parse().unwrap(),
+        "2023-02-28".parse().unwrap(),
+        11,
+        false,
+    )
+    .unwrap();
     let cov = Coverage::of(&data);
     let splits = DaySplits::new(&cov, &SplitSpec::Paper);
     let days = MarketDays::new(&data, &cov.complete_days, granularity, 0).unwrap();
     let pick = |s: Split| -> Vec<usize> {
-        (0..days.days.len()).filter(|&i| splits.days(s).contains(&days.days[i].date)).collect()
+        (0..days.days.len())
+            .filter(|&i| splits.days(s).contains(&days.days[i].date))
+            .collect()
     };
     let (train, test) = (pick(Split::Train), pick(Split::Test));
-    let features = MarketFeatures::build(&days, &ObservationConfig::default(), granularity, &train).unwrap();
-    World { days, features, train, test }
+    let features =
+        MarketFeatures::build(&days, &ObservationConfig::default(), granularity, &train).unwrap();
+    World {
+        days,
+        features,
+        train,
+        test,
+    }
 }
 
 #[test]
 fn ledger_adds_up_and_dp_oracle_replays_exactly() {
     let w = world(Granularity::Qh);
-    for soc in [InitialSoc::Fixed { fraction: 0.5 }, InitialSoc::CarryOver { first_fraction: 0.5 }] {
+    for soc in [
+        InitialSoc::Fixed { fraction: 0.5 },
+        InitialSoc::CarryOver {
+            first_fraction: 0.5,
+        },
+    ] {
         let cfg = EnvConfig {
-            battery: BatteryConfig { initial_soc: soc, ..BatteryConfig::default() },
+            battery: BatteryConfig {
+                initial_soc: soc,
+                ..BatteryConfig::default()
+            },
             actions: ActionSpace::Discrete { levels: 3 },
             ..EnvConfig::default()
         };
@@ -41,10 +64,17 @@ fn ledger_adds_up_and_dp_oracle_replays_exactly() {
         let mut replay = oracle_policy(&oracle, &w.test, &cfg);
         let bt = backtest(&w.days, &w.features, &cfg, &w.test, &mut replay).unwrap();
         let total: f64 = bt.days.iter().map(|d| d.profit_eur).sum();
-        assert!((total - oracle.total_eur()).abs() < 1e-6, "{soc:?}: replay {total} vs oracle {}", oracle.total_eur());
+        assert!(
+            (total - oracle.total_eur()).abs() < 1e-6,
+            "{soc:?}: replay {total} vs oracle {}",
+            oracle.total_eur()
+        );
         let ledger_total: f64 = bt.ledger.iter().map(|r| r.profit_eur).sum();
         assert!((ledger_total - total).abs() < 1e-6);
-        assert_eq!(bt.ledger.len(), w.test.iter().map(|&d| w.days.days[d].n_qh()).sum::<usize>());
+        assert_eq!(
+            bt.ledger.len(),
+            w.test.iter().map(|&d| w.days.days[d].n_qh()).sum::<usize>()
+        );
         let m = Metrics::of(&bt, Some(oracle.total_eur()), 1.0);
         assert!((m.pct_of_perfect.unwrap() - 100.0).abs() < 1e-6);
         assert!(bt.ledger_csv().lines().count() == bt.ledger.len() + 1);
@@ -57,7 +87,11 @@ fn lp_oracle_replay_recovers_almost_all_of_it() {
     // which a battery cannot: its replay recovers slightly less than the bound.
     for g in [Granularity::Qh, Granularity::Minute] {
         let w = world(g);
-        let cfg = EnvConfig { granularity: g, actions: ActionSpace::Continuous, ..EnvConfig::default() };
+        let cfg = EnvConfig {
+            granularity: g,
+            actions: ActionSpace::Continuous,
+            ..EnvConfig::default()
+        };
         let oracle = Oracle::solve(&w.days, &w.test, &cfg).unwrap();
         let mut replay = oracle_policy(&oracle, &w.test, &cfg);
         let bt = backtest(&w.days, &w.features, &cfg, &w.test, &mut replay).unwrap();
@@ -70,7 +104,14 @@ fn lp_oracle_replay_recovers_almost_all_of_it() {
 #[test]
 fn fitted_baselines_beat_idle_and_stay_below_the_oracle() {
     let w = world(Granularity::Qh);
-    let cfg = EnvConfig { actions: ActionSpace::Continuous, battery: BatteryConfig { cycles_per_day: Some(1.1), ..BatteryConfig::default() }, ..EnvConfig::default() };
+    let cfg = EnvConfig {
+        actions: ActionSpace::Continuous,
+        battery: BatteryConfig {
+            cycles_per_day: Some(1.1),
+            ..BatteryConfig::default()
+        },
+        ..EnvConfig::default()
+    };
     let oracle = Oracle::solve(&w.days, &w.test, &cfg).unwrap();
     let mut rule = ThresholdRule::fit(&w.days, &w.features, &cfg, &w.train).unwrap();
     assert!(rule.low < rule.high);
@@ -82,7 +123,12 @@ fn fitted_baselines_beat_idle_and_stay_below_the_oracle() {
     for p in policies {
         let bt = backtest(&w.days, &w.features, &cfg, &w.test, p).unwrap();
         let m = Metrics::of(&bt, Some(oracle.total_eur()), 1.0);
-        assert!(m.cycles_per_day <= 1.1 + 1e-9, "{}: {}", m.policy, m.cycles_per_day);
+        assert!(
+            m.cycles_per_day <= 1.1 + 1e-9,
+            "{}: {}",
+            m.policy,
+            m.cycles_per_day
+        );
         assert!(m.total_eur <= oracle.total_eur() + 1e-6, "{}", m.policy);
         per_day.push(m.eur_per_day);
     }

@@ -203,7 +203,11 @@ pub fn categorical_cross_entropy(
     grad: &mut [f32],
     mut per_sample: Option<&mut [f32]>,
 ) -> f32 {
-    assert!(logits.len() == target.len() && logits.len() == grad.len() && logits.len().is_multiple_of(k));
+    assert!(
+        logits.len() == target.len()
+            && logits.len() == grad.len()
+            && logits.len().is_multiple_of(k)
+    );
     let batch = logits.len() / k;
     let inv_b = 1.0 / batch as f32;
     let mut total = 0.0;

@@ -163,7 +163,11 @@ impl BatteryConfig {
         requested_mw: f64,
         duration_h: f64,
     ) -> StepOutcome {
-        let requested = if requested_mw.is_finite() { requested_mw } else { 0.0 };
+        let requested = if requested_mw.is_finite() {
+            requested_mw
+        } else {
+            0.0
+        };
         let budget = throughput_left_mwh.max(0.0);
         let power = if requested > 0.0 {
             // Discharge: cells give power * dt / eta_d.

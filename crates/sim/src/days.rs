@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use imbarb_market::calendar::{day_qh_starts, QH_SECONDS};
 use imbarb_market::synth::SynthParams;
-use imbarb_market::{Component, MarketData, Market, Pricing, QhPrice};
+use imbarb_market::{Component, Market, MarketData, Pricing, QhPrice};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -118,16 +118,16 @@ impl MarketDays {
         let mut days = Vec::with_capacity(dates.len());
         for &date in dates {
             let starts = day_qh_starts(date);
-            let offset = index_of(starts[0])
-                .ok_or_else(|| format!("day {date} lies outside the data"))?;
+            let offset =
+                index_of(starts[0]).ok_or_else(|| format!("day {date} lies outside the data"))?;
             let mut prices = Vec::with_capacity(starts.len());
-            for i in 0..starts.len() {
+            for (i, start) in starts.iter().enumerate() {
                 prices.push(
                     present
                         .get(offset + i)
                         .copied()
                         .flatten()
-                        .ok_or_else(|| format!("day {date} misses quarter-hour {}", starts[i]))?,
+                        .ok_or_else(|| format!("day {date} misses quarter-hour {start}"))?,
                 );
             }
             days.push(Day {
@@ -162,7 +162,9 @@ impl MarketDays {
         let mut est = vec![f64::NAN; n * 15];
         let mut complete = vec![0u8; n];
         for m in &data.minutes {
-            let Some(p) = m.price_estimate_eur_per_mwh else { continue };
+            let Some(p) = m.price_estimate_eur_per_mwh else {
+                continue;
+            };
             let s = (m.qh_start_utc - self.grid_start).num_seconds();
             if s < 0 || s % QH_SECONDS != 0 || (s / QH_SECONDS) as usize >= n {
                 continue;
@@ -174,7 +176,7 @@ impl MarketDays {
         let paths = SynthParams::embedded()
             .map_err(|e| e.to_string())?
             .minute_residual_paths;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED_0F_3141);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_3141);
         let mut surrogate = 0;
         for q in 0..n {
             let p = self.grid_price[q];

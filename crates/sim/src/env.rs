@@ -81,7 +81,11 @@ impl Default for EnvConfig {
 
 /// Grid power in MW for a power fraction (> 0 discharge), scaled by the matching rating.
 pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
-    let f = if fraction.is_finite() { fraction.clamp(-1.0, 1.0) } else { 0.0 };
+    let f = if fraction.is_finite() {
+        fraction.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
     if f >= 0.0 {
         f * b.discharge_power_mw
     } else {
@@ -186,24 +190,55 @@ pub struct VecEnv<'a> {
     mask: Vec<bool>,
     reward: Vec<f64>,
     outcome: Vec<StepOutcome>,
+    /// Power fraction of each discrete level.
+    level_fraction: Vec<f64>,
+    /// Cell energy each discrete level needs in full: (out of the cells, into the cells), MWh.
+    level_cell: Vec<(f64, f64)>,
+    fractions: Vec<f64>,
 }
 
 impl<'a> VecEnv<'a> {
     /// An environment over `days` with precomputed `features` (built with the same granularity).
-    pub fn new(days: &'a MarketDays, features: &'a MarketFeatures, config: EnvConfig) -> Result<Self, String> {
+    pub fn new(
+        days: &'a MarketDays,
+        features: &'a MarketFeatures,
+        config: EnvConfig,
+    ) -> Result<Self, String> {
         config.battery.check()?;
         if features.decisions_per_qh != config.granularity.decisions_per_qh() {
             return Err("features were built for another decision granularity".into());
         }
         if let ActionSpace::Discrete { levels } = config.actions {
             if levels < 2 {
-                return Err(format!("discrete actions need at least 2 levels, got {levels}"));
+                return Err(format!(
+                    "discrete actions need at least 2 levels, got {levels}"
+                ));
             }
         }
+        let levels = config.actions.n();
+        let duration_h = config.granularity.duration_h();
+        let level_fraction: Vec<f64> = (0..levels)
+            .map(|i| ActionSpace::level_fraction(i, levels))
+            .collect();
+        let b = &config.battery;
+        let level_cell = level_fraction
+            .iter()
+            .map(|f| {
+                let p = fraction_to_mw(b, *f);
+                if p > 0.0 {
+                    (p * duration_h / b.discharge_efficiency, 0.0)
+                } else {
+                    (0.0, -p * duration_h * b.charge_efficiency)
+                }
+            })
+            .collect();
         Ok(VecEnv {
             days,
             features,
-            duration_h: config.granularity.duration_h(),
+            level_fraction,
+            level_cell,
+            fractions: vec![],
+            duration_h,
             per_qh: config.granularity.decisions_per_qh(),
             budget_mwh: config.battery.daily_throughput_budget_mwh(),
             config,
@@ -238,7 +273,11 @@ impl<'a> VecEnv<'a> {
     /// Starts one episode per entry of `days` (indices into `MarketDays::days`) at the given cell
     /// energies (MWh).
     pub fn reset(&mut self, days: &[usize], start_soc_mwh: &[f64]) {
-        assert_eq!(days.len(), start_soc_mwh.len(), "VecEnv::reset: one SoC per day");
+        assert_eq!(
+            days.len(),
+            start_soc_mwh.len(),
+            "VecEnv::reset: one SoC per day"
+        );
         let b = days.len();
         let (w, a) = (self.observation_width(), self.n_actions());
         self.day = days.to_vec();
@@ -268,7 +307,27 @@ impl<'a> VecEnv<'a> {
         let row = self.features.row(self.day[i], step);
         let b = &self.config.battery;
         let out = &mut self.obs[i * w..(i + 1) * w];
-        out[..fw].copy_from_slice(row);
+        // An inline element loop: rows are short, and a memmove call per step cost more than the
+        // copy itself in the benchmark.
+        for (o, r) in out[..fw].iter_mut().zip(row) {
+            *o = *r;
+        }
+        // Ask for the next step's row now: a whole batch is stepped before it is read, time
+        // enough for the cache miss that otherwise dominated the step (rows of different days
+        // are far apart in memory).
+        #[cfg(target_arch = "x86_64")]
+        if let Some(next) = self
+            .features
+            .values
+            .get((self.features.day_row[self.day[i]] + step + 1) * fw)
+        {
+            // SAFETY: a prefetch is only a hint with no memory effects; the pointer is in bounds.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    (next as *const f32).cast(),
+                )
+            };
+        }
         out[fw] = (self.soc[i] / b.energy_mwh) as f32;
         out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
         out[fw + 2] = if self.budget_mwh.is_finite() && self.budget_mwh > 0.0 {
@@ -279,27 +338,38 @@ impl<'a> VecEnv<'a> {
         debug_assert_eq!(w, fw + BATTERY_FEATURES);
         let a = self.n_actions();
         if a > 0 {
-            action_mask(
-                b,
-                self.soc[i],
-                self.budget_mwh - self.throughput[i],
-                self.duration_h,
-                &mut self.mask[i * a..(i + 1) * a],
-            );
+            // Same rule as `action_mask`, on the levels' precomputed cell energies.
+            const EPS: f64 = 1e-9;
+            let left = self.budget_mwh - self.throughput[i];
+            let room_out = (self.soc[i] - b.soc_min_mwh()).min(left) + EPS;
+            let room_in = (b.soc_max_mwh() - self.soc[i]).min(left) + EPS;
+            let mask = &mut self.mask[i * a..(i + 1) * a];
+            let mut any = false;
+            for (m, (out, inn)) in mask.iter_mut().zip(&self.level_cell) {
+                *m = *out <= room_out && *inn <= room_in;
+                any |= *m;
+            }
+            if !any {
+                action_mask(b, self.soc[i], left, self.duration_h, mask);
+            }
         }
     }
 
     /// Steps every env with a power fraction each (> 0 discharge); finished envs ignore theirs.
     pub fn step_fractions(&mut self, fractions: &[f64]) {
-        assert_eq!(fractions.len(), self.day.len(), "VecEnv::step: one action per env");
-        for i in 0..self.day.len() {
+        assert_eq!(
+            fractions.len(),
+            self.day.len(),
+            "VecEnv::step: one action per env"
+        );
+        let b = self.config.battery;
+        for (i, &fraction) in fractions.iter().enumerate() {
             if self.done[i] {
                 self.reward[i] = 0.0;
                 self.outcome[i] = StepOutcome::default();
                 continue;
             }
-            let b = self.config.battery;
-            let requested = fraction_to_mw(&b, fractions[i]);
+            let requested = fraction_to_mw(&b, fraction);
             let left = self.budget_mwh - self.throughput[i];
             let o = b.step(self.soc[i], left, requested, self.duration_h);
             self.soc[i] = (self.soc[i] + o.cell_in_mwh - o.cell_out_mwh)
@@ -310,12 +380,12 @@ impl<'a> VecEnv<'a> {
             let q = self.step[i] / self.per_qh;
             let before = self.qh_net[i];
             let after = before + o.grid_energy_mwh;
-            self.reward[i] = settle_increment(&day.prices[q], before, after)
-                - b.degradation_eur_per_mwh * cell;
+            self.reward[i] =
+                settle_increment(&day.prices[q], before, after) - b.degradation_eur_per_mwh * cell;
             self.qh_net[i] = after;
             self.outcome[i] = o;
             self.step[i] += 1;
-            if self.step[i] % self.per_qh == 0 {
+            if self.step[i].is_multiple_of(self.per_qh) {
                 self.qh_net[i] = 0.0;
             }
             if self.step[i] >= self.n_steps(i) {
@@ -328,12 +398,16 @@ impl<'a> VecEnv<'a> {
 
     /// Steps every env with a discrete action index each.
     pub fn step_discrete(&mut self, actions: &[usize]) {
-        let levels = self.n_actions().max(2);
-        let fractions: Vec<f64> = actions
-            .iter()
-            .map(|&a| ActionSpace::level_fraction(a.min(levels - 1), levels))
-            .collect();
+        let mut fractions = std::mem::take(&mut self.fractions);
+        fractions.clear();
+        let top = self.level_fraction.len().saturating_sub(1);
+        fractions.extend(
+            actions
+                .iter()
+                .map(|&a| self.level_fraction.get(a.min(top)).copied().unwrap_or(0.0)),
+        );
         self.step_fractions(&fractions);
+        self.fractions = fractions;
     }
 
     /// Steps with policy actions of either kind.
@@ -405,7 +479,11 @@ impl<'a> VecEnv<'a> {
         let latest_estimate = (self.per_qh > 1)
             .then(|| {
                 let idx = (g * 15 + m).checked_sub(1)?;
-                self.days.minute_estimates.get(idx).copied().filter(|v| !v.is_nan())
+                self.days
+                    .minute_estimates
+                    .get(idx)
+                    .copied()
+                    .filter(|v| !v.is_nan())
             })
             .flatten();
         Decision {
@@ -498,7 +576,12 @@ pub fn rollout(
         while !env.all_done() {
             let (action, step, qh, minute) = {
                 let decision = env.decision(0);
-                (policy.act(&decision), decision.step, decision.qh, decision.minute)
+                (
+                    policy.act(&decision),
+                    decision.step,
+                    decision.qh,
+                    decision.minute,
+                )
             };
             env.step_actions(&[action]);
             on_step(&StepRecord {

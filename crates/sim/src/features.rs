@@ -188,7 +188,10 @@ impl MarketFeatures {
                         push(if idx < 0 {
                             f64::NAN
                         } else {
-                            days.minute_estimates.get(idx as usize).copied().unwrap_or(f64::NAN)
+                            days.minute_estimates
+                                .get(idx as usize)
+                                .copied()
+                                .unwrap_or(f64::NAN)
                         });
                     }
                     for &k in &comps {
@@ -216,7 +219,9 @@ impl MarketFeatures {
         for col in 0..width {
             let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
             for &d in train_days {
-                let Some(day) = days.days.get(d) else { continue };
+                let Some(day) = days.days.get(d) else {
+                    continue;
+                };
                 let start = day_row[d];
                 for r in start..start + day.n_qh() * per_qh {
                     let v = values[r * width + col];

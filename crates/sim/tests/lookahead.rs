@@ -28,7 +28,14 @@ fn garble_after(data: &MarketData, cut: DateTime<Utc>) -> MarketData {
 }
 
 fn check(granularity: Granularity) {
-    let data = generate(&SynthParams::embedded().unwrap(), d("2023-03-01"), d("2023-03-10"), 5, true).unwrap();
+    let data = generate(
+        &SynthParams::embedded().unwrap(),
+        d("2023-03-01"),
+        d("2023-03-10"),
+        5,
+        true,
+    )
+    .unwrap();
     let dates = Coverage::of(&data).complete_days;
     let cfg = ObservationConfig::default();
     // Normalise on days 0-3, which lie before every cut below.
@@ -50,14 +57,22 @@ fn check(granularity: Granularity) {
                     let t = days_a.qh_start(dd.grid_offset + q) + TimeDelta::minutes(m as i64);
                     let step = q * per_qh + m;
                     if t <= cut {
-                        assert_eq!(fa.row(di, step), fb.row(di, step), "{granularity:?} day {di} qh {q} minute {m}, cut {cut}");
+                        assert_eq!(
+                            fa.row(di, step),
+                            fb.row(di, step),
+                            "{granularity:?} day {di} qh {q} minute {m}, cut {cut}"
+                        );
                         checked += 1;
                     }
                 }
             }
         }
         // The raw history a policy sees through `Decision` is unchanged too.
-        let env_cfg = EnvConfig { granularity, actions: ActionSpace::Continuous, ..EnvConfig::default() };
+        let env_cfg = EnvConfig {
+            granularity,
+            actions: ActionSpace::Continuous,
+            ..EnvConfig::default()
+        };
         let mut ea = VecEnv::new(&days_a, &fa, env_cfg.clone()).unwrap();
         let mut eb = VecEnv::new(&days_b, &fb, env_cfg).unwrap();
         ea.reset(&[cut_day], &[1.0]);
@@ -69,7 +84,11 @@ fn check(granularity: Granularity) {
         }
         let (da, db) = (ea.decision(0), eb.decision(0));
         assert_eq!(da.known_prices.len(), db.known_prices.len());
-        assert!(da.known_prices.iter().zip(db.known_prices).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+        assert!(da
+            .known_prices
+            .iter()
+            .zip(db.known_prices)
+            .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
         assert_eq!(da.latest_estimate, db.latest_estimate);
         assert_eq!(da.observation, db.observation);
         // And the garbage is visible right after the cut, so the test can fail.

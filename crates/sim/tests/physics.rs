@@ -19,10 +19,7 @@ fn market(days: &[&str], price: impl Fn(usize, usize) -> (f64, f64)) -> imbarb_m
     read_bytes("test.csv", csv.as_bytes()).unwrap()
 }
 
-fn setup(
-    data: &imbarb_market::MarketData,
-    config: &EnvConfig,
-) -> (MarketDays, MarketFeatures) {
+fn setup(data: &imbarb_market::MarketData, config: &EnvConfig) -> (MarketDays, MarketFeatures) {
     let dates: Vec<NaiveDate> = imbarb_market::Coverage::of(data).complete_days;
     let days = MarketDays::new(data, &dates, config.granularity, 1).unwrap();
     let all: Vec<usize> = (0..days.days.len()).collect();
@@ -45,12 +42,19 @@ fn run(data: &imbarb_market::MarketData, config: &EnvConfig, script: Vec<f64>) -
     let (days, f) = setup(data, config);
     let mut out = vec![];
     let all: Vec<usize> = (0..days.days.len()).collect();
-    rollout(&days, &f, config, &all, &mut Script(script), |s| out.push(*s)).unwrap();
+    rollout(&days, &f, config, &all, &mut Script(script), |s| {
+        out.push(*s)
+    })
+    .unwrap();
     out
 }
 
 fn continuous(b: BatteryConfig) -> EnvConfig {
-    EnvConfig { battery: b, actions: ActionSpace::Continuous, ..EnvConfig::default() }
+    EnvConfig {
+        battery: b,
+        actions: ActionSpace::Continuous,
+        ..EnvConfig::default()
+    }
 }
 
 #[test]
@@ -63,13 +67,22 @@ fn charging_at_a_negative_price_earns_money() {
     let grid_in = 1.0 + 0.1 / 0.9;
     assert!((total - 100.0 * grid_in).abs() < 1e-9, "{total}");
     assert!((steps.last().unwrap().soc_after_mwh - 2.0).abs() < 1e-12);
-    assert!(steps[4].outcome.clipped_mw < 0.0, "the fifth QH is clipped at full");
+    assert!(
+        steps[4].outcome.clipped_mw < 0.0,
+        "the fifth QH is clipped at full"
+    );
     assert_eq!(steps[6].outcome.power_mw, 0.0);
 }
 
 #[test]
 fn efficiency_losses_round_trip() {
-    let data = market(&["2023-06-01"], |_, q| if q < 4 { (10.0, 10.0) } else { (100.0, 100.0) });
+    let data = market(&["2023-06-01"], |_, q| {
+        if q < 4 {
+            (10.0, 10.0)
+        } else {
+            (100.0, 100.0)
+        }
+    });
     // Charge 4 QHs at full power (1 MWh from the grid, 0.9 into the cells) then discharge.
     let mut script = vec![-1.0; 4];
     script.extend(vec![1.0; 92]);
@@ -86,10 +99,16 @@ fn efficiency_losses_round_trip() {
 #[test]
 fn spent_cycle_budget_means_idle_and_masks() {
     let data = market(&["2023-06-01"], |_, _| (-50.0, -50.0));
-    let b = BatteryConfig { cycles_per_day: Some(0.25), ..BatteryConfig::default() };
+    let b = BatteryConfig {
+        cycles_per_day: Some(0.25),
+        ..BatteryConfig::default()
+    };
     let steps = run(&data, &continuous(b), vec![-1.0; 96]);
     // Budget 0.25 x 2 x 2 MWh = 1 MWh of cell throughput: 4 QHs of 0.225, then 0.1.
-    let thr: f64 = steps.iter().map(|s| s.outcome.cell_in_mwh + s.outcome.cell_out_mwh).sum();
+    let thr: f64 = steps
+        .iter()
+        .map(|s| s.outcome.cell_in_mwh + s.outcome.cell_out_mwh)
+        .sum();
     assert!((thr - 1.0).abs() < 1e-12);
     assert!(steps[5..].iter().all(|s| s.outcome.power_mw == 0.0));
     // The discrete mask forbids charging once the budget cannot cover a full step.
@@ -99,7 +118,11 @@ fn spent_cycle_budget_means_idle_and_masks() {
     action_mask(&b, 1.5, 1.0, 0.25, &mut mask);
     assert_eq!(mask, [true, true, true]);
     action_mask(&b, 0.2, 1.0, 0.25, &mut mask);
-    assert_eq!(mask, [true, true, false], "0.2 MWh cannot give a full 0.278 MWh discharge");
+    assert_eq!(
+        mask,
+        [true, true, false],
+        "0.2 MWh cannot give a full 0.278 MWh discharge"
+    );
 }
 
 #[test]
@@ -111,7 +134,10 @@ fn dst_days_run_their_own_length() {
     assert_eq!(lens, vec![100, 92]);
     let steps = run(&data, &cfg, vec![]);
     assert_eq!(steps.len(), 192);
-    let minute = EnvConfig { granularity: Granularity::Minute, ..cfg };
+    let minute = EnvConfig {
+        granularity: Granularity::Minute,
+        ..cfg
+    };
     let steps = run(&data, &minute, vec![]);
     assert_eq!(steps.len(), 192 * 15);
 }
@@ -125,7 +151,16 @@ fn dual_prices_settle_each_side() {
     let steps = run(&data, &continuous(BatteryConfig::default()), script);
     assert!((steps[0].reward_eur + 0.25 * 90.0).abs() < 1e-9);
     assert!((steps[2].reward_eur - 0.25 * 40.0).abs() < 1e-9);
-    assert_eq!(settle(&imbarb_market::QhPrice::Dual { long_eur_per_mwh: 40.0, short_eur_per_mwh: 90.0 }, -1.0), -90.0);
+    assert_eq!(
+        settle(
+            &imbarb_market::QhPrice::Dual {
+                long_eur_per_mwh: 40.0,
+                short_eur_per_mwh: 90.0
+            },
+            -1.0
+        ),
+        -90.0
+    );
 }
 
 proptest! {
@@ -177,7 +212,9 @@ fn fraction_to(a: Action, b: &BatteryConfig) -> f64 {
 
 #[test]
 fn consecutive_runs_split_at_gaps() {
-    let data = market(&["2023-06-01", "2023-06-02", "2023-06-04"], |_, _| (1.0, 1.0));
+    let data = market(&["2023-06-01", "2023-06-02", "2023-06-04"], |_, _| {
+        (1.0, 1.0)
+    });
     let (days, _) = setup(&data, &continuous(BatteryConfig::default()));
     assert_eq!(days.consecutive_runs(&[0, 1, 2]), vec![vec![0, 1], vec![2]]);
     let _ = TimeDelta::zero();
