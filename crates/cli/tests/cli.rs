@@ -188,7 +188,16 @@ fn help_texts_carry_examples() {
 #[test]
 fn oracle_and_backtest_on_the_synthetic_market() {
     let data = "synthetic:2023-01-01..2023-02-28:seed=2";
-    let o = imbarb(&["oracle", "--data", data, "--actions", "discrete:3", "--soc", "fixed", "--json"]);
+    let o = imbarb(&[
+        "oracle",
+        "--data",
+        data,
+        "--actions",
+        "discrete:3",
+        "--soc",
+        "fixed",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["method"].as_str().unwrap().starts_with("dp"));
@@ -199,8 +208,18 @@ fn oracle_and_backtest_on_the_synthetic_market() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("bt");
     let o = imbarb(&[
-        "backtest", "--data", data, "--actions", "discrete:3", "--soc", "fixed", "--policy",
-        "rule,idle,oracle", "--out", out.to_str().unwrap(), "--json",
+        "backtest",
+        "--data",
+        data,
+        "--actions",
+        "discrete:3",
+        "--soc",
+        "fixed",
+        "--policy",
+        "rule,idle,oracle",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -218,7 +237,11 @@ fn oracle_and_backtest_on_the_synthetic_market() {
     assert!(stdout(&text).contains("SYNTHETIC DATA") && stdout(&text).contains("EUR/day"));
     let bad = imbarb(&["backtest", "--data", data, "--policy", "magic"]);
     assert!(!bad.status.success());
-    assert!(stderr(&bad).contains("unknown policy `magic`"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("unknown policy `magic`"),
+        "{}",
+        stderr(&bad)
+    );
     let bad = imbarb(&["oracle", "--data", data, "--actions", "discrete:1"]);
     assert!(stderr(&bad).contains("discrete:N"), "{}", stderr(&bad));
 }
