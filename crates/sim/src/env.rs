@@ -182,6 +182,11 @@ pub struct VecEnv<'a> {
     budget_mwh: f64,
     day: Vec<usize>,
     step: Vec<usize>,
+    /// Decisions in each env's day (cached: looked up every step).
+    steps_in_day: Vec<usize>,
+    /// Each env's current quarter-hour and minute (counters instead of divisions per step).
+    qh: Vec<usize>,
+    minute: Vec<usize>,
     soc: Vec<f64>,
     throughput: Vec<f64>,
     qh_net: Vec<f64>,
@@ -195,6 +200,10 @@ pub struct VecEnv<'a> {
     /// Cell energy each discrete level needs in full: (out of the cells, into the cells), MWh.
     level_cell: Vec<(f64, f64)>,
     fractions: Vec<f64>,
+    /// The batch's market features, step-major (`[step][env][feature]`), copied at reset so each
+    /// step reads one contiguous block instead of one scattered row per day (the scattered reads'
+    /// cache misses dominated the step).
+    episode_rows: Vec<f32>,
 }
 
 impl<'a> VecEnv<'a> {
@@ -238,12 +247,16 @@ impl<'a> VecEnv<'a> {
             level_fraction,
             level_cell,
             fractions: vec![],
+            episode_rows: vec![],
             duration_h,
             per_qh: config.granularity.decisions_per_qh(),
             budget_mwh: config.battery.daily_throughput_budget_mwh(),
             config,
             day: vec![],
             step: vec![],
+            steps_in_day: vec![],
+            qh: vec![],
+            minute: vec![],
             soc: vec![],
             throughput: vec![],
             qh_net: vec![],
@@ -282,6 +295,12 @@ impl<'a> VecEnv<'a> {
         let (w, a) = (self.observation_width(), self.n_actions());
         self.day = days.to_vec();
         self.step = vec![0; b];
+        self.qh = vec![0; b];
+        self.minute = vec![0; b];
+        self.steps_in_day = days
+            .iter()
+            .map(|&d| self.days.days[d].n_qh() * self.per_qh)
+            .collect();
         self.soc = start_soc_mwh.to_vec();
         self.throughput = vec![0.0; b];
         self.qh_net = vec![0.0; b];
@@ -290,13 +309,24 @@ impl<'a> VecEnv<'a> {
         self.mask = vec![true; b * a];
         self.reward = vec![0.0; b];
         self.outcome = vec![StepOutcome::default(); b];
+        let fw = self.features.width;
+        let max_steps = (0..b).map(|i| self.n_steps(i)).max().unwrap_or(0);
+        self.episode_rows.clear();
+        self.episode_rows.resize(max_steps * b * fw, 0.0);
+        for i in 0..b {
+            for step in 0..self.n_steps(i) {
+                let at = (step * b + i) * fw;
+                self.episode_rows[at..at + fw]
+                    .copy_from_slice(self.features.row(self.day[i], step));
+            }
+        }
         for i in 0..b {
             self.observe(i);
         }
     }
 
     fn n_steps(&self, i: usize) -> usize {
-        self.days.days[self.day[i]].n_qh() * self.per_qh
+        self.steps_in_day[i]
     }
 
     /// Writes observation and mask of env `i` for its current step.
@@ -304,29 +334,15 @@ impl<'a> VecEnv<'a> {
         let w = self.observation_width();
         let fw = self.features.width;
         let step = self.step[i].min(self.n_steps(i) - 1);
-        let row = self.features.row(self.day[i], step);
+        let batch = self.day.len();
+        let at = (step * batch + i) * fw;
+        let row = &self.episode_rows[at..at + fw];
         let b = &self.config.battery;
         let out = &mut self.obs[i * w..(i + 1) * w];
         // An inline element loop: rows are short, and a memmove call per step cost more than the
         // copy itself in the benchmark.
         for (o, r) in out[..fw].iter_mut().zip(row) {
             *o = *r;
-        }
-        // Ask for the next step's row now: a whole batch is stepped before it is read, time
-        // enough for the cache miss that otherwise dominated the step (rows of different days
-        // are far apart in memory).
-        #[cfg(target_arch = "x86_64")]
-        if let Some(next) = self
-            .features
-            .values
-            .get((self.features.day_row[self.day[i]] + step + 1) * fw)
-        {
-            // SAFETY: a prefetch is only a hint with no memory effects; the pointer is in bounds.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    (next as *const f32).cast(),
-                )
-            };
         }
         out[fw] = (self.soc[i] / b.energy_mwh) as f32;
         out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
@@ -377,7 +393,7 @@ impl<'a> VecEnv<'a> {
             let cell = o.cell_in_mwh + o.cell_out_mwh;
             self.throughput[i] += cell;
             let day = &self.days.days[self.day[i]];
-            let q = self.step[i] / self.per_qh;
+            let q = self.qh[i];
             let before = self.qh_net[i];
             let after = before + o.grid_energy_mwh;
             self.reward[i] =
@@ -385,7 +401,10 @@ impl<'a> VecEnv<'a> {
             self.qh_net[i] = after;
             self.outcome[i] = o;
             self.step[i] += 1;
-            if self.step[i].is_multiple_of(self.per_qh) {
+            self.minute[i] += 1;
+            if self.minute[i] == self.per_qh {
+                self.minute[i] = 0;
+                self.qh[i] += 1;
                 self.qh_net[i] = 0.0;
             }
             if self.step[i] >= self.n_steps(i) {

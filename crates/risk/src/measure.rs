@@ -1,0 +1,107 @@
+//! Risk measures of a return distribution Z, used to rank actions ("greedy" = argmax of the chosen
+//! measure) and to report risk.
+
+use crate::distortion::Distortion;
+use crate::distribution::Discrete;
+use serde::{Deserialize, Serialize};
+
+/// A risk measure (higher is better for all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RiskMeasure {
+    /// E[Z]: risk-neutral.
+    Mean,
+    /// VaR_alpha(Z): the lower alpha-quantile.
+    Var {
+        /// Tail level, in (0, 1).
+        alpha: f64,
+    },
+    /// CVaR_alpha(Z): the mean of the worst alpha share of outcomes.
+    Cvar {
+        /// Tail level, in (0, 1].
+        alpha: f64,
+    },
+    /// The paper's objective: E[Z] + beta * VaR_alpha(Z) (beta = 0 neutral, 3 risk-averse).
+    MeanPlusVar {
+        /// Tail level.
+        alpha: f64,
+        /// Weight of the tail.
+        beta: f64,
+    },
+    /// E[Z] + beta * CVaR_alpha(Z).
+    MeanPlusCvar {
+        /// Tail level.
+        alpha: f64,
+        /// Weight of the tail.
+        beta: f64,
+    },
+    /// E[Z] - lambda * std(Z).
+    MeanMinusStd {
+        /// Weight of the spread.
+        lambda: f64,
+    },
+    /// A distortion risk measure (IQN): E_tau[Q(beta(tau))].
+    Distorted(Distortion),
+}
+
+impl RiskMeasure {
+    /// Checks parameter ranges.
+    pub fn check(&self) -> Result<(), String> {
+        let alpha_ok = |a: f64| a > 0.0 && a <= 1.0;
+        let ok = match *self {
+            RiskMeasure::Mean => true,
+            RiskMeasure::Var { alpha } | RiskMeasure::Cvar { alpha } => alpha_ok(alpha),
+            RiskMeasure::MeanPlusVar { alpha, beta }
+            | RiskMeasure::MeanPlusCvar { alpha, beta } => {
+                alpha_ok(alpha) && beta.is_finite() && beta >= 0.0
+            }
+            RiskMeasure::MeanMinusStd { lambda } => lambda.is_finite() && lambda >= 0.0,
+            RiskMeasure::Distorted(d) => return d.check(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("risk measure parameter out of range: {self:?}"))
+        }
+    }
+
+    /// Evaluates the measure on a distribution.
+    pub fn evaluate(&self, d: &Discrete) -> f64 {
+        match *self {
+            RiskMeasure::Mean => d.mean(),
+            RiskMeasure::Var { alpha } => var(d, alpha),
+            RiskMeasure::Cvar { alpha } => cvar(d, alpha),
+            RiskMeasure::MeanPlusVar { alpha, beta } => d.mean() + beta * var(d, alpha),
+            RiskMeasure::MeanPlusCvar { alpha, beta } => d.mean() + beta * cvar(d, alpha),
+            RiskMeasure::MeanMinusStd { lambda } => d.mean() - lambda * d.std(),
+            RiskMeasure::Distorted(g) => g.expectation(d),
+        }
+    }
+
+    /// Index of the best allowed action: the argmax of the measure over `dists` where `mask` is
+    /// true (all allowed when `mask` is empty). Ties go to the lowest index. `None` when nothing
+    /// is allowed.
+    pub fn best_action(&self, dists: &[Discrete], mask: &[bool]) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for (i, d) in dists.iter().enumerate() {
+            if !mask.is_empty() && !mask.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let v = self.evaluate(d);
+            if best.is_none_or(|(_, b)| v > b) {
+                best = Some((i, v));
+            }
+        }
+        best.map(|b| b.0)
+    }
+}
+
+/// Value at risk: the lower alpha-quantile.
+pub fn var(d: &Discrete, alpha: f64) -> f64 {
+    d.quantile(alpha)
+}
+
+/// Conditional value at risk: (1 / alpha) * integral of the quantile function over [0, alpha].
+pub fn cvar(d: &Discrete, alpha: f64) -> f64 {
+    d.lower_integral(alpha) / alpha
+}
