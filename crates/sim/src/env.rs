@@ -191,7 +191,6 @@ pub struct VecEnv<'a> {
     throughput: Vec<f64>,
     qh_net: Vec<f64>,
     done: Vec<bool>,
-    obs: Vec<f32>,
     mask: Vec<bool>,
     reward: Vec<f64>,
     outcome: Vec<StepOutcome>,
@@ -200,10 +199,15 @@ pub struct VecEnv<'a> {
     /// Cell energy each discrete level needs in full: (out of the cells, into the cells), MWh.
     level_cell: Vec<(f64, f64)>,
     fractions: Vec<f64>,
-    /// The batch's market features, step-major (`[step][env][feature]`), copied at reset so each
-    /// step reads one contiguous block instead of one scattered row per day (the scattered reads'
-    /// cache misses dominated the step).
+    /// The batch's observations for every step of the episode, step-major
+    /// (`[step][env][observation]`): market features are copied in once at reset, and each step
+    /// only writes the battery features of its block, which is then the observation matrix.
+    /// (Copying one scattered feature row per day and step dominated the step's cost.)
     episode_rows: Vec<f32>,
+    /// Lockstep step counter of the batch.
+    t: usize,
+    /// Steps of the longest day in the batch.
+    max_steps: usize,
 }
 
 impl<'a> VecEnv<'a> {
@@ -248,6 +252,8 @@ impl<'a> VecEnv<'a> {
             level_cell,
             fractions: vec![],
             episode_rows: vec![],
+            t: 0,
+            max_steps: 0,
             duration_h,
             per_qh: config.granularity.decisions_per_qh(),
             budget_mwh: config.battery.daily_throughput_budget_mwh(),
@@ -261,7 +267,6 @@ impl<'a> VecEnv<'a> {
             throughput: vec![],
             qh_net: vec![],
             done: vec![],
-            obs: vec![],
             mask: vec![],
             reward: vec![],
             outcome: vec![],
@@ -305,17 +310,17 @@ impl<'a> VecEnv<'a> {
         self.throughput = vec![0.0; b];
         self.qh_net = vec![0.0; b];
         self.done = vec![false; b];
-        self.obs = vec![0.0; b * w];
         self.mask = vec![true; b * a];
         self.reward = vec![0.0; b];
         self.outcome = vec![StepOutcome::default(); b];
         let fw = self.features.width;
-        let max_steps = (0..b).map(|i| self.n_steps(i)).max().unwrap_or(0);
+        self.t = 0;
+        self.max_steps = (0..b).map(|i| self.n_steps(i)).max().unwrap_or(0);
         self.episode_rows.clear();
-        self.episode_rows.resize(max_steps * b * fw, 0.0);
+        self.episode_rows.resize(self.max_steps * b * w, 0.0);
         for i in 0..b {
             for step in 0..self.n_steps(i) {
-                let at = (step * b + i) * fw;
+                let at = (step * b + i) * w;
                 self.episode_rows[at..at + fw]
                     .copy_from_slice(self.features.row(self.day[i], step));
             }
@@ -334,16 +339,9 @@ impl<'a> VecEnv<'a> {
         let w = self.observation_width();
         let fw = self.features.width;
         let step = self.step[i].min(self.n_steps(i) - 1);
-        let batch = self.day.len();
-        let at = (step * batch + i) * fw;
-        let row = &self.episode_rows[at..at + fw];
+        let at = (step * self.day.len() + i) * w;
         let b = &self.config.battery;
-        let out = &mut self.obs[i * w..(i + 1) * w];
-        // An inline element loop: rows are short, and a memmove call per step cost more than the
-        // copy itself in the benchmark.
-        for (o, r) in out[..fw].iter_mut().zip(row) {
-            *o = *r;
-        }
+        let out = &mut self.episode_rows[at..at + w];
         out[fw] = (self.soc[i] / b.energy_mwh) as f32;
         out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
         out[fw + 2] = if self.budget_mwh.is_finite() && self.budget_mwh > 0.0 {
@@ -413,6 +411,7 @@ impl<'a> VecEnv<'a> {
                 self.observe(i);
             }
         }
+        self.t += 1;
     }
 
     /// Steps every env with a discrete action index each.
@@ -442,9 +441,12 @@ impl<'a> VecEnv<'a> {
         self.step_fractions(&fractions);
     }
 
-    /// Observations, `batch x observation_width`.
+    /// Observations of the current lockstep step, `batch x observation_width` (rows of envs
+    /// whose day has ended are zero).
     pub fn observations(&self) -> &[f32] {
-        &self.obs
+        let block = self.day.len() * self.observation_width();
+        let t = self.t.min(self.max_steps.saturating_sub(1));
+        &self.episode_rows[t * block..(t + 1) * block]
     }
 
     /// Action masks, `batch x n_actions`.
@@ -517,7 +519,8 @@ impl<'a> VecEnv<'a> {
             cycles_used: self.cycles_used(i),
             known_prices: &self.days.grid_price[..g],
             latest_estimate,
-            observation: &self.obs[i * w..(i + 1) * w],
+            observation: &self.episode_rows
+                [(step * self.day.len() + i) * w..(step * self.day.len() + i + 1) * w],
             mask: &self.mask[i * a..(i + 1) * a],
         }
     }
