@@ -5,7 +5,7 @@
 use crate::battery::{BatteryConfig, StepOutcome};
 use crate::days::{Granularity, MarketDays};
 use crate::features::{MarketFeatures, ObservationConfig, BATTERY_FEATURES};
-use crate::settlement::settle_increment;
+use crate::settlement::settle_legs;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +204,10 @@ pub struct VecEnv<'a> {
     /// only writes the battery features of its block, which is then the observation matrix.
     /// (Copying one scattered feature row per day and step dominated the step's cost.)
     episode_rows: Vec<f32>,
+    /// Long and short price of each env's quarter-hours, quarter-hour-major (`[qh][env]`).
+    episode_prices: Vec<(f64, f64)>,
+    /// Branch-free battery constants for this decision length.
+    constants: crate::battery::StepConstants,
     /// Lockstep step counter of the batch.
     t: usize,
     /// Steps of the longest day in the batch.
@@ -252,6 +256,8 @@ impl<'a> VecEnv<'a> {
             level_cell,
             fractions: vec![],
             episode_rows: vec![],
+            episode_prices: vec![],
+            constants: config.battery.step_constants(duration_h),
             t: 0,
             max_steps: 0,
             duration_h,
@@ -316,13 +322,24 @@ impl<'a> VecEnv<'a> {
         let fw = self.features.width;
         self.t = 0;
         self.max_steps = (0..b).map(|i| self.n_steps(i)).max().unwrap_or(0);
-        self.episode_rows.clear();
+        // Every element is written below, so a buffer of the right size is reused as it is.
         self.episode_rows.resize(self.max_steps * b * w, 0.0);
         for i in 0..b {
-            for step in 0..self.n_steps(i) {
+            for step in 0..self.max_steps {
                 let at = (step * b + i) * w;
-                self.episode_rows[at..at + fw]
-                    .copy_from_slice(self.features.row(self.day[i], step));
+                let row = &mut self.episode_rows[at..at + w];
+                if step < self.steps_in_day[i] {
+                    row[..fw].copy_from_slice(self.features.row(self.day[i], step));
+                } else {
+                    row.fill(0.0);
+                }
+            }
+        }
+        let max_qh = self.max_steps / self.per_qh;
+        self.episode_prices.resize(max_qh * b, (0.0, 0.0));
+        for (i, &d) in days.iter().enumerate() {
+            for (q, p) in self.days.days[d].prices.iter().enumerate() {
+                self.episode_prices[q * b + i] = (p.long_eur_per_mwh(), p.short_eur_per_mwh());
             }
         }
         for i in 0..b {
@@ -377,6 +394,8 @@ impl<'a> VecEnv<'a> {
             "VecEnv::step: one action per env"
         );
         let b = self.config.battery;
+        let k = self.constants;
+        let batch = self.day.len();
         for (i, &fraction) in fractions.iter().enumerate() {
             if self.done[i] {
                 self.reward[i] = 0.0;
@@ -385,17 +404,17 @@ impl<'a> VecEnv<'a> {
             }
             let requested = fraction_to_mw(&b, fraction);
             let left = self.budget_mwh - self.throughput[i];
-            let o = b.step(self.soc[i], left, requested, self.duration_h);
+            let o = crate::battery::step_fast(&k, self.soc[i], left, requested);
             self.soc[i] = (self.soc[i] + o.cell_in_mwh - o.cell_out_mwh)
                 .clamp(b.soc_min_mwh(), b.soc_max_mwh());
             let cell = o.cell_in_mwh + o.cell_out_mwh;
             self.throughput[i] += cell;
-            let day = &self.days.days[self.day[i]];
-            let q = self.qh[i];
+            let (long, short) = self.episode_prices[self.qh[i] * batch + i];
             let before = self.qh_net[i];
             let after = before + o.grid_energy_mwh;
-            self.reward[i] =
-                settle_increment(&day.prices[q], before, after) - b.degradation_eur_per_mwh * cell;
+            self.reward[i] = settle_legs(long, short, after)
+                - settle_legs(long, short, before)
+                - b.degradation_eur_per_mwh * cell;
             self.qh_net[i] = after;
             self.outcome[i] = o;
             self.step[i] += 1;

@@ -7,11 +7,18 @@ use imbarb_market::QhPrice;
 /// Cash flow in EUR of a net quarter-hour position of `grid_energy_mwh` (> 0 injected / long).
 /// Positive = the BRP receives money. A negative price reverses the flow.
 pub fn settle(price: &QhPrice, grid_energy_mwh: f64) -> f64 {
-    if grid_energy_mwh >= 0.0 {
-        grid_energy_mwh * price.long_eur_per_mwh()
-    } else {
-        grid_energy_mwh * price.short_eur_per_mwh()
-    }
+    settle_legs(
+        price.long_eur_per_mwh(),
+        price.short_eur_per_mwh(),
+        grid_energy_mwh,
+    )
+}
+
+/// `settle` on the two legs of a price, branch-free (the vectorised environment's inner loop):
+/// the long part of the position earns `long`, the short part pays `short`.
+#[inline]
+pub fn settle_legs(long_eur_per_mwh: f64, short_eur_per_mwh: f64, grid_energy_mwh: f64) -> f64 {
+    grid_energy_mwh.max(0.0) * long_eur_per_mwh + grid_energy_mwh.min(0.0) * short_eur_per_mwh
 }
 
 /// Settlement increment when a quarter-hour's net position moves from `before` to `after` MWh:

@@ -219,3 +219,72 @@ fn consecutive_runs_split_at_gaps() {
     assert_eq!(days.consecutive_runs(&[0, 1, 2]), vec![vec![0, 1], vec![2]]);
     let _ = TimeDelta::zero();
 }
+
+#[test]
+fn batched_days_equal_days_run_alone() {
+    // Lockstep batches (with days of 92, 96 and 100 quarter-hours) must give every env exactly
+    // what it gets alone: the step-major buffers and branch-free inner loop are checked here.
+    let data = market(
+        &["2022-10-29", "2022-10-30", "2023-03-26", "2023-03-27"],
+        |d, q| {
+            let x = (d * 131 + q * 17) % 97;
+            (x as f64 * 7.0 - 150.0, x as f64 * 7.0 - 140.0)
+        },
+    );
+    for granularity in [Granularity::Qh, Granularity::Minute] {
+        let cfg = EnvConfig {
+            granularity,
+            battery: BatteryConfig {
+                cycles_per_day: Some(1.5),
+                ..BatteryConfig::default()
+            },
+            ..EnvConfig::default()
+        };
+        let (days, f) = setup(&data, &cfg);
+        let n = days.days.len();
+        let action = |i: usize, t: usize| (i * 7 + t * 5 + t / 3) % 3;
+        let mut batch = VecEnv::new(&days, &f, cfg.clone()).unwrap();
+        let all: Vec<usize> = (0..n).collect();
+        batch.reset(&all, &vec![0.8; n]);
+        let mut rewards = vec![vec![]; n];
+        let mut obs = vec![vec![]; n];
+        let w = batch.observation_width();
+        let mut t = 0;
+        while !batch.all_done() {
+            for i in 0..n {
+                if !batch.dones()[i] {
+                    obs[i].push(batch.observations()[i * w..(i + 1) * w].to_vec());
+                }
+            }
+            let acts: Vec<usize> = (0..n).map(|i| action(i, t)).collect();
+            let before: Vec<bool> = batch.dones().to_vec();
+            batch.step_discrete(&acts);
+            for i in 0..n {
+                if !before[i] {
+                    rewards[i].push(batch.rewards()[i]);
+                }
+            }
+            t += 1;
+        }
+        for i in 0..n {
+            let mut alone = VecEnv::new(&days, &f, cfg.clone()).unwrap();
+            alone.reset(&[i], &[0.8]);
+            let mut t = 0;
+            while !alone.all_done() {
+                assert_eq!(
+                    alone.observations(),
+                    &obs[i][t][..],
+                    "{granularity:?} day {i} step {t}"
+                );
+                alone.step_discrete(&[action(i, t)]);
+                assert_eq!(
+                    alone.rewards()[0],
+                    rewards[i][t],
+                    "{granularity:?} day {i} step {t}"
+                );
+                t += 1;
+            }
+            assert_eq!(t, rewards[i].len());
+        }
+    }
+}
