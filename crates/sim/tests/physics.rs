@@ -251,17 +251,17 @@ fn batched_days_equal_days_run_alone() {
         let w = batch.observation_width();
         let mut t = 0;
         while !batch.all_done() {
-            for i in 0..n {
+            for (i, o) in obs.iter_mut().enumerate() {
                 if !batch.dones()[i] {
-                    obs[i].push(batch.observations()[i * w..(i + 1) * w].to_vec());
+                    o.push(batch.observations()[i * w..(i + 1) * w].to_vec());
                 }
             }
             let acts: Vec<usize> = (0..n).map(|i| action(i, t)).collect();
             let before: Vec<bool> = batch.dones().to_vec();
             batch.step_discrete(&acts);
-            for i in 0..n {
+            for (i, r) in rewards.iter_mut().enumerate() {
                 if !before[i] {
-                    rewards[i].push(batch.rewards()[i]);
+                    r.push(batch.rewards()[i]);
                 }
             }
             t += 1;
