@@ -81,16 +81,13 @@ impl Default for EnvConfig {
 
 /// Grid power in MW for a power fraction (> 0 discharge), scaled by the matching rating.
 pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
+    // Branch-free: the environment's inner loop calls this for every env and step.
     let f = if fraction.is_finite() {
         fraction.clamp(-1.0, 1.0)
     } else {
         0.0
     };
-    if f >= 0.0 {
-        f * b.discharge_power_mw
-    } else {
-        f * b.charge_power_mw
-    }
+    f.max(0.0) * b.discharge_power_mw + f.min(0.0) * b.charge_power_mw
 }
 
 /// Writes the action mask of `levels` discrete levels: a level is allowed when it can be executed
@@ -329,7 +326,14 @@ impl<'a> VecEnv<'a> {
                 let at = (step * b + i) * w;
                 let row = &mut self.episode_rows[at..at + w];
                 if step < self.steps_in_day[i] {
-                    row[..fw].copy_from_slice(self.features.row(self.day[i], step));
+                    // An element loop, not copy_from_slice: rows are short and a memmove call
+                    // per row cost more than the copy.
+                    for (o, v) in row[..fw]
+                        .iter_mut()
+                        .zip(self.features.row(self.day[i], step))
+                    {
+                        *o = *v;
+                    }
                 } else {
                     row.fill(0.0);
                 }
