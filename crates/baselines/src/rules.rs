@@ -68,6 +68,25 @@ pub fn profit_of(
     Ok(total)
 }
 
+/// The candidate with the highest training profit (the first one on ties); `None` when there are
+/// no candidates. Shared by every rule fitted by grid search.
+fn best_on_training<P: Policy>(
+    days: &MarketDays,
+    features: &MarketFeatures,
+    config: &EnvConfig,
+    train: &[usize],
+    candidates: impl Iterator<Item = P>,
+) -> Result<Option<P>, String> {
+    let mut best: Option<(f64, P)> = None;
+    for mut candidate in candidates {
+        let p = profit_of(days, features, config, train, &mut candidate)?;
+        if best.as_ref().is_none_or(|(bp, _)| p > *bp) {
+            best = Some((p, candidate));
+        }
+    }
+    Ok(best.map(|b| b.1))
+}
+
 /// Training prices of the given days, sorted.
 fn sorted_prices(days: &MarketDays, train: &[usize]) -> Vec<f64> {
     let mut v: Vec<f64> = train
@@ -99,28 +118,15 @@ impl ThresholdRule {
         let levels: Vec<f64> = (1..20)
             .map(|i| quantile_sorted(&prices, i as f64 / 20.0))
             .collect();
-        let mut best = (
-            f64::NEG_INFINITY,
-            ThresholdRule {
-                low: f64::NEG_INFINITY,
-                high: f64::INFINITY,
+        let candidates = levels.iter().enumerate().flat_map(|(i, &low)| {
+            levels[i + 1..].iter().map(move |&high| ThresholdRule {
+                low,
+                high,
                 space: config.actions,
-            },
-        );
-        for (i, &low) in levels.iter().enumerate() {
-            for &high in &levels[i + 1..] {
-                let mut rule = ThresholdRule {
-                    low,
-                    high,
-                    space: config.actions,
-                };
-                let p = profit_of(days, features, config, train, &mut rule)?;
-                if p > best.0 {
-                    best = (p, rule);
-                }
-            }
-        }
-        Ok(best.1)
+            })
+        });
+        best_on_training(days, features, config, train, candidates)?
+            .ok_or_else(|| "threshold rule: too few distinct training prices".into())
     }
 }
 
@@ -185,15 +191,9 @@ impl TimeOfDaySchedule {
         train: &[usize],
     ) -> Result<TimeOfDaySchedule, String> {
         let profile = train_profile(days, train);
-        let mut best: Option<(f64, TimeOfDaySchedule)> = None;
-        for k in 1..=24 {
-            let mut s = TimeOfDaySchedule::from_profile(&profile, k, config.actions);
-            let p = profit_of(days, features, config, train, &mut s)?;
-            if best.as_ref().is_none_or(|(bp, _)| p > *bp) {
-                best = Some((p, s));
-            }
-        }
-        best.map(|b| b.1)
+        let candidates =
+            (1..=24).map(|k| TimeOfDaySchedule::from_profile(&profile, k, config.actions));
+        best_on_training(days, features, config, train, candidates)?
             .ok_or_else(|| "schedule: no candidates".into())
     }
 }

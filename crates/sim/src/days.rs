@@ -177,6 +177,10 @@ impl MarketDays {
             .map_err(|e| e.to_string())?
             .minute_residual_paths;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_3141);
+        let mut in_days = vec![false; n];
+        for d in &self.days {
+            in_days[d.grid_offset..d.grid_offset + d.n_qh()].fill(true);
+        }
         let mut surrogate = 0;
         for q in 0..n {
             let p = self.grid_price[q];
@@ -187,11 +191,7 @@ impl MarketDays {
             for (m, r) in path.iter().enumerate() {
                 est[q * 15 + m] = p + r;
             }
-            if self
-                .days
-                .iter()
-                .any(|d| (d.grid_offset..d.grid_offset + d.n_qh()).contains(&q))
-            {
+            if in_days[q] {
                 surrogate += 1;
             }
         }
