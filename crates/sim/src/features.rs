@@ -6,8 +6,8 @@
 //! environment at each step.
 
 use crate::days::{Granularity, MarketDays};
-use chrono::{Datelike, TimeDelta};
-use imbarb_market::calendar::wall_clock_slot;
+use chrono::Datelike;
+use imbarb_market::calendar::{wall_clock_slot, weekday_index};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::TAU;
 
@@ -131,7 +131,7 @@ impl MarketFeatures {
         };
         for day in &days.days {
             day_row.push(row);
-            let weekday = f64::from(day.date.weekday().num_days_from_monday()) / 7.0;
+            let weekday = f64::from(weekday_index(day.date)) / 7.0;
             let month = f64::from(day.date.month0()) / 12.0;
             for q in 0..day.n_qh() {
                 let g = (day.grid_offset + q) as isize;
@@ -270,13 +270,5 @@ impl MarketFeatures {
     /// Observation width including the battery features.
     pub fn observation_width(&self) -> usize {
         self.width + BATTERY_FEATURES
-    }
-}
-
-/// Minutes from a quarter-hour start to decision `m` (used by the look-ahead tests and ledgers).
-pub fn decision_offset(granularity: Granularity, m: usize) -> TimeDelta {
-    match granularity {
-        Granularity::Qh => TimeDelta::zero(),
-        Granularity::Minute => TimeDelta::minutes(m as i64),
     }
 }
