@@ -178,12 +178,8 @@ pub struct VecEnv<'a> {
     per_qh: usize,
     budget_mwh: f64,
     day: Vec<usize>,
-    step: Vec<usize>,
     /// Decisions in each env's day (cached: looked up every step).
     steps_in_day: Vec<usize>,
-    /// Each env's current quarter-hour and minute (counters instead of divisions per step).
-    qh: Vec<usize>,
-    minute: Vec<usize>,
     soc: Vec<f64>,
     throughput: Vec<f64>,
     qh_net: Vec<f64>,
@@ -196,17 +192,20 @@ pub struct VecEnv<'a> {
     /// Cell energy each discrete level needs in full: (out of the cells, into the cells), MWh.
     level_cell: Vec<(f64, f64)>,
     fractions: Vec<f64>,
-    /// The batch's observations for every step of the episode, step-major
-    /// (`[step][env][observation]`): market features are copied in once at reset, and each step
-    /// only writes the battery features of its block, which is then the observation matrix.
-    /// (Copying one scattered feature row per day and step dominated the step's cost.)
-    episode_rows: Vec<f32>,
+    /// Observations of the current lockstep step, `[env][observation]`: each step copies every
+    /// running env's market-feature row into this cache-resident block and writes its battery
+    /// features (copying all episode rows at reset, or scattered rows into a large buffer, cost
+    /// more than the steps themselves).
+    obs: Vec<f32>,
     /// Long and short price of each env's quarter-hours, quarter-hour-major (`[qh][env]`).
     episode_prices: Vec<(f64, f64)>,
     /// Branch-free battery constants for this decision length.
     constants: crate::battery::StepConstants,
-    /// Lockstep step counter of the batch.
+    /// Lockstep step counter of the batch: every env that has not finished is at decision `t`.
     t: usize,
+    /// Quarter-hour and minute of decision `t` (counters instead of divisions per step).
+    qh_t: usize,
+    minute_t: usize,
     /// Steps of the longest day in the batch.
     max_steps: usize,
 }
@@ -252,20 +251,19 @@ impl<'a> VecEnv<'a> {
             level_fraction,
             level_cell,
             fractions: vec![],
-            episode_rows: vec![],
+            obs: vec![],
             episode_prices: vec![],
             constants: config.battery.step_constants(duration_h),
             t: 0,
+            qh_t: 0,
+            minute_t: 0,
             max_steps: 0,
             duration_h,
             per_qh: config.granularity.decisions_per_qh(),
             budget_mwh: config.battery.daily_throughput_budget_mwh(),
             config,
             day: vec![],
-            step: vec![],
             steps_in_day: vec![],
-            qh: vec![],
-            minute: vec![],
             soc: vec![],
             throughput: vec![],
             qh_net: vec![],
@@ -302,9 +300,6 @@ impl<'a> VecEnv<'a> {
         let b = days.len();
         let (w, a) = (self.observation_width(), self.n_actions());
         self.day = days.to_vec();
-        self.step = vec![0; b];
-        self.qh = vec![0; b];
-        self.minute = vec![0; b];
         self.steps_in_day = days
             .iter()
             .map(|&d| self.days.days[d].n_qh() * self.per_qh)
@@ -316,34 +311,19 @@ impl<'a> VecEnv<'a> {
         self.mask = vec![true; b * a];
         self.reward = vec![0.0; b];
         self.outcome = vec![StepOutcome::default(); b];
-        let fw = self.features.width;
-        self.t = 0;
+        (self.t, self.qh_t, self.minute_t) = (0, 0, 0);
         self.max_steps = (0..b).map(|i| self.n_steps(i)).max().unwrap_or(0);
-        // Every element is written below, so a buffer of the right size is reused as it is.
-        self.episode_rows.resize(self.max_steps * b * w, 0.0);
-        for i in 0..b {
-            for step in 0..self.max_steps {
-                let at = (step * b + i) * w;
-                let row = &mut self.episode_rows[at..at + w];
-                if step < self.steps_in_day[i] {
-                    // An element loop, not copy_from_slice: rows are short and a memmove call
-                    // per row cost more than the copy.
-                    for (o, v) in row[..fw]
-                        .iter_mut()
-                        .zip(self.features.row(self.day[i], step))
-                    {
-                        *o = *v;
-                    }
-                } else {
-                    row.fill(0.0);
-                }
-            }
-        }
+        self.obs.clear();
+        self.obs.resize(b * w, 0.0);
         let max_qh = self.max_steps / self.per_qh;
         self.episode_prices.resize(max_qh * b, (0.0, 0.0));
-        for (i, &d) in days.iter().enumerate() {
-            for (q, p) in self.days.days[d].prices.iter().enumerate() {
-                self.episode_prices[q * b + i] = (p.long_eur_per_mwh(), p.short_eur_per_mwh());
+        // Quarter-hour outer: the writes run sequentially (env-outer strided them by a page).
+        for q in 0..max_qh {
+            for (i, &d) in days.iter().enumerate() {
+                self.episode_prices[q * b + i] =
+                    self.days.days[d].prices.get(q).map_or((0.0, 0.0), |p| {
+                        (p.long_eur_per_mwh(), p.short_eur_per_mwh())
+                    });
             }
         }
         for i in 0..b {
@@ -355,14 +335,22 @@ impl<'a> VecEnv<'a> {
         self.steps_in_day[i]
     }
 
-    /// Writes observation and mask of env `i` for its current step.
+    /// Writes observation row and mask of env `i` for its current step.
+    #[inline]
     fn observe(&mut self, i: usize) {
         let w = self.observation_width();
         let fw = self.features.width;
-        let step = self.step[i].min(self.n_steps(i) - 1);
-        let at = (step * self.day.len() + i) * w;
+        let step = self.step_index(i).min(self.n_steps(i) - 1);
         let b = &self.config.battery;
-        let out = &mut self.episode_rows[at..at + w];
+        let out = &mut self.obs[i * w..(i + 1) * w];
+        // An element loop, not copy_from_slice: rows are short and a memmove call per row cost
+        // more than the copy.
+        for (o, v) in out[..fw]
+            .iter_mut()
+            .zip(self.features.row(self.day[i], step))
+        {
+            *o = *v;
+        }
         out[fw] = (self.soc[i] / b.energy_mwh) as f32;
         out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
         out[fw + 2] = if self.budget_mwh.is_finite() && self.budget_mwh > 0.0 {
@@ -371,6 +359,9 @@ impl<'a> VecEnv<'a> {
             1.0
         };
         debug_assert_eq!(w, fw + BATTERY_FEATURES);
+        if step + 1 < self.n_steps(i) {
+            prefetch(self.features.row(self.day[i], step + 1));
+        }
         let a = self.n_actions();
         if a > 0 {
             // Same rule as `action_mask`, on the levels' precomputed cell energies.
@@ -400,6 +391,8 @@ impl<'a> VecEnv<'a> {
         let b = self.config.battery;
         let k = self.constants;
         let batch = self.day.len();
+        let (soc_min, soc_max) = (b.soc_min_mwh(), b.soc_max_mwh());
+        let prices = &self.episode_prices[self.qh_t * batch..(self.qh_t + 1) * batch];
         for (i, &fraction) in fractions.iter().enumerate() {
             if self.done[i] {
                 self.reward[i] = 0.0;
@@ -409,11 +402,10 @@ impl<'a> VecEnv<'a> {
             let requested = fraction_to_mw(&b, fraction);
             let left = self.budget_mwh - self.throughput[i];
             let o = crate::battery::step_fast(&k, self.soc[i], left, requested);
-            self.soc[i] = (self.soc[i] + o.cell_in_mwh - o.cell_out_mwh)
-                .clamp(b.soc_min_mwh(), b.soc_max_mwh());
+            self.soc[i] = (self.soc[i] + o.cell_in_mwh - o.cell_out_mwh).clamp(soc_min, soc_max);
             let cell = o.cell_in_mwh + o.cell_out_mwh;
             self.throughput[i] += cell;
-            let (long, short) = self.episode_prices[self.qh[i] * batch + i];
+            let (long, short) = prices[i];
             let before = self.qh_net[i];
             let after = before + o.grid_energy_mwh;
             self.reward[i] = settle_legs(long, short, after)
@@ -421,20 +413,26 @@ impl<'a> VecEnv<'a> {
                 - b.degradation_eur_per_mwh * cell;
             self.qh_net[i] = after;
             self.outcome[i] = o;
-            self.step[i] += 1;
-            self.minute[i] += 1;
-            if self.minute[i] == self.per_qh {
-                self.minute[i] = 0;
-                self.qh[i] += 1;
-                self.qh_net[i] = 0.0;
+        }
+        self.t += 1;
+        self.minute_t += 1;
+        if self.minute_t == self.per_qh {
+            self.minute_t = 0;
+            self.qh_t += 1;
+            self.qh_net.fill(0.0);
+        }
+        let w = self.observation_width();
+        for i in 0..batch {
+            if self.done[i] {
+                continue;
             }
-            if self.step[i] >= self.n_steps(i) {
+            if self.t >= self.steps_in_day[i] {
                 self.done[i] = true;
+                self.obs[i * w..(i + 1) * w].fill(0.0);
             } else {
                 self.observe(i);
             }
         }
-        self.t += 1;
     }
 
     /// Steps every env with a discrete action index each.
@@ -467,9 +465,7 @@ impl<'a> VecEnv<'a> {
     /// Observations of the current lockstep step, `batch x observation_width` (rows of envs
     /// whose day has ended are zero).
     pub fn observations(&self) -> &[f32] {
-        let block = self.day.len() * self.observation_width();
-        let t = self.t.min(self.max_steps.saturating_sub(1));
-        &self.episode_rows[t * block..(t + 1) * block]
+        &self.obs
     }
 
     /// Action masks, `batch x n_actions`.
@@ -509,13 +505,13 @@ impl<'a> VecEnv<'a> {
 
     /// Current decision index of env `i` within its day.
     pub fn step_index(&self, i: usize) -> usize {
-        self.step[i]
+        self.t.min(self.steps_in_day[i])
     }
 
     /// What a policy may know about env `i`'s current decision.
     pub fn decision(&self, i: usize) -> Decision<'_> {
         let day = &self.days.days[self.day[i]];
-        let step = self.step[i].min(self.n_steps(i) - 1);
+        let step = self.step_index(i).min(self.n_steps(i) - 1);
         let (q, m) = (step / self.per_qh, step % self.per_qh);
         let g = day.grid_offset + q;
         let w = self.observation_width();
@@ -542,11 +538,33 @@ impl<'a> VecEnv<'a> {
             cycles_used: self.cycles_used(i),
             known_prices: &self.days.grid_price[..g],
             latest_estimate,
-            observation: &self.episode_rows
-                [(step * self.day.len() + i) * w..(step * self.day.len() + i + 1) * w],
+            observation: &self.obs[i * w..(i + 1) * w],
             mask: &self.mask[i * a..(i + 1) * a],
         }
     }
+}
+
+/// Asks the CPU to fetch `row` into cache: each env reads the next feature row of its own day at
+/// the next step, 256 interleaved streams that the hardware prefetcher does not follow, and the
+/// loads' cache misses dominated the step. Written by hand: no crate offers a portable prefetch,
+/// and it is a hint with no effect on results.
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // Every 64-byte line the row touches: from its first element in steps of 16 f32, and
+        // its last element (a row may start mid-line).
+        let last = row.len().saturating_sub(1);
+        for k in (0..row.len()).step_by(16).chain(std::iter::once(last)) {
+            if let Some(v) = row.get(k) {
+                // SAFETY: prefetching is a hint; the pointer is in bounds and never dereferenced.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const f32).cast()) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// One executed decision, as a backtest sees it.
