@@ -1,2 +1,18 @@
-//! imbarb-agents: replay, DQN/C51/QR-DQN/IQN/SAC/DSAC and the trainer. Filled by the agent
-//! issues; empty until then.
+//! imbarb-agents: value-based distributional agents (DQN, C51, QR-DQN, IQN) on imbarb-nn, the
+//! learning machinery they share (replay, n-step returns, target networks, the trainer with
+//! validation, checkpoints and resume), and the wrapper that lets a trained run act as a `Policy`.
+
+pub mod c51;
+pub mod config;
+pub mod dqn;
+pub mod iqn;
+pub mod policy;
+pub mod qrdqn;
+pub mod replay;
+pub mod trainer;
+pub mod value;
+
+pub use config::{Algo, TrainConfig};
+pub use policy::RunPolicy;
+pub use trainer::{train, TrainData, TrainError, TrainOptions, TrainOutcome};
+pub use value::{build_agent, ValueAgent};

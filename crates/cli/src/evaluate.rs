@@ -1,7 +1,7 @@
 //! `imbarb oracle` and `imbarb backtest`.
 
 use crate::setup::{Setup, SetupArgs};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
 use imbarb_eval::{backtest, oracle_policy, render_table, Backtest, Metrics, Oracle};
@@ -35,7 +35,7 @@ optimum on the same days and constraints.")]
 pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// Policies, comma separated: rule, schedule, mpc, idle, oracle.
+    /// Policies, comma separated: rule, schedule, mpc, idle, oracle, run:<dir> (a trained run).
     #[arg(
         long,
         value_delimiter = ',',
@@ -105,7 +105,15 @@ fn make_policy(name: &str, s: &Setup, oracle: &Oracle, horizon: usize) -> Result
             space: s.config.actions,
         }),
         "oracle" => Box::new(oracle_policy(oracle, &s.eval, &s.config)),
-        other => bail!("unknown policy `{other}`: expected rule, schedule, mpc, idle or oracle"),
+        other => match other.strip_prefix("run:") {
+            Some(dir) => Box::new(
+                imbarb_agents::RunPolicy::load(std::path::Path::new(dir), &s.features, &s.config)
+                    .with_context(|| format!("loading trained run {dir}"))?,
+            ),
+            None => bail!(
+                "unknown policy `{other}`: expected rule, schedule, mpc, idle, oracle or run:<dir>"
+            ),
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 mod data;
 mod evaluate;
 mod setup;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -21,8 +22,10 @@ enum Command {
     Data(data::DataCommand),
     /// Perfect-foresight optimum (exact DP for discrete actions, LP for continuous power).
     Oracle(evaluate::OracleArgs),
-    /// Backtest baseline policies (rule, schedule, mpc, idle, oracle) and print their metrics.
+    /// Backtest policies (rule, schedule, mpc, idle, oracle, run:<dir>) and print their metrics.
     Backtest(evaluate::BacktestArgs),
+    /// Train a value-based agent (DQN, C51, QR-DQN, IQN) from a config file.
+    Train(train::TrainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,6 +34,7 @@ fn main() -> std::process::ExitCode {
         Command::Data(cmd) => data::run(cmd),
         Command::Oracle(args) => evaluate::oracle(args),
         Command::Backtest(args) => evaluate::backtest_cmd(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

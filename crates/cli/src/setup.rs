@@ -131,60 +131,70 @@ impl SetupArgs {
 
     /// Loads the data and builds days, features (normalised on training days) and the config.
     pub fn build(&self) -> Result<Setup> {
-        let config = self.env_config()?;
-        let data = source::load(&self.data)?;
-        let coverage = Coverage::of(&data);
-        let spec = SplitSpec::parse(&self.split)?;
-        let splits = DaySplits::new(&coverage, &spec);
-        let days = MarketDays::new(
-            &data,
-            &coverage.complete_days,
-            config.granularity,
+        build_setup(
+            &self.data,
+            &self.split,
+            self.env_config()?,
             self.seed,
+            self.days,
         )
-        .map_err(anyhow::Error::msg)
-        .context("arranging days")?;
-        let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
-            days.days
-                .iter()
-                .enumerate()
-                .filter(|(_, d)| set.contains(&d.date))
-                .map(|(i, _)| i)
-                .collect()
-        };
-        let train = index_of(splits.days(Split::Train));
-        let eval = match self.days {
-            DaySet::Train => train.clone(),
-            DaySet::Validation => index_of(splits.days(Split::Validation)),
-            DaySet::Test => index_of(splits.days(Split::Test)),
-            DaySet::All => (0..days.days.len()).collect(),
-        };
-        if eval.is_empty() {
-            bail!(
-                "no complete {:?} days in the data with split `{}`",
-                self.days,
-                self.split
-            );
-        }
-        if train.is_empty() {
-            bail!(
-                "no complete training days in the data with split `{}`",
-                self.split
-            );
-        }
-        let features =
-            MarketFeatures::build(&days, &config.observation, config.granularity, &train)
-                .map_err(anyhow::Error::msg)?;
-        Ok(Setup {
-            excluded_days: coverage.incomplete_days.len(),
-            data_hash: data.data_hash(),
-            days,
-            features,
-            config,
-            train,
-            eval,
-        })
     }
+}
+
+/// Loads `sources`, splits the days by `split`, arranges them for `config`'s granularity and
+/// builds the observation features (normalised on training days); `days` picks the evaluation
+/// set. Shared by every command that simulates.
+pub fn build_setup(
+    sources: &[String],
+    split: &str,
+    config: EnvConfig,
+    minute_seed: u64,
+    days_set: DaySet,
+) -> Result<Setup> {
+    let data = source::load(sources)?;
+    let coverage = Coverage::of(&data);
+    let spec = SplitSpec::parse(split)?;
+    let splits = DaySplits::new(&coverage, &spec);
+    let days = MarketDays::new(
+        &data,
+        &coverage.complete_days,
+        config.granularity,
+        minute_seed,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("arranging days")?;
+    let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
+        days.days
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| set.contains(&d.date))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let train = index_of(splits.days(Split::Train));
+    let eval = match days_set {
+        DaySet::Train => train.clone(),
+        DaySet::Validation => index_of(splits.days(Split::Validation)),
+        DaySet::Test => index_of(splits.days(Split::Test)),
+        DaySet::All => (0..days.days.len()).collect(),
+    };
+    if eval.is_empty() {
+        bail!("no complete {days_set:?} days in the data with split `{split}`");
+    }
+    if train.is_empty() {
+        bail!("no complete training days in the data with split `{split}`");
+    }
+    let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Setup {
+        excluded_days: coverage.incomplete_days.len(),
+        data_hash: data.data_hash(),
+        days,
+        features,
+        config,
+        train,
+        eval,
+    })
 }
 
 impl Setup {

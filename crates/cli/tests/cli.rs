@@ -245,3 +245,109 @@ fn oracle_and_backtest_on_the_synthetic_market() {
     let bad = imbarb(&["oracle", "--data", data, "--actions", "discrete:1"]);
     assert!(stderr(&bad).contains("discrete:N"), "{}", stderr(&bad));
 }
+
+#[test]
+fn train_then_backtest_the_run_and_resume_when_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "algo = \"qr-dqn\"\nseed = 1\n\
+         [data]\nsources = [\"synthetic:2023-01-01..2023-02-28:seed=2\"]\n\
+         [network]\nhidden = [32, 32]\n\
+         [training]\ntotal_steps = 3000\nenvs = 8\nbatch_size = 32\nlearning_starts = 300\n\
+         validate_every = 1500\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let o = imbarb(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("best validation"), "{}", stdout(&o));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "finished");
+    assert_eq!(manifest["seed"], 1);
+    assert!(manifest["data_hash"].as_str().unwrap().len() >= 16);
+    assert!(manifest["code_version"].as_str().unwrap().starts_with("0."));
+    let lines = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert!(lines.lines().count() >= 2, "{lines}");
+    assert!(run.join("config.toml").exists() && run.join("checkpoints/best.safetensors").exists());
+
+    // Running again finds the finished run and does not retrain.
+    let again = imbarb(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(),
+        lines
+    );
+
+    // The trained run is a policy like any other, in discrete and continuous environments.
+    let policy = format!("run:{},idle", run.display());
+    for actions in ["discrete:3", "continuous"] {
+        let o = imbarb(&[
+            "backtest",
+            "--data",
+            "synthetic:2023-01-01..2023-02-28:seed=2",
+            "--actions",
+            actions,
+            "--policy",
+            &policy,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let m = v["metrics"].as_array().unwrap();
+        assert!(
+            m[0]["policy"].as_str().unwrap().starts_with("qr-dqn:run"),
+            "{}",
+            m[0]
+        );
+        assert!(m[0]["eur_per_day"].as_f64().unwrap().is_finite());
+    }
+
+    // Bad input is named: a mistyped key, a missing run, another granularity.
+    std::fs::write(&config, "algo = \"qr-dqn\"\n[training]\nstepz = 3\n").unwrap();
+    let bad = imbarb(&["train", "--config", config.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("tiny.toml") && stderr(&bad).contains("stepz"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = imbarb(&[
+        "backtest",
+        "--policy",
+        "run:/nonexistent/run",
+        "--actions",
+        "discrete:3",
+    ]);
+    assert!(
+        stderr(&bad).contains("/nonexistent/run"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = imbarb(&[
+        "backtest",
+        "--data",
+        "synthetic:2023-01-01..2023-02-28:seed=2",
+        "--granularity",
+        "minute",
+        "--policy",
+        &format!("run:{}", run.display()),
+    ]);
+    assert!(stderr(&bad).contains("granularity"), "{}", stderr(&bad));
+}

@@ -1,0 +1,443 @@
+//! Training configuration (TOML): which algorithm, data, environment, network, distribution,
+//! risk measure and learning schedule. Every field has a documented default; unknown keys are
+//! errors.
+
+use imbarb_risk::RiskMeasure;
+use imbarb_sim::EnvConfig;
+use serde::{Deserialize, Serialize};
+
+/// The value-based algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algo {
+    /// Double DQN (van Hasselt et al. 2016), optionally dueling (Wang et al. 2016).
+    Dqn,
+    /// Categorical DQN (Bellemare et al. 2017).
+    C51,
+    /// Quantile-regression DQN (Dabney et al. 2018a).
+    QrDqn,
+    /// Implicit quantile networks (Dabney et al. 2018b).
+    Iqn,
+}
+
+impl Algo {
+    /// The name used in configs and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Dqn => "dqn",
+            Algo::C51 => "c51",
+            Algo::QrDqn => "qr-dqn",
+            Algo::Iqn => "iqn",
+        }
+    }
+}
+
+/// Where the market data comes from and how days split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Files (merged) or `synthetic[:FROM..TO][:seed=N][:minutes]`; relative paths are relative to
+    /// the working directory. Default: the embedded synthetic market.
+    pub sources: Vec<String>,
+    /// `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`. Default `paper`.
+    pub split: String,
+    /// Seed of the per-minute surrogate estimates (minute mode without real per-minute data).
+    pub minute_seed: u64,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            sources: vec!["synthetic".into()],
+            split: "paper".into(),
+            minute_seed: 0,
+        }
+    }
+}
+
+/// Network shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Hidden widths of the state network (the paper's [256, 128]).
+    pub hidden: Vec<usize>,
+    /// LayerNorm after each hidden linear layer.
+    pub layer_norm: bool,
+    /// Dueling head (DQN only): Q = V + A - mean(A).
+    pub dueling: bool,
+    /// Double DQN target (DQN only): select with the online net, evaluate with the target net.
+    pub double: bool,
+    /// IQN: hidden widths of the head after the state x fraction product (empty: linear).
+    pub iqn_head_hidden: Vec<usize>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            hidden: vec![256, 128],
+            layer_norm: false,
+            dueling: false,
+            double: true,
+            iqn_head_hidden: vec![],
+        }
+    }
+}
+
+/// Support of C51's categorical distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Support {
+    /// Symmetric support +-M from train-day statistics (see `auto_support`).
+    Auto,
+    /// Fixed bounds in EUR (unscaled; the paper's [-5000, 5000]).
+    Fixed {
+        /// Lowest atom, EUR.
+        v_min: f64,
+        /// Highest atom, EUR.
+        v_max: f64,
+    },
+}
+
+/// Return-distribution settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DistributionConfig {
+    /// QR-DQN quantiles per action.
+    pub quantiles: usize,
+    /// C51 atoms.
+    pub atoms: usize,
+    /// C51 support.
+    pub support: Support,
+    /// Quantile-Huber threshold kappa (in scaled reward units).
+    pub kappa: f32,
+    /// IQN fractions sampled for the online estimate (N).
+    pub iqn_n: usize,
+    /// IQN fractions sampled for the target (N').
+    pub iqn_n_prime: usize,
+    /// IQN fractions used to act and to pick the target action (K, an evenly spaced grid).
+    pub iqn_k: usize,
+    /// IQN cosine features.
+    pub iqn_cosines: usize,
+}
+
+impl Default for DistributionConfig {
+    fn default() -> Self {
+        DistributionConfig {
+            quantiles: 32,
+            atoms: 51,
+            support: Support::Auto,
+            kappa: 1.0,
+            iqn_n: 8,
+            iqn_n_prime: 8,
+            iqn_k: 32,
+            iqn_cosines: 64,
+        }
+    }
+}
+
+/// Target-network updates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum TargetUpdate {
+    /// Copy the online net every `period` updates.
+    Hard {
+        /// Updates between copies.
+        period: usize,
+    },
+    /// target = tau * online + (1 - tau) * target after every update.
+    Polyak {
+        /// Mixing weight.
+        tau: f32,
+    },
+}
+
+/// The learning schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Environment steps (decisions) to train for.
+    pub total_steps: usize,
+    /// Training days stepped in lockstep (each lockstep step gives this many transitions).
+    pub envs: usize,
+    /// Gradient updates per lockstep step.
+    pub updates_per_step: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Replay capacity (transitions).
+    pub replay_capacity: usize,
+    /// Transitions collected before the first update.
+    pub learning_starts: usize,
+    /// Discount per decision. QH mode default 0.99 (a 100-step horizon, about one day);
+    /// the paper uses 0.9995 per minute (a 2,000-minute horizon).
+    pub gamma: f32,
+    /// n of the n-step return.
+    pub n_step: usize,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// Gradient-norm clip (0 disables).
+    pub grad_clip: f32,
+    /// Target-network update.
+    pub target: TargetUpdate,
+    /// Rewards (EUR) are multiplied by this before learning; values and supports are in scaled
+    /// units inside the networks and reported in EUR.
+    pub reward_scale: f32,
+    /// Exploration: epsilon decays linearly from `epsilon_start` to `epsilon_end` over
+    /// `epsilon_decay_steps` environment steps.
+    pub epsilon_start: f64,
+    /// Final epsilon.
+    pub epsilon_end: f64,
+    /// Steps of the linear decay.
+    pub epsilon_decay_steps: usize,
+    /// Training days start at a uniformly random SoC (covers the state space); otherwise at the
+    /// battery's first-day SoC.
+    pub random_start_soc: bool,
+    /// Validate (greedy backtest on the validation days) and checkpoint every this many steps.
+    pub validate_every: usize,
+    /// Threads for the network engine (results do not depend on it).
+    pub threads: usize,
+    /// Standard deviation of Gaussian noise added to the market features (normalised units) of
+    /// every replayed observation: a regulariser against memorising the few hundred training
+    /// days' price histories (0 disables).
+    pub observation_noise: f32,
+    /// Decoupled weight decay (AdamW), per unit of learning rate (0 disables).
+    pub weight_decay: f32,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            total_steps: 1_000_000,
+            envs: 32,
+            updates_per_step: 1,
+            batch_size: 256,
+            replay_capacity: 200_000,
+            learning_starts: 10_000,
+            gamma: 0.99,
+            n_step: 3,
+            lr: 1e-4,
+            grad_clip: 10.0,
+            target: TargetUpdate::Polyak { tau: 0.005 },
+            reward_scale: 0.01,
+            epsilon_start: 1.0,
+            epsilon_end: 0.02,
+            epsilon_decay_steps: 300_000,
+            random_start_soc: true,
+            validate_every: 100_000,
+            threads: 1,
+            observation_noise: 0.0,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+/// Everything that defines a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Algorithm.
+    pub algo: Algo,
+    /// Seed of every random stream (weights, exploration, days, replay sampling, fractions).
+    pub seed: u64,
+    /// Data and split.
+    pub data: DataConfig,
+    /// Battery, decision granularity, action space (discrete), observation.
+    pub env: EnvConfig,
+    /// Network shape.
+    pub network: NetworkConfig,
+    /// Return distribution.
+    pub distribution: DistributionConfig,
+    /// Risk measure used to act and to pick target actions (mean for DQN).
+    pub risk: RiskMeasure,
+    /// Measure of the validation days' daily P&L (EUR) that picks the best checkpoint (mean:
+    /// validation profit).
+    pub selection: RiskMeasure,
+    /// Learning schedule.
+    pub training: TrainingConfig,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            algo: Algo::QrDqn,
+            seed: 0,
+            data: DataConfig::default(),
+            env: EnvConfig::default(),
+            network: NetworkConfig::default(),
+            distribution: DistributionConfig::default(),
+            risk: RiskMeasure::Mean,
+            selection: RiskMeasure::Mean,
+            training: TrainingConfig::default(),
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Parses a TOML config; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<TrainConfig, String> {
+        let c: TrainConfig = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
+        c.check().map_err(|e| format!("{origin}: {e}"))?;
+        Ok(c)
+    }
+
+    /// The config as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# not serialisable: {e}\n"))
+    }
+
+    /// Checks ranges and combinations.
+    pub fn check(&self) -> Result<(), String> {
+        let t = &self.training;
+        let d = &self.distribution;
+        let levels = match self.env.actions {
+            imbarb_sim::ActionSpace::Discrete { levels } => levels,
+            imbarb_sim::ActionSpace::Continuous => {
+                return Err(
+                    "env.actions: value-based agents need discrete actions ({ kind = \"discrete\", levels = 3 })"
+                        .into(),
+                )
+            }
+        };
+        if levels < 2 {
+            return Err("env.actions.levels must be >= 2".into());
+        }
+        self.env
+            .battery
+            .check()
+            .map_err(|e| format!("env.battery: {e}"))?;
+        self.risk.check().map_err(|e| format!("risk: {e}"))?;
+        self.selection
+            .check()
+            .map_err(|e| format!("selection: {e}"))?;
+        let positive = [
+            ("training.total_steps", t.total_steps),
+            ("training.envs", t.envs),
+            ("training.batch_size", t.batch_size),
+            ("training.replay_capacity", t.replay_capacity),
+            ("training.n_step", t.n_step),
+            ("training.validate_every", t.validate_every),
+            ("training.threads", t.threads),
+            ("distribution.quantiles", d.quantiles),
+            ("distribution.iqn_n", d.iqn_n),
+            ("distribution.iqn_n_prime", d.iqn_n_prime),
+            ("distribution.iqn_k", d.iqn_k),
+            ("distribution.iqn_cosines", d.iqn_cosines),
+        ];
+        for (name, v) in positive {
+            if v == 0 {
+                return Err(format!("{name} must be positive"));
+            }
+        }
+        if d.atoms < 2 {
+            return Err("distribution.atoms must be >= 2".into());
+        }
+        if let Support::Fixed { v_min, v_max } = d.support {
+            if v_min >= v_max || !v_min.is_finite() || !v_max.is_finite() {
+                return Err(format!(
+                    "distribution.support: need v_min < v_max, got {v_min}, {v_max}"
+                ));
+            }
+        }
+        if !(t.gamma > 0.0 && t.gamma <= 1.0) {
+            return Err(format!("training.gamma must be in (0, 1], got {}", t.gamma));
+        }
+        if t.lr.is_nan()
+            || t.lr <= 0.0
+            || t.reward_scale.is_nan()
+            || t.reward_scale <= 0.0
+            || t.grad_clip < 0.0
+        {
+            return Err("training.lr and reward_scale must be > 0, grad_clip >= 0".into());
+        }
+        for (name, e) in [
+            ("epsilon_start", t.epsilon_start),
+            ("epsilon_end", t.epsilon_end),
+        ] {
+            if !(0.0..=1.0).contains(&e) {
+                return Err(format!("training.{name} must be in [0, 1], got {e}"));
+            }
+        }
+        let non_negative = |x: f32| x.is_finite() && x >= 0.0;
+        if !non_negative(t.observation_noise) || !non_negative(t.weight_decay) {
+            return Err("training.observation_noise and weight_decay must be >= 0".into());
+        }
+        match t.target {
+            TargetUpdate::Hard { period: 0 } => {
+                return Err("training.target.period must be positive".into())
+            }
+            TargetUpdate::Polyak { tau } if !(tau > 0.0 && tau <= 1.0) => {
+                return Err(format!("training.target.tau must be in (0, 1], got {tau}"))
+            }
+            _ => {}
+        }
+        if self.network.hidden.is_empty() || self.network.hidden.contains(&0) {
+            return Err("network.hidden needs at least one positive width".into());
+        }
+        if self.algo == Algo::Dqn && self.risk != RiskMeasure::Mean {
+            return Err(
+                "risk: DQN learns only the mean; use c51, qr-dqn or iqn for a risk measure".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Number of discrete actions.
+    pub fn n_actions(&self) -> usize {
+        self.env.actions.n()
+    }
+
+    /// Epsilon after `steps` environment steps.
+    pub fn epsilon(&self, steps: usize) -> f64 {
+        let t = &self.training;
+        if t.epsilon_decay_steps == 0 {
+            return t.epsilon_end;
+        }
+        let f = (steps as f64 / t.epsilon_decay_steps as f64).min(1.0);
+        t.epsilon_start + f * (t.epsilon_end - t.epsilon_start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_unknown_keys_fail() {
+        let c = TrainConfig::default();
+        let back = TrainConfig::from_toml(&c.to_toml(), "x.toml").unwrap();
+        assert_eq!(back, c);
+        let err =
+            TrainConfig::from_toml("algo = \"qr-dqn\"\nlearning_rate = 1\n", "x.toml").unwrap_err();
+        assert!(
+            err.contains("x.toml") && err.contains("learning_rate"),
+            "{err}"
+        );
+        let err = TrainConfig::from_toml("algo = \"ppo\"\n", "x.toml").unwrap_err();
+        assert!(err.contains("ppo"), "{err}");
+    }
+
+    #[test]
+    fn invalid_combinations_are_named() {
+        let err = TrainConfig::from_toml(
+            "algo = \"dqn\"\n[risk]\nkind = \"cvar\"\nalpha = 0.1\n",
+            "d.toml",
+        )
+        .unwrap_err();
+        assert!(err.contains("DQN"), "{err}");
+        let err = TrainConfig::from_toml("[training]\ngamma = 1.5\n", "g.toml").unwrap_err();
+        assert!(err.contains("gamma"), "{err}");
+        let err =
+            TrainConfig::from_toml("[env.actions]\nkind = \"continuous\"\n", "c.toml").unwrap_err();
+        assert!(err.contains("discrete"), "{err}");
+    }
+
+    #[test]
+    fn epsilon_decays_linearly() {
+        let mut c = TrainConfig::default();
+        c.training.epsilon_start = 1.0;
+        c.training.epsilon_end = 0.1;
+        c.training.epsilon_decay_steps = 100;
+        assert_eq!(c.epsilon(0), 1.0);
+        assert!((c.epsilon(50) - 0.55).abs() < 1e-12);
+        assert!((c.epsilon(1000) - 0.1).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,432 @@
+//! Implicit quantile networks (Dabney, Ostrovski, Silver & Munos 2018): the quantile function
+//! Z_tau(s, a) = f(psi(s) * phi(tau))_a for any fraction tau, with psi the state network, phi the
+//! cosine embedding and f a head; risk-sensitive acting through the configured measure, including
+//! distortions (Distorted(...)), evaluated exactly on K evenly spaced fractions.
+
+use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::replay::Batch;
+use crate::value::{check_same_shape, masked_argmax, quantile_score, sync_target, ValueAgent};
+use imbarb_nn::embedding::EmbeddingCache;
+use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
+use imbarb_nn::{Adam, Checkpoint, CosineEmbedding, Mlp, MlpCache, MlpConfig};
+use imbarb_risk::{Discrete, RiskMeasure};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+/// The three parts of an implicit quantile network.
+#[derive(Debug, Clone)]
+struct Parts {
+    trunk: Mlp,
+    embedding: CosineEmbedding,
+    head: Mlp,
+}
+
+/// Activations kept for the backward pass.
+#[derive(Debug, Clone, Default)]
+struct Caches {
+    trunk: MlpCache,
+    embedding: EmbeddingCache,
+    head: MlpCache,
+    /// ReLU(trunk(s)), `rows x d`.
+    psi: Vec<f32>,
+    /// phi(tau), `rows * n x d`.
+    phi: Vec<f32>,
+    /// psi * phi, `rows * n x d`.
+    h: Vec<f32>,
+}
+
+/// Quantile fractions for a forward pass.
+#[derive(Debug, Clone, Copy)]
+enum Fractions<'a> {
+    /// The same fractions for every row (the K-grid): embedded once and broadcast.
+    Shared(&'a [f32]),
+    /// `n` fractions per row (`rows x n`, sampled).
+    PerRow(&'a [f32], usize),
+}
+
+impl Parts {
+    /// Quantile values for `rows` observations at `n` fractions each: `rows * n x actions`, or
+    /// `rows * n` for the per-row `selected` action.
+    fn forward(
+        &self,
+        obs: &[f32],
+        rows: usize,
+        fractions: Fractions,
+        selected: Option<&[usize]>,
+        c: &mut Caches,
+    ) -> Vec<f32> {
+        let d = self.embedding.dim();
+        c.psi.clear();
+        c.psi.extend(
+            self.trunk
+                .forward(obs, rows, &mut c.trunk)
+                .iter()
+                .map(|x| x.max(0.0)),
+        );
+        let (n, shared) = match fractions {
+            Fractions::Shared(t) => (t.len(), true),
+            Fractions::PerRow(_, n) => (n, false),
+        };
+        c.phi.clear();
+        match fractions {
+            Fractions::Shared(t) | Fractions::PerRow(t, _) => c
+                .phi
+                .extend_from_slice(self.embedding.forward(t, &mut c.embedding)),
+        }
+        c.h.resize(rows * n * d, 0.0);
+        for r in 0..rows {
+            let psi = &c.psi[r * d..(r + 1) * d];
+            for i in 0..n {
+                let at = (r * n + i) * d;
+                let from = if shared { i * d } else { at };
+                for ((h, p), s) in c.h[at..at + d]
+                    .iter_mut()
+                    .zip(&c.phi[from..from + d])
+                    .zip(psi)
+                {
+                    *h = p * s;
+                }
+            }
+        }
+        match selected {
+            None => self.head.forward(&c.h, rows * n, &mut c.head).to_vec(),
+            Some(sel) => {
+                let per_row: Vec<usize> = sel
+                    .iter()
+                    .flat_map(|&a| std::iter::repeat_n(a, n))
+                    .collect();
+                self.head
+                    .forward_selected(&c.h, rows * n, 1, &per_row, &mut c.head)
+                    .to_vec()
+            }
+        }
+    }
+
+    /// Adds parameter gradients for `d_out` (of the last `forward`, with per-row fractions) into
+    /// the three buffers.
+    fn backward(&self, c: &mut Caches, d_out: &[f32], n: usize, g: &mut Grads) {
+        let d = self.embedding.dim();
+        let rows = c.psi.len() / d;
+        let mut d_h = vec![0.0f32; rows * n * d];
+        self.head
+            .backward(&mut c.head, d_out, &mut g.head, Some(&mut d_h));
+        let mut d_psi = vec![0.0f32; rows * d];
+        let mut d_phi = vec![0.0f32; rows * n * d];
+        for r in 0..rows {
+            let psi = &c.psi[r * d..(r + 1) * d];
+            for i in 0..n {
+                let at = (r * n + i) * d;
+                for j in 0..d {
+                    d_psi[r * d + j] += d_h[at + j] * c.phi[at + j];
+                    d_phi[at + j] = d_h[at + j] * psi[j];
+                }
+            }
+            // ReLU on the trunk's output.
+            for j in 0..d {
+                if psi[j] <= 0.0 {
+                    d_psi[r * d + j] = 0.0;
+                }
+            }
+        }
+        self.trunk
+            .backward(&mut c.trunk, &d_psi, &mut g.trunk, None);
+        self.embedding
+            .backward(&c.embedding, &d_phi, &mut g.embedding);
+    }
+}
+
+/// Gradient buffers of the three parts.
+#[derive(Debug, Clone)]
+struct Grads {
+    trunk: Vec<f32>,
+    embedding: Vec<f32>,
+    head: Vec<f32>,
+}
+
+/// An implicit quantile agent.
+#[derive(Debug, Clone)]
+pub struct Iqn {
+    online: Parts,
+    target: Parts,
+    adam: [Adam; 3],
+    grads: Grads,
+    cache: Caches,
+    target_cache: Caches,
+    actions: usize,
+    n: usize,
+    n_prime: usize,
+    /// The K evenly spaced fractions used to act and to choose target actions.
+    grid: Vec<f32>,
+    grid_f64: Vec<f64>,
+    kappa: f32,
+    measure: RiskMeasure,
+    grad_clip: f32,
+    target_rule: TargetUpdate,
+    scale: f32,
+    updates: u64,
+}
+
+impl Iqn {
+    /// A fresh agent for observations of `obs_width`.
+    pub fn new(config: &TrainConfig, obs_width: usize) -> imbarb_nn::Result<Iqn> {
+        let hidden = &config.network.hidden;
+        let d = *hidden.last().expect("checked: hidden is not empty");
+        let mut trunk_config = MlpConfig::relu(obs_width, &hidden[..hidden.len() - 1], d);
+        trunk_config.layer_norm = config.network.layer_norm;
+        let mut head_config =
+            MlpConfig::relu(d, &config.network.iqn_head_hidden, config.n_actions());
+        head_config.layer_norm = config.network.layer_norm;
+        let online = Parts {
+            trunk: Mlp::new(trunk_config, config.seed)?,
+            embedding: CosineEmbedding::new(
+                config.distribution.iqn_cosines,
+                d,
+                config.seed.wrapping_add(1),
+            )?,
+            head: Mlp::new(head_config, config.seed.wrapping_add(2))?,
+        };
+        let adam_config = crate::value::adam_config(config);
+        let grads = Grads {
+            trunk: online.trunk.zero_grads(),
+            embedding: vec![0.0; online.embedding.params().len()],
+            head: online.head.zero_grads(),
+        };
+        let grid = midpoint_taus(config.distribution.iqn_k);
+        Ok(Iqn {
+            adam: [
+                Adam::new(adam_config, grads.trunk.len()),
+                Adam::new(adam_config, grads.embedding.len()),
+                Adam::new(adam_config, grads.head.len()),
+            ],
+            grads,
+            target: online.clone(),
+            online,
+            cache: Caches::default(),
+            target_cache: Caches::default(),
+            actions: config.n_actions(),
+            n: config.distribution.iqn_n,
+            n_prime: config.distribution.iqn_n_prime,
+            grid_f64: grid.iter().map(|&t| t as f64).collect(),
+            grid,
+            kappa: config.distribution.kappa,
+            measure: config.risk,
+            grad_clip: config.training.grad_clip,
+            target_rule: config.training.target,
+            scale: config.training.reward_scale,
+            updates: 0,
+        })
+    }
+
+    /// Scores (`rows x actions`) from values at the K-grid (`rows * K x actions`).
+    fn grid_scores(&self, values: &[f32], rows: usize, out: &mut Vec<f64>) {
+        let (k, a) = (self.grid.len(), self.actions);
+        out.clear();
+        let mut v = vec![0.0f64; k];
+        for r in 0..rows {
+            for act in 0..a {
+                for (i, o) in v.iter_mut().enumerate() {
+                    *o = values[(r * k + i) * a + act] as f64;
+                }
+                out.push(quantile_score(&self.measure, &self.grid_f64, &v));
+            }
+        }
+    }
+}
+
+impl ValueAgent for Iqn {
+    fn algo(&self) -> Algo {
+        Algo::Iqn
+    }
+
+    fn n_actions(&self) -> usize {
+        self.actions
+    }
+
+    fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>) {
+        let values = self.online.forward(
+            obs,
+            batch,
+            Fractions::Shared(&self.grid),
+            None,
+            &mut self.cache,
+        );
+        self.grid_scores(&values, batch, out);
+    }
+
+    fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
+        let k = self.grid.len();
+        let values =
+            self.online
+                .forward(obs, 1, Fractions::Shared(&self.grid), None, &mut self.cache);
+        (0..self.actions)
+            .map(|act| {
+                let v: Vec<f64> = (0..k)
+                    .map(|i| values[i * self.actions + act] as f64 / self.scale as f64)
+                    .collect();
+                Discrete::quantiles(&self.grid_f64, &v).expect("finite quantiles")
+            })
+            .collect()
+    }
+
+    /// IQN (Dabney et al. 2018b, eqs. 3-4): a* = argmax of the risk measure of Z_target(s', .)
+    /// on the K-grid; for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
+    /// delta_ij = r + gamma^n Z_tau'_j(s', a*) - Z_tau_i(s, a); loss = quantile-Huber over i, j.
+    fn update(&mut self, b: &Batch, rng: &mut ChaCha8Rng) -> f32 {
+        let (rows, a) = (b.size, self.actions);
+        // Target action on the grid.
+        let values = self.target.forward(
+            &b.next_obs,
+            rows,
+            Fractions::Shared(&self.grid),
+            None,
+            &mut self.target_cache,
+        );
+        let mut scores = vec![];
+        self.grid_scores(&values, rows, &mut scores);
+        let best: Vec<usize> = (0..rows)
+            .map(|r| {
+                masked_argmax(
+                    &scores[r * a..(r + 1) * a],
+                    &b.next_masks[r * a..(r + 1) * a],
+                )
+            })
+            .collect();
+        // Target samples at sampled fractions.
+        let tau_prime: Vec<f32> = (0..rows * self.n_prime).map(|_| rng.gen::<f32>()).collect();
+        let z_next = self.target.forward(
+            &b.next_obs,
+            rows,
+            Fractions::PerRow(&tau_prime, self.n_prime),
+            Some(&best),
+            &mut self.target_cache,
+        );
+        let target: Vec<f32> = z_next
+            .iter()
+            .enumerate()
+            .map(|(j, z)| {
+                let r = j / self.n_prime;
+                b.rewards[r] + b.discounts[r] * z
+            })
+            .collect();
+        // Online quantiles of the taken action at sampled fractions.
+        let taus: Vec<f32> = (0..rows * self.n).map(|_| rng.gen::<f32>()).collect();
+        let pred = self.online.forward(
+            &b.obs,
+            rows,
+            Fractions::PerRow(&taus, self.n),
+            Some(&b.actions),
+            &mut self.cache,
+        );
+        let mut g = vec![0.0f32; rows * self.n];
+        let loss = quantile_huber(
+            &pred,
+            self.n,
+            Taus::PerSample(&taus),
+            &target,
+            self.n_prime,
+            self.kappa,
+            None,
+            &mut g,
+            None,
+        );
+        self.grads.trunk.fill(0.0);
+        self.grads.embedding.fill(0.0);
+        self.grads.head.fill(0.0);
+        self.online
+            .backward(&mut self.cache, &g, self.n, &mut self.grads);
+        // One global gradient-norm clip over the three parts.
+        if self.grad_clip > 0.0 {
+            let sq: f64 = [&self.grads.trunk, &self.grads.embedding, &self.grads.head]
+                .iter()
+                .flat_map(|v| v.iter())
+                .map(|&x| (x as f64) * (x as f64))
+                .sum();
+            let norm = sq.sqrt() as f32;
+            if norm > self.grad_clip {
+                let s = self.grad_clip / norm;
+                for v in [
+                    &mut self.grads.trunk,
+                    &mut self.grads.embedding,
+                    &mut self.grads.head,
+                ] {
+                    v.iter_mut().for_each(|x| *x *= s);
+                }
+            }
+        }
+        self.adam[0].update(self.online.trunk.params_mut(), &self.grads.trunk);
+        self.adam[1].update(self.online.embedding.params_mut(), &self.grads.embedding);
+        self.adam[2].update(self.online.head.params_mut(), &self.grads.head);
+        self.updates += 1;
+        let (u, rule) = (self.updates, self.target_rule);
+        sync_target(
+            self.target.trunk.params_mut(),
+            self.online.trunk.params(),
+            u,
+            rule,
+        );
+        sync_target(
+            self.target.embedding.params_mut(),
+            self.online.embedding.params(),
+            u,
+            rule,
+        );
+        sync_target(
+            self.target.head.params_mut(),
+            self.online.head.params(),
+            u,
+            rule,
+        );
+        loss
+    }
+
+    fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        let put = |ck: &mut Checkpoint, which: &str, p: &Parts| -> imbarb_nn::Result<()> {
+            ck.put_mlp(&format!("iqn.{which}.trunk"), &p.trunk)?;
+            let e = p.embedding.params();
+            ck.put(&format!("iqn.{which}.embedding"), vec![e.len()], e)?;
+            ck.put_mlp(&format!("iqn.{which}.head"), &p.head)
+        };
+        put(ck, "online", &self.online)?;
+        if training_state {
+            put(ck, "target", &self.target)?;
+            for (i, adam) in self.adam.iter().enumerate() {
+                ck.put_adam(&format!("iqn.adam{i}"), adam)?;
+            }
+            ck.set_meta("iqn.updates", self.updates.to_string());
+        }
+        Ok(())
+    }
+
+    fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        let get = |which: &str, into: &mut Parts| -> imbarb_nn::Result<()> {
+            let trunk = ck.mlp(&format!("iqn.{which}.trunk"))?;
+            check_same_shape(&trunk, &into.trunk, "iqn.trunk")?;
+            let head = ck.mlp(&format!("iqn.{which}.head"))?;
+            check_same_shape(&head, &into.head, "iqn.head")?;
+            let e = ck.get(&format!("iqn.{which}.embedding"))?;
+            if e.len() != into.embedding.params().len() {
+                return Err(imbarb_nn::NnError::Shape(
+                    "checkpoint cosine embedding has another size".into(),
+                ));
+            }
+            into.embedding.params_mut().copy_from_slice(e);
+            into.trunk = trunk;
+            into.head = head;
+            Ok(())
+        };
+        get("online", &mut self.online)?;
+        if training_state {
+            get("target", &mut self.target)?;
+            for (i, adam) in self.adam.iter_mut().enumerate() {
+                *adam = ck.adam(&format!("iqn.adam{i}"))?;
+            }
+            self.updates = ck
+                .meta("iqn.updates")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        } else {
+            self.target = self.online.clone();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,104 @@
+//! A trained run as a `Policy`: `imbarb backtest --policy run:<dir>` evaluates it like any
+//! baseline. Observations are re-normalised from the backtest's statistics to the run's, so a run
+//! can be evaluated on other data or another split.
+
+use crate::trainer::{load_best, Manifest, TrainError};
+use crate::value::{masked_argmax, ValueAgent};
+use imbarb_sim::{Action, ActionSpace, Decision, EnvConfig, MarketFeatures, Policy};
+use std::path::Path;
+
+/// A trained agent acting greedily on its risk measure.
+pub struct RunPolicy {
+    agent: Box<dyn ValueAgent>,
+    name: String,
+    /// Per market-feature column: x_run = x * scale + shift (battery features pass through).
+    scale: Vec<f32>,
+    shift: Vec<f32>,
+    levels: usize,
+    continuous: bool,
+    obs: Vec<f32>,
+    scores: Vec<f64>,
+}
+
+impl RunPolicy {
+    /// Loads the best checkpoint of the run in `dir` for an environment built with `features`
+    /// and `env`. Errors when the observations or decision granularity differ from training.
+    pub fn load(
+        dir: &Path,
+        features: &MarketFeatures,
+        env: &EnvConfig,
+    ) -> Result<RunPolicy, TrainError> {
+        let (agent, manifest) = load_best(dir)?;
+        let run_env = &manifest.config.env;
+        let mismatch = |what: &str| {
+            TrainError::Config(format!(
+                "run {} was trained with another {what}; evaluate it with the run's settings",
+                dir.display()
+            ))
+        };
+        if run_env.granularity != env.granularity {
+            return Err(mismatch("decision granularity"));
+        }
+        let fw = features.width;
+        if manifest.feature_names.len() != fw + 3
+            || manifest.feature_names[..fw] != features.names[..]
+        {
+            return Err(mismatch("observation (feature list)"));
+        }
+        let (scale, shift) = remap(&manifest, features);
+        let levels = manifest.config.n_actions();
+        let continuous = match env.actions {
+            ActionSpace::Continuous => true,
+            ActionSpace::Discrete { levels: l } if l == levels => false,
+            ActionSpace::Discrete { .. } => return Err(mismatch("number of action levels")),
+        };
+        Ok(RunPolicy {
+            name: format!(
+                "{}:{}",
+                manifest.algo,
+                dir.file_name()
+                    .map_or("run".into(), |n| n.to_string_lossy().to_string())
+            ),
+            agent,
+            scale,
+            shift,
+            levels,
+            continuous,
+            obs: vec![],
+            scores: vec![],
+        })
+    }
+}
+
+/// The affine map from the backtest's normalisation to the run's, per market-feature column.
+fn remap(m: &Manifest, f: &MarketFeatures) -> (Vec<f32>, Vec<f32>) {
+    (0..f.width)
+        .map(|c| {
+            let (mu_b, sd_b) = (f.mean[c], f.std[c]);
+            let (mu_r, sd_r) = (m.feature_mean[c], m.feature_std[c]);
+            // raw = x * sd_b + mu_b; x_run = (raw - mu_r) / sd_r.
+            ((sd_b / sd_r) as f32, ((mu_b - mu_r) / sd_r) as f32)
+        })
+        .unzip()
+}
+
+impl Policy for RunPolicy {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn act(&mut self, d: &Decision) -> Action {
+        self.obs.clear();
+        self.obs.extend_from_slice(d.observation);
+        for ((x, s), t) in self.obs.iter_mut().zip(&self.scale).zip(&self.shift) {
+            *x = *x * s + t;
+        }
+        self.agent.scores(&self.obs, 1, &mut self.scores);
+        let best = masked_argmax(&self.scores, d.mask);
+        if self.continuous {
+            Action::Continuous(ActionSpace::level_fraction(best, self.levels))
+        } else {
+            Action::Discrete(best)
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Quantile-regression DQN (Dabney, Rowland, Bellemare & Munos 2018): each action's return
+//! distribution is N quantiles at the fixed midpoint fractions, learnt with the quantile-Huber
+//! loss.
+
+use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::replay::Batch;
+use crate::value::{masked_argmax, quantile_score, QNet, ValueAgent};
+use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
+use imbarb_nn::Checkpoint;
+use imbarb_risk::{Discrete, RiskMeasure};
+use rand_chacha::ChaCha8Rng;
+
+/// A quantile distributional agent.
+#[derive(Debug, Clone)]
+pub struct QrDqn {
+    net: QNet,
+    actions: usize,
+    taus: Vec<f32>,
+    taus_f64: Vec<f64>,
+    kappa: f32,
+    measure: RiskMeasure,
+    grad_clip: f32,
+    target_rule: TargetUpdate,
+    scale: f32,
+}
+
+impl QrDqn {
+    /// A fresh agent for observations of `obs_width`.
+    pub fn new(config: &TrainConfig, obs_width: usize) -> imbarb_nn::Result<QrDqn> {
+        let actions = config.n_actions();
+        let n = config.distribution.quantiles;
+        let taus = midpoint_taus(n);
+        Ok(QrDqn {
+            net: QNet::new(config, obs_width, actions * n, config.seed)?,
+            actions,
+            taus_f64: taus.iter().map(|&t| t as f64).collect(),
+            taus,
+            kappa: config.distribution.kappa,
+            measure: config.risk,
+            grad_clip: config.training.grad_clip,
+            target_rule: config.training.target,
+            scale: config.training.reward_scale,
+        })
+    }
+
+    /// Per-row, per-action scores of quantile outputs laid out `rows x actions x n`.
+    fn scores_of(&self, values: &[f32], rows: usize, out: &mut Vec<f64>) {
+        let n = self.taus.len();
+        out.clear();
+        let mut v = vec![0.0f64; n];
+        for chunk in values.chunks(n).take(rows * self.actions) {
+            for (o, x) in v.iter_mut().zip(chunk) {
+                *o = *x as f64;
+            }
+            out.push(quantile_score(&self.measure, &self.taus_f64, &v));
+        }
+    }
+}
+
+impl ValueAgent for QrDqn {
+    fn algo(&self) -> Algo {
+        Algo::QrDqn
+    }
+
+    fn n_actions(&self) -> usize {
+        self.actions
+    }
+
+    fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>) {
+        let values = self
+            .net
+            .online
+            .forward(obs, batch, &mut self.net.cache2)
+            .to_vec();
+        self.scores_of(&values, batch, out);
+    }
+
+    fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
+        let n = self.taus.len();
+        let values = self
+            .net
+            .online
+            .forward(obs, 1, &mut self.net.cache2)
+            .to_vec();
+        values
+            .chunks(n)
+            .map(|c| {
+                let eur: Vec<f64> = c.iter().map(|&x| x as f64 / self.scale as f64).collect();
+                Discrete::quantiles(&self.taus_f64, &eur).expect("finite quantiles")
+            })
+            .collect()
+    }
+
+    /// QR-DQN (Dabney et al. 2018a, Algorithm 1): a* = argmax of the risk measure of the target
+    /// quantiles at s'; T theta_j = r + gamma^n theta_j(s', a*); loss = the quantile-Huber loss
+    /// (eq. 10) between theta_i(s, a) at tau_i = (2i + 1) / 2N and the N target samples.
+    fn update(&mut self, b: &Batch, _rng: &mut ChaCha8Rng) -> f32 {
+        let (rows, a, n) = (b.size, self.actions, self.taus.len());
+        let next = self
+            .net
+            .target
+            .forward(&b.next_obs, rows, &mut self.net.target_cache)
+            .to_vec();
+        let mut scores = vec![];
+        self.scores_of(&next, rows, &mut scores);
+        let mut target = vec![0.0f32; rows * n];
+        for r in 0..rows {
+            let best = masked_argmax(
+                &scores[r * a..(r + 1) * a],
+                &b.next_masks[r * a..(r + 1) * a],
+            );
+            let theta = &next[(r * a + best) * n..(r * a + best + 1) * n];
+            for (t, q) in target[r * n..(r + 1) * n].iter_mut().zip(theta) {
+                *t = b.rewards[r] + b.discounts[r] * q;
+            }
+        }
+        let pred = self
+            .net
+            .online
+            .forward_selected(&b.obs, rows, n, &b.actions, &mut self.net.cache)
+            .to_vec();
+        let mut g = vec![0.0f32; rows * n];
+        let loss = quantile_huber(
+            &pred,
+            n,
+            Taus::Shared(&self.taus),
+            &target,
+            n,
+            self.kappa,
+            None,
+            &mut g,
+            None,
+        );
+        self.net.grads.fill(0.0);
+        self.net
+            .online
+            .backward(&mut self.net.cache, &g, &mut self.net.grads, None);
+        self.net.apply(self.grad_clip, self.target_rule);
+        loss
+    }
+
+    fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        self.net.save(ck, "z", training_state)
+    }
+
+    fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        self.net.load(ck, "z", training_state)
+    }
+}

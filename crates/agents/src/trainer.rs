@@ -1,0 +1,704 @@
+//! The training loop shared by every value-based agent: batches of training days stepped in
+//! lockstep with epsilon-greedy actions, n-step transitions into replay, gradient updates,
+//! periodic greedy validation on the validation days, the best checkpoint by the selection
+//! measure, and a full-state checkpoint from which an interrupted run resumes to the same result.
+//!
+//! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
+//! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
+
+use crate::config::{Support, TrainConfig};
+use crate::replay::{Batch, NStep, ReplayBuffer, Step};
+use crate::value::{build_agent, masked_argmax, ValueAgent};
+use imbarb_nn::Checkpoint;
+use imbarb_risk::Discrete;
+use imbarb_sim::{rollout, Action, Decision, MarketDays, MarketFeatures, Policy, VecEnv};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The code version compiled into this binary (crate version and git commit).
+pub const CODE_VERSION: &str = env!("IMBARB_CODE_VERSION");
+
+/// Training failures, each naming what went wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The configuration is invalid or does not fit the data.
+    #[error("config: {0}")]
+    Config(String),
+    /// A file in the run directory could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What happened.
+        message: String,
+    },
+    /// A checkpoint could not be used.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The market a run trains on.
+pub struct TrainData<'a> {
+    /// Days (with per-minute estimates in minute mode).
+    pub days: &'a MarketDays,
+    /// Observations, normalised on the training days.
+    pub features: &'a MarketFeatures,
+    /// Training day indices.
+    pub train: &'a [usize],
+    /// Validation day indices (chronological).
+    pub validation: &'a [usize],
+    /// Hash of the loaded data, for the manifest.
+    pub data_hash: String,
+}
+
+/// How a call to `train` behaves.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Draw a progress bar on the terminal.
+    pub progress: bool,
+    /// Stop (as if interrupted) after this many lockstep rounds in this call; for tests.
+    pub stop_after_rounds: Option<usize>,
+}
+
+/// What `manifest.json` records: enough to reproduce and to deploy the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The algorithm's name.
+    pub algo: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// The full configuration.
+    pub config: TrainConfig,
+    /// Hash of the loaded market data.
+    pub data_hash: String,
+    /// Code version (crate version and git commit).
+    pub code_version: String,
+    /// Observation feature names (market features, then the battery's).
+    pub feature_names: Vec<String>,
+    /// Normalisation means of the market features (training days).
+    pub feature_mean: Vec<f64>,
+    /// Normalisation standard deviations of the market features.
+    pub feature_std: Vec<f64>,
+    /// Observation width.
+    pub obs_width: usize,
+    /// C51 support in EUR (as trained).
+    pub support_eur: (f64, f64),
+    /// Training and validation days.
+    pub train_days: usize,
+    /// Validation days.
+    pub validation_days: usize,
+    /// `running` or `finished`.
+    pub status: String,
+    /// The best validation point so far.
+    pub best: Option<Validation>,
+}
+
+/// One validation: a greedy backtest over the validation days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// Environment steps when it ran.
+    pub step: usize,
+    /// Mean daily P&L, EUR/day.
+    pub eur_per_day: f64,
+    /// The selection measure of daily P&L (EUR).
+    pub selection: f64,
+    /// Full equivalent cycles per day.
+    pub cycles_per_day: f64,
+}
+
+/// The result of a `train` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOutcome {
+    /// True when the run reached `total_steps`.
+    pub finished: bool,
+    /// Environment steps taken (including earlier sessions of a resumed run).
+    pub steps: usize,
+    /// Gradient updates applied.
+    pub updates: u64,
+    /// The best validation.
+    pub best: Option<Validation>,
+    /// Environment steps per second in this call.
+    pub env_steps_per_s: f64,
+    /// Updates per second in this call.
+    pub updates_per_s: f64,
+}
+
+/// Counters and statistics that a resume restores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Progress {
+    steps: usize,
+    rounds: usize,
+    updates: u64,
+    next_validation: usize,
+    best: Option<Validation>,
+    recent_returns: VecDeque<f64>,
+    recent_losses: VecDeque<f64>,
+    metrics_lines: usize,
+}
+
+const RECENT: usize = 100;
+
+/// The support C51 uses when `support = auto`: +-M EUR with M = 0.5 x H x the 95th percentile of
+/// the full-power reward magnitude |price| x P x duration over training quarter-hours, and
+/// H = min(1 / (1 - gamma), decisions per day) the effective horizon: about what an agent trading
+/// half the time at typical prices accumulates, wide enough for train returns and fine enough
+/// (51 atoms) to resolve one step's reward.
+pub fn auto_support(config: &TrainConfig, days: &MarketDays, train: &[usize]) -> (f64, f64) {
+    if let Support::Fixed { v_min, v_max } = config.distribution.support {
+        return (v_min, v_max);
+    }
+    let b = &config.env.battery;
+    let p = b.charge_power_mw.max(b.discharge_power_mw);
+    let dt = config.env.granularity.duration_h();
+    let mut r: Vec<f64> = train
+        .iter()
+        .flat_map(|&d| days.days[d].prices.iter())
+        .map(|q| q.long_eur_per_mwh().abs().max(q.short_eur_per_mwh().abs()) * p * dt)
+        .collect();
+    r.sort_by(f64::total_cmp);
+    let p95 = r.get(r.len() * 95 / 100).copied().unwrap_or(100.0);
+    let per_day = 96 * config.env.granularity.decisions_per_qh();
+    let gamma = config.training.gamma as f64;
+    let horizon = if gamma < 1.0 {
+        (1.0 / (1.0 - gamma)).min(per_day as f64)
+    } else {
+        per_day as f64
+    };
+    let m = (0.5 * horizon * p95).max(1.0);
+    (-m, m)
+}
+
+/// A trained agent acting greedily on its risk measure, as a `Policy` (validation and backtests).
+pub struct GreedyPolicy<'a> {
+    /// The agent.
+    pub agent: &'a mut dyn ValueAgent,
+    /// Name for reports.
+    pub name: String,
+    scores: Vec<f64>,
+}
+
+impl<'a> GreedyPolicy<'a> {
+    /// Wraps an agent.
+    pub fn new(agent: &'a mut dyn ValueAgent, name: String) -> Self {
+        GreedyPolicy {
+            agent,
+            name,
+            scores: vec![],
+        }
+    }
+}
+
+impl Policy for GreedyPolicy<'_> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn act(&mut self, d: &Decision) -> Action {
+        self.agent.scores(d.observation, 1, &mut self.scores);
+        Action::Discrete(masked_argmax(&self.scores, d.mask))
+    }
+}
+
+/// Greedy backtest over `days` (chronological, SoC per the battery's rule): daily P&L in EUR and
+/// cycles per day.
+pub fn validate(
+    agent: &mut dyn ValueAgent,
+    data: &TrainData,
+    config: &TrainConfig,
+    day_indices: &[usize],
+) -> Result<(Vec<f64>, f64), String> {
+    // Per day: P&L and the cycles used by its last decision.
+    let mut daily: Vec<(usize, f64, f64)> = vec![];
+    let mut policy = GreedyPolicy::new(agent, String::new());
+    rollout(
+        data.days,
+        data.features,
+        &config.env,
+        day_indices,
+        &mut policy,
+        |s| {
+            if daily.last().is_none_or(|d| d.0 != s.day_index) {
+                daily.push((s.day_index, 0.0, 0.0));
+            }
+            if let Some(d) = daily.last_mut() {
+                d.1 += s.reward_eur;
+                d.2 = s.cycles_after;
+            }
+        },
+    )?;
+    let cycles: f64 = daily.iter().map(|d| d.2).sum();
+    let daily: Vec<f64> = daily.iter().map(|d| d.1).collect();
+    let n = daily.len().max(1) as f64;
+    Ok((daily, cycles / n))
+}
+
+/// Paths inside a run directory.
+struct RunPaths {
+    config: PathBuf,
+    manifest: PathBuf,
+    metrics: PathBuf,
+    latest: PathBuf,
+    best: PathBuf,
+}
+
+impl RunPaths {
+    fn new(dir: &Path) -> RunPaths {
+        RunPaths {
+            config: dir.join("config.toml"),
+            manifest: dir.join("manifest.json"),
+            metrics: dir.join("metrics.jsonl"),
+            latest: dir.join("checkpoints").join("latest.safetensors"),
+            best: dir.join("checkpoints").join("best.safetensors"),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, then rename).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(path, e))?;
+    tmp.write_all(bytes).map_err(|e| io_err(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| io_err(path, e))?;
+    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
+    Ok(())
+}
+
+/// Reads a run's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, TrainError> {
+    let path = RunPaths::new(dir).manifest;
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| io_err(&path, format!("not a run manifest: {e}")))
+}
+
+/// Loads a run's best network for acting, with its manifest.
+pub fn load_best(dir: &Path) -> Result<(Box<dyn ValueAgent>, Manifest), TrainError> {
+    let manifest = read_manifest(dir)?;
+    let path = RunPaths::new(dir).best;
+    let ck = Checkpoint::load(&path).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    let mut agent = build_agent(&manifest.config, manifest.obs_width, manifest.support_eur)
+        .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    agent
+        .load(&ck, false)
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+    Ok((agent, manifest))
+}
+
+/// Trains (or resumes) the run in `dir`. A directory with a `latest` checkpoint resumes when its
+/// `config.toml` equals `config`; a different config is an error (choose another directory).
+pub fn train(
+    data: &TrainData,
+    config: &TrainConfig,
+    dir: &Path,
+    options: &TrainOptions,
+) -> Result<TrainOutcome, TrainError> {
+    config.check().map_err(TrainError::Config)?;
+    if data.train.is_empty() || data.validation.is_empty() {
+        return Err(TrainError::Config(
+            "training needs training and validation days (check the split)".into(),
+        ));
+    }
+    imbarb_nn::set_threads(config.training.threads);
+    let paths = RunPaths::new(dir);
+    std::fs::create_dir_all(dir.join("checkpoints")).map_err(|e| io_err(dir, e))?;
+    let obs_width = data.features.observation_width();
+    let n_actions = config.n_actions();
+    let support = auto_support(config, data.days, data.train);
+    let mut agent =
+        build_agent(config, obs_width, support).map_err(|e| TrainError::Config(e.to_string()))?;
+    let t = &config.training;
+    let mut replay = ReplayBuffer::new(t.replay_capacity, obs_width, n_actions);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_F1A4);
+    let mut progress = Progress {
+        steps: 0,
+        rounds: 0,
+        updates: 0,
+        next_validation: t.validate_every,
+        best: None,
+        recent_returns: VecDeque::new(),
+        recent_losses: VecDeque::new(),
+        metrics_lines: 0,
+    };
+    let mut names = data.features.names.clone();
+    names.extend([
+        "soc".into(),
+        "cycles_used".into(),
+        "cycle_budget_left".into(),
+    ]);
+    let mut manifest = Manifest {
+        algo: config.algo.name().into(),
+        seed: config.seed,
+        config: config.clone(),
+        data_hash: data.data_hash.clone(),
+        code_version: CODE_VERSION.into(),
+        feature_names: names,
+        feature_mean: data.features.mean.clone(),
+        feature_std: data.features.std.clone(),
+        obs_width,
+        support_eur: support,
+        train_days: data.train.len(),
+        validation_days: data.validation.len(),
+        status: "running".into(),
+        best: None,
+    };
+
+    if paths.latest.exists() {
+        // Resume: the same config, the full saved state, metrics cut back to the checkpoint.
+        let saved = std::fs::read_to_string(&paths.config).map_err(|e| io_err(&paths.config, e))?;
+        let saved = TrainConfig::from_toml(&saved, &paths.config.display().to_string())
+            .map_err(TrainError::Config)?;
+        if &saved != config {
+            return Err(TrainError::Config(format!(
+                "{} holds a run with a different config; resume with that config or choose another output directory",
+                dir.display()
+            )));
+        }
+        let old = read_manifest(dir)?;
+        if old.data_hash != data.data_hash {
+            return Err(TrainError::Config(format!(
+                "{} was trained on other data (hash {} vs {})",
+                dir.display(),
+                old.data_hash,
+                data.data_hash
+            )));
+        }
+        let ck =
+            Checkpoint::load(&paths.latest).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        agent
+            .load(&ck, true)
+            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        replay = ReplayBuffer::load(&ck, "replay").map_err(TrainError::Checkpoint)?;
+        let meta = |k: &str| {
+            ck.meta(k)
+                .ok_or_else(|| TrainError::Checkpoint(format!("missing `{k}`")))
+        };
+        progress = serde_json::from_str(meta("progress")?)
+            .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
+        let seed: [u8; 32] = serde_json::from_str::<Vec<u8>>(meta("rng.seed")?)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .ok_or_else(|| TrainError::Checkpoint("rng.seed".into()))?;
+        rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(
+            meta("rng.stream")?
+                .parse()
+                .map_err(|_| TrainError::Checkpoint("rng.stream".into()))?,
+        );
+        rng.set_word_pos(
+            meta("rng.word_pos")?
+                .parse()
+                .map_err(|_| TrainError::Checkpoint("rng.word_pos".into()))?,
+        );
+        truncate_lines(&paths.metrics, progress.metrics_lines)?;
+        manifest.best = progress.best.clone();
+    } else {
+        write_atomic(&paths.config, config.to_toml().as_bytes())?;
+        write_atomic(&paths.metrics, b"")?;
+    }
+    if progress.steps >= t.total_steps {
+        manifest.status = "finished".into();
+        write_manifest(&paths, &manifest)?;
+        return Ok(TrainOutcome {
+            finished: true,
+            steps: progress.steps,
+            updates: progress.updates,
+            best: progress.best,
+            env_steps_per_s: 0.0,
+            updates_per_s: 0.0,
+        });
+    }
+    write_manifest(&paths, &manifest)?;
+
+    let bar = if options.progress {
+        let bar = indicatif::ProgressBar::new(t.total_steps as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} | {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_position(progress.steps as u64);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+
+    let started = Instant::now();
+    let (steps_at_start, updates_at_start) = (progress.steps, progress.updates);
+    let mut env =
+        VecEnv::new(data.days, data.features, config.env.clone()).map_err(TrainError::Config)?;
+    let b = &config.env.battery;
+    let envs = t.envs;
+    let mut batch = Batch::default();
+    let mut scores = vec![];
+    let mut actions = vec![0usize; envs];
+    let mut rounds_this_call = 0usize;
+    while progress.steps < t.total_steps {
+        // One round: `envs` training days from their first to their last decision.
+        let day_idx: Vec<usize> = (0..envs)
+            .map(|_| data.train[rng.gen_range(0..data.train.len())])
+            .collect();
+        let socs: Vec<f64> = (0..envs)
+            .map(|_| {
+                if t.random_start_soc {
+                    rng.gen_range(b.soc_min_mwh()..=b.soc_max_mwh())
+                } else {
+                    b.day_start_soc_mwh(None)
+                }
+            })
+            .collect();
+        env.reset(&day_idx, &socs);
+        let mut nstep: Vec<NStep> = (0..envs).map(|_| NStep::new(t.n_step, t.gamma)).collect();
+        let mut returns = vec![0.0f64; envs];
+        let mut loss_sum = 0.0f64;
+        let mut loss_n = 0usize;
+        while !env.all_done() {
+            let obs = env.observations().to_vec();
+            let masks = env.masks().to_vec();
+            let was_done = env.dones().to_vec();
+            let eps = config.epsilon(progress.steps);
+            agent.scores(&obs, envs, &mut scores);
+            for i in 0..envs {
+                let mask = &masks[i * n_actions..(i + 1) * n_actions];
+                actions[i] = if rng.gen::<f64>() < eps {
+                    let allowed: Vec<usize> = (0..n_actions).filter(|&a| mask[a]).collect();
+                    allowed[rng.gen_range(0..allowed.len())]
+                } else {
+                    masked_argmax(&scores[i * n_actions..(i + 1) * n_actions], mask)
+                };
+            }
+            env.step_discrete(&actions);
+            let next_obs = env.observations();
+            let next_masks = env.masks();
+            for i in 0..envs {
+                if was_done[i] {
+                    continue;
+                }
+                let r = env.rewards()[i];
+                returns[i] += r;
+                progress.steps += 1;
+                nstep[i].push(
+                    Step {
+                        obs: &obs[i * obs_width..(i + 1) * obs_width],
+                        action: actions[i],
+                        reward: (r * t.reward_scale as f64) as f32,
+                        next_obs: &next_obs[i * obs_width..(i + 1) * obs_width],
+                        next_mask: &next_masks[i * n_actions..(i + 1) * n_actions],
+                        done: env.dones()[i],
+                    },
+                    &mut |tr| replay.push(&tr),
+                );
+            }
+            if replay.len() >= t.learning_starts.max(t.batch_size) {
+                for _ in 0..t.updates_per_step {
+                    replay.sample(t.batch_size, &mut rng, &mut batch);
+                    if t.observation_noise > 0.0 {
+                        let fw = data.features.width;
+                        for row in batch.obs.chunks_mut(obs_width) {
+                            for x in &mut row[..fw] {
+                                let z: f32 = rng.sample(rand_distr::StandardNormal);
+                                *x += t.observation_noise * z;
+                            }
+                        }
+                    }
+                    loss_sum += agent.update(&batch, &mut rng) as f64;
+                    loss_n += 1;
+                    progress.updates += 1;
+                }
+            }
+        }
+        progress.rounds += 1;
+        rounds_this_call += 1;
+        for r in returns {
+            push_recent(&mut progress.recent_returns, r);
+        }
+        if loss_n > 0 {
+            push_recent(&mut progress.recent_losses, loss_sum / loss_n as f64);
+        }
+        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+        let sps = (progress.steps - steps_at_start) as f64 / elapsed;
+        let ups = (progress.updates - updates_at_start) as f64 / elapsed;
+        bar.set_position(progress.steps.min(t.total_steps) as u64);
+        bar.set_message(format!(
+            "{sps:.0} steps/s {ups:.0} upd/s | return {:.0} EUR/day | eps {:.3} | best val {}",
+            mean(&progress.recent_returns),
+            config.epsilon(progress.steps),
+            progress
+                .best
+                .as_ref()
+                .map_or("-".into(), |v| format!("{:.1}", v.eur_per_day)),
+        ));
+        if progress.steps >= progress.next_validation || progress.steps >= t.total_steps {
+            while progress.next_validation <= progress.steps {
+                progress.next_validation += t.validate_every;
+            }
+            let (daily, cycles) = validate(agent.as_mut(), data, config, data.validation)
+                .map_err(TrainError::Config)?;
+            let samples = Discrete::samples(&daily)
+                .ok_or_else(|| TrainError::Config("validation produced no finite P&L".into()))?;
+            let v = Validation {
+                step: progress.steps,
+                eur_per_day: samples.mean(),
+                selection: config.selection.evaluate(&samples),
+                cycles_per_day: cycles,
+            };
+            let improved = progress
+                .best
+                .as_ref()
+                .is_none_or(|b| v.selection > b.selection);
+            if improved {
+                let mut ck = Checkpoint::new();
+                agent
+                    .save(&mut ck, false)
+                    .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+                ck.set_meta("step", v.step.to_string());
+                ck.save(&paths.best)
+                    .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+                progress.best = Some(v.clone());
+            }
+            let line = serde_json::json!({
+                "step": progress.steps,
+                "rounds": progress.rounds,
+                "updates": progress.updates,
+                "epsilon": config.epsilon(progress.steps),
+                "train_return_eur_per_day": mean(&progress.recent_returns),
+                "loss": mean(&progress.recent_losses),
+                "val_eur_per_day": v.eur_per_day,
+                "val_selection": v.selection,
+                "val_cycles_per_day": v.cycles_per_day,
+                "best": improved,
+                "wall_s": elapsed,
+                "env_steps_per_s": sps,
+                "updates_per_s": ups,
+            });
+            append_line(&paths.metrics, &line.to_string())?;
+            progress.metrics_lines += 1;
+            manifest.best = progress.best.clone();
+            if progress.steps >= t.total_steps {
+                manifest.status = "finished".into();
+            }
+            save_latest(&paths, agent.as_ref(), &replay, &rng, &progress)?;
+            write_manifest(&paths, &manifest)?;
+        }
+        if options
+            .stop_after_rounds
+            .is_some_and(|n| rounds_this_call >= n)
+            && progress.steps < t.total_steps
+        {
+            bar.abandon();
+            return Ok(outcome(
+                false,
+                &progress,
+                started,
+                steps_at_start,
+                updates_at_start,
+            ));
+        }
+    }
+    bar.finish();
+    Ok(outcome(
+        true,
+        &progress,
+        started,
+        steps_at_start,
+        updates_at_start,
+    ))
+}
+
+fn outcome(
+    finished: bool,
+    p: &Progress,
+    started: Instant,
+    steps_at_start: usize,
+    updates_at_start: u64,
+) -> TrainOutcome {
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    TrainOutcome {
+        finished,
+        steps: p.steps,
+        updates: p.updates,
+        best: p.best.clone(),
+        env_steps_per_s: (p.steps - steps_at_start) as f64 / elapsed,
+        updates_per_s: (p.updates - updates_at_start) as f64 / elapsed,
+    }
+}
+
+fn push_recent(q: &mut VecDeque<f64>, x: f64) {
+    if q.len() == RECENT {
+        q.pop_front();
+    }
+    q.push_back(x);
+}
+
+fn mean(q: &VecDeque<f64>) -> f64 {
+    if q.is_empty() {
+        0.0
+    } else {
+        q.iter().sum::<f64>() / q.len() as f64
+    }
+}
+
+fn write_manifest(paths: &RunPaths, m: &Manifest) -> Result<(), TrainError> {
+    let text = serde_json::to_string_pretty(m).map_err(|e| io_err(&paths.manifest, e))?;
+    write_atomic(&paths.manifest, text.as_bytes())
+}
+
+fn save_latest(
+    paths: &RunPaths,
+    agent: &dyn ValueAgent,
+    replay: &ReplayBuffer,
+    rng: &ChaCha8Rng,
+    progress: &Progress,
+) -> Result<(), TrainError> {
+    let ck_err = |e: imbarb_nn::NnError| TrainError::Checkpoint(e.to_string());
+    let mut ck = Checkpoint::new();
+    agent.save(&mut ck, true).map_err(ck_err)?;
+    replay.save(&mut ck, "replay").map_err(ck_err)?;
+    let json = |v: &dyn erased::Json| v.json();
+    ck.set_meta("progress", json(progress));
+    ck.set_meta("rng.seed", json(&rng.get_seed().to_vec()));
+    ck.set_meta("rng.stream", rng.get_stream().to_string());
+    ck.set_meta("rng.word_pos", rng.get_word_pos().to_string());
+    ck.save(&paths.latest).map_err(ck_err)
+}
+
+/// Serialising to a JSON string through one small trait object (no generic closure in Rust).
+mod erased {
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+fn append_line(path: &Path, line: &str) -> Result<(), TrainError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io_err(path, e))?;
+    writeln!(f, "{line}").map_err(|e| io_err(path, e))?;
+    f.sync_data().map_err(|e| io_err(path, e))
+}
+
+/// Keeps the first `n` lines of a file (metrics written after the last checkpoint are replayed
+/// by the resumed run).
+fn truncate_lines(path: &Path, n: usize) -> Result<(), TrainError> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+    write_atomic(path, kept.as_bytes())
+}

@@ -1,0 +1,208 @@
+//! What every value-based agent offers the trainer and the policy wrapper, and the machinery they
+//! share: a network with its target copy and optimiser, masked argmax, risk scores of return
+//! distributions.
+
+use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::replay::Batch;
+use imbarb_nn::{hard_update, polyak_update, Adam, AdamConfig, Checkpoint, Mlp, MlpCache};
+use imbarb_risk::{Discrete, RiskMeasure};
+use rand_chacha::ChaCha8Rng;
+
+/// A value-based agent: scores actions for acting, learns from replayed batches, saves itself.
+pub trait ValueAgent: Send {
+    /// Which algorithm.
+    fn algo(&self) -> Algo;
+    /// Number of discrete actions.
+    fn n_actions(&self) -> usize;
+    /// For `batch` observations (row-major), writes `batch x n_actions` scores: the acting risk
+    /// measure of each action's return distribution (for DQN, its Q-value). Greedy = masked argmax.
+    fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>);
+    /// Each action's return distribution for one observation, in EUR (DQN: a point mass).
+    fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete>;
+    /// One gradient step on a batch; returns the loss. `rng` feeds sampled fractions (IQN).
+    fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> f32;
+    /// Stores the online network(s) and, with `training_state`, target networks and optimisers.
+    fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()>;
+    /// Restores what `save` stored (shapes must match this agent's config).
+    fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()>;
+}
+
+/// Builds the agent a config asks for, with weights from `seed`.
+pub fn build_agent(
+    config: &TrainConfig,
+    obs_width: usize,
+    support_eur: (f64, f64),
+) -> imbarb_nn::Result<Box<dyn ValueAgent>> {
+    Ok(match config.algo {
+        Algo::Dqn => Box::new(crate::dqn::Dqn::new(config, obs_width)?),
+        Algo::C51 => Box::new(crate::c51::C51::new(config, obs_width, support_eur)?),
+        Algo::QrDqn => Box::new(crate::qrdqn::QrDqn::new(config, obs_width)?),
+        Algo::Iqn => Box::new(crate::iqn::Iqn::new(config, obs_width)?),
+    })
+}
+
+/// Index of the highest score among allowed actions (all allowed when `mask` is empty); ties go
+/// to the lowest index; falls back to 0 when nothing is allowed.
+pub fn masked_argmax(scores: &[f64], mask: &[bool]) -> usize {
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &s) in scores.iter().enumerate() {
+        if !mask.is_empty() && !mask.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if best.is_none_or(|(_, b)| s > b) {
+            best = Some((i, s));
+        }
+    }
+    best.map_or(0, |b| b.0)
+}
+
+/// The risk score of one action's quantile values at fractions `taus`. For the mean this is the
+/// plain average (never the max per quantile); other measures go through imbarb-risk.
+pub fn quantile_score(measure: &RiskMeasure, taus: &[f64], values: &[f64]) -> f64 {
+    if *measure == RiskMeasure::Mean {
+        return values.iter().sum::<f64>() / values.len() as f64;
+    }
+    Discrete::quantiles(taus, values).map_or(f64::NEG_INFINITY, |d| measure.evaluate(&d))
+}
+
+/// The risk score of a categorical distribution.
+pub fn categorical_score(measure: &RiskMeasure, atoms: &[f64], probs: &[f64]) -> f64 {
+    if *measure == RiskMeasure::Mean {
+        return atoms.iter().zip(probs).map(|(z, p)| z * p).sum();
+    }
+    Discrete::categorical(atoms, probs).map_or(f64::NEG_INFINITY, |d| measure.evaluate(&d))
+}
+
+/// A network with its target copy, optimiser, gradient buffer and forward caches: the learning
+/// machinery written once for every agent.
+#[derive(Debug, Clone)]
+pub struct QNet {
+    /// The network being trained.
+    pub online: Mlp,
+    /// The slowly following copy used for bootstrap targets.
+    pub target: Mlp,
+    /// Optimiser state.
+    pub adam: Adam,
+    /// Gradient buffer (zeroed before each update).
+    pub grads: Vec<f32>,
+    /// Cache of the online net's forward passes.
+    pub cache: MlpCache,
+    /// Second online cache (double DQN's action selection on next observations).
+    pub cache2: MlpCache,
+    /// Cache of the target net.
+    pub target_cache: MlpCache,
+    /// Updates applied.
+    pub updates: u64,
+}
+
+impl QNet {
+    /// A network of `config`'s hidden widths from `input` to `output`, seeded.
+    pub fn new(
+        config: &TrainConfig,
+        input: usize,
+        output: usize,
+        seed: u64,
+    ) -> imbarb_nn::Result<QNet> {
+        let mut mc = imbarb_nn::MlpConfig::relu(input, &config.network.hidden, output);
+        mc.layer_norm = config.network.layer_norm;
+        let online = Mlp::new(mc, seed)?;
+        let n = online.num_params();
+        Ok(QNet {
+            target: online.clone(),
+            adam: Adam::new(adam_config(config), n),
+            grads: vec![0.0; n],
+            cache: MlpCache::default(),
+            cache2: MlpCache::default(),
+            target_cache: MlpCache::default(),
+            updates: 0,
+            online,
+        })
+    }
+
+    /// Clips the gradient, takes an Adam step and updates the target network.
+    pub fn apply(&mut self, grad_clip: f32, target: TargetUpdate) {
+        if grad_clip > 0.0 {
+            imbarb_nn::clip_grad_norm(&mut self.grads, grad_clip);
+        }
+        self.adam.update(self.online.params_mut(), &self.grads);
+        self.updates += 1;
+        sync_target(
+            self.target.params_mut(),
+            self.online.params(),
+            self.updates,
+            target,
+        );
+    }
+
+    /// Stores the online net (and target + optimiser with `training_state`) under `prefix`.
+    pub fn save(
+        &self,
+        ck: &mut Checkpoint,
+        prefix: &str,
+        training_state: bool,
+    ) -> imbarb_nn::Result<()> {
+        ck.put_mlp(&format!("{prefix}.online"), &self.online)?;
+        if training_state {
+            ck.put_mlp(&format!("{prefix}.target"), &self.target)?;
+            ck.put_adam(&format!("{prefix}.adam"), &self.adam)?;
+            ck.set_meta(&format!("{prefix}.updates"), self.updates.to_string());
+        }
+        Ok(())
+    }
+
+    /// Restores what `save` stored; the shapes must match.
+    pub fn load(
+        &mut self,
+        ck: &Checkpoint,
+        prefix: &str,
+        training_state: bool,
+    ) -> imbarb_nn::Result<()> {
+        let online = ck.mlp(&format!("{prefix}.online"))?;
+        check_same_shape(&online, &self.online, prefix)?;
+        self.online = online;
+        if training_state {
+            self.target = ck.mlp(&format!("{prefix}.target"))?;
+            self.adam = ck.adam(&format!("{prefix}.adam"))?;
+            self.updates = ck
+                .meta(&format!("{prefix}.updates"))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+        } else {
+            self.target = self.online.clone();
+        }
+        Ok(())
+    }
+}
+
+/// The optimiser settings of a config.
+pub fn adam_config(config: &TrainConfig) -> AdamConfig {
+    AdamConfig {
+        lr: config.training.lr,
+        weight_decay: config.training.weight_decay,
+        ..AdamConfig::default()
+    }
+}
+
+/// Applies the target rule after update number `updates`.
+pub fn sync_target(target: &mut [f32], online: &[f32], updates: u64, rule: TargetUpdate) {
+    match rule {
+        TargetUpdate::Hard { period } => {
+            if updates.is_multiple_of(period as u64) {
+                hard_update(target, online);
+            }
+        }
+        TargetUpdate::Polyak { tau } => polyak_update(target, online, tau),
+    }
+}
+
+/// Errors unless two networks have the same configuration.
+pub fn check_same_shape(loaded: &Mlp, expected: &Mlp, name: &str) -> imbarb_nn::Result<()> {
+    if loaded.config() != expected.config() {
+        return Err(imbarb_nn::NnError::Shape(format!(
+            "checkpoint network `{name}` is {:?}, the config builds {:?}",
+            loaded.config(),
+            expected.config()
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! `imbarb train`: trains a value-based agent from a TOML config into a run directory, resuming
+//! an interrupted run in the same directory.
+
+use crate::setup::{build_setup, DaySet};
+use anyhow::{Context, Result};
+use clap::Args;
+use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  imbarb train --config configs/qrdqn.toml
+  imbarb train --config configs/iqn.toml --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv --cap 1.1 --seed 2
+  imbarb backtest --policy run:runs/qrdqn-seed0,rule,mpc --actions discrete:3";
+
+/// Train an agent.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct TrainArgs {
+    /// The run's config (TOML; see configs/).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Run directory (default runs/<config name>[-cap<C>]-seed<N>); an existing run there resumes.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the config's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override the config's data sources.
+    #[arg(long, num_args = 1..)]
+    pub data: Option<Vec<String>>,
+    /// Override the daily cycle cap (full equivalent cycles per day).
+    #[arg(long)]
+    pub cap: Option<f64>,
+    /// Override the number of environment steps.
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Reads the config and applies the command-line overrides.
+pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("reading {}", args.config.display()))?;
+    let mut config = TrainConfig::from_toml(&text, &args.config.display().to_string())
+        .map_err(anyhow::Error::msg)?;
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    if let Some(data) = &args.data {
+        config.data.sources = data.clone();
+    }
+    if let Some(cap) = args.cap {
+        config.env.battery.cycles_per_day = Some(cap);
+    }
+    if let Some(steps) = args.steps {
+        config.training.total_steps = steps;
+    }
+    config.check().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let config = resolve_config(&args)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let stem = args
+            .config
+            .file_stem()
+            .map_or("run".into(), |s| s.to_string_lossy().to_string());
+        let cap = config
+            .env
+            .battery
+            .cycles_per_day
+            .map_or(String::new(), |c| format!("-cap{c}"));
+        PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
+    });
+    let s = build_setup(
+        &config.data.sources,
+        &config.data.split,
+        config.env.clone(),
+        config.data.minute_seed,
+        DaySet::Validation,
+    )?;
+    eprintln!(
+        "training {} (seed {}) on {}{} training days, {} validation days -> {}",
+        config.algo.name(),
+        config.seed,
+        if s.days.synthetic {
+            "SYNTHETIC DATA, "
+        } else {
+            ""
+        },
+        s.train.len(),
+        s.eval.len(),
+        out.display()
+    );
+    let data = TrainData {
+        days: &s.days,
+        features: &s.features,
+        train: &s.train,
+        validation: &s.eval,
+        data_hash: s.data_hash.clone(),
+    };
+    let options = TrainOptions {
+        progress: !args.quiet,
+        stop_after_rounds: None,
+    };
+    let outcome = train(&data, &config, &out, &options)?;
+    match &outcome.best {
+        Some(b) => println!(
+            "{}: best validation {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({:.0} env steps/s, {:.0} updates/s)",
+            out.display(),
+            b.eur_per_day,
+            b.cycles_per_day,
+            b.step,
+            outcome.steps,
+            outcome.updates,
+            outcome.env_steps_per_s,
+            outcome.updates_per_s
+        ),
+        None => println!("{}: no validation yet", out.display()),
+    }
+    Ok(())
+}
