@@ -201,6 +201,11 @@ pub struct TrainingConfig {
     pub observation_noise: f32,
     /// Decoupled weight decay (AdamW), per unit of learning rate (0 disables).
     pub weight_decay: f32,
+    /// A training day's last transitions bootstrap from the next calendar day's first decision
+    /// (same SoC, fresh cycle budget) when that day exists in the data: the battery's value does
+    /// not end at midnight, as backtests carry the SoC over. Otherwise a day ends with value 0,
+    /// which teaches the agent to empty the battery before midnight.
+    pub bootstrap_across_days: bool,
 }
 
 impl Default for TrainingConfig {
@@ -226,6 +231,7 @@ impl Default for TrainingConfig {
             threads: 1,
             observation_noise: 0.0,
             weight_decay: 0.0,
+            bootstrap_across_days: true,
         }
     }
 }

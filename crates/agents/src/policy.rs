@@ -1,16 +1,19 @@
 //! A trained run as a `Policy`: `imbarb backtest --policy run:<dir>` evaluates it like any
-//! baseline. Observations are re-normalised from the backtest's statistics to the run's, so a run
-//! can be evaluated on other data or another split.
+//! baseline. The run observes through its own feature configuration (built on the backtest's
+//! days), re-normalised from the backtest's training statistics to the run's, so a run can be
+//! evaluated next to policies that see other features, on other data or another split.
 
 use crate::trainer::{load_best, Manifest, TrainError};
 use crate::value::{masked_argmax, ValueAgent};
-use imbarb_sim::{Action, ActionSpace, Decision, EnvConfig, MarketFeatures, Policy};
+use imbarb_sim::{Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy};
 use std::path::Path;
 
 /// A trained agent acting greedily on its risk measure.
 pub struct RunPolicy {
     agent: Box<dyn ValueAgent>,
     name: String,
+    /// The run's market features on the backtest's days.
+    features: MarketFeatures,
     /// Per market-feature column: x_run = x * scale + shift (battery features pass through).
     scale: Vec<f32>,
     shift: Vec<f32>,
@@ -21,11 +24,13 @@ pub struct RunPolicy {
 }
 
 impl RunPolicy {
-    /// Loads the best checkpoint of the run in `dir` for an environment built with `features`
-    /// and `env`. Errors when the observations or decision granularity differ from training.
+    /// Loads the best checkpoint of the run in `dir` to act on `days` (features normalised on
+    /// `train`) in an environment configured by `env`. Errors when the decision granularity or
+    /// the number of action levels differ from training.
     pub fn load(
         dir: &Path,
-        features: &MarketFeatures,
+        days: &MarketDays,
+        train: &[usize],
         env: &EnvConfig,
     ) -> Result<RunPolicy, TrainError> {
         let (agent, manifest) = load_best(dir)?;
@@ -39,13 +44,16 @@ impl RunPolicy {
         if run_env.granularity != env.granularity {
             return Err(mismatch("decision granularity"));
         }
+        let features =
+            MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)
+                .map_err(TrainError::Config)?;
         let fw = features.width;
         if manifest.feature_names.len() != fw + 3
             || manifest.feature_names[..fw] != features.names[..]
         {
             return Err(mismatch("observation (feature list)"));
         }
-        let (scale, shift) = remap(&manifest, features);
+        let (scale, shift) = remap(&manifest, &features);
         let levels = manifest.config.n_actions();
         let continuous = match env.actions {
             ActionSpace::Continuous => true,
@@ -60,6 +68,7 @@ impl RunPolicy {
                     .map_or("run".into(), |n| n.to_string_lossy().to_string())
             ),
             agent,
+            features,
             scale,
             shift,
             levels,
@@ -88,11 +97,16 @@ impl Policy for RunPolicy {
     }
 
     fn act(&mut self, d: &Decision) -> Action {
+        // The run's market features for this decision, then the battery's (the last three of
+        // every observation).
         self.obs.clear();
-        self.obs.extend_from_slice(d.observation);
+        self.obs
+            .extend_from_slice(self.features.row(d.day_index, d.step));
         for ((x, s), t) in self.obs.iter_mut().zip(&self.scale).zip(&self.shift) {
             *x = *x * s + t;
         }
+        let battery = d.observation.len().saturating_sub(3);
+        self.obs.extend_from_slice(&d.observation[battery..]);
         self.agent.scores(&self.obs, 1, &mut self.scores);
         let best = masked_argmax(&self.scores, d.mask);
         if self.continuous {

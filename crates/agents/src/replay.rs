@@ -214,6 +214,10 @@ pub struct Step<'a> {
     pub next_mask: &'a [bool],
     /// The episode ended with this step.
     pub done: bool,
+    /// When `done`: the return continues past the episode (the day ended but the battery lives
+    /// on into the next day, whose first observation is `next_obs`), so pending transitions
+    /// bootstrap from it instead of ending with value 0.
+    pub bootstrap: bool,
 }
 
 /// Assembles n-step transitions for one environment from its stream of steps.
@@ -240,7 +244,7 @@ impl NStep {
             .push_back((step.obs.to_vec(), step.action, step.reward));
         if step.done {
             while !self.pending.is_empty() {
-                out(self.emit(step.next_obs, step.next_mask, true));
+                out(self.emit(step.next_obs, step.next_mask, !step.bootstrap));
             }
         } else if self.pending.len() == self.n {
             out(self.emit(step.next_obs, step.next_mask, false));
@@ -294,6 +298,7 @@ mod tests {
                     next_obs: &[t as f32 + 1.0],
                     next_mask: &mask,
                     done,
+                    bootstrap: false,
                 },
                 &mut |x| got.push(x),
             );
@@ -312,6 +317,31 @@ mod tests {
                 (3.0, 8.0, 0.0, 4.0),
             ]
         );
+    }
+
+    #[test]
+    fn a_truncated_episode_bootstraps_with_gamma_to_the_power_of_the_steps_left() {
+        let mut ns = NStep::new(3, 0.5);
+        let mut got = vec![];
+        for t in 0..2 {
+            ns.push(
+                Step {
+                    obs: &[t as f32],
+                    action: 0,
+                    reward: 1.0,
+                    next_obs: &[9.0],
+                    next_mask: &[true],
+                    done: t == 1,
+                    bootstrap: true,
+                },
+                &mut |x| got.push(x),
+            );
+        }
+        let summary: Vec<(f32, f32, f32)> = got
+            .iter()
+            .map(|t| (t.reward, t.discount, t.next_obs[0]))
+            .collect();
+        assert_eq!(summary, vec![(1.5, 0.25, 9.0), (1.0, 0.5, 9.0)]);
     }
 
     #[test]

@@ -444,6 +444,7 @@ pub fn train(
     let mut scores = vec![];
     let mut actions = vec![0usize; envs];
     let mut rounds_this_call = 0usize;
+    let (mut boot_obs, mut boot_mask) = (vec![0.0f32; obs_width], vec![true; n_actions]);
     while progress.steps < t.total_steps {
         // One round: `envs` training days from their first to their last decision.
         let day_idx: Vec<usize> = (0..envs)
@@ -485,6 +486,27 @@ pub fn train(
                 if was_done[i] {
                     continue;
                 }
+                let done = env.dones()[i];
+                let next_day = if done && t.bootstrap_across_days {
+                    next_day_start(
+                        data,
+                        config,
+                        day_idx[i],
+                        env.soc_mwh(i),
+                        &mut boot_obs,
+                        &mut boot_mask,
+                    )
+                } else {
+                    false
+                };
+                let (next_o, next_m) = if next_day {
+                    (&boot_obs[..], &boot_mask[..])
+                } else {
+                    (
+                        &next_obs[i * obs_width..(i + 1) * obs_width],
+                        &next_masks[i * n_actions..(i + 1) * n_actions],
+                    )
+                };
                 let r = env.rewards()[i];
                 returns[i] += r;
                 progress.steps += 1;
@@ -493,9 +515,10 @@ pub fn train(
                         obs: &obs[i * obs_width..(i + 1) * obs_width],
                         action: actions[i],
                         reward: (r * t.reward_scale as f64) as f32,
-                        next_obs: &next_obs[i * obs_width..(i + 1) * obs_width],
-                        next_mask: &next_masks[i * n_actions..(i + 1) * n_actions],
-                        done: env.dones()[i],
+                        next_obs: next_o,
+                        next_mask: next_m,
+                        done,
+                        bootstrap: next_day,
                     },
                     &mut |tr| replay.push(&tr),
                 );
@@ -614,6 +637,41 @@ pub fn train(
         steps_at_start,
         updates_at_start,
     ))
+}
+
+/// The first observation and mask of the calendar day after day `d`, reached with `soc_mwh`
+/// (cycle budget fresh). False when that day is not in the data (a gap or the end).
+pub fn next_day_start(
+    data: &TrainData,
+    config: &TrainConfig,
+    d: usize,
+    soc_mwh: f64,
+    obs: &mut [f32],
+    mask: &mut [bool],
+) -> bool {
+    let days = &data.days.days;
+    let consecutive = days
+        .get(d + 1)
+        .is_some_and(|n| days[d].date.succ_opt() == Some(n.date));
+    if !consecutive {
+        return false;
+    }
+    let b = &config.env.battery;
+    let fw = data.features.width;
+    obs[..fw].copy_from_slice(data.features.row(d + 1, 0));
+    // The environment's battery features at a day's start: SoC fraction, no cycles used, the
+    // whole budget left.
+    obs[fw] = (soc_mwh / b.energy_mwh) as f32;
+    obs[fw + 1] = 0.0;
+    obs[fw + 2] = 1.0;
+    imbarb_sim::action_mask(
+        b,
+        soc_mwh,
+        b.daily_throughput_budget_mwh(),
+        config.env.granularity.duration_h(),
+        mask,
+    );
+    true
 }
 
 fn outcome(

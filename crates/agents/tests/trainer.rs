@@ -186,3 +186,27 @@ fn same_seed_same_run_and_resume_is_exact() {
     let err = train(&data(&m), &other, a.path(), &TrainOptions::default()).unwrap_err();
     assert!(err.to_string().contains("different config"), "{err}");
 }
+
+#[test]
+fn the_next_day_bootstrap_observation_is_what_the_environment_shows() {
+    let mut config = small_config(Algo::QrDqn, 1000);
+    config.env.battery.cycles_per_day = Some(1.1);
+    let m = market(&config);
+    let d = data(&m);
+    let w = m.features.observation_width();
+    let (mut obs, mut mask) = (vec![0.0f32; w], vec![false; 3]);
+    let mut env = imbarb_sim::VecEnv::new(&m.days, &m.features, config.env.clone()).unwrap();
+    for (day, soc) in [(0usize, 0.2f64), (10, 1.7), (40, 2.0)] {
+        assert!(imbarb_agents::trainer::next_day_start(
+            &d, &config, day, soc, &mut obs, &mut mask
+        ));
+        env.reset(&[day + 1], &[soc]);
+        assert_eq!(obs, env.observations(), "day {day}");
+        assert_eq!(mask, env.masks(), "day {day}");
+    }
+    // The last day has no successor: the episode ends there.
+    let last = m.days.days.len() - 1;
+    assert!(!imbarb_agents::trainer::next_day_start(
+        &d, &config, last, 1.0, &mut obs, &mut mask
+    ));
+}

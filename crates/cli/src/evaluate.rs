@@ -107,8 +107,13 @@ fn make_policy(name: &str, s: &Setup, oracle: &Oracle, horizon: usize) -> Result
         "oracle" => Box::new(oracle_policy(oracle, &s.eval, &s.config)),
         other => match other.strip_prefix("run:") {
             Some(dir) => Box::new(
-                imbarb_agents::RunPolicy::load(std::path::Path::new(dir), &s.features, &s.config)
-                    .with_context(|| format!("loading trained run {dir}"))?,
+                imbarb_agents::RunPolicy::load(
+                    std::path::Path::new(dir),
+                    &s.days,
+                    &s.train,
+                    &s.config,
+                )
+                .with_context(|| format!("loading trained run {dir}"))?,
             ),
             None => bail!(
                 "unknown policy `{other}`: expected rule, schedule, mpc, idle, oracle or run:<dir>"
