@@ -166,6 +166,10 @@ impl ValueAgent for C51 {
         loss
     }
 
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.net.adam.config.lr = lr;
+    }
+
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
         self.net.save(ck, "z", training_state)?;
         let atoms: Vec<f32> = self.atoms.iter().map(|&z| z as f32).collect();

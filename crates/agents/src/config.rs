@@ -65,7 +65,9 @@ pub struct NetworkConfig {
     pub layer_norm: bool,
     /// Dueling head (DQN only): Q = V + A - mean(A).
     pub dueling: bool,
-    /// Double DQN target (DQN only): select with the online net, evaluate with the target net.
+    /// Double target (DQN and QR-DQN): the online net selects the next action, the target net
+    /// evaluates it (van Hasselt et al. 2016), which curbs the overestimation that makes a
+    /// greedy agent trade on noise.
     pub double: bool,
     /// IQN: hidden widths of the head after the state x fraction product (empty: linear).
     pub iqn_head_hidden: Vec<usize>,
@@ -112,9 +114,10 @@ pub struct DistributionConfig {
     pub kappa: f32,
     /// IQN fractions sampled for the online estimate (N).
     pub iqn_n: usize,
-    /// IQN fractions sampled for the target (N').
+    /// IQN fractions sampled for the target (N'); the target action is chosen on N' evenly
+    /// spaced fractions.
     pub iqn_n_prime: usize,
-    /// IQN fractions used to act and to pick the target action (K, an evenly spaced grid).
+    /// IQN fractions used to act (K, an evenly spaced grid).
     pub iqn_k: usize,
     /// IQN cosine features.
     pub iqn_cosines: usize,
@@ -172,8 +175,11 @@ pub struct TrainingConfig {
     pub gamma: f32,
     /// n of the n-step return.
     pub n_step: usize,
-    /// Adam learning rate.
+    /// Adam learning rate at the start.
     pub lr: f32,
+    /// Learning rate at the end: the rate falls linearly from `lr` to `lr_end` over the run
+    /// (a smaller final step averages out the noise of imbalance-price rewards). None: constant.
+    pub lr_end: Option<f32>,
     /// Gradient-norm clip (0 disables).
     pub grad_clip: f32,
     /// Target-network update.
@@ -206,6 +212,12 @@ pub struct TrainingConfig {
     /// not end at midnight, as backtests carry the SoC over. Otherwise a day ends with value 0,
     /// which teaches the agent to empty the battery before midnight.
     pub bootstrap_across_days: bool,
+    /// Shadow price of the daily cycle budget, EUR per MWh of cell throughput: with a cycle cap,
+    /// training rewards (only; validation and backtests pay real prices) are charged this much
+    /// per MWh through the cells, the Lagrangian of the budget constraint. Every trade must then
+    /// clear a bar, which the hard budget alone teaches slowly and noisily (the agent spends it on
+    /// the first mediocre spread). Ignored without a cap; 0 disables.
+    pub cycle_budget_shadow_price_eur_per_mwh: f64,
 }
 
 impl Default for TrainingConfig {
@@ -220,6 +232,7 @@ impl Default for TrainingConfig {
             gamma: 0.99,
             n_step: 3,
             lr: 1e-4,
+            lr_end: None,
             grad_clip: 10.0,
             target: TargetUpdate::Polyak { tau: 0.005 },
             reward_scale: 0.01,
@@ -232,6 +245,7 @@ impl Default for TrainingConfig {
             observation_noise: 0.0,
             weight_decay: 0.0,
             bootstrap_across_days: true,
+            cycle_budget_shadow_price_eur_per_mwh: 0.0,
         }
     }
 }
@@ -363,6 +377,16 @@ impl TrainConfig {
             }
         }
         let non_negative = |x: f32| x.is_finite() && x >= 0.0;
+        if !(t.cycle_budget_shadow_price_eur_per_mwh.is_finite()
+            && t.cycle_budget_shadow_price_eur_per_mwh >= 0.0)
+        {
+            return Err("training.cycle_budget_shadow_price_eur_per_mwh must be >= 0".into());
+        }
+        if let Some(end) = t.lr_end {
+            if !(end.is_finite() && end > 0.0) {
+                return Err(format!("training.lr_end must be > 0, got {end}"));
+            }
+        }
         if !non_negative(t.observation_noise) || !non_negative(t.weight_decay) {
             return Err("training.observation_noise and weight_decay must be >= 0".into());
         }
@@ -389,6 +413,13 @@ impl TrainConfig {
     /// Number of discrete actions.
     pub fn n_actions(&self) -> usize {
         self.env.actions.n()
+    }
+
+    /// Learning rate after `steps` environment steps.
+    pub fn learning_rate(&self, steps: usize) -> f32 {
+        let t = &self.training;
+        let f = (steps as f64 / t.total_steps.max(1) as f64).min(1.0) as f32;
+        t.lr + f * (t.lr_end.unwrap_or(t.lr) - t.lr)
     }
 
     /// Epsilon after `steps` environment steps.

@@ -161,6 +161,10 @@ impl ValueAgent for Dqn {
         loss
     }
 
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.net.adam.config.lr = lr;
+    }
+
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
         self.net.save(ck, "q", training_state)
     }

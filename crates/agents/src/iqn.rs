@@ -33,6 +33,10 @@ struct Caches {
     phi: Vec<f32>,
     /// psi * phi, `rows * n x d`.
     h: Vec<f32>,
+    /// Backward scratch: gradients w.r.t. h, psi and phi (kept to avoid reallocating).
+    d_h: Vec<f32>,
+    d_psi: Vec<f32>,
+    d_phi: Vec<f32>,
 }
 
 /// Quantile fractions for a forward pass.
@@ -107,24 +111,30 @@ impl Parts {
     fn backward(&self, c: &mut Caches, d_out: &[f32], n: usize, g: &mut Grads) {
         let d = self.embedding.dim();
         let rows = c.psi.len() / d;
-        let mut d_h = vec![0.0f32; rows * n * d];
+        let mut d_h = std::mem::take(&mut c.d_h);
+        let mut d_psi = std::mem::take(&mut c.d_psi);
+        let mut d_phi = std::mem::take(&mut c.d_phi);
+        d_h.resize(rows * n * d, 0.0);
         self.head
             .backward(&mut c.head, d_out, &mut g.head, Some(&mut d_h));
-        let mut d_psi = vec![0.0f32; rows * d];
-        let mut d_phi = vec![0.0f32; rows * n * d];
+        d_psi.clear();
+        d_psi.resize(rows * d, 0.0);
+        d_phi.resize(rows * n * d, 0.0);
         for r in 0..rows {
             let psi = &c.psi[r * d..(r + 1) * d];
+            let dp = &mut d_psi[r * d..(r + 1) * d];
             for i in 0..n {
                 let at = (r * n + i) * d;
+                let (dh, phi) = (&d_h[at..at + d], &c.phi[at..at + d]);
                 for j in 0..d {
-                    d_psi[r * d + j] += d_h[at + j] * c.phi[at + j];
-                    d_phi[at + j] = d_h[at + j] * psi[j];
+                    dp[j] += dh[j] * phi[j];
+                    d_phi[at + j] = dh[j] * psi[j];
                 }
             }
             // ReLU on the trunk's output.
-            for j in 0..d {
-                if psi[j] <= 0.0 {
-                    d_psi[r * d + j] = 0.0;
+            for (g, p) in dp.iter_mut().zip(psi) {
+                if *p <= 0.0 {
+                    *g = 0.0;
                 }
             }
         }
@@ -152,12 +162,17 @@ pub struct Iqn {
     grads: Grads,
     cache: Caches,
     target_cache: Caches,
+    /// Acting uses its own caches: alternating batch shapes with the update's would reallocate.
+    act_cache: Caches,
     actions: usize,
     n: usize,
     n_prime: usize,
     /// The K evenly spaced fractions used to act and to choose target actions.
     grid: Vec<f32>,
     grid_f64: Vec<f64>,
+    /// N' evenly spaced fractions on which the target action is chosen (cheaper than K).
+    target_grid: Vec<f32>,
+    target_grid_f64: Vec<f64>,
     kappa: f32,
     measure: RiskMeasure,
     grad_clip: f32,
@@ -192,6 +207,7 @@ impl Iqn {
             head: online.head.zero_grads(),
         };
         let grid = midpoint_taus(config.distribution.iqn_k);
+        let target_grid = midpoint_taus(config.distribution.iqn_n_prime);
         Ok(Iqn {
             adam: [
                 Adam::new(adam_config, grads.trunk.len()),
@@ -203,11 +219,14 @@ impl Iqn {
             online,
             cache: Caches::default(),
             target_cache: Caches::default(),
+            act_cache: Caches::default(),
             actions: config.n_actions(),
             n: config.distribution.iqn_n,
             n_prime: config.distribution.iqn_n_prime,
             grid_f64: grid.iter().map(|&t| t as f64).collect(),
             grid,
+            target_grid_f64: target_grid.iter().map(|&t| t as f64).collect(),
+            target_grid,
             kappa: config.distribution.kappa,
             measure: config.risk,
             grad_clip: config.training.grad_clip,
@@ -217,9 +236,9 @@ impl Iqn {
         })
     }
 
-    /// Scores (`rows x actions`) from values at the K-grid (`rows * K x actions`).
-    fn grid_scores(&self, values: &[f32], rows: usize, out: &mut Vec<f64>) {
-        let (k, a) = (self.grid.len(), self.actions);
+    /// Scores (`rows x actions`) from values at the fractions `grid` (`rows * grid x actions`).
+    fn grid_scores(&self, values: &[f32], rows: usize, grid: &[f64], out: &mut Vec<f64>) {
+        let (k, a) = (grid.len(), self.actions);
         out.clear();
         let mut v = vec![0.0f64; k];
         for r in 0..rows {
@@ -227,7 +246,7 @@ impl Iqn {
                 for (i, o) in v.iter_mut().enumerate() {
                     *o = values[(r * k + i) * a + act] as f64;
                 }
-                out.push(quantile_score(&self.measure, &self.grid_f64, &v));
+                out.push(quantile_score(&self.measure, grid, &v));
             }
         }
     }
@@ -248,16 +267,20 @@ impl ValueAgent for Iqn {
             batch,
             Fractions::Shared(&self.grid),
             None,
-            &mut self.cache,
+            &mut self.act_cache,
         );
-        self.grid_scores(&values, batch, out);
+        self.grid_scores(&values, batch, &self.grid_f64, out);
     }
 
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
         let k = self.grid.len();
-        let values =
-            self.online
-                .forward(obs, 1, Fractions::Shared(&self.grid), None, &mut self.cache);
+        let values = self.online.forward(
+            obs,
+            1,
+            Fractions::Shared(&self.grid),
+            None,
+            &mut self.act_cache,
+        );
         (0..self.actions)
             .map(|act| {
                 let v: Vec<f64> = (0..k)
@@ -269,7 +292,7 @@ impl ValueAgent for Iqn {
     }
 
     /// IQN (Dabney et al. 2018b, eqs. 3-4): a* = argmax of the risk measure of Z_target(s', .)
-    /// on the K-grid; for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
+    /// on N' evenly spaced fractions; for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
     /// delta_ij = r + gamma^n Z_tau'_j(s', a*) - Z_tau_i(s, a); loss = quantile-Huber over i, j.
     fn update(&mut self, b: &Batch, rng: &mut ChaCha8Rng) -> f32 {
         let (rows, a) = (b.size, self.actions);
@@ -277,12 +300,12 @@ impl ValueAgent for Iqn {
         let values = self.target.forward(
             &b.next_obs,
             rows,
-            Fractions::Shared(&self.grid),
+            Fractions::Shared(&self.target_grid),
             None,
             &mut self.target_cache,
         );
         let mut scores = vec![];
-        self.grid_scores(&values, rows, &mut scores);
+        self.grid_scores(&values, rows, &self.target_grid_f64, &mut scores);
         let best: Vec<usize> = (0..rows)
             .map(|r| {
                 masked_argmax(
@@ -377,6 +400,12 @@ impl ValueAgent for Iqn {
             rule,
         );
         loss
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        for adam in &mut self.adam {
+            adam.config.lr = lr;
+        }
     }
 
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {

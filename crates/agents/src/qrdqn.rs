@@ -22,6 +22,7 @@ pub struct QrDqn {
     grad_clip: f32,
     target_rule: TargetUpdate,
     scale: f32,
+    double: bool,
 }
 
 impl QrDqn {
@@ -40,6 +41,7 @@ impl QrDqn {
             grad_clip: config.training.grad_clip,
             target_rule: config.training.target,
             scale: config.training.reward_scale,
+            double: config.network.double,
         })
     }
 
@@ -92,7 +94,7 @@ impl ValueAgent for QrDqn {
     }
 
     /// QR-DQN (Dabney et al. 2018a, Algorithm 1): a* = argmax of the risk measure of the target
-    /// quantiles at s'; T theta_j = r + gamma^n theta_j(s', a*); loss = the quantile-Huber loss
+    /// quantiles at s' (of the online quantiles with `double`); T theta_j = r + gamma^n theta_j(s', a*); loss = the quantile-Huber loss
     /// (eq. 10) between theta_i(s, a) at tau_i = (2i + 1) / 2N and the N target samples.
     fn update(&mut self, b: &Batch, _rng: &mut ChaCha8Rng) -> f32 {
         let (rows, a, n) = (b.size, self.actions, self.taus.len());
@@ -101,8 +103,18 @@ impl ValueAgent for QrDqn {
             .target
             .forward(&b.next_obs, rows, &mut self.net.target_cache)
             .to_vec();
+        // Double (van Hasselt et al. 2016): the online network picks a*, the target evaluates it.
         let mut scores = vec![];
-        self.scores_of(&next, rows, &mut scores);
+        if self.double {
+            let online = self
+                .net
+                .online
+                .forward(&b.next_obs, rows, &mut self.net.cache2)
+                .to_vec();
+            self.scores_of(&online, rows, &mut scores);
+        } else {
+            self.scores_of(&next, rows, &mut scores);
+        }
         let mut target = vec![0.0f32; rows * n];
         for r in 0..rows {
             let best = masked_argmax(
@@ -137,6 +149,10 @@ impl ValueAgent for QrDqn {
             .backward(&mut self.net.cache, &g, &mut self.net.grads, None);
         self.net.apply(self.grad_clip, self.target_rule);
         loss
+    }
+
+    fn set_learning_rate(&mut self, lr: f32) {
+        self.net.adam.config.lr = lr;
     }
 
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {

@@ -445,6 +445,11 @@ pub fn train(
     let mut actions = vec![0usize; envs];
     let mut rounds_this_call = 0usize;
     let (mut boot_obs, mut boot_mask) = (vec![0.0f32; obs_width], vec![true; n_actions]);
+    let shadow_price = if b.cycles_per_day.is_some() {
+        t.cycle_budget_shadow_price_eur_per_mwh
+    } else {
+        0.0
+    };
     while progress.steps < t.total_steps {
         // One round: `envs` training days from their first to their last decision.
         let day_idx: Vec<usize> = (0..envs)
@@ -509,12 +514,14 @@ pub fn train(
                 };
                 let r = env.rewards()[i];
                 returns[i] += r;
+                let o = env.outcomes()[i];
+                let learnt = r - shadow_price * (o.cell_in_mwh + o.cell_out_mwh);
                 progress.steps += 1;
                 nstep[i].push(
                     Step {
                         obs: &obs[i * obs_width..(i + 1) * obs_width],
                         action: actions[i],
-                        reward: (r * t.reward_scale as f64) as f32,
+                        reward: (learnt * t.reward_scale as f64) as f32,
                         next_obs: next_o,
                         next_mask: next_m,
                         done,
@@ -524,6 +531,7 @@ pub fn train(
                 );
             }
             if replay.len() >= t.learning_starts.max(t.batch_size) {
+                agent.set_learning_rate(config.learning_rate(progress.steps));
                 for _ in 0..t.updates_per_step {
                     replay.sample(t.batch_size, &mut rng, &mut batch);
                     if t.observation_noise > 0.0 {

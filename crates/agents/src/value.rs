@@ -19,6 +19,8 @@ pub trait ValueAgent: Send {
     fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>);
     /// Each action's return distribution for one observation, in EUR (DQN: a point mass).
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete>;
+    /// Sets the optimiser's learning rate (the trainer's schedule).
+    fn set_learning_rate(&mut self, lr: f32);
     /// One gradient step on a batch; returns the loss. `rng` feeds sampled fractions (IQN).
     fn update(&mut self, batch: &Batch, rng: &mut ChaCha8Rng) -> f32;
     /// Stores the online network(s) and, with `training_state`, target networks and optimisers.

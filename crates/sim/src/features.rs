@@ -31,6 +31,10 @@ pub struct ObservationConfig {
     pub component_lags: usize,
     /// Windows (in quarter-hours) of rolling mean and std of final prices.
     pub rolling_windows: Vec<usize>,
+    /// The training days' average price profile by Brussels wall-clock quarter-hour, for the
+    /// current quarter-hour and this many - 1 after it: what the day usually looks like ahead,
+    /// learnt from training days only (0 disables).
+    pub profile_ahead: usize,
 }
 
 impl Default for ObservationConfig {
@@ -44,6 +48,7 @@ impl Default for ObservationConfig {
             latest_estimate: true,
             component_lags: 1,
             rolling_windows: vec![4, 16, 96],
+            profile_ahead: 0,
         }
     }
 }
@@ -117,6 +122,31 @@ impl MarketFeatures {
             names.push(format!("price_mean_{w}"));
             names.push(format!("price_std_{w}"));
         }
+        for j in 0..cfg.profile_ahead {
+            names.push(format!("profile_ahead_{j}"));
+        }
+        // Average final price by wall-clock slot over the training days.
+        let mut profile = [0.0f64; 96];
+        if cfg.profile_ahead > 0 {
+            let mut count = [0.0f64; 96];
+            for &d in train_days {
+                let Some(day) = days.days.get(d) else {
+                    continue;
+                };
+                for q in 0..day.n_qh() {
+                    let g = day.grid_offset + q;
+                    let p = days.grid_price.get(g).copied().unwrap_or(f64::NAN);
+                    if !p.is_nan() {
+                        let slot = wall_clock_slot(days.qh_start(g)).min(95);
+                        profile[slot] += p;
+                        count[slot] += 1.0;
+                    }
+                }
+            }
+            for (p, c) in profile.iter_mut().zip(count) {
+                *p = if c > 0.0 { *p / c } else { f64::NAN };
+            }
+        }
         let width = names.len();
         let rows: usize = days.days.iter().map(|d| d.n_qh() * per_qh).sum();
         let mut values = vec![f64::NAN; rows * width];
@@ -135,7 +165,8 @@ impl MarketFeatures {
             let month = f64::from(day.date.month0()) / 12.0;
             for q in 0..day.n_qh() {
                 let g = (day.grid_offset + q) as isize;
-                let slot = wall_clock_slot(days.qh_start(day.grid_offset + q)) as f64 / 96.0;
+                let slot_index = wall_clock_slot(days.qh_start(day.grid_offset + q));
+                let slot = slot_index as f64 / 96.0;
                 // Price-history features at this QH only use grid indices < g (QHs already ended).
                 let mut rolling = Vec::with_capacity(cfg.rolling_windows.len() * 2);
                 for &w in &cfg.rolling_windows {
@@ -208,6 +239,9 @@ impl MarketFeatures {
                     }
                     for v in &rolling {
                         push(*v);
+                    }
+                    for j in 0..cfg.profile_ahead {
+                        push(profile[(slot_index + j) % 96]);
                     }
                     row += 1;
                 }

@@ -37,8 +37,12 @@ fn check(granularity: Granularity) {
     )
     .unwrap();
     let dates = Coverage::of(&data).complete_days;
-    let cfg = ObservationConfig::default();
-    // Normalise on days 0-3, which lie before every cut below.
+    // Every feature, including the training-day profile ahead.
+    let cfg = ObservationConfig {
+        profile_ahead: 8,
+        ..ObservationConfig::default()
+    };
+    // Normalise (and average the profile) on days 0-3, which lie before every cut below.
     let train: Vec<usize> = (0..4).collect();
     let days_a = MarketDays::new(&data, &dates, granularity, 3).unwrap();
     let fa = MarketFeatures::build(&days_a, &cfg, granularity, &train).unwrap();
