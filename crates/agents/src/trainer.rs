@@ -514,8 +514,7 @@ pub fn train(
                 };
                 let r = env.rewards()[i];
                 returns[i] += r;
-                let o = env.outcomes()[i];
-                let learnt = r - shadow_price * (o.cell_in_mwh + o.cell_out_mwh);
+                let learnt = training_reward(r, &env.outcomes()[i], shadow_price);
                 progress.steps += 1;
                 nstep[i].push(
                     Step {
@@ -647,6 +646,16 @@ pub fn train(
     ))
 }
 
+/// The reward an agent learns from: the settlement (EUR) minus the cycle budget's shadow price
+/// on the cell energy the step moved.
+pub fn training_reward(
+    reward_eur: f64,
+    outcome: &imbarb_sim::StepOutcome,
+    shadow_price: f64,
+) -> f64 {
+    reward_eur - shadow_price * (outcome.cell_in_mwh + outcome.cell_out_mwh)
+}
+
 /// The first observation and mask of the calendar day after day `d`, reached with `soc_mwh`
 /// (cycle budget fresh). False when that day is not in the data (a gap or the end).
 pub fn next_day_start(
@@ -767,4 +776,26 @@ fn truncate_lines(path: &Path, n: usize) -> Result<(), TrainError> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
     write_atomic(path, kept.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shadow_price_charges_cell_throughput_by_hand() {
+        // Charging 0.25 MWh from the grid at 90 % puts 0.225 MWh into the cells.
+        let o = imbarb_sim::StepOutcome {
+            grid_energy_mwh: -0.25,
+            cell_in_mwh: 0.225,
+            ..Default::default()
+        };
+        assert!((training_reward(-10.0, &o, 60.0) - (-10.0 - 13.5)).abs() < 1e-12);
+        assert_eq!(training_reward(-10.0, &o, 0.0), -10.0);
+        // Idle costs nothing.
+        assert_eq!(
+            training_reward(0.0, &imbarb_sim::StepOutcome::default(), 60.0),
+            0.0
+        );
+    }
 }

@@ -260,14 +260,17 @@ fn train_then_backtest_the_run_and_resume_when_finished() {
     )
     .unwrap();
     let run = dir.path().join("run");
-    let o = imbarb(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let train = || {
+        imbarb(&[
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--quiet",
+        ])
+    };
+    let o = train();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("best validation"), "{}", stdout(&o));
     let manifest: serde_json::Value =
@@ -281,14 +284,7 @@ fn train_then_backtest_the_run_and_resume_when_finished() {
     assert!(run.join("config.toml").exists() && run.join("checkpoints/best.safetensors").exists());
 
     // Running again finds the finished run and does not retrain.
-    let again = imbarb(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let again = train();
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(
         std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(),

@@ -288,3 +288,63 @@ fn batched_days_equal_days_run_alone() {
         }
     }
 }
+
+#[test]
+fn the_profile_ahead_is_the_training_days_average_by_wall_clock_slot() {
+    // Day 0 and 1 train with prices 10 * slot and 10 * slot + 4; day 2 (not training) is wild.
+    // Around the spring-forward day 2023-03-26 (92 QHs) the slot, not the index, must count.
+    let data = market(&["2023-03-25", "2023-03-26", "2023-03-27"], |d, q| {
+        let p = match d {
+            0 => 10.0 * q as f64,
+            1 => {
+                // 02:00-03:00 local does not exist: from index 8 on, the slot is q + 4.
+                let slot = if q < 8 { q } else { q + 4 };
+                10.0 * slot as f64 + 4.0
+            }
+            _ => 1e4 * ((q * 7919) % 13) as f64,
+        };
+        (p, p)
+    });
+    let cfg = EnvConfig {
+        observation: ObservationConfig {
+            profile_ahead: 3,
+            ..ObservationConfig::default()
+        },
+        ..EnvConfig::default()
+    };
+    let dates: Vec<NaiveDate> = imbarb_market::Coverage::of(&data).complete_days;
+    let days = MarketDays::new(&data, &dates, Granularity::Qh, 1).unwrap();
+    let f = MarketFeatures::build(&days, &cfg.observation, Granularity::Qh, &[0, 1]).unwrap();
+    let col = |j: usize| {
+        f.names
+            .iter()
+            .position(|n| n == &format!("profile_ahead_{j}"))
+            .unwrap()
+    };
+    // Slots 8..12 exist only on day 0 (price 10 * slot); other slots average to 10 * slot + 2.
+    let expected = |slot: usize| {
+        let s = slot % 96;
+        if (8..12).contains(&s) {
+            10.0 * s as f64
+        } else {
+            10.0 * s as f64 + 2.0
+        }
+    };
+    for (day, q, slot) in [
+        (0usize, 0usize, 0usize),
+        (0, 7, 7),
+        (1, 8, 12),
+        (2, 94, 94),
+        (2, 95, 95),
+    ] {
+        for j in 0..3 {
+            let c = col(j);
+            let raw = f.row(day, q)[c] as f64 * f.std[c] + f.mean[c];
+            let want = expected(slot + j);
+            assert!(
+                (raw - want).abs() < 1e-3 * want.max(1.0),
+                "day {day} qh {q} ahead {j}: {raw} vs {want}"
+            );
+        }
+    }
+}
