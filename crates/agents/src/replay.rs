@@ -171,7 +171,9 @@ impl ReplayBuffer {
             .shape(&format!("{prefix}.next_masks"))
             .ok_or_else(|| format!("checkpoint: no `{prefix}.next_masks`"))?
             .to_vec();
-        let (len, w, a) = (shape[0], shape[1], a_shape[1]);
+        let (Some(&len), Some(&w), Some(&a)) = (shape.first(), shape.get(1), a_shape.get(1)) else {
+            return Err(format!("checkpoint: `{prefix}` tensors are not matrices"));
+        };
         let capacity = meta("capacity")?;
         Ok(ReplayBuffer {
             capacity,
