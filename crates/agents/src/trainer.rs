@@ -266,14 +266,9 @@ impl RunPaths {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, then rename).
+/// Writes `bytes` to `path` atomically (the project's one implementation, in imbarb-market).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| io_err(path, e))?;
-    tmp.write_all(bytes).map_err(|e| io_err(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| io_err(path, e))?;
-    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
-    Ok(())
+    imbarb_market::write::write_atomic(path, bytes).map_err(|e| io_err(path, e))
 }
 
 /// Reads a run's manifest.
@@ -741,24 +736,13 @@ fn save_latest(
     let mut ck = Checkpoint::new();
     agent.save(&mut ck, true).map_err(ck_err)?;
     replay.save(&mut ck, "replay").map_err(ck_err)?;
-    let json = |v: &dyn erased::Json| v.json();
-    ck.set_meta("progress", json(progress));
-    ck.set_meta("rng.seed", json(&rng.get_seed().to_vec()));
+    let progress = serde_json::to_string(progress)
+        .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
+    ck.set_meta("progress", progress);
+    ck.set_meta("rng.seed", format!("{:?}", rng.get_seed()));
     ck.set_meta("rng.stream", rng.get_stream().to_string());
     ck.set_meta("rng.word_pos", rng.get_word_pos().to_string());
     ck.save(&paths.latest).map_err(ck_err)
-}
-
-/// Serialising to a JSON string through one small trait object (no generic closure in Rust).
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
 }
 
 fn append_line(path: &Path, line: &str) -> Result<(), TrainError> {
