@@ -1,12 +1,12 @@
 //! Training configuration (TOML): which algorithm, data, environment, network, distribution,
-//! risk measure and learning schedule. Every field has a documented default; unknown keys are
+//! risk measure, actor-critic settings and learning schedule. Every field has a documented default; unknown keys are
 //! errors.
 
 use imbarb_risk::RiskMeasure;
 use imbarb_sim::EnvConfig;
 use serde::{Deserialize, Serialize};
 
-/// The value-based algorithms.
+/// The algorithms: value-based (DQN, C51, QR-DQN, IQN) and actor-critic (SAC, DSAC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Algo {
@@ -18,6 +18,10 @@ pub enum Algo {
     QrDqn,
     /// Implicit quantile networks (Dabney et al. 2018b).
     Iqn,
+    /// Soft actor-critic for discrete actions (Christodoulou 2019): twin Q critics.
+    Sac,
+    /// Distributional SAC (Ma et al. 2020): twin quantile critics and a risk-sensitive actor.
+    Dsac,
 }
 
 impl Algo {
@@ -28,6 +32,8 @@ impl Algo {
             Algo::C51 => "c51",
             Algo::QrDqn => "qr-dqn",
             Algo::Iqn => "iqn",
+            Algo::Sac => "sac",
+            Algo::Dsac => "dsac",
         }
     }
 }
@@ -134,6 +140,37 @@ impl Default for DistributionConfig {
             iqn_n_prime: 8,
             iqn_k: 32,
             iqn_cosines: 64,
+        }
+    }
+}
+
+/// Actor-critic (SAC, DSAC) settings. The critics use `network`, `distribution.quantiles` (DSAC)
+/// and `training`; the actor has the critics' hidden widths and learning-rate schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SacConfig {
+    /// Target entropy as a share of the maximum, ln(allowed actions), per state (masked states
+    /// have fewer choices). Christodoulou's 0.98 keeps the policy near uniform; a trading policy
+    /// should be nearly deterministic, so the default asks for 0.2 of the maximum.
+    pub target_entropy_ratio: f64,
+    /// Initial entropy temperature alpha, in scaled reward units per nat.
+    pub initial_alpha: f32,
+    /// Tune alpha toward the target entropy (otherwise it stays at `initial_alpha`).
+    pub auto_alpha: bool,
+    /// Adam learning rate of log(alpha).
+    pub alpha_lr: f32,
+    /// Actor learning rate as a multiple of the critics' (scheduled) rate.
+    pub actor_lr_scale: f32,
+}
+
+impl Default for SacConfig {
+    fn default() -> Self {
+        SacConfig {
+            target_entropy_ratio: 0.2,
+            initial_alpha: 0.05,
+            auto_alpha: true,
+            alpha_lr: 3e-4,
+            actor_lr_scale: 1.0,
         }
     }
 }
@@ -266,11 +303,14 @@ pub struct TrainConfig {
     pub network: NetworkConfig,
     /// Return distribution.
     pub distribution: DistributionConfig,
-    /// Risk measure used to act and to pick target actions (mean for DQN).
+    /// Risk measure used to act and to pick target actions (mean for DQN); for DSAC, the
+    /// objective the actor maximises (the paper: mean + beta VaR_0.1); SAC: mean only.
     pub risk: RiskMeasure,
     /// Measure of the validation days' daily P&L (EUR) that picks the best checkpoint (mean:
     /// validation profit).
     pub selection: RiskMeasure,
+    /// Actor-critic settings (SAC, DSAC).
+    pub sac: SacConfig,
     /// Learning schedule.
     pub training: TrainingConfig,
 }
@@ -286,6 +326,7 @@ impl Default for TrainConfig {
             distribution: DistributionConfig::default(),
             risk: RiskMeasure::Mean,
             selection: RiskMeasure::Mean,
+            sac: SacConfig::default(),
             training: TrainingConfig::default(),
         }
     }
@@ -312,7 +353,7 @@ impl TrainConfig {
             imbarb_sim::ActionSpace::Discrete { levels } => levels,
             imbarb_sim::ActionSpace::Continuous => {
                 return Err(
-                    "env.actions: value-based agents need discrete actions ({ kind = \"discrete\", levels = 3 })"
+                    "env.actions: the agents act on discrete levels ({ kind = \"discrete\", levels = 3 }); continuous SAC / DSAC are not built yet"
                         .into(),
                 )
             }
@@ -402,10 +443,27 @@ impl TrainConfig {
         if self.network.hidden.is_empty() || self.network.hidden.contains(&0) {
             return Err("network.hidden needs at least one positive width".into());
         }
-        if self.algo == Algo::Dqn && self.risk != RiskMeasure::Mean {
-            return Err(
-                "risk: DQN learns only the mean; use c51, qr-dqn or iqn for a risk measure".into(),
-            );
+        if matches!(self.algo, Algo::Dqn | Algo::Sac) && self.risk != RiskMeasure::Mean {
+            return Err(format!(
+                "risk: {} learns only the mean; use c51, qr-dqn, iqn or dsac for a risk measure",
+                self.algo.name()
+            ));
+        }
+        let s = &self.sac;
+        if !(s.target_entropy_ratio.is_finite() && (0.0..=1.0).contains(&s.target_entropy_ratio)) {
+            return Err(format!(
+                "sac.target_entropy_ratio must be in [0, 1], got {}",
+                s.target_entropy_ratio
+            ));
+        }
+        for (name, v) in [
+            ("sac.initial_alpha", s.initial_alpha),
+            ("sac.alpha_lr", s.alpha_lr),
+            ("sac.actor_lr_scale", s.actor_lr_scale),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("{name} must be > 0, got {v}"));
+            }
         }
         Ok(())
     }
@@ -459,12 +517,46 @@ mod tests {
             "d.toml",
         )
         .unwrap_err();
-        assert!(err.contains("DQN"), "{err}");
+        assert!(err.contains("dqn learns only the mean"), "{err}");
+        let err = TrainConfig::from_toml(
+            "algo = \"sac\"\n[sac]\ntarget_entropy_ratio = 2\n",
+            "s.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("s.toml") && err.contains("target_entropy_ratio"),
+            "{err}"
+        );
         let err = TrainConfig::from_toml("[training]\ngamma = 1.5\n", "g.toml").unwrap_err();
         assert!(err.contains("gamma"), "{err}");
         let err =
             TrainConfig::from_toml("[env.actions]\nkind = \"continuous\"\n", "c.toml").unwrap_err();
         assert!(err.contains("discrete"), "{err}");
+    }
+
+    #[test]
+    fn every_shipped_config_parses() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+        let mut algos = vec![];
+        for entry in std::fs::read_dir(&dir).expect("configs/") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).expect("readable");
+                let c = TrainConfig::from_toml(&text, &path.display().to_string())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                algos.push(c.algo);
+            }
+        }
+        for algo in [
+            Algo::Dqn,
+            Algo::C51,
+            Algo::QrDqn,
+            Algo::Iqn,
+            Algo::Sac,
+            Algo::Dsac,
+        ] {
+            assert!(algos.contains(&algo), "no config for {algo:?}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! imbarb-agents: value-based distributional agents (DQN, C51, QR-DQN, IQN) on imbarb-nn, the
+//! imbarb-agents: value-based distributional agents (DQN, C51, QR-DQN, IQN) and discrete soft
+//! actor-critics (SAC, risk-sensitive DSAC) on imbarb-nn, the
 //! learning machinery they share (replay, n-step returns, target networks, the trainer with
 //! validation, checkpoints and resume), and the wrapper that lets a trained run act as a `Policy`.
 
@@ -9,6 +10,7 @@ pub mod iqn;
 pub mod policy;
 pub mod qrdqn;
 pub mod replay;
+pub mod sac;
 pub mod trainer;
 pub mod value;
 

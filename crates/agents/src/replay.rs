@@ -11,6 +11,8 @@ use rand::Rng;
 pub struct Transition {
     /// Observation at the decision.
     pub obs: Vec<f32>,
+    /// Allowed actions at `obs` (the actor-critics' policy is over these).
+    pub mask: Vec<bool>,
     /// Action taken.
     pub action: usize,
     /// Discounted (and scaled) reward sum.
@@ -30,6 +32,8 @@ pub struct Batch {
     pub size: usize,
     /// `size x obs_width`.
     pub obs: Vec<f32>,
+    /// `size x n_actions`: allowed actions at `obs` (empty: all allowed).
+    pub masks: Vec<bool>,
     /// `size`.
     pub actions: Vec<usize>,
     /// `size`.
@@ -51,6 +55,7 @@ pub struct ReplayBuffer {
     len: usize,
     next: usize,
     obs: Vec<f32>,
+    masks: Vec<bool>,
     actions: Vec<u32>,
     rewards: Vec<f32>,
     discounts: Vec<f32>,
@@ -68,6 +73,7 @@ impl ReplayBuffer {
             len: 0,
             next: 0,
             obs: Vec::new(),
+            masks: Vec::new(),
             actions: Vec::new(),
             rewards: Vec::new(),
             discounts: Vec::new(),
@@ -90,10 +96,12 @@ impl ReplayBuffer {
     pub fn push(&mut self, t: &Transition) {
         assert_eq!(t.obs.len(), self.obs_width, "replay: observation width");
         assert_eq!(t.next_mask.len(), self.n_actions, "replay: mask width");
+        assert_eq!(t.mask.len(), self.n_actions, "replay: mask width");
         let (w, a) = (self.obs_width, self.n_actions);
         if self.len < self.capacity && self.next == self.len {
             // Growing: append (memory follows use, not capacity).
             self.obs.extend_from_slice(&t.obs);
+            self.masks.extend_from_slice(&t.mask);
             self.next_obs.extend_from_slice(&t.next_obs);
             self.next_masks.extend_from_slice(&t.next_mask);
             self.actions.push(t.action as u32);
@@ -103,6 +111,7 @@ impl ReplayBuffer {
         } else {
             let i = self.next;
             self.obs[i * w..(i + 1) * w].copy_from_slice(&t.obs);
+            self.masks[i * a..(i + 1) * a].copy_from_slice(&t.mask);
             self.next_obs[i * w..(i + 1) * w].copy_from_slice(&t.next_obs);
             self.next_masks[i * a..(i + 1) * a].copy_from_slice(&t.next_mask);
             self.actions[i] = t.action as u32;
@@ -118,6 +127,7 @@ impl ReplayBuffer {
         let (w, a) = (self.obs_width, self.n_actions);
         batch.size = size;
         batch.obs.clear();
+        batch.masks.clear();
         batch.next_obs.clear();
         batch.next_masks.clear();
         batch.actions.clear();
@@ -126,6 +136,9 @@ impl ReplayBuffer {
         for _ in 0..size {
             let i = rng.gen_range(0..self.len);
             batch.obs.extend_from_slice(&self.obs[i * w..(i + 1) * w]);
+            batch
+                .masks
+                .extend_from_slice(&self.masks[i * a..(i + 1) * a]);
             batch
                 .next_obs
                 .extend_from_slice(&self.next_obs[i * w..(i + 1) * w]);
@@ -143,8 +156,13 @@ impl ReplayBuffer {
         let (n, w, a) = (self.len, self.obs_width, self.n_actions);
         ck.put(&format!("{prefix}.obs"), vec![n, w], &self.obs)?;
         ck.put(&format!("{prefix}.next_obs"), vec![n, w], &self.next_obs)?;
-        let masks: Vec<f32> = self.next_masks.iter().map(|&m| m as u8 as f32).collect();
-        ck.put(&format!("{prefix}.next_masks"), vec![n, a], &masks)?;
+        let as_f32 = |m: &[bool]| m.iter().map(|&m| m as u8 as f32).collect::<Vec<f32>>();
+        ck.put(&format!("{prefix}.masks"), vec![n, a], &as_f32(&self.masks))?;
+        ck.put(
+            &format!("{prefix}.next_masks"),
+            vec![n, a],
+            &as_f32(&self.next_masks),
+        )?;
         // Action indices are small integers, exact in f32.
         let actions: Vec<f32> = self.actions.iter().map(|&x| x as f32).collect();
         ck.put(&format!("{prefix}.actions"), vec![n], &actions)?;
@@ -175,6 +193,14 @@ impl ReplayBuffer {
             return Err(format!("checkpoint: `{prefix}` tensors are not matrices"));
         };
         let capacity = meta("capacity")?;
+        let bools = |name: &str| -> Result<Vec<bool>, String> {
+            Ok(ck
+                .get(&format!("{prefix}.{name}"))
+                .map_err(e)?
+                .iter()
+                .map(|&x| x != 0.0)
+                .collect())
+        };
         Ok(ReplayBuffer {
             capacity,
             obs_width: w,
@@ -183,12 +209,8 @@ impl ReplayBuffer {
             next: meta("next")?,
             obs: ck.get(&format!("{prefix}.obs")).map_err(e)?.to_vec(),
             next_obs: ck.get(&format!("{prefix}.next_obs")).map_err(e)?.to_vec(),
-            next_masks: ck
-                .get(&format!("{prefix}.next_masks"))
-                .map_err(e)?
-                .iter()
-                .map(|&x| x != 0.0)
-                .collect(),
+            masks: bools("masks")?,
+            next_masks: bools("next_masks")?,
             actions: ck
                 .get(&format!("{prefix}.actions"))
                 .map_err(e)?
@@ -206,6 +228,8 @@ impl ReplayBuffer {
 pub struct Step<'a> {
     /// Observation at the decision.
     pub obs: &'a [f32],
+    /// Allowed actions at `obs`.
+    pub mask: &'a [bool],
     /// Action taken.
     pub action: usize,
     /// Reward (scaled).
@@ -227,7 +251,8 @@ pub struct Step<'a> {
 pub struct NStep {
     n: usize,
     gamma: f32,
-    pending: std::collections::VecDeque<(Vec<f32>, usize, f32)>,
+    /// Pending steps: observation, mask, action, reward.
+    pending: std::collections::VecDeque<(Vec<f32>, Vec<bool>, usize, f32)>,
 }
 
 impl NStep {
@@ -242,8 +267,12 @@ impl NStep {
 
     /// Records one step and emits every transition that became complete.
     pub fn push(&mut self, step: Step, out: &mut impl FnMut(Transition)) {
-        self.pending
-            .push_back((step.obs.to_vec(), step.action, step.reward));
+        self.pending.push_back((
+            step.obs.to_vec(),
+            step.mask.to_vec(),
+            step.action,
+            step.reward,
+        ));
         if step.done {
             while !self.pending.is_empty() {
                 out(self.emit(step.next_obs, step.next_mask, !step.bootstrap));
@@ -258,13 +287,14 @@ impl NStep {
     fn emit(&mut self, next_obs: &[f32], next_mask: &[bool], terminal: bool) -> Transition {
         let mut reward = 0.0f32;
         let mut g = 1.0f32;
-        for (_, _, r) in &self.pending {
+        for (_, _, _, r) in &self.pending {
             reward += g * r;
             g *= self.gamma;
         }
-        let (obs, action, _) = self.pending.pop_front().expect("pending step");
+        let (obs, mask, action, _) = self.pending.pop_front().expect("pending step");
         Transition {
             obs,
+            mask,
             action,
             reward,
             discount: if terminal { 0.0 } else { g },
@@ -295,6 +325,7 @@ mod tests {
             ns.push(
                 Step {
                     obs: &[t as f32],
+                    mask: &[true, t % 2 == 0],
                     action: t,
                     reward: *r,
                     next_obs: &[t as f32 + 1.0],
@@ -310,6 +341,10 @@ mod tests {
             .iter()
             .map(|t| (t.obs[0], t.reward, t.discount, t.next_obs[0]))
             .collect();
+        // Each transition keeps the mask of its own decision.
+        for t in &got {
+            assert_eq!(t.mask, vec![true, t.action % 2 == 0]);
+        }
         assert_eq!(
             summary,
             vec![
@@ -329,6 +364,7 @@ mod tests {
             ns.push(
                 Step {
                     obs: &[t as f32],
+                    mask: &[true],
                     action: 0,
                     reward: 1.0,
                     next_obs: &[9.0],
@@ -352,6 +388,7 @@ mod tests {
         for i in 0..5 {
             rb.push(&Transition {
                 obs: vec![i as f32],
+                mask: vec![i % 3 != 0, true],
                 action: i % 2,
                 reward: i as f32,
                 discount: 0.9,
@@ -370,6 +407,7 @@ mod tests {
         for r in 0..b.size {
             assert_eq!(b.rewards[r], b.obs[r]);
             assert_eq!(b.next_obs[r], b.obs[r] + 0.5);
+            assert_eq!(b.masks[2 * r], b.obs[r] as i32 % 3 != 0);
         }
         let mut ck = Checkpoint::new();
         rb.save(&mut ck, "replay").unwrap();

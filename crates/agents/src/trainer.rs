@@ -1,5 +1,5 @@
-//! The training loop shared by every value-based agent: batches of training days stepped in
-//! lockstep with epsilon-greedy actions, n-step transitions into replay, gradient updates,
+//! The training loop shared by every agent: batches of training days stepped in lockstep with
+//! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay, gradient updates,
 //! periodic greedy validation on the validation days, the best checkpoint by the selection
 //! measure, and a full-state checkpoint from which an interrupted run resumes to the same result.
 //!
@@ -470,15 +470,17 @@ pub fn train(
             let masks = env.masks().to_vec();
             let was_done = env.dones().to_vec();
             let eps = config.epsilon(progress.steps);
-            agent.scores(&obs, envs, &mut scores);
-            for i in 0..envs {
-                let mask = &masks[i * n_actions..(i + 1) * n_actions];
-                actions[i] = if rng.gen::<f64>() < eps {
-                    let allowed: Vec<usize> = (0..n_actions).filter(|&a| mask[a]).collect();
-                    allowed[rng.gen_range(0..allowed.len())]
-                } else {
-                    masked_argmax(&scores[i * n_actions..(i + 1) * n_actions], mask)
-                };
+            if !agent.explore(&obs, &masks, envs, &mut rng, &mut actions) {
+                agent.scores(&obs, envs, &mut scores);
+                for i in 0..envs {
+                    let mask = &masks[i * n_actions..(i + 1) * n_actions];
+                    actions[i] = if rng.gen::<f64>() < eps {
+                        let allowed: Vec<usize> = (0..n_actions).filter(|&a| mask[a]).collect();
+                        allowed[rng.gen_range(0..allowed.len())]
+                    } else {
+                        masked_argmax(&scores[i * n_actions..(i + 1) * n_actions], mask)
+                    };
+                }
             }
             env.step_discrete(&actions);
             let next_obs = env.observations();
@@ -515,6 +517,7 @@ pub fn train(
                 nstep[i].push(
                     Step {
                         obs: &obs[i * obs_width..(i + 1) * obs_width],
+                        mask: &masks[i * n_actions..(i + 1) * n_actions],
                         action: actions[i],
                         reward: (learnt * t.reward_scale as f64) as f32,
                         next_obs: next_o,
@@ -556,10 +559,14 @@ pub fn train(
         let sps = (progress.steps - steps_at_start) as f64 / elapsed;
         let ups = (progress.updates - updates_at_start) as f64 / elapsed;
         bar.set_position(progress.steps.min(t.total_steps) as u64);
+        // Value agents explore epsilon-greedily; actor-critics report their own state (alpha).
+        let exploration = match agent.diagnostics().first() {
+            Some((name, x)) => format!("{name} {x:.3}"),
+            None => format!("eps {:.3}", config.epsilon(progress.steps)),
+        };
         bar.set_message(format!(
-            "{sps:.0} steps/s {ups:.0} upd/s | return {:.0} EUR/day | eps {:.3} | best val {}",
+            "{sps:.0} steps/s {ups:.0} upd/s | return {:.0} EUR/day | {exploration} | best val {}",
             mean(&progress.recent_returns),
-            config.epsilon(progress.steps),
             progress
                 .best
                 .as_ref()
@@ -593,7 +600,7 @@ pub fn train(
                     .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
                 progress.best = Some(v.clone());
             }
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "step": progress.steps,
                 "rounds": progress.rounds,
                 "updates": progress.updates,
@@ -608,6 +615,9 @@ pub fn train(
                 "env_steps_per_s": sps,
                 "updates_per_s": ups,
             });
+            for (k, x) in agent.diagnostics() {
+                line[k] = serde_json::json!(x);
+            }
             append_line(&paths.metrics, &line.to_string())?;
             progress.metrics_lines += 1;
             manifest.best = progress.best.clone();

@@ -1,6 +1,6 @@
-//! What every value-based agent offers the trainer and the policy wrapper, and the machinery they
-//! share: a network with its target copy and optimiser, masked argmax, risk scores of return
-//! distributions.
+//! What every agent (value-based or actor-critic) offers the trainer and the policy wrapper, and
+//! the machinery they share: a network with its target copy and optimiser, masked argmax, risk
+//! scores of return distributions.
 
 use crate::config::{Algo, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
@@ -8,15 +8,34 @@ use imbarb_nn::{hard_update, polyak_update, Adam, AdamConfig, Checkpoint, Mlp, M
 use imbarb_risk::{Discrete, RiskMeasure};
 use rand_chacha::ChaCha8Rng;
 
-/// A value-based agent: scores actions for acting, learns from replayed batches, saves itself.
+/// A discrete-action agent: scores actions for acting, learns from replayed batches, saves itself.
+/// Value-based agents score with their risk measure; actor-critic agents with their policy.
 pub trait ValueAgent: Send {
     /// Which algorithm.
     fn algo(&self) -> Algo;
     /// Number of discrete actions.
     fn n_actions(&self) -> usize;
     /// For `batch` observations (row-major), writes `batch x n_actions` scores: the acting risk
-    /// measure of each action's return distribution (for DQN, its Q-value). Greedy = masked argmax.
+    /// measure of each action's return distribution (for DQN, its Q-value; for SAC / DSAC, the
+    /// policy's logits). Greedy = masked argmax.
     fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>);
+    /// Exploration actions for `batch` observations with their masks: a stochastic policy samples
+    /// itself into `out` and returns true; value agents return false and the trainer explores
+    /// epsilon-greedily.
+    fn explore(
+        &mut self,
+        _obs: &[f32],
+        _masks: &[bool],
+        _batch: usize,
+        _rng: &mut ChaCha8Rng,
+        _out: &mut [usize],
+    ) -> bool {
+        false
+    }
+    /// Named learning diagnostics for the metrics (SAC: temperature and policy entropy).
+    fn diagnostics(&self) -> Vec<(&'static str, f64)> {
+        vec![]
+    }
     /// Each action's return distribution for one observation, in EUR (DQN: a point mass).
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete>;
     /// Sets the optimiser's learning rate (the trainer's schedule).
@@ -40,6 +59,7 @@ pub fn build_agent(
         Algo::C51 => Box::new(crate::c51::C51::new(config, obs_width, support_eur)?),
         Algo::QrDqn => Box::new(crate::qrdqn::QrDqn::new(config, obs_width)?),
         Algo::Iqn => Box::new(crate::iqn::Iqn::new(config, obs_width)?),
+        Algo::Sac | Algo::Dsac => Box::new(crate::sac::Sac::new(config, obs_width)?),
     })
 }
 

@@ -106,7 +106,14 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn training_beats_idle_in_seconds() {
-    for algo in [Algo::QrDqn, Algo::Dqn, Algo::C51, Algo::Iqn] {
+    for algo in [
+        Algo::QrDqn,
+        Algo::Dqn,
+        Algo::C51,
+        Algo::Iqn,
+        Algo::Sac,
+        Algo::Dsac,
+    ] {
         let config = small_config(algo, 8 * 96 * 24);
         let m = market(&config);
         let dir = tempfile::tempdir().unwrap();
@@ -138,7 +145,15 @@ fn training_beats_idle_in_seconds() {
 
 #[test]
 fn same_seed_same_run_and_resume_is_exact() {
-    let config = small_config(Algo::QrDqn, 8 * 96 * 6);
+    // QR-DQN (epsilon-greedy, one network) and DSAC (sampled policy, twin critics, actor and
+    // temperature) cover both kinds of training state.
+    for algo in [Algo::QrDqn, Algo::Dsac] {
+        same_seed_same_run_and_exact_resume(algo);
+    }
+}
+
+fn same_seed_same_run_and_exact_resume(algo: Algo) {
+    let config = small_config(algo, 8 * 96 * 6);
     let m = market(&config);
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),
