@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The value-agent quality bar on real Belgian prices: trains DQN, C51, QR-DQN and IQN with
+# The agent quality bar on real Belgian prices: trains DQN, C51, QR-DQN, IQN, DSAC and SAC with
 # 3 seeds, without a cap and with 1.1 cycles/day (JOBS runs at a time), then backtests every run
 # next to the rule, schedule and MPC baselines and the oracle on the test days, and summarises
 # mean EUR/day with a 95 % interval over seeds (Student t, 2 degrees of freedom).
@@ -12,7 +12,7 @@ set -euo pipefail
 DATA=${DATA:-../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv}
 OUT=${OUT:-runs/quality}
 JOBS=${JOBS:-2}
-ALGOS=${ALGOS:-"qrdqn iqn c51 dqn"}
+ALGOS=${ALGOS:-"qrdqn iqn c51 dqn dsac sac"}
 SEEDS=${SEEDS:-"0 1 2"}
 cargo build --release --quiet
 BIN=target/release/imbarb

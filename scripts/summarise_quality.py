@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}
+AGENTS = ("qr-dqn", "iqn", "c51", "dqn", "sac", "dsac")
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/quality")
 lines = ["| algorithm | cap | test EUR/day (mean, 95 % CI) | % PF | cycles/day | vs best baseline, discrete | vs best baseline, continuous | env steps/s | updates/s | train min |",
          "|---|---|---|---|---|---|---|---|---|---|"]
@@ -16,16 +17,16 @@ base_lines = []
 for cap in ["none", "1.1"]:
     bt = json.loads((out / f"backtest-cap{cap}.json").read_text())["metrics"]
     cont = json.loads((out / f"baselines-continuous-cap{cap}.json").read_text())["metrics"]
-    baselines = {m["policy"]: m for m in bt if not m["policy"].split(":")[0] in ("qr-dqn", "iqn", "c51", "dqn")}
+    baselines = {m["policy"]: m for m in bt if not m["policy"].split(":")[0] in AGENTS}
     best_d = max(m["eur_per_day"] for p, m in baselines.items() if not p.startswith("oracle"))
     best_c = max(m["eur_per_day"] for m in cont if not m["policy"].startswith("oracle"))
     for m in bt + cont:
-        if m["policy"].split(":")[0] not in ("qr-dqn", "iqn", "c51", "dqn"):
+        if m["policy"].split(":")[0] not in AGENTS:
             base_lines.append(f"| {m['policy']} | {cap} | {m['eur_per_day']:.1f} | {m['pct_of_perfect']:.1f} | {m['cycles_per_day']:.2f} |")
     groups = {}
     for m in bt:
         name = m["policy"]
-        if name.split(":")[0] in ("qr-dqn", "iqn", "c51", "dqn"):
+        if name.split(":")[0] in AGENTS:
             algo = name.split(":")[0]
             groups.setdefault(algo, []).append(m)
     for algo, ms in groups.items():

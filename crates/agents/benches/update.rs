@@ -26,6 +26,7 @@ fn batch(rng: &mut ChaCha8Rng, size: usize) -> Batch {
         b.actions.push(rng.gen_range(0..3));
         b.rewards.push(rng.gen_range(-1.0f32..1.0));
         b.discounts.push(0.97);
+        b.masks.extend([true, true, true]);
         b.next_masks.extend([true, true, true]);
     }
     b
@@ -42,9 +43,22 @@ fn main() {
     let obs: Vec<f32> = (0..16 * WIDTH)
         .map(|_| rng.gen_range(-1.0f32..1.0))
         .collect();
-    for algo in [Algo::Dqn, Algo::C51, Algo::QrDqn, Algo::Iqn] {
+    let paper_risk = imbarb_risk::RiskMeasure::MeanPlusVar {
+        alpha: 0.1,
+        beta: 3.0,
+    };
+    for (algo, risk) in [
+        (Algo::Dqn, None),
+        (Algo::C51, None),
+        (Algo::QrDqn, None),
+        (Algo::Iqn, None),
+        (Algo::Sac, None),
+        (Algo::Dsac, None),
+        (Algo::Dsac, Some(paper_risk)),
+    ] {
         let config = TrainConfig {
             algo,
+            risk: risk.unwrap_or(imbarb_risk::RiskMeasure::Mean),
             ..TrainConfig::default()
         };
         let mut agent = build_agent(&config, WIDTH, (-1000.0, 1000.0)).expect("agent");
@@ -67,8 +81,13 @@ fn main() {
             })
             .collect();
         println!(
-            "imbarb-agents {:>6}: update (batch 256) {:.2} ms, act on 16 envs {:.0} us",
+            "imbarb-agents {:>6}{}: update (batch 256) {:.2} ms, act on 16 envs {:.0} us",
             algo.name(),
+            if risk.is_some() {
+                " (mean + 3 VaR)"
+            } else {
+                ""
+            },
             median(update),
             median(act)
         );

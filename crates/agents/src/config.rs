@@ -161,6 +161,20 @@ pub struct SacConfig {
     pub alpha_lr: f32,
     /// Actor learning rate as a multiple of the critics' (scheduled) rate.
     pub actor_lr_scale: f32,
+    /// How the trained agent acts greedily (validation, backtests); training always samples the
+    /// policy.
+    pub greedy: SacGreedy,
+}
+
+/// The greedy action of a trained actor-critic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SacGreedy {
+    /// The policy's most likely allowed action.
+    Policy,
+    /// The allowed action with the best risk score of the twin-min critic distribution (the
+    /// value agents' rule; the critics may be ahead of the actor).
+    Critic,
 }
 
 impl Default for SacConfig {
@@ -171,6 +185,7 @@ impl Default for SacConfig {
             auto_alpha: true,
             alpha_lr: 3e-4,
             actor_lr_scale: 1.0,
+            greedy: SacGreedy::Policy,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! SAC's critics output one Q-value per action; DSAC's output `distribution.quantiles` quantiles
 //! per action at the midpoint fractions, learnt with the quantile-Huber loss.
 
-use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::config::{Algo, SacGreedy, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
 use crate::value::{quantile_score, QNet, ValueAgent};
 use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
@@ -38,6 +38,7 @@ pub struct Sac {
     auto_alpha: bool,
     target_entropy_ratio: f64,
     actor_lr_scale: f32,
+    greedy: SacGreedy,
     /// Mean policy entropy (nats) of the last update's batch.
     last_entropy: f64,
 }
@@ -187,6 +188,7 @@ impl Sac {
             auto_alpha: s.auto_alpha,
             target_entropy_ratio: s.target_entropy_ratio,
             actor_lr_scale: s.actor_lr_scale,
+            greedy: s.greedy,
             last_entropy: 0.0,
         })
     }
@@ -399,12 +401,22 @@ impl ValueAgent for Sac {
     }
 
     fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>) {
-        let logits = self
-            .actor
-            .online
-            .forward(obs, batch, &mut self.actor.cache2);
         out.clear();
-        out.extend(logits.iter().map(|&l| l as f64));
+        match self.greedy {
+            SacGreedy::Policy => {
+                let logits = self
+                    .actor
+                    .online
+                    .forward(obs, batch, &mut self.actor.cache2);
+                out.extend(logits.iter().map(|&l| l as f64));
+            }
+            SacGreedy::Critic => {
+                let [c0, c1] = &mut self.critics;
+                let z0 = c0.online.forward(obs, batch, &mut c0.cache2).to_vec();
+                let z = Self::twin_min(&z0, c1.online.forward(obs, batch, &mut c1.cache2));
+                out.extend(self.action_values(&z, batch).iter().map(|&v| v as f64));
+            }
+        }
     }
 
     fn explore(

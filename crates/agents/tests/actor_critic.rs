@@ -3,7 +3,7 @@
 //! settles where the policy's entropy meets its target, and on an equal-mean bandit a
 //! risk-averse DSAC moves its policy to the narrow arm while the neutral one stays indifferent.
 
-use imbarb_agents::config::{Algo, TargetUpdate, TrainConfig};
+use imbarb_agents::config::{Algo, SacGreedy, TargetUpdate, TrainConfig};
 use imbarb_agents::replay::Batch;
 use imbarb_agents::sac::Sac;
 use imbarb_agents::ValueAgent;
@@ -130,13 +130,19 @@ fn equal_means(a: usize, rng: &mut ChaCha8Rng) -> f32 {
 
 #[test]
 fn a_risk_averse_dsac_prefers_the_narrow_arm_and_a_neutral_one_is_indifferent() {
+    // Acting greedily on the critics (`sac.greedy = "critic"`) scores each arm by the risk
+    // measure of its learnt distribution: the narrow arm's mean + 3 VaR_0.1 is about -0.14, the
+    // wide arm's -3.
     let run = |risk: RiskMeasure| {
         let mut c = config(Algo::Dsac, 2, risk);
         c.sac.auto_alpha = false;
         c.sac.initial_alpha = 0.1;
+        c.sac.greedy = SacGreedy::Critic;
         let mut sac = Sac::new(&c, 2).expect("agent");
         train(&mut sac, 1500, 2, equal_means);
-        sac.policy_probabilities(&S, &[])
+        let mut scores = vec![];
+        sac.scores(&S, 1, &mut scores);
+        (sac.policy_probabilities(&S, &[]), scores)
     };
     for risk in [
         RiskMeasure::MeanPlusVar {
@@ -145,10 +151,18 @@ fn a_risk_averse_dsac_prefers_the_narrow_arm_and_a_neutral_one_is_indifferent() 
         },
         RiskMeasure::Cvar { alpha: 0.1 },
     ] {
-        let p = run(risk);
+        let (p, scores) = run(risk);
         assert!(p[0] > 0.95, "{risk:?}: pi {p:?} should pick the narrow arm");
+        assert!(
+            scores[0] > scores[1] + 0.5,
+            "{risk:?}: critic scores {scores:?} should rank the narrow arm first"
+        );
     }
-    let p = run(RiskMeasure::Mean);
+    let (p, scores) = run(RiskMeasure::Mean);
+    assert!(
+        (scores[0] - scores[1]).abs() < 0.1,
+        "neutral critic scores {scores:?}: equal means"
+    );
     assert!(
         (0.25..=0.75).contains(&p[0]),
         "neutral pi {p:?} should be near (0.5, 0.5)"
