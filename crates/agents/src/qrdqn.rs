@@ -4,7 +4,7 @@
 
 use crate::config::{Algo, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
-use crate::value::{masked_argmax, quantile_score, QNet, ValueAgent};
+use crate::value::{masked_argmax, quantile_scores, QNet, ValueAgent};
 use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
 use imbarb_nn::Checkpoint;
 use imbarb_risk::{Discrete, RiskMeasure};
@@ -47,15 +47,8 @@ impl QrDqn {
 
     /// Per-row, per-action scores of quantile outputs laid out `rows x actions x n`.
     fn scores_of(&self, values: &[f32], rows: usize, out: &mut Vec<f64>) {
-        let n = self.taus.len();
-        out.clear();
-        let mut v = vec![0.0f64; n];
-        for chunk in values.chunks(n).take(rows * self.actions) {
-            for (o, x) in v.iter_mut().zip(chunk) {
-                *o = *x as f64;
-            }
-            out.push(quantile_score(&self.measure, &self.taus_f64, &v));
-        }
+        let len = rows * self.actions * self.taus.len();
+        quantile_scores(&self.measure, &self.taus_f64, &values[..len], out);
     }
 }
 

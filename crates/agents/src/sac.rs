@@ -9,7 +9,7 @@
 
 use crate::config::{Algo, SacGreedy, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
-use crate::value::{quantile_score, QNet, ValueAgent};
+use crate::value::{quantile_scores, QNet, ValueAgent};
 use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
 use imbarb_nn::{Adam, AdamConfig, Checkpoint};
 use imbarb_risk::{Discrete, RiskMeasure};
@@ -213,20 +213,13 @@ impl Sac {
     /// Per-action values the actor maximises, from twin-min critic outputs for `rows` rows: the
     /// risk measure of each action's quantiles (SAC: the Q-value).
     fn action_values(&self, z: &[f32], rows: usize) -> Vec<f32> {
-        let n = self.n;
-        if n == 1 {
-            return z[..rows * self.actions].to_vec();
+        let z = &z[..rows * self.actions * self.n];
+        if self.n == 1 {
+            return z.to_vec();
         }
-        let mut v = vec![0.0f64; n];
-        z.chunks(n)
-            .take(rows * self.actions)
-            .map(|c| {
-                for (o, x) in v.iter_mut().zip(c) {
-                    *o = *x as f64;
-                }
-                quantile_score(&self.measure, &self.taus_f64, &v) as f32
-            })
-            .collect()
+        let mut scores = vec![];
+        quantile_scores(&self.measure, &self.taus_f64, z, &mut scores);
+        scores.iter().map(|&v| v as f32).collect()
     }
 
     /// The policy of `rows` observations: probabilities and log-probabilities, `rows x actions`.

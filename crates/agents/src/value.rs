@@ -87,6 +87,21 @@ pub fn quantile_score(measure: &RiskMeasure, taus: &[f64], values: &[f64]) -> f6
     Discrete::quantiles(taus, values).map_or(f64::NEG_INFINITY, |d| measure.evaluate(&d))
 }
 
+/// Risk scores of consecutive blocks of quantile values (`values` laid out `... x n`, one block
+/// per row and action, at fractions `taus`), one score per block, appended to `out` after
+/// clearing it.
+pub fn quantile_scores(measure: &RiskMeasure, taus: &[f64], values: &[f32], out: &mut Vec<f64>) {
+    let n = taus.len();
+    out.clear();
+    let mut v = vec![0.0f64; n];
+    for chunk in values.chunks_exact(n) {
+        for (o, x) in v.iter_mut().zip(chunk) {
+            *o = *x as f64;
+        }
+        out.push(quantile_score(measure, taus, &v));
+    }
+}
+
 /// The risk score of a categorical distribution.
 pub fn categorical_score(measure: &RiskMeasure, atoms: &[f64], probs: &[f64]) -> f64 {
     if *measure == RiskMeasure::Mean {
