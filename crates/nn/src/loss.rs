@@ -100,31 +100,44 @@ pub fn quantile_huber(
         (f32::INFINITY, 1.0)
     };
     let mut total = 0.0f32;
+    // Per-prediction accumulators of the loss and slope sums over the targets. The loop runs
+    // targets outer and predictions inner: the inner loop is element-wise over independent
+    // accumulators, so it vectorises, and each accumulator still sums its targets in order.
+    let (mut l_acc, mut g_acc) = (vec![0.0f32; n], vec![0.0f32; n]);
     for b in 0..batch {
         let w = weights.map_or(1.0, |w| w[b]);
         let targets = &target[b * m..(b + 1) * m];
-        let mut sample_loss = 0.0f32;
-        for i in 0..n {
-            let tau = match taus {
-                Taus::Shared(t) => t[i],
-                Taus::PerSample(t) => t[b * n + i],
-            };
-            let p = pred[b * n + i];
-            let (mut l_sum, mut g_sum) = (0.0f32, 0.0f32);
-            // Branch-free so it vectorises: with q = min(|u|, kappa), Huber = q (|u| - q / 2)
-            // and its slope is clamp(u, -kappa, kappa); the asymmetric weight selects tau or
-            // 1 - tau by the sign of u.
-            for &t in targets {
-                let u = t - p;
-                let a = u.abs();
-                let weight = if u < 0.0 { 1.0 - tau } else { tau };
-                if kappa > 0.0 {
+        let preds = &pred[b * n..(b + 1) * n];
+        let row_taus = match taus {
+            Taus::Shared(t) => t,
+            Taus::PerSample(t) => &t[b * n..(b + 1) * n],
+        };
+        l_acc.fill(0.0);
+        g_acc.fill(0.0);
+        for &t in targets {
+            let terms = l_acc
+                .iter_mut()
+                .zip(g_acc.iter_mut())
+                .zip(preds.iter().zip(row_taus));
+            if kappa > 0.0 {
+                // Branch-free: with q = min(|u|, kappa), Huber = q (|u| - q / 2) and its slope
+                // is clamp(u, -kappa, kappa); the asymmetric weight selects tau or 1 - tau by
+                // the sign of u.
+                for ((l, g), (&p, &tau)) in terms {
+                    let u = t - p;
+                    let a = u.abs();
+                    let weight = if u < 0.0 { 1.0 - tau } else { tau };
                     let q = a.min(k);
-                    l_sum += weight * q * (a - 0.5 * q);
-                    g_sum += weight * u.clamp(-k, k);
-                } else {
-                    l_sum += weight * a;
-                    g_sum += weight
+                    *l += weight * q * (a - 0.5 * q);
+                    *g += weight * u.clamp(-k, k);
+                }
+            } else {
+                // The pinball loss: |u| with slope sign(u).
+                for ((l, g), (&p, &tau)) in terms {
+                    let u = t - p;
+                    let weight = if u < 0.0 { 1.0 - tau } else { tau };
+                    *l += weight * u.abs();
+                    *g += weight
                         * if u < 0.0 {
                             -1.0
                         } else if u > 0.0 {
@@ -134,9 +147,12 @@ pub fn quantile_huber(
                         };
                 }
             }
-            sample_loss += l_sum * inv_m * norm;
+        }
+        let mut sample_loss = 0.0f32;
+        for ((d, l), g) in grad[b * n..(b + 1) * n].iter_mut().zip(&l_acc).zip(&g_acc) {
+            sample_loss += l * inv_m * norm;
             // d/dpred of L(t - p) is -L'(u).
-            grad[b * n + i] = -w * g_sum * inv_m * norm * inv_b;
+            *d = -w * g * inv_m * norm * inv_b;
         }
         if let Some(ps) = per_sample.as_deref_mut() {
             ps[b] = sample_loss;
