@@ -248,15 +248,47 @@ fn oracle_and_backtest_on_the_synthetic_market() {
 
 #[test]
 fn train_then_backtest_the_run_and_resume_when_finished() {
+    // A value agent and an actor-critic.
+    for algo in ["qr-dqn", "dsac"] {
+        train_then_backtest(algo);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    // Bad input is named: a mistyped key, a missing run, another granularity.
+    std::fs::write(&config, "algo = \"qr-dqn\"\n[training]\nstepz = 3\n").unwrap();
+    let bad = imbarb(&["train", "--config", config.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("tiny.toml") && stderr(&bad).contains("stepz"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = imbarb(&[
+        "backtest",
+        "--policy",
+        "run:/nonexistent/run",
+        "--actions",
+        "discrete:3",
+    ]);
+    assert!(
+        stderr(&bad).contains("/nonexistent/run"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+fn train_then_backtest(algo: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tiny.toml");
     std::fs::write(
         &config,
-        "algo = \"qr-dqn\"\nseed = 1\n\
+        format!(
+            "algo = \"{algo}\"\nseed = 1\n\
          [data]\nsources = [\"synthetic:2023-01-01..2023-02-28:seed=2\"]\n\
          [network]\nhidden = [32, 32]\n\
          [training]\ntotal_steps = 3000\nenvs = 8\nbatch_size = 32\nlearning_starts = 300\n\
-         validate_every = 1500\n",
+         validate_every = 1500\n"
+        ),
     )
     .unwrap();
     let run = dir.path().join("run");
@@ -308,34 +340,16 @@ fn train_then_backtest_the_run_and_resume_when_finished() {
         let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
         let m = v["metrics"].as_array().unwrap();
         assert!(
-            m[0]["policy"].as_str().unwrap().starts_with("qr-dqn:run"),
+            m[0]["policy"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{algo}:run")),
             "{}",
             m[0]
         );
         assert!(m[0]["eur_per_day"].as_f64().unwrap().is_finite());
     }
-
-    // Bad input is named: a mistyped key, a missing run, another granularity.
-    std::fs::write(&config, "algo = \"qr-dqn\"\n[training]\nstepz = 3\n").unwrap();
-    let bad = imbarb(&["train", "--config", config.to_str().unwrap()]);
-    assert!(!bad.status.success());
-    assert!(
-        stderr(&bad).contains("tiny.toml") && stderr(&bad).contains("stepz"),
-        "{}",
-        stderr(&bad)
-    );
-    let bad = imbarb(&[
-        "backtest",
-        "--policy",
-        "run:/nonexistent/run",
-        "--actions",
-        "discrete:3",
-    ]);
-    assert!(
-        stderr(&bad).contains("/nonexistent/run"),
-        "{}",
-        stderr(&bad)
-    );
+    // A run trained on quarter-hours refuses minute decisions, by name.
     let bad = imbarb(&[
         "backtest",
         "--data",
