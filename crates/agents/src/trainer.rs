@@ -371,16 +371,33 @@ pub fn train(
         }
         let ck =
             Checkpoint::load(&paths.latest).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        agent
-            .load(&ck, true)
-            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-        replay = ReplayBuffer::load(&ck, "replay").map_err(TrainError::Checkpoint)?;
         let meta = |k: &str| {
             ck.meta(k)
                 .ok_or_else(|| TrainError::Checkpoint(format!("missing `{k}`")))
         };
         progress = serde_json::from_str(meta("progress")?)
             .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
+        if progress.steps >= t.total_steps {
+            // Finished: nothing to restore, and its manifest (with the code version that trained
+            // it) stays as it is.
+            return Ok(outcome(
+                true,
+                &progress,
+                Instant::now(),
+                progress.steps,
+                progress.updates,
+            ));
+        }
+        let resume_err = |e: String| {
+            TrainError::Checkpoint(format!(
+                "{}: {e} (a checkpoint from another imbarb version cannot resume; start a new run)",
+                paths.latest.display()
+            ))
+        };
+        agent
+            .load(&ck, true)
+            .map_err(|e| resume_err(e.to_string()))?;
+        replay = ReplayBuffer::load(&ck, "replay").map_err(resume_err)?;
         let seed: [u8; 32] = serde_json::from_str::<Vec<u8>>(meta("rng.seed")?)
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -401,18 +418,6 @@ pub fn train(
     } else {
         write_atomic(&paths.config, config.to_toml().as_bytes())?;
         write_atomic(&paths.metrics, b"")?;
-    }
-    if progress.steps >= t.total_steps {
-        manifest.status = "finished".into();
-        write_manifest(&paths, &manifest)?;
-        return Ok(TrainOutcome {
-            finished: true,
-            steps: progress.steps,
-            updates: progress.updates,
-            best: progress.best,
-            env_steps_per_s: 0.0,
-            updates_per_s: 0.0,
-        });
     }
     write_manifest(&paths, &manifest)?;
 
