@@ -4,7 +4,7 @@
 # next to the rule, schedule and MPC baselines and the oracle on the test days, and summarises
 # mean EUR/day with a 95 % interval over seeds (Student t, 2 degrees of freedom).
 #
-#   scripts/quality_bar.sh                 # everything (about 1 hour on 2 cores)
+#   scripts/quality_bar.sh                 # everything (about 2 hours on 2 cores)
 #   ALGOS="qrdqn iqn" SEEDS="0" scripts/quality_bar.sh
 #
 # Finished runs are skipped (imbarb train resumes or returns at once), so it can be re-run.
