@@ -1,7 +1,8 @@
 //! The training loop shared by every agent: batches of training days stepped in lockstep with
-//! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay, gradient updates,
-//! periodic greedy validation on the validation days, the best checkpoint by the selection
-//! measure, and a full-state checkpoint from which an interrupted run resumes to the same result.
+//! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay,
+//! gradient updates, periodic greedy validation on the validation days, the best checkpoint by the
+//! selection measure, and a full-state checkpoint from which an interrupted run resumes to the
+//! same result.
 //!
 //! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
@@ -378,8 +379,15 @@ pub fn train(
         progress = serde_json::from_str(meta("progress")?)
             .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
         if progress.steps >= t.total_steps {
-            // Finished: nothing to restore, and its manifest (with the code version that trained
-            // it) stays as it is.
+            // Finished: nothing to restore, and its manifest keeps the code version that trained
+            // it (only a status left at `running` by an interruption after the last checkpoint
+            // is completed).
+            if old.status != "finished" {
+                let mut done = old;
+                done.status = "finished".into();
+                done.best = progress.best.clone();
+                write_manifest(&paths, &done)?;
+            }
             return Ok(outcome(
                 true,
                 &progress,

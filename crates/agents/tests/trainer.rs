@@ -192,6 +192,22 @@ fn same_seed_same_run_and_exact_resume(algo: Algo) {
         "resumed run, same network"
     );
 
+    // A finished run is not retrained; one left marked `running` (interrupted between its last
+    // checkpoint and manifest) is marked finished, keeping the code version that trained it.
+    let path = a.path().join("manifest.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["status"] = "running".into();
+    json["code_version"] = "trained-by-an-older-build".into();
+    std::fs::write(&path, json.to_string()).unwrap();
+    let before = metrics(a.path());
+    let again = train(&data(&m), &config, a.path(), &TrainOptions::default()).unwrap();
+    assert!(again.finished && again.updates_per_s == 0.0);
+    let manifest = read_manifest(a.path()).unwrap();
+    assert_eq!(manifest.status, "finished");
+    assert_eq!(manifest.code_version, "trained-by-an-older-build");
+    assert_eq!(metrics(a.path()), before);
+
     // Another seed differs; a different config in the same directory is refused.
     let mut other = config.clone();
     other.seed = 10;
