@@ -426,8 +426,10 @@ impl ValueAgent for Sac {
             let p = &probs[r * a..(r + 1) * a];
             let u: f32 = rng.gen();
             let mut acc = 0.0f32;
-            // The last allowed action absorbs rounding (cumulative sums may end below u).
-            let last = (0..a).rev().find(|&x| p[x] > 0.0).unwrap_or(0);
+            // The last allowed action absorbs rounding (cumulative sums may end below u) and
+            // stands in if the probabilities are not finite (a diverged actor never acts masked).
+            let allowed = |x: usize| masks.is_empty() || masks[r * a + x];
+            let last = (0..a).rev().find(|&x| allowed(x)).unwrap_or(0);
             *action = (0..a)
                 .find(|&x| {
                     acc += p[x];
