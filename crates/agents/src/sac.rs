@@ -200,7 +200,7 @@ impl Sac {
 
     /// The policy's probabilities at one observation (`mask` empty: all actions allowed).
     pub fn policy_probabilities(&mut self, obs: &[f32], mask: &[bool]) -> Vec<f32> {
-        self.policy(obs, mask, 1, true).0
+        self.policy(obs, mask, 1, false).0
     }
 
     /// Quantile-wise minimum of the two critics' outputs (`rows x actions x n`): the pessimistic
@@ -208,6 +208,14 @@ impl Sac {
     /// quantile function, so DSAC's targets stay sorted where the critics are.
     fn twin_min(a: &[f32], b: &[f32]) -> Vec<f32> {
         a.iter().zip(b).map(|(x, y)| x.min(*y)).collect()
+    }
+
+    /// The online critics' quantile-wise minimum at `rows` observations (forward caches that no
+    /// backward pass needs).
+    fn online_twin_min(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
+        let [c0, c1] = &mut self.critics;
+        let z0 = c0.online.forward(obs, rows, &mut c0.cache2).to_vec();
+        Self::twin_min(&z0, c1.online.forward(obs, rows, &mut c1.cache2))
     }
 
     /// Per-action values the actor maximises, from twin-min critic outputs for `rows` rows: the
@@ -223,18 +231,19 @@ impl Sac {
     }
 
     /// The policy of `rows` observations: probabilities and log-probabilities, `rows x actions`.
+    /// `for_backward` keeps the forward pass in the cache the actor's backward pass reads.
     fn policy(
         &mut self,
         obs: &[f32],
         masks: &[bool],
         rows: usize,
-        target_cache: bool,
+        for_backward: bool,
     ) -> (Vec<f32>, Vec<f32>) {
         let a = self.actions;
-        let cache = if target_cache {
-            &mut self.actor.cache2
-        } else {
+        let cache = if for_backward {
             &mut self.actor.cache
+        } else {
+            &mut self.actor.cache2
         };
         let logits = self.actor.online.forward(obs, rows, cache);
         let (mut probs, mut logp) = (vec![0.0f32; rows * a], vec![0.0f32; rows * a]);
@@ -262,7 +271,7 @@ impl Sac {
     /// sum_a' pi(a'|s') x the loss against a''s quantiles, computed per a' with per-row weights.
     fn update_critics(&mut self, b: &Batch, alpha: f32) -> f32 {
         let (rows, a, n) = (b.size, self.actions, self.n);
-        let (next_p, next_logp) = self.policy(&b.next_obs, &b.next_masks, rows, true);
+        let (next_p, next_logp) = self.policy(&b.next_obs, &b.next_masks, rows, false);
         let [c0, c1] = &mut self.critics;
         let t0 = c0
             .target
@@ -334,12 +343,10 @@ impl Sac {
     /// al. 2018b, eq. 18, in expectation over the discrete policy).
     fn update_actor(&mut self, b: &Batch, alpha: f32) {
         let (rows, a) = (b.size, self.actions);
-        let [c0, c1] = &mut self.critics;
-        let z0 = c0.online.forward(&b.obs, rows, &mut c0.cache2).to_vec();
-        let z = Self::twin_min(&z0, c1.online.forward(&b.obs, rows, &mut c1.cache2));
+        let z = self.online_twin_min(&b.obs, rows);
         let values = self.action_values(&z, rows);
         let masks = b.masks.as_slice();
-        let (probs, logp) = self.policy(&b.obs, masks, rows, false);
+        let (probs, logp) = self.policy(&b.obs, masks, rows, true);
         let mut d_logits = vec![0.0f32; rows * a];
         let mut alpha_grad = 0.0f64;
         let mut entropy_sum = 0.0f64;
@@ -404,9 +411,7 @@ impl ValueAgent for Sac {
                 out.extend(logits.iter().map(|&l| l as f64));
             }
             SacGreedy::Critic => {
-                let [c0, c1] = &mut self.critics;
-                let z0 = c0.online.forward(obs, batch, &mut c0.cache2).to_vec();
-                let z = Self::twin_min(&z0, c1.online.forward(obs, batch, &mut c1.cache2));
+                let z = self.online_twin_min(obs, batch);
                 out.extend(self.action_values(&z, batch).iter().map(|&v| v as f64));
             }
         }
@@ -421,7 +426,7 @@ impl ValueAgent for Sac {
         out: &mut [usize],
     ) -> bool {
         let a = self.actions;
-        let (probs, _) = self.policy(obs, masks, batch, true);
+        let (probs, _) = self.policy(obs, masks, batch, false);
         for (r, action) in out.iter_mut().enumerate().take(batch) {
             let p = &probs[r * a..(r + 1) * a];
             let u: f32 = rng.gen();
@@ -441,10 +446,7 @@ impl ValueAgent for Sac {
     }
 
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
-        let [c0, c1] = &mut self.critics;
-        let z0 = c0.online.forward(obs, 1, &mut c0.cache2).to_vec();
-        let z1 = c1.online.forward(obs, 1, &mut c1.cache2);
-        let z = Self::twin_min(&z0, z1);
+        let z = self.online_twin_min(obs, 1);
         let inv = 1.0 / self.scale as f64;
         z.chunks(self.n)
             .map(|c| {
