@@ -162,8 +162,11 @@ pub struct SacConfig {
     /// Actor learning rate as a multiple of the critics' (scheduled) rate.
     pub actor_lr_scale: f32,
     /// How the trained agent acts greedily (validation, backtests); training always samples the
-    /// policy.
+    /// policy. Continuous agents always act on the policy's mean.
     pub greedy: SacGreedy,
+    /// Continuous actions: the target entropy (nats) of the squashed Gaussian policy over power.
+    /// Haarnoja et al.'s -dim(A) = -1 by default; lower asks for a more deterministic policy.
+    pub continuous_target_entropy: f64,
 }
 
 /// The greedy action of a trained actor-critic.
@@ -186,6 +189,7 @@ impl Default for SacConfig {
             alpha_lr: 3e-4,
             actor_lr_scale: 1.0,
             greedy: SacGreedy::Policy,
+            continuous_target_entropy: -1.0,
         }
     }
 }
@@ -364,17 +368,17 @@ impl TrainConfig {
     pub fn check(&self) -> Result<(), String> {
         let t = &self.training;
         let d = &self.distribution;
-        let levels = match self.env.actions {
-            imbarb_sim::ActionSpace::Discrete { levels } => levels,
-            imbarb_sim::ActionSpace::Continuous => {
-                return Err(
-                    "env.actions: the agents act on discrete levels ({ kind = \"discrete\", levels = 3 }); continuous SAC / DSAC are not built yet"
-                        .into(),
-                )
+        match self.env.actions {
+            imbarb_sim::ActionSpace::Discrete { levels } if levels < 2 => {
+                return Err("env.actions.levels must be >= 2".into())
             }
-        };
-        if levels < 2 {
-            return Err("env.actions.levels must be >= 2".into());
+            imbarb_sim::ActionSpace::Continuous if !matches!(self.algo, Algo::Sac | Algo::Dsac) => {
+                return Err(format!(
+                    "env.actions: {} acts on discrete levels ({{ kind = \"discrete\", levels = 3 }}); continuous power needs algo = \"sac\" or \"dsac\"",
+                    self.algo.name()
+                ))
+            }
+            _ => {}
         }
         self.env
             .battery
@@ -471,6 +475,9 @@ impl TrainConfig {
                 s.target_entropy_ratio
             ));
         }
+        if !s.continuous_target_entropy.is_finite() {
+            return Err("sac.continuous_target_entropy must be finite".into());
+        }
         for (name, v) in [
             ("sac.initial_alpha", s.initial_alpha),
             ("sac.alpha_lr", s.alpha_lr),
@@ -483,7 +490,7 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// Number of discrete actions.
+    /// Number of discrete actions (0 for continuous power).
     pub fn n_actions(&self) -> usize {
         self.env.actions.n()
     }

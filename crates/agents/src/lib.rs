@@ -1,5 +1,5 @@
-//! imbarb-agents: value-based distributional agents (DQN, C51, QR-DQN, IQN) and discrete soft
-//! actor-critics (SAC, risk-sensitive DSAC) on imbarb-nn, the
+//! imbarb-agents: value-based distributional agents (DQN, C51, QR-DQN, IQN) and soft
+//! actor-critics (SAC, risk-sensitive DSAC; discrete levels or continuous power) on imbarb-nn, the
 //! learning machinery they share (replay, n-step returns, target networks, the trainer with
 //! validation, checkpoints and resume), and the wrapper that lets a trained run act as a `Policy`.
 
@@ -11,6 +11,7 @@ pub mod policy;
 pub mod qrdqn;
 pub mod replay;
 pub mod sac;
+pub mod sac_continuous;
 pub mod trainer;
 pub mod value;
 

@@ -4,7 +4,7 @@
 //! evaluated next to policies that see other features, on other data or another split.
 
 use crate::trainer::{load_best, Manifest, TrainError};
-use crate::value::{masked_argmax, ValueAgent};
+use crate::value::ValueAgent;
 use imbarb_sim::{Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy};
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub struct RunPolicy {
     levels: usize,
     continuous: bool,
     obs: Vec<f32>,
-    scores: Vec<f64>,
+    actions: Vec<Action>,
 }
 
 impl RunPolicy {
@@ -55,10 +55,16 @@ impl RunPolicy {
         }
         let (scale, shift) = remap(&manifest, &features);
         let levels = manifest.config.n_actions();
-        let continuous = match env.actions {
-            ActionSpace::Continuous => true,
-            ActionSpace::Discrete { levels: l } if l == levels => false,
-            ActionSpace::Discrete { .. } => return Err(mismatch("number of action levels")),
+        let continuous = match (env.actions, manifest.config.env.actions) {
+            (ActionSpace::Continuous, _) => true,
+            (ActionSpace::Discrete { .. }, ActionSpace::Continuous) => {
+                return Err(TrainError::Config(format!(
+                    "run {} acts on continuous power; evaluate it with --actions continuous",
+                    dir.display()
+                )))
+            }
+            (ActionSpace::Discrete { levels: l }, _) if l == levels => false,
+            (ActionSpace::Discrete { .. }, _) => return Err(mismatch("number of action levels")),
         };
         Ok(RunPolicy {
             name: format!(
@@ -74,7 +80,7 @@ impl RunPolicy {
             levels,
             continuous,
             obs: vec![],
-            scores: vec![],
+            actions: vec![],
         })
     }
 }
@@ -107,12 +113,13 @@ impl Policy for RunPolicy {
         }
         let battery = d.observation.len().saturating_sub(3);
         self.obs.extend_from_slice(&d.observation[battery..]);
-        self.agent.scores(&self.obs, 1, &mut self.scores);
-        let best = masked_argmax(&self.scores, d.mask);
-        if self.continuous {
-            Action::Continuous(ActionSpace::level_fraction(best, self.levels))
-        } else {
-            Action::Discrete(best)
+        // A discrete run in a continuous backtest requests its level's power.
+        self.agent.act(&self.obs, d.mask, 1, &mut self.actions);
+        match self.actions[0] {
+            Action::Discrete(i) if self.continuous => {
+                Action::Continuous(ActionSpace::level_fraction(i, self.levels))
+            }
+            action => action,
         }
     }
 }

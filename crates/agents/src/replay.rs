@@ -2,6 +2,7 @@
 //! in a fixed-capacity ring of struct-of-arrays buffers, sampled uniformly into a `Batch`.
 
 use imbarb_nn::Checkpoint;
+use imbarb_sim::Action;
 use rand::Rng;
 
 /// One n-step transition: from `obs` taking `action`, the discounted reward sum `reward` over up
@@ -13,8 +14,8 @@ pub struct Transition {
     pub obs: Vec<f32>,
     /// Allowed actions at `obs` (the actor-critics' policy is over these).
     pub mask: Vec<bool>,
-    /// Action taken.
-    pub action: usize,
+    /// Action taken: a level index, or a power fraction for continuous agents.
+    pub action: Action,
     /// Discounted (and scaled) reward sum.
     pub reward: f32,
     /// Discount applied to the bootstrap value: gamma^k, 0 at the episode's end.
@@ -34,8 +35,10 @@ pub struct Batch {
     pub obs: Vec<f32>,
     /// `size x n_actions`: allowed actions at `obs` (empty: all allowed).
     pub masks: Vec<bool>,
-    /// `size`.
+    /// `size`: discrete action indices (0 for continuous actions).
     pub actions: Vec<usize>,
+    /// `size`: continuous actions, power fractions in [-1, 1] (0 for discrete actions).
+    pub fractions: Vec<f32>,
     /// `size`.
     pub rewards: Vec<f32>,
     /// `size`.
@@ -57,10 +60,19 @@ pub struct ReplayBuffer {
     obs: Vec<f32>,
     masks: Vec<bool>,
     actions: Vec<u32>,
+    fractions: Vec<f32>,
     rewards: Vec<f32>,
     discounts: Vec<f32>,
     next_obs: Vec<f32>,
     next_masks: Vec<bool>,
+}
+
+/// A stored action as the buffer's two columns: index and fraction.
+fn columns(action: Action) -> (u32, f32) {
+    match action {
+        Action::Discrete(i) => (i as u32, 0.0),
+        Action::Continuous(f) => (0, f as f32),
+    }
 }
 
 impl ReplayBuffer {
@@ -75,6 +87,7 @@ impl ReplayBuffer {
             obs: Vec::new(),
             masks: Vec::new(),
             actions: Vec::new(),
+            fractions: Vec::new(),
             rewards: Vec::new(),
             discounts: Vec::new(),
             next_obs: Vec::new(),
@@ -98,13 +111,15 @@ impl ReplayBuffer {
         assert_eq!(t.next_mask.len(), self.n_actions, "replay: mask width");
         assert_eq!(t.mask.len(), self.n_actions, "replay: mask width");
         let (w, a) = (self.obs_width, self.n_actions);
+        let (index, fraction) = columns(t.action);
         if self.len < self.capacity && self.next == self.len {
             // Growing: append (memory follows use, not capacity).
             self.obs.extend_from_slice(&t.obs);
             self.masks.extend_from_slice(&t.mask);
             self.next_obs.extend_from_slice(&t.next_obs);
             self.next_masks.extend_from_slice(&t.next_mask);
-            self.actions.push(t.action as u32);
+            self.actions.push(index);
+            self.fractions.push(fraction);
             self.rewards.push(t.reward);
             self.discounts.push(t.discount);
             self.len += 1;
@@ -114,7 +129,8 @@ impl ReplayBuffer {
             self.masks[i * a..(i + 1) * a].copy_from_slice(&t.mask);
             self.next_obs[i * w..(i + 1) * w].copy_from_slice(&t.next_obs);
             self.next_masks[i * a..(i + 1) * a].copy_from_slice(&t.next_mask);
-            self.actions[i] = t.action as u32;
+            self.actions[i] = index;
+            self.fractions[i] = fraction;
             self.rewards[i] = t.reward;
             self.discounts[i] = t.discount;
         }
@@ -131,6 +147,7 @@ impl ReplayBuffer {
         batch.next_obs.clear();
         batch.next_masks.clear();
         batch.actions.clear();
+        batch.fractions.clear();
         batch.rewards.clear();
         batch.discounts.clear();
         for _ in 0..size {
@@ -146,6 +163,7 @@ impl ReplayBuffer {
                 .next_masks
                 .extend_from_slice(&self.next_masks[i * a..(i + 1) * a]);
             batch.actions.push(self.actions[i] as usize);
+            batch.fractions.push(self.fractions[i]);
             batch.rewards.push(self.rewards[i]);
             batch.discounts.push(self.discounts[i]);
         }
@@ -166,6 +184,7 @@ impl ReplayBuffer {
         // Action indices are small integers, exact in f32.
         let actions: Vec<f32> = self.actions.iter().map(|&x| x as f32).collect();
         ck.put(&format!("{prefix}.actions"), vec![n], &actions)?;
+        ck.put(&format!("{prefix}.fractions"), vec![n], &self.fractions)?;
         ck.put(&format!("{prefix}.rewards"), vec![n], &self.rewards)?;
         ck.put(&format!("{prefix}.discounts"), vec![n], &self.discounts)?;
         ck.set_meta(&format!("{prefix}.next"), self.next.to_string());
@@ -217,6 +236,7 @@ impl ReplayBuffer {
                 .iter()
                 .map(|&x| x as u32)
                 .collect(),
+            fractions: ck.get(&format!("{prefix}.fractions")).map_err(e)?.to_vec(),
             rewards: ck.get(&format!("{prefix}.rewards")).map_err(e)?.to_vec(),
             discounts: ck.get(&format!("{prefix}.discounts")).map_err(e)?.to_vec(),
         })
@@ -231,7 +251,7 @@ pub struct Step<'a> {
     /// Allowed actions at `obs`.
     pub mask: &'a [bool],
     /// Action taken.
-    pub action: usize,
+    pub action: Action,
     /// Reward (scaled).
     pub reward: f32,
     /// Observation after the step.
@@ -252,7 +272,7 @@ pub struct NStep {
     n: usize,
     gamma: f32,
     /// Pending steps: observation, mask, action, reward.
-    pending: std::collections::VecDeque<(Vec<f32>, Vec<bool>, usize, f32)>,
+    pending: std::collections::VecDeque<(Vec<f32>, Vec<bool>, Action, f32)>,
 }
 
 impl NStep {
@@ -326,7 +346,7 @@ mod tests {
                 Step {
                     obs: &[t as f32],
                     mask: &[true, t % 2 == 0],
-                    action: t,
+                    action: Action::Discrete(t),
                     reward: *r,
                     next_obs: &[t as f32 + 1.0],
                     next_mask: &mask,
@@ -343,7 +363,7 @@ mod tests {
             .collect();
         // Each transition keeps the mask of its own decision.
         for t in &got {
-            assert_eq!(t.mask, vec![true, t.action % 2 == 0]);
+            assert_eq!(t.mask, vec![true, t.obs[0] as usize % 2 == 0]);
         }
         assert_eq!(
             summary,
@@ -365,7 +385,7 @@ mod tests {
                 Step {
                     obs: &[t as f32],
                     mask: &[true],
-                    action: 0,
+                    action: Action::Continuous(0.25 * t as f64),
                     reward: 1.0,
                     next_obs: &[9.0],
                     next_mask: &[true],
@@ -375,11 +395,17 @@ mod tests {
                 &mut |x| got.push(x),
             );
         }
-        let summary: Vec<(f32, f32, f32)> = got
+        let summary: Vec<(f32, f32, f32, Action)> = got
             .iter()
-            .map(|t| (t.reward, t.discount, t.next_obs[0]))
+            .map(|t| (t.reward, t.discount, t.next_obs[0], t.action))
             .collect();
-        assert_eq!(summary, vec![(1.5, 0.25, 9.0), (1.0, 0.5, 9.0)]);
+        assert_eq!(
+            summary,
+            vec![
+                (1.5, 0.25, 9.0, Action::Continuous(0.0)),
+                (1.0, 0.5, 9.0, Action::Continuous(0.25))
+            ]
+        );
     }
 
     #[test]
@@ -389,7 +415,11 @@ mod tests {
             rb.push(&Transition {
                 obs: vec![i as f32],
                 mask: vec![i % 3 != 0, true],
-                action: i % 2,
+                action: if i == 3 {
+                    Action::Continuous(-0.5)
+                } else {
+                    Action::Discrete(i % 2)
+                },
                 reward: i as f32,
                 discount: 0.9,
                 next_obs: vec![i as f32 + 0.5],
@@ -408,6 +438,9 @@ mod tests {
             assert_eq!(b.rewards[r], b.obs[r]);
             assert_eq!(b.next_obs[r], b.obs[r] + 0.5);
             assert_eq!(b.masks[2 * r], b.obs[r] as i32 % 3 != 0);
+            let i = b.obs[r] as usize;
+            let want = if i == 3 { (0, -0.5) } else { (i % 2, 0.0) };
+            assert_eq!((b.actions[r], b.fractions[r]), want);
         }
         let mut ck = Checkpoint::new();
         rb.save(&mut ck, "replay").unwrap();

@@ -7,12 +7,13 @@
 //! SAC's critics output one Q-value per action; DSAC's output `distribution.quantiles` quantiles
 //! per action at the midpoint fractions, learnt with the quantile-Huber loss.
 
-use crate::config::{Algo, SacGreedy, TargetUpdate, TrainConfig};
+use crate::config::{Algo, SacConfig, SacGreedy, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
 use crate::value::{quantile_scores, QNet, ValueAgent};
 use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
 use imbarb_nn::{Adam, AdamConfig, Checkpoint};
 use imbarb_risk::{Discrete, RiskMeasure};
+use imbarb_sim::Action;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -20,9 +21,8 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Clone)]
 pub struct Sac {
     algo: Algo,
-    critics: [QNet; 2],
-    /// The policy network (logits per action); its target copy is unused.
-    actor: QNet,
+    /// Critics, policy (logits per action) and temperature.
+    nets: ActorCritic,
     actions: usize,
     /// Quantiles per action (1: SAC's scalar critic).
     n: usize,
@@ -33,14 +33,8 @@ pub struct Sac {
     grad_clip: f32,
     target_rule: TargetUpdate,
     scale: f32,
-    log_alpha: f32,
-    alpha_adam: Adam,
-    auto_alpha: bool,
     target_entropy_ratio: f64,
-    actor_lr_scale: f32,
     greedy: SacGreedy,
-    /// Mean policy entropy (nats) of the last update's batch.
-    last_entropy: f64,
 }
 
 /// The policy over allowed actions from one row of logits: `probs` sums to 1 over the allowed
@@ -152,6 +146,135 @@ pub fn entropy(probs: &[f32], logp: &[f32]) -> f32 {
     -probs.iter().zip(logp).map(|(p, l)| p * l).sum::<f32>()
 }
 
+/// The entropy temperature alpha, learnt on log alpha with its own Adam (or fixed): shared by
+/// the discrete and continuous actor-critics.
+#[derive(Debug, Clone)]
+pub struct Temperature {
+    log_alpha: f32,
+    adam: Adam,
+    auto: bool,
+}
+
+impl Temperature {
+    /// The `[sac]` settings' initial temperature and tuning.
+    pub fn new(s: &SacConfig) -> Temperature {
+        Temperature {
+            log_alpha: s.initial_alpha.ln(),
+            adam: Adam::new(
+                AdamConfig {
+                    lr: s.alpha_lr,
+                    ..AdamConfig::default()
+                },
+                1,
+            ),
+            auto: s.auto_alpha,
+        }
+    }
+
+    /// alpha (scaled reward units per nat).
+    pub fn alpha(&self) -> f32 {
+        self.log_alpha.exp()
+    }
+
+    /// One step on log alpha with gradient `entropy - target entropy` (batch mean): alpha falls
+    /// while the policy is more random than asked and rises when it is less (Haarnoja et al.
+    /// 2018b, eq. 18). Nothing happens when alpha is fixed.
+    pub fn update(&mut self, entropy_excess: f32) {
+        if self.auto {
+            let mut p = [self.log_alpha];
+            self.adam.update(&mut p, &[entropy_excess]);
+            self.log_alpha = p[0];
+        }
+    }
+
+    /// Stores log alpha (and, with `training_state`, its optimiser).
+    pub fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        ck.put("alpha.log", vec![1], &[self.log_alpha])?;
+        if training_state {
+            ck.put_adam("alpha.adam", &self.adam)?;
+        }
+        Ok(())
+    }
+
+    /// Restores what `save` stored.
+    pub fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        self.log_alpha = match ck.get("alpha.log")? {
+            [x] => *x,
+            other => {
+                return Err(imbarb_nn::NnError::Shape(format!(
+                    "alpha.log holds {} values, expected 1",
+                    other.len()
+                )))
+            }
+        };
+        if training_state {
+            self.adam = ck.adam("alpha.adam")?;
+        }
+        Ok(())
+    }
+}
+
+/// What every soft actor-critic holds and saves: twin critics with target copies, the policy
+/// network (its target copy is unused) and the temperature.
+#[derive(Debug, Clone)]
+pub struct ActorCritic {
+    /// Twin critics.
+    pub critics: [QNet; 2],
+    /// The policy network.
+    pub actor: QNet,
+    /// Entropy temperature.
+    pub temperature: Temperature,
+    /// Actor learning rate as a multiple of the critics'.
+    pub actor_lr_scale: f32,
+    /// Mean policy entropy (nats) of the last update's batch.
+    pub last_entropy: f64,
+}
+
+impl ActorCritic {
+    /// Sets the critics' learning rate and the actor's (scaled).
+    pub fn set_learning_rate(&mut self, lr: f32) {
+        for c in &mut self.critics {
+            c.adam.config.lr = lr;
+        }
+        self.actor.adam.config.lr = lr * self.actor_lr_scale;
+    }
+
+    /// Temperature and policy entropy, for the metrics and the progress bar.
+    pub fn diagnostics(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("alpha", self.temperature.alpha() as f64),
+            ("policy_entropy", self.last_entropy),
+        ]
+    }
+
+    /// Stores critics, actor and temperature (with `training_state`: targets, optimisers).
+    pub fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        self.critics[0].save(ck, "q1", training_state)?;
+        self.critics[1].save(ck, "q2", training_state)?;
+        self.actor.save(ck, "pi", training_state)?;
+        self.temperature.save(ck, training_state)?;
+        if training_state {
+            ck.set_meta("sac.last_entropy", self.last_entropy.to_string());
+        }
+        Ok(())
+    }
+
+    /// Restores what `save` stored.
+    pub fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
+        self.critics[0].load(ck, "q1", training_state)?;
+        self.critics[1].load(ck, "q2", training_state)?;
+        self.actor.load(ck, "pi", training_state)?;
+        self.temperature.load(ck, training_state)?;
+        if training_state {
+            self.last_entropy = ck
+                .meta("sac.last_entropy")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+        }
+        Ok(())
+    }
+}
+
 impl Sac {
     /// A fresh agent for observations of `obs_width`.
     pub fn new(config: &TrainConfig, obs_width: usize) -> imbarb_nn::Result<Sac> {
@@ -166,8 +289,13 @@ impl Sac {
             |k: u64| QNet::new(config, obs_width, actions * n, config.seed.wrapping_add(k));
         Ok(Sac {
             algo: config.algo,
-            critics: [critic(0)?, critic(1)?],
-            actor: QNet::new(config, obs_width, actions, config.seed.wrapping_add(2))?,
+            nets: ActorCritic {
+                critics: [critic(0)?, critic(1)?],
+                actor: QNet::new(config, obs_width, actions, config.seed.wrapping_add(2))?,
+                temperature: Temperature::new(s),
+                actor_lr_scale: s.actor_lr_scale,
+                last_entropy: 0.0,
+            },
             actions,
             n,
             taus_f64: taus.iter().map(|&t| t as f64).collect(),
@@ -177,25 +305,14 @@ impl Sac {
             grad_clip: config.training.grad_clip,
             target_rule: config.training.target,
             scale: config.training.reward_scale,
-            log_alpha: s.initial_alpha.ln(),
-            alpha_adam: Adam::new(
-                AdamConfig {
-                    lr: s.alpha_lr,
-                    ..AdamConfig::default()
-                },
-                1,
-            ),
-            auto_alpha: s.auto_alpha,
             target_entropy_ratio: s.target_entropy_ratio,
-            actor_lr_scale: s.actor_lr_scale,
             greedy: s.greedy,
-            last_entropy: 0.0,
         })
     }
 
     /// The entropy temperature (scaled reward units per nat).
     pub fn alpha(&self) -> f32 {
-        self.log_alpha.exp()
+        self.nets.temperature.alpha()
     }
 
     /// The policy's probabilities at one observation (`mask` empty: all actions allowed).
@@ -213,7 +330,7 @@ impl Sac {
     /// The online critics' quantile-wise minimum at `rows` observations (forward caches that no
     /// backward pass needs).
     fn online_twin_min(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
-        let [c0, c1] = &mut self.critics;
+        let [c0, c1] = &mut self.nets.critics;
         let z0 = c0.online.forward(obs, rows, &mut c0.cache2).to_vec();
         Self::twin_min(&z0, c1.online.forward(obs, rows, &mut c1.cache2))
     }
@@ -241,11 +358,11 @@ impl Sac {
     ) -> (Vec<f32>, Vec<f32>) {
         let a = self.actions;
         let cache = if for_backward {
-            &mut self.actor.cache
+            &mut self.nets.actor.cache
         } else {
-            &mut self.actor.cache2
+            &mut self.nets.actor.cache2
         };
-        let logits = self.actor.online.forward(obs, rows, cache);
+        let logits = self.nets.actor.online.forward(obs, rows, cache);
         let (mut probs, mut logp) = (vec![0.0f32; rows * a], vec![0.0f32; rows * a]);
         for r in 0..rows {
             let mask = if masks.is_empty() {
@@ -272,7 +389,7 @@ impl Sac {
     fn update_critics(&mut self, b: &Batch, alpha: f32) -> f32 {
         let (rows, a, n) = (b.size, self.actions, self.n);
         let (next_p, next_logp) = self.policy(&b.next_obs, &b.next_masks, rows, false);
-        let [c0, c1] = &mut self.critics;
+        let [c0, c1] = &mut self.nets.critics;
         let t0 = c0
             .target
             .forward(&b.next_obs, rows, &mut c0.target_cache)
@@ -315,7 +432,7 @@ impl Sac {
                 }
             }
         }
-        for critic in &mut self.critics {
+        for critic in &mut self.nets.critics {
             let pred = critic
                 .online
                 .forward_selected(&b.obs, rows, n, &b.actions, &mut critic.cache)
@@ -371,7 +488,7 @@ impl Sac {
         }
         let inv = 1.0 / rows as f32;
         d_logits.iter_mut().for_each(|d| *d *= inv);
-        let actor = &mut self.actor;
+        let actor = &mut self.nets.actor;
         actor.grads.fill(0.0);
         actor
             .online
@@ -381,13 +498,10 @@ impl Sac {
         }
         actor.adam.update(actor.online.params_mut(), &actor.grads);
         actor.updates += 1;
-        self.last_entropy = entropy_sum / rows as f64;
-        if self.auto_alpha {
-            let mut p = [self.log_alpha];
-            self.alpha_adam
-                .update(&mut p, &[(alpha_grad / rows as f64) as f32]);
-            self.log_alpha = p[0];
-        }
+        self.nets.last_entropy = entropy_sum / rows as f64;
+        self.nets
+            .temperature
+            .update((alpha_grad / rows as f64) as f32);
     }
 }
 
@@ -404,10 +518,11 @@ impl ValueAgent for Sac {
         out.clear();
         match self.greedy {
             SacGreedy::Policy => {
-                let logits = self
-                    .actor
-                    .online
-                    .forward(obs, batch, &mut self.actor.cache2);
+                let logits =
+                    self.nets
+                        .actor
+                        .online
+                        .forward(obs, batch, &mut self.nets.actor.cache2);
                 out.extend(logits.iter().map(|&l| l as f64));
             }
             SacGreedy::Critic => {
@@ -423,7 +538,7 @@ impl ValueAgent for Sac {
         masks: &[bool],
         batch: usize,
         rng: &mut ChaCha8Rng,
-        out: &mut [usize],
+        out: &mut [Action],
     ) -> bool {
         let a = self.actions;
         let (probs, _) = self.policy(obs, masks, batch, false);
@@ -435,12 +550,14 @@ impl ValueAgent for Sac {
             // stands in if the probabilities are not finite (a diverged actor never acts masked).
             let allowed = |x: usize| masks.is_empty() || masks[r * a + x];
             let last = (0..a).rev().find(|&x| allowed(x)).unwrap_or(0);
-            *action = (0..a)
-                .find(|&x| {
-                    acc += p[x];
-                    p[x] > 0.0 && u < acc
-                })
-                .unwrap_or(last);
+            *action = Action::Discrete(
+                (0..a)
+                    .find(|&x| {
+                        acc += p[x];
+                        p[x] > 0.0 && u < acc
+                    })
+                    .unwrap_or(last),
+            );
         }
         true
     }
@@ -457,10 +574,7 @@ impl ValueAgent for Sac {
     }
 
     fn set_learning_rate(&mut self, lr: f32) {
-        for c in &mut self.critics {
-            c.adam.config.lr = lr;
-        }
-        self.actor.adam.config.lr = lr * self.actor_lr_scale;
+        self.nets.set_learning_rate(lr);
     }
 
     /// Critics, then actor and temperature, on the same batch (Haarnoja et al. 2018b,
@@ -473,45 +587,15 @@ impl ValueAgent for Sac {
     }
 
     fn diagnostics(&self) -> Vec<(&'static str, f64)> {
-        vec![
-            ("alpha", self.alpha() as f64),
-            ("policy_entropy", self.last_entropy),
-        ]
+        self.nets.diagnostics()
     }
 
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
-        self.critics[0].save(ck, "q1", training_state)?;
-        self.critics[1].save(ck, "q2", training_state)?;
-        self.actor.save(ck, "pi", training_state)?;
-        ck.put("alpha.log", vec![1], &[self.log_alpha])?;
-        if training_state {
-            ck.put_adam("alpha.adam", &self.alpha_adam)?;
-            ck.set_meta("sac.last_entropy", self.last_entropy.to_string());
-        }
-        Ok(())
+        self.nets.save(ck, training_state)
     }
 
     fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()> {
-        self.critics[0].load(ck, "q1", training_state)?;
-        self.critics[1].load(ck, "q2", training_state)?;
-        self.actor.load(ck, "pi", training_state)?;
-        self.log_alpha = match ck.get("alpha.log")? {
-            [x] => *x,
-            other => {
-                return Err(imbarb_nn::NnError::Shape(format!(
-                    "alpha.log holds {} values, expected 1",
-                    other.len()
-                )))
-            }
-        };
-        if training_state {
-            self.alpha_adam = ck.adam("alpha.adam")?;
-            self.last_entropy = ck
-                .meta("sac.last_entropy")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0);
-        }
-        Ok(())
+        self.nets.load(ck, training_state)
     }
 }
 

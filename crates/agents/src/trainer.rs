@@ -188,7 +188,7 @@ pub struct GreedyPolicy<'a> {
     pub agent: &'a mut dyn ValueAgent,
     /// Name for reports.
     pub name: String,
-    scores: Vec<f64>,
+    actions: Vec<Action>,
 }
 
 impl<'a> GreedyPolicy<'a> {
@@ -197,7 +197,7 @@ impl<'a> GreedyPolicy<'a> {
         GreedyPolicy {
             agent,
             name,
-            scores: vec![],
+            actions: vec![],
         }
     }
 }
@@ -208,8 +208,8 @@ impl Policy for GreedyPolicy<'_> {
     }
 
     fn act(&mut self, d: &Decision) -> Action {
-        self.agent.scores(d.observation, 1, &mut self.scores);
-        Action::Discrete(masked_argmax(&self.scores, d.mask))
+        self.agent.act(d.observation, d.mask, 1, &mut self.actions);
+        self.actions[0]
     }
 }
 
@@ -451,7 +451,7 @@ pub fn train(
     let envs = t.envs;
     let mut batch = Batch::default();
     let mut scores = vec![];
-    let mut actions = vec![0usize; envs];
+    let mut actions = vec![Action::Discrete(0); envs];
     let mut rounds_this_call = 0usize;
     let (mut boot_obs, mut boot_mask) = (vec![0.0f32; obs_width], vec![true; n_actions]);
     let shadow_price = if b.cycles_per_day.is_some() {
@@ -487,15 +487,15 @@ pub fn train(
                 agent.scores(&obs, envs, &mut scores);
                 for i in 0..envs {
                     let mask = &masks[i * n_actions..(i + 1) * n_actions];
-                    actions[i] = if rng.gen::<f64>() < eps {
+                    actions[i] = Action::Discrete(if rng.gen::<f64>() < eps {
                         let allowed: Vec<usize> = (0..n_actions).filter(|&a| mask[a]).collect();
                         allowed[rng.gen_range(0..allowed.len())]
                     } else {
                         masked_argmax(&scores[i * n_actions..(i + 1) * n_actions], mask)
-                    };
+                    });
                 }
             }
-            env.step_discrete(&actions);
+            env.step_actions(&actions);
             let next_obs = env.observations();
             let next_masks = env.masks();
             for i in 0..envs {

@@ -6,19 +6,34 @@ use crate::config::{Algo, TargetUpdate, TrainConfig};
 use crate::replay::Batch;
 use imbarb_nn::{hard_update, polyak_update, Adam, AdamConfig, Checkpoint, Mlp, MlpCache};
 use imbarb_risk::{Discrete, RiskMeasure};
+use imbarb_sim::Action;
 use rand_chacha::ChaCha8Rng;
 
-/// A discrete-action agent: scores actions for acting, learns from replayed batches, saves itself.
-/// Value-based agents score with their risk measure; actor-critic agents with their policy.
+/// An agent the trainer can train and a policy can act with: value-based agents score discrete
+/// actions with their risk measure; actor-critics act with their policy (discrete levels or, for
+/// continuous SAC / DSAC, a power fraction).
 pub trait ValueAgent: Send {
     /// Which algorithm.
     fn algo(&self) -> Algo;
-    /// Number of discrete actions.
+    /// Number of discrete actions (0 for a continuous-action agent).
     fn n_actions(&self) -> usize;
     /// For `batch` observations (row-major), writes `batch x n_actions` scores: the acting risk
     /// measure of each action's return distribution (for DQN, its Q-value; for SAC / DSAC, the
-    /// policy's logits). Greedy = masked argmax.
+    /// policy's logits). Greedy = masked argmax. A continuous agent writes one score per row:
+    /// the risk score of its greedy action.
     fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>);
+    /// The greedy actions for `batch` observations with their masks (`batch x n_actions`), for
+    /// validation and backtests: by default the masked argmax of `scores`.
+    fn act(&mut self, obs: &[f32], masks: &[bool], batch: usize, out: &mut Vec<Action>) {
+        let a = self.n_actions();
+        let mut scores = vec![];
+        self.scores(obs, batch, &mut scores);
+        out.clear();
+        out.extend((0..batch).map(|r| {
+            let mask = masks.get(r * a..(r + 1) * a).unwrap_or(&[]);
+            Action::Discrete(masked_argmax(&scores[r * a..(r + 1) * a], mask))
+        }));
+    }
     /// Exploration actions for `batch` observations with their masks: a stochastic policy samples
     /// itself into `out` and returns true; value agents return false and the trainer explores
     /// epsilon-greedily.
@@ -28,7 +43,7 @@ pub trait ValueAgent: Send {
         _masks: &[bool],
         _batch: usize,
         _rng: &mut ChaCha8Rng,
-        _out: &mut [usize],
+        _out: &mut [Action],
     ) -> bool {
         false
     }
@@ -59,7 +74,14 @@ pub fn build_agent(
         Algo::C51 => Box::new(crate::c51::C51::new(config, obs_width, support_eur)?),
         Algo::QrDqn => Box::new(crate::qrdqn::QrDqn::new(config, obs_width)?),
         Algo::Iqn => Box::new(crate::iqn::Iqn::new(config, obs_width)?),
-        Algo::Sac | Algo::Dsac => Box::new(crate::sac::Sac::new(config, obs_width)?),
+        Algo::Sac | Algo::Dsac => match config.env.actions {
+            imbarb_sim::ActionSpace::Continuous => Box::new(
+                crate::sac_continuous::ContinuousSac::new(config, obs_width)?,
+            ),
+            imbarb_sim::ActionSpace::Discrete { .. } => {
+                Box::new(crate::sac::Sac::new(config, obs_width)?)
+            }
+        },
     })
 }
 
@@ -100,6 +122,61 @@ pub fn quantile_scores(measure: &RiskMeasure, taus: &[f64], values: &[f32], out:
         }
         out.push(quantile_score(measure, taus, &v));
     }
+}
+
+/// The gradient of `quantile_score` with respect to each of `values` (one row's quantiles at the
+/// midpoint fractions, equally likely), for an actor that climbs the critic's risk score through
+/// its action. Every measure but mean - lambda std is linear in the sorted quantiles (an
+/// L-statistic: mean, VaR, CVaR, their mixes with the mean, the distortions), so its gradient is
+/// one weight per rank (`weights`, from `rank_weights`) given to each value by its rank (ties:
+/// any split is a subgradient). Mean - lambda std has its closed form.
+pub fn quantile_score_gradient(
+    measure: &RiskMeasure,
+    weights: &[f64],
+    values: &[f32],
+    out: &mut [f32],
+) {
+    let n = values.len();
+    if let RiskMeasure::MeanMinusStd { lambda } = *measure {
+        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
+        let var = values
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        let std = var.sqrt();
+        for (o, &v) in out.iter_mut().zip(values) {
+            let spread = if std > 0.0 {
+                (v as f64 - mean) / (n as f64 * std)
+            } else {
+                0.0
+            };
+            *o = (1.0 / n as f64 - lambda * spread) as f32;
+        }
+        return;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    for (rank, &i) in order.iter().enumerate() {
+        out[i] = weights[rank] as f32;
+    }
+}
+
+/// The weight of each rank in an L-statistic risk measure over quantiles at `taus` (ascending):
+/// unit central differences around the distinct values 0, 1, ..., n - 1 keep the order, so they
+/// are exact.
+pub fn rank_weights(measure: &RiskMeasure, taus: &[f64]) -> Vec<f64> {
+    let n = taus.len();
+    let base: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    (0..n)
+        .map(|k| {
+            let mut up = base.clone();
+            let mut down = base.clone();
+            up[k] += 0.5;
+            down[k] -= 0.5;
+            quantile_score(measure, taus, &up) - quantile_score(measure, taus, &down)
+        })
+        .collect()
 }
 
 /// The risk score of a categorical distribution.
@@ -242,4 +319,62 @@ pub fn check_same_shape(loaded: &Mlp, expected: &Mlp, name: &str) -> imbarb_nn::
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imbarb_risk::Distortion;
+
+    /// The score gradient matches central finite differences of `quantile_score` for every kind
+    /// of measure, on values in random order with distinct gaps.
+    #[test]
+    fn score_gradient_matches_finite_differences() {
+        let n = 8;
+        let taus: Vec<f64> = (0..n)
+            .map(|i| (2 * i + 1) as f64 / (2 * n) as f64)
+            .collect();
+        let values: Vec<f32> = [3.0f32, -1.5, 0.25, 7.0, -4.0, 1.0, 2.2, -0.3].to_vec();
+        for measure in [
+            RiskMeasure::Mean,
+            RiskMeasure::Var { alpha: 0.1 },
+            RiskMeasure::Cvar { alpha: 0.25 },
+            RiskMeasure::MeanPlusVar {
+                alpha: 0.1,
+                beta: 3.0,
+            },
+            RiskMeasure::MeanPlusCvar {
+                alpha: 0.3,
+                beta: 0.5,
+            },
+            RiskMeasure::MeanMinusStd { lambda: 0.7 },
+            RiskMeasure::Distorted(Distortion::Wang { eta: -0.75 }),
+            RiskMeasure::Distorted(Distortion::Pow { eta: -2.0 }),
+        ] {
+            let weights = rank_weights(&measure, &taus);
+            let mut grad = vec![0.0f32; n];
+            quantile_score_gradient(&measure, &weights, &values, &mut grad);
+            let score = |v: &[f32]| {
+                let v: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+                quantile_score(&measure, &taus, &v)
+            };
+            for k in 0..n {
+                let h = 1e-2f32;
+                let (mut up, mut down) = (values.clone(), values.clone());
+                up[k] += h;
+                down[k] -= h;
+                let fd = (score(&up) - score(&down)) / (2.0 * h as f64);
+                assert!(
+                    (grad[k] as f64 - fd).abs() < 1e-3,
+                    "{measure:?} value {k}: {} vs {fd}",
+                    grad[k]
+                );
+            }
+        }
+        // By hand: VaR_0.1 of 8 equally likely values is the smallest (rank 0, value -4.0).
+        let w = rank_weights(&RiskMeasure::Var { alpha: 0.1 }, &taus);
+        let mut grad = vec![0.0f32; n];
+        quantile_score_gradient(&RiskMeasure::Var { alpha: 0.1 }, &w, &values, &mut grad);
+        assert_eq!(grad, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]);
+    }
 }

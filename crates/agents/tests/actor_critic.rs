@@ -2,10 +2,12 @@
 //! entropy-regularised optimum is pi(a) = softmax(r / alpha) in closed form, the temperature
 //! settles where the policy's entropy meets its target, and on an equal-mean bandit a
 //! risk-averse DSAC moves its policy to the narrow arm while the neutral one stays indifferent.
+//! The continuous-power agents face the same questions on a bandit over a in [-1, 1].
 
 use imbarb_agents::config::{Algo, SacGreedy, TargetUpdate, TrainConfig};
 use imbarb_agents::replay::Batch;
 use imbarb_agents::sac::Sac;
+use imbarb_agents::sac_continuous::ContinuousSac;
 use imbarb_agents::ValueAgent;
 use imbarb_risk::RiskMeasure;
 use imbarb_sim::ActionSpace;
@@ -166,5 +168,115 @@ fn a_risk_averse_dsac_prefers_the_narrow_arm_and_a_neutral_one_is_indifferent() 
     assert!(
         (0.25..=0.75).contains(&p[0]),
         "neutral pi {p:?} should be near (0.5, 0.5)"
+    );
+}
+
+/// A one-step bandit over continuous actions: uniformly random a in [-1, 1], rewards from
+/// `reward`, every transition terminal.
+fn continuous_batch(
+    rng: &mut ChaCha8Rng,
+    size: usize,
+    reward: &impl Fn(f32, &mut ChaCha8Rng) -> f32,
+) -> Batch {
+    let mut b = Batch {
+        size,
+        ..Batch::default()
+    };
+    for _ in 0..size {
+        let a = rng.gen_range(-1.0f32..1.0);
+        b.obs.extend_from_slice(&S);
+        b.actions.push(0);
+        b.fractions.push(a);
+        b.rewards.push(reward(a, rng));
+        b.discounts.push(0.0);
+        b.next_obs.extend_from_slice(&S);
+    }
+    b
+}
+
+fn continuous_agent(algo: Algo, risk: RiskMeasure) -> (TrainConfig, ContinuousSac) {
+    let mut c = config(algo, 2, risk);
+    c.env.actions = ActionSpace::Continuous;
+    c.check().expect("continuous actor-critic config");
+    let agent = ContinuousSac::new(&c, 2).expect("agent");
+    (c, agent)
+}
+
+fn train_continuous(
+    agent: &mut ContinuousSac,
+    updates: usize,
+    reward: impl Fn(f32, &mut ChaCha8Rng) -> f32,
+) {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    for _ in 0..updates {
+        let b = continuous_batch(&mut rng, 64, &reward);
+        agent.update(&b, &mut rng);
+    }
+}
+
+fn greedy(agent: &mut ContinuousSac) -> f32 {
+    agent.greedy_actions(&S, 1)[0]
+}
+
+#[test]
+fn continuous_sac_finds_the_best_power_and_its_temperature_meets_the_target_entropy() {
+    // r(a) = 1 - 4 (a - 0.5)^2 peaks at a = 0.5. With the target entropy at -2.5 nats the policy
+    // narrows (a Gaussian of that entropy has sigma ~ 0.02) and alpha settles where the sampled
+    // entropy -log pi meets it.
+    let (mut c, _) = continuous_agent(Algo::Sac, RiskMeasure::Mean);
+    c.sac.initial_alpha = 0.2;
+    c.sac.alpha_lr = 1e-2;
+    c.sac.continuous_target_entropy = -2.5;
+    let mut agent = ContinuousSac::new(&c, 2).expect("agent");
+    train_continuous(&mut agent, 3000, |a, _| 1.0 - 4.0 * (a - 0.5) * (a - 0.5));
+    let a = greedy(&mut agent);
+    assert!((a - 0.5).abs() < 0.05, "greedy power {a}, want 0.5");
+    let entropy = agent.diagnostics()[1].1;
+    assert!(
+        (entropy + 2.5).abs() < 0.3,
+        "sampled entropy {entropy:.3} vs target -2.5 (alpha {:.4})",
+        agent.alpha()
+    );
+    assert!(agent.alpha() < 0.2, "alpha {} did not fall", agent.alpha());
+}
+
+/// Every action pays 0 on average, with a spread that shrinks linearly from +-1 at a = -1 to
+/// +-0.1 at a = 1.
+fn spread_falls_with_power(a: f32, rng: &mut ChaCha8Rng) -> f32 {
+    let half_width = 0.1 + 0.9 * (1.0 - a) / 2.0;
+    if rng.gen_bool(0.5) {
+        half_width
+    } else {
+        -half_width
+    }
+}
+
+#[test]
+fn a_risk_averse_continuous_dsac_moves_to_the_narrow_end_and_a_neutral_one_stays_central() {
+    let run = |risk: RiskMeasure| {
+        let (mut c, _) = continuous_agent(Algo::Dsac, risk);
+        c.sac.auto_alpha = false;
+        c.sac.initial_alpha = 0.05;
+        let mut agent = ContinuousSac::new(&c, 2).expect("agent");
+        train_continuous(&mut agent, 2000, spread_falls_with_power);
+        greedy(&mut agent)
+    };
+    for risk in [
+        RiskMeasure::MeanPlusVar {
+            alpha: 0.1,
+            beta: 3.0,
+        },
+        RiskMeasure::Cvar { alpha: 0.1 },
+    ] {
+        let a = run(risk);
+        assert!(
+            a > 0.8,
+            "{risk:?}: greedy power {a} should move to the narrow end"
+        );
+    }
+    let a = run(RiskMeasure::Mean);
+    assert!(
+        a.abs() < 0.5,
+        "neutral greedy power {a}: all means are equal"
     );
 }

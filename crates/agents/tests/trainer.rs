@@ -7,7 +7,7 @@ use imbarb_agents::{train, TrainData, TrainOptions};
 use imbarb_market::synth::{generate, SynthParams};
 use imbarb_market::{Coverage, DaySplits, Split, SplitSpec};
 use imbarb_nn::Checkpoint;
-use imbarb_sim::{MarketDays, MarketFeatures};
+use imbarb_sim::{ActionSpace, MarketDays, MarketFeatures};
 use std::path::Path;
 
 struct Market {
@@ -106,25 +106,32 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
 
 #[test]
 fn training_beats_idle_in_seconds() {
-    for algo in [
-        Algo::QrDqn,
-        Algo::Dqn,
-        Algo::C51,
-        Algo::Iqn,
-        Algo::Sac,
-        Algo::Dsac,
+    let three = ActionSpace::Discrete { levels: 3 };
+    for (algo, actions) in [
+        (Algo::QrDqn, three),
+        (Algo::Dqn, three),
+        (Algo::C51, three),
+        (Algo::Iqn, three),
+        (Algo::Sac, three),
+        (Algo::Dsac, three),
+        (Algo::Sac, ActionSpace::Continuous),
+        (Algo::Dsac, ActionSpace::Continuous),
     ] {
-        let config = small_config(algo, 8 * 96 * 24);
+        let mut config = small_config(algo, 8 * 96 * 24);
+        config.env.actions = actions;
         let m = market(&config);
         let dir = tempfile::tempdir().unwrap();
         let out = train(&data(&m), &config, dir.path(), &TrainOptions::default()).unwrap();
         assert!(out.finished);
         let best = out.best.expect("validated");
-        eprintln!("{algo:?}: best validation {:.1} EUR/day", best.eur_per_day);
+        eprintln!(
+            "{algo:?} {actions:?}: best validation {:.1} EUR/day",
+            best.eur_per_day
+        );
         // Idle earns exactly 0 EUR/day on the same validation days.
         assert!(
             best.eur_per_day > 0.0,
-            "{algo:?}: best validation {:.1} EUR/day does not beat idle",
+            "{algo:?} {actions:?}: best validation {:.1} EUR/day does not beat idle",
             best.eur_per_day
         );
         // The deployable checkpoint reproduces the recorded validation.
@@ -146,14 +153,21 @@ fn training_beats_idle_in_seconds() {
 #[test]
 fn same_seed_same_run_and_resume_is_exact() {
     // QR-DQN (epsilon-greedy, one network) and DSAC (sampled policy, twin critics, actor and
-    // temperature) cover both kinds of training state.
-    for algo in [Algo::QrDqn, Algo::Dsac] {
-        same_seed_same_run_and_exact_resume(algo);
+    // temperature; discrete levels and continuous power, whose replay holds fractions) cover
+    // every kind of training state.
+    let three = ActionSpace::Discrete { levels: 3 };
+    for (algo, actions) in [
+        (Algo::QrDqn, three),
+        (Algo::Dsac, three),
+        (Algo::Dsac, ActionSpace::Continuous),
+    ] {
+        same_seed_same_run_and_exact_resume(algo, actions);
     }
 }
 
-fn same_seed_same_run_and_exact_resume(algo: Algo) {
-    let config = small_config(algo, 8 * 96 * 6);
+fn same_seed_same_run_and_exact_resume(algo: Algo, actions: ActionSpace) {
+    let mut config = small_config(algo, 8 * 96 * 6);
+    config.env.actions = actions;
     let m = market(&config);
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),

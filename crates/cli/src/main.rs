@@ -24,7 +24,7 @@ enum Command {
     Oracle(evaluate::OracleArgs),
     /// Backtest policies (rule, schedule, mpc, idle, oracle, run:<dir>) and print their metrics.
     Backtest(evaluate::BacktestArgs),
-    /// Train a value-based agent (DQN, C51, QR-DQN, IQN) from a config file.
+    /// Train an agent (DQN, C51, QR-DQN, IQN; SAC or DSAC on levels or continuous power) from a config file.
     Train(train::TrainArgs),
 }
 

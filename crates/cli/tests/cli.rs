@@ -248,9 +248,13 @@ fn oracle_and_backtest_on_the_synthetic_market() {
 
 #[test]
 fn train_then_backtest_the_run_and_resume_when_finished() {
-    // A value agent and an actor-critic.
-    for algo in ["qr-dqn", "dsac"] {
-        train_then_backtest(algo);
+    // A value agent and an actor-critic, on levels and on continuous power.
+    for (algo, actions) in [
+        ("qr-dqn", "{ kind = \"discrete\", levels = 3 }"),
+        ("dsac", "{ kind = \"discrete\", levels = 3 }"),
+        ("dsac", "{ kind = \"continuous\" }"),
+    ] {
+        train_then_backtest(algo, actions);
     }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tiny.toml");
@@ -277,7 +281,7 @@ fn train_then_backtest_the_run_and_resume_when_finished() {
     );
 }
 
-fn train_then_backtest(algo: &str) {
+fn train_then_backtest(algo: &str, actions: &str) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("tiny.toml");
     std::fs::write(
@@ -285,6 +289,7 @@ fn train_then_backtest(algo: &str) {
         format!(
             "algo = \"{algo}\"\nseed = 1\n\
          [data]\nsources = [\"synthetic:2023-01-01..2023-02-28:seed=2\"]\n\
+         [env]\nactions = {actions}\n\
          [network]\nhidden = [32, 32]\n\
          [training]\ntotal_steps = 3000\nenvs = 8\nbatch_size = 32\nlearning_starts = 300\n\
          validate_every = 1500\n"
@@ -323,9 +328,34 @@ fn train_then_backtest(algo: &str) {
         lines
     );
 
-    // The trained run is a policy like any other, in discrete and continuous environments.
+    // The trained run is a policy like any other, in discrete and continuous environments (a
+    // continuous-power run only in continuous ones).
     let policy = format!("run:{},idle", run.display());
-    for actions in ["discrete:3", "continuous"] {
+    let continuous = actions.contains("continuous");
+    if continuous {
+        let bad = imbarb(&[
+            "backtest",
+            "--data",
+            "synthetic:2023-01-01..2023-02-28:seed=2",
+            "--actions",
+            "discrete:3",
+            "--policy",
+            &policy,
+        ]);
+        assert!(!bad.status.success());
+        assert!(
+            stderr(&bad).contains("--actions continuous"),
+            "{}",
+            stderr(&bad)
+        );
+        continuous_run_requests_any_power(&policy);
+    }
+    let spaces: &[&str] = if continuous {
+        &["continuous"]
+    } else {
+        &["discrete:3", "continuous"]
+    };
+    for actions in spaces {
         let o = imbarb(&[
             "backtest",
             "--data",
@@ -360,4 +390,55 @@ fn train_then_backtest(algo: &str) {
         &format!("run:{}", run.display()),
     ]);
     assert!(stderr(&bad).contains("granularity"), "{}", stderr(&bad));
+}
+
+/// A continuous-power run's ledger holds powers between the levels, within rated power, with the
+/// clipped column beside them.
+fn continuous_run_requests_any_power(policy: &str) {
+    let out = tempfile::tempdir().unwrap();
+    let o = imbarb(&[
+        "backtest",
+        "--data",
+        "synthetic:2023-01-01..2023-02-28:seed=2",
+        "--actions",
+        "continuous",
+        "--policy",
+        policy,
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ledger = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            name.contains("run") && name.ends_with("_ledger.csv")
+        })
+        .expect("the run's ledger");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (power, clipped) = (col("power_mw"), col("clipped_mw"));
+    let rows: Vec<(f64, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[power].parse().unwrap(), f[clipped].parse().unwrap())
+        })
+        .collect();
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|(p, c)| p.abs() <= 1.0 + 1e-9 && c.is_finite()));
+    let between = rows
+        .iter()
+        .filter(|(p, _)| p.abs() > 0.01 && p.abs() < 0.99)
+        .count();
+    assert!(
+        between > 0,
+        "no power between the levels in {}",
+        ledger.display()
+    );
 }

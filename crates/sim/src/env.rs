@@ -92,7 +92,7 @@ pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
 
 /// Writes the action mask of `levels` discrete levels: a level is allowed when it can be executed
 /// in full for `duration_h` within the SoC bounds and the remaining cycle budget. Idle (or the
-/// level closest to 0) is always allowed.
+/// level closest to 0) is always allowed. An empty mask (continuous actions) stays empty.
 pub fn action_mask(
     b: &BatteryConfig,
     soc_mwh: f64,
@@ -102,6 +102,10 @@ pub fn action_mask(
 ) {
     const EPS: f64 = 1e-9;
     let levels = mask.len();
+    if levels == 0 {
+        // Continuous actions have no mask: the simulator clips instead.
+        return;
+    }
     let room_out = (soc_mwh - b.soc_min_mwh()).min(throughput_left_mwh);
     let room_in = (b.soc_max_mwh() - soc_mwh).min(throughput_left_mwh);
     for (i, m) in mask.iter_mut().enumerate() {
