@@ -2,12 +2,12 @@
 //! distribution is N quantiles at the fixed midpoint fractions, learnt with the quantile-Huber
 //! loss.
 
-use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::config::{Algo, TrainConfig};
 use crate::replay::Batch;
-use crate::value::{masked_argmax, quantile_scores, QNet, ValueAgent};
-use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
+use crate::value::{masked_argmax, quantile_scores, CriticSettings, QNet, ValueAgent};
+use imbarb_nn::loss::{quantile_huber, Taus};
 use imbarb_nn::Checkpoint;
-use imbarb_risk::{Discrete, RiskMeasure};
+use imbarb_risk::Discrete;
 use rand_chacha::ChaCha8Rng;
 
 /// A quantile distributional agent.
@@ -15,13 +15,8 @@ use rand_chacha::ChaCha8Rng;
 pub struct QrDqn {
     net: QNet,
     actions: usize,
-    taus: Vec<f32>,
-    taus_f64: Vec<f64>,
-    kappa: f32,
-    measure: RiskMeasure,
-    grad_clip: f32,
-    target_rule: TargetUpdate,
-    scale: f32,
+    /// Fractions, loss threshold, risk measure and training rules from the config.
+    c: CriticSettings,
     double: bool,
 }
 
@@ -30,25 +25,18 @@ impl QrDqn {
     pub fn new(config: &TrainConfig, obs_width: usize) -> imbarb_nn::Result<QrDqn> {
         let actions = config.n_actions();
         let n = config.distribution.quantiles;
-        let taus = midpoint_taus(n);
         Ok(QrDqn {
             net: QNet::new(config, obs_width, actions * n, config.seed)?,
             actions,
-            taus_f64: taus.iter().map(|&t| t as f64).collect(),
-            taus,
-            kappa: config.distribution.kappa,
-            measure: config.risk,
-            grad_clip: config.training.grad_clip,
-            target_rule: config.training.target,
-            scale: config.training.reward_scale,
+            c: CriticSettings::new(config, n),
             double: config.network.double,
         })
     }
 
     /// Per-row, per-action scores of quantile outputs laid out `rows x actions x n`.
     fn scores_of(&self, values: &[f32], rows: usize, out: &mut Vec<f64>) {
-        let len = rows * self.actions * self.taus.len();
-        quantile_scores(&self.measure, &self.taus_f64, &values[..len], out);
+        let len = rows * self.actions * self.c.taus.len();
+        quantile_scores(&self.c.measure, &self.c.taus_f64, &values[..len], out);
     }
 }
 
@@ -71,7 +59,7 @@ impl ValueAgent for QrDqn {
     }
 
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
-        let n = self.taus.len();
+        let n = self.c.taus.len();
         let values = self
             .net
             .online
@@ -80,8 +68,8 @@ impl ValueAgent for QrDqn {
         values
             .chunks(n)
             .map(|c| {
-                let eur: Vec<f64> = c.iter().map(|&x| x as f64 / self.scale as f64).collect();
-                Discrete::quantiles(&self.taus_f64, &eur).expect("finite quantiles")
+                let eur: Vec<f64> = c.iter().map(|&x| x as f64 / self.c.scale as f64).collect();
+                Discrete::quantiles(&self.c.taus_f64, &eur).expect("finite quantiles")
             })
             .collect()
     }
@@ -90,7 +78,7 @@ impl ValueAgent for QrDqn {
     /// quantiles at s' (of the online quantiles with `double`); T theta_j = r + gamma^n theta_j(s', a*); loss = the quantile-Huber loss
     /// (eq. 10) between theta_i(s, a) at tau_i = (2i + 1) / 2N and the N target samples.
     fn update(&mut self, b: &Batch, _rng: &mut ChaCha8Rng) -> f32 {
-        let (rows, a, n) = (b.size, self.actions, self.taus.len());
+        let (rows, a, n) = (b.size, self.actions, self.c.taus.len());
         let next = self
             .net
             .target
@@ -128,10 +116,10 @@ impl ValueAgent for QrDqn {
         let loss = quantile_huber(
             &pred,
             n,
-            Taus::Shared(&self.taus),
+            Taus::Shared(&self.c.taus),
             &target,
             n,
-            self.kappa,
+            self.c.kappa,
             None,
             &mut g,
             None,
@@ -140,7 +128,7 @@ impl ValueAgent for QrDqn {
         self.net
             .online
             .backward(&mut self.net.cache, &g, &mut self.net.grads, None);
-        self.net.apply(self.grad_clip, self.target_rule);
+        self.net.apply(self.c.grad_clip, self.c.target_rule);
         loss
     }
 

@@ -7,12 +7,12 @@
 //! SAC's critics output one Q-value per action; DSAC's output `distribution.quantiles` quantiles
 //! per action at the midpoint fractions, learnt with the quantile-Huber loss.
 
-use crate::config::{Algo, SacConfig, SacGreedy, TargetUpdate, TrainConfig};
+use crate::config::{Algo, SacConfig, SacGreedy, TrainConfig};
 use crate::replay::Batch;
-use crate::value::{quantile_scores, QNet, ValueAgent};
-use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
+use crate::value::{quantile_scores, CriticSettings, QNet, ValueAgent};
+use imbarb_nn::loss::{quantile_huber, Taus};
 use imbarb_nn::{Adam, AdamConfig, Checkpoint};
-use imbarb_risk::{Discrete, RiskMeasure};
+use imbarb_risk::Discrete;
 use imbarb_sim::Action;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -26,13 +26,8 @@ pub struct Sac {
     actions: usize,
     /// Quantiles per action (1: SAC's scalar critic).
     n: usize,
-    taus: Vec<f32>,
-    taus_f64: Vec<f64>,
-    kappa: f32,
-    measure: RiskMeasure,
-    grad_clip: f32,
-    target_rule: TargetUpdate,
-    scale: f32,
+    /// Fractions, loss threshold, risk measure and training rules from the config.
+    c: CriticSettings,
     target_entropy_ratio: f64,
     greedy: SacGreedy,
 }
@@ -283,7 +278,6 @@ impl Sac {
             Algo::Dsac => config.distribution.quantiles,
             _ => 1,
         };
-        let taus = midpoint_taus(n);
         let s = &config.sac;
         let critic =
             |k: u64| QNet::new(config, obs_width, actions * n, config.seed.wrapping_add(k));
@@ -298,13 +292,7 @@ impl Sac {
             },
             actions,
             n,
-            taus_f64: taus.iter().map(|&t| t as f64).collect(),
-            taus,
-            kappa: config.distribution.kappa,
-            measure: config.risk,
-            grad_clip: config.training.grad_clip,
-            target_rule: config.training.target,
-            scale: config.training.reward_scale,
+            c: CriticSettings::new(config, n),
             target_entropy_ratio: s.target_entropy_ratio,
             greedy: s.greedy,
         })
@@ -343,7 +331,7 @@ impl Sac {
             return z.to_vec();
         }
         let mut scores = vec![];
-        quantile_scores(&self.measure, &self.taus_f64, z, &mut scores);
+        quantile_scores(&self.c.measure, &self.c.taus_f64, z, &mut scores);
         scores.iter().map(|&v| v as f32).collect()
     }
 
@@ -441,14 +429,19 @@ impl Sac {
                 loss += imbarb_nn::loss::huber(&pred, &target, 1.0, &mut g);
             } else {
                 loss += mixture_quantile_huber(
-                    &pred, &self.taus, self.kappa, &targets, &next_p, &mut g,
+                    &pred,
+                    &self.c.taus,
+                    self.c.kappa,
+                    &targets,
+                    &next_p,
+                    &mut g,
                 );
             }
             critic.grads.fill(0.0);
             critic
                 .online
                 .backward(&mut critic.cache, &g, &mut critic.grads, None);
-            critic.apply(self.grad_clip, self.target_rule);
+            critic.apply(self.c.grad_clip, self.c.target_rule);
         }
         loss / 2.0
     }
@@ -493,8 +486,8 @@ impl Sac {
         actor
             .online
             .backward(&mut actor.cache, &d_logits, &mut actor.grads, None);
-        if self.grad_clip > 0.0 {
-            imbarb_nn::clip_grad_norm(&mut actor.grads, self.grad_clip);
+        if self.c.grad_clip > 0.0 {
+            imbarb_nn::clip_grad_norm(&mut actor.grads, self.c.grad_clip);
         }
         actor.adam.update(actor.online.params_mut(), &actor.grads);
         actor.updates += 1;
@@ -564,11 +557,11 @@ impl ValueAgent for Sac {
 
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
         let z = self.online_twin_min(obs, 1);
-        let inv = 1.0 / self.scale as f64;
+        let inv = 1.0 / self.c.scale as f64;
         z.chunks(self.n)
             .map(|c| {
                 let eur: Vec<f64> = c.iter().map(|&x| x as f64 * inv).collect();
-                Discrete::quantiles(&self.taus_f64, &eur).expect("finite critic outputs")
+                Discrete::quantiles(&self.c.taus_f64, &eur).expect("finite critic outputs")
             })
             .collect()
     }
@@ -602,6 +595,7 @@ impl ValueAgent for Sac {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use imbarb_nn::loss::midpoint_taus;
 
     fn actor_loss(logits: &[f32], mask: &[bool], values: &[f32], alpha: f32) -> f32 {
         let (mut p, mut l) = (vec![0.0; logits.len()], vec![0.0; logits.len()]);

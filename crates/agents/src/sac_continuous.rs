@@ -7,13 +7,15 @@
 //! There is no action mask: the simulator clips what the SoC or the cycle budget refuses and
 //! reports the clipped power in the ledger, and the battery features tell the agent where it is.
 
-use crate::config::{Algo, TargetUpdate, TrainConfig};
+use crate::config::{Algo, TrainConfig};
 use crate::replay::Batch;
 use crate::sac::{ActorCritic, Temperature};
-use crate::value::{quantile_score, quantile_score_gradient, rank_weights, QNet, ValueAgent};
-use imbarb_nn::loss::{midpoint_taus, quantile_huber, Taus};
+use crate::value::{
+    quantile_score, quantile_score_gradient, rank_weights, CriticSettings, QNet, ValueAgent,
+};
+use imbarb_nn::loss::{quantile_huber, Taus};
 use imbarb_nn::Checkpoint;
-use imbarb_risk::{Discrete, RiskMeasure};
+use imbarb_risk::Discrete;
 use imbarb_sim::Action;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -92,15 +94,10 @@ pub struct ContinuousSac {
     obs_width: usize,
     /// Quantiles per critic (1: SAC's scalar critic).
     n: usize,
-    taus: Vec<f32>,
-    taus_f64: Vec<f64>,
+    /// Fractions, loss threshold, risk measure and training rules from the config.
+    c: CriticSettings,
     /// The risk measure's weight per quantile rank (see `quantile_score_gradient`).
     rank_weights: Vec<f64>,
-    kappa: f32,
-    measure: RiskMeasure,
-    grad_clip: f32,
-    target_rule: TargetUpdate,
-    scale: f32,
     target_entropy: f64,
 }
 
@@ -121,8 +118,7 @@ impl ContinuousSac {
             Algo::Dsac => config.distribution.quantiles,
             _ => 1,
         };
-        let taus = midpoint_taus(n);
-        let taus_f64: Vec<f64> = taus.iter().map(|&t| t as f64).collect();
+        let c = CriticSettings::new(config, n);
         let s = &config.sac;
         let critic = |k: u64| QNet::new(config, obs_width + 1, n, config.seed.wrapping_add(k));
         Ok(ContinuousSac {
@@ -136,14 +132,8 @@ impl ContinuousSac {
             },
             obs_width,
             n,
-            rank_weights: rank_weights(&config.risk, &taus_f64),
-            taus_f64,
-            taus,
-            kappa: config.distribution.kappa,
-            measure: config.risk,
-            grad_clip: config.training.grad_clip,
-            target_rule: config.training.target,
-            scale: config.training.reward_scale,
+            rank_weights: rank_weights(&config.risk, &c.taus_f64),
+            c,
             target_entropy: s.continuous_target_entropy,
         })
     }
@@ -228,10 +218,10 @@ impl ContinuousSac {
                 quantile_huber(
                     &pred,
                     n,
-                    Taus::Shared(&self.taus),
+                    Taus::Shared(&self.c.taus),
                     &targets,
                     n,
-                    self.kappa,
+                    self.c.kappa,
                     None,
                     &mut g,
                     None,
@@ -241,7 +231,7 @@ impl ContinuousSac {
             critic
                 .online
                 .backward(&mut critic.cache, &g, &mut critic.grads, None);
-            critic.apply(self.grad_clip, self.target_rule);
+            critic.apply(self.c.grad_clip, self.c.target_rule);
         }
         loss / 2.0
     }
@@ -261,7 +251,7 @@ impl ContinuousSac {
         // dS/dz per quantile, split between the critics by who gave the minimum.
         let mut d_z = vec![0.0f32; rows * n];
         for (zr, dr) in z.chunks_exact(n).zip(d_z.chunks_exact_mut(n)) {
-            quantile_score_gradient(&self.measure, &self.rank_weights, zr, dr);
+            quantile_score_gradient(&self.c.measure, &self.rank_weights, zr, dr);
         }
         let mut ds_da = vec![0.0f32; rows];
         let mut d_input = vec![0.0f32; rows * (w + 1)];
@@ -297,8 +287,8 @@ impl ContinuousSac {
         actor
             .online
             .backward(&mut actor.cache, &d_out, &mut actor.grads, None);
-        if self.grad_clip > 0.0 {
-            imbarb_nn::clip_grad_norm(&mut actor.grads, self.grad_clip);
+        if self.c.grad_clip > 0.0 {
+            imbarb_nn::clip_grad_norm(&mut actor.grads, self.c.grad_clip);
         }
         actor.adam.update(actor.online.params_mut(), &actor.grads);
         actor.updates += 1;
@@ -333,9 +323,9 @@ impl ValueAgent for ContinuousSac {
         let mut v = vec![0.0f64; self.n];
         for row in z.chunks_exact(self.n) {
             for (o, x) in v.iter_mut().zip(row) {
-                *o = *x as f64 / self.scale as f64;
+                *o = *x as f64 / self.c.scale as f64;
             }
-            out.push(quantile_score(&self.measure, &self.taus_f64, &v));
+            out.push(quantile_score(&self.c.measure, &self.c.taus_f64, &v));
         }
     }
 
@@ -371,9 +361,9 @@ impl ValueAgent for ContinuousSac {
     /// One distribution: the critics' at the greedy action.
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
         let z = self.greedy_quantiles(obs, 1);
-        let inv = 1.0 / self.scale as f64;
+        let inv = 1.0 / self.c.scale as f64;
         let eur: Vec<f64> = z.iter().map(|&x| x as f64 * inv).collect();
-        vec![Discrete::quantiles(&self.taus_f64, &eur).expect("finite critic outputs")]
+        vec![Discrete::quantiles(&self.c.taus_f64, &eur).expect("finite critic outputs")]
     }
 
     fn set_learning_rate(&mut self, lr: f32) {

@@ -187,6 +187,43 @@ pub fn categorical_score(measure: &RiskMeasure, atoms: &[f64], probs: &[f64]) ->
     Discrete::categorical(atoms, probs).map_or(f64::NEG_INFINITY, |d| measure.evaluate(&d))
 }
 
+/// What every quantile-critic agent (QR-DQN, SAC, DSAC) reads from its config: the fractions
+/// of its `n` outputs, the quantile-Huber threshold, the acting risk measure, gradient clipping,
+/// the target-network rule and the reward scale.
+#[derive(Debug, Clone)]
+pub struct CriticSettings {
+    /// Midpoint fractions (2i + 1) / 2n.
+    pub taus: Vec<f32>,
+    /// The same, for imbarb-risk.
+    pub taus_f64: Vec<f64>,
+    /// Quantile-Huber threshold.
+    pub kappa: f32,
+    /// Risk measure used to act (and, for DSAC, by the actor).
+    pub measure: RiskMeasure,
+    /// Gradient-norm clip (0: none).
+    pub grad_clip: f32,
+    /// Target-network updates.
+    pub target_rule: TargetUpdate,
+    /// Reward scale (EUR -> learning units).
+    pub scale: f32,
+}
+
+impl CriticSettings {
+    /// The settings of `config` for critics with `n` outputs per action.
+    pub fn new(config: &TrainConfig, n: usize) -> CriticSettings {
+        let taus = imbarb_nn::loss::midpoint_taus(n);
+        CriticSettings {
+            taus_f64: taus.iter().map(|&t| t as f64).collect(),
+            taus,
+            kappa: config.distribution.kappa,
+            measure: config.risk,
+            grad_clip: config.training.grad_clip,
+            target_rule: config.training.target,
+            scale: config.training.reward_scale,
+        }
+    }
+}
+
 /// A network with its target copy, optimiser, gradient buffer and forward caches: the learning
 /// machinery written once for every agent.
 #[derive(Debug, Clone)]
