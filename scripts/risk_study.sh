@@ -17,11 +17,13 @@ JOBS=${JOBS:-2}
 BETAS=${BETAS:-"0 0.5 1 3"}
 SEEDS=${SEEDS:-"0 1 2"}
 OBJECTIVES=${OBJECTIVES:-"var cvar"}
-# A copy of the binary, so that rebuilding while the runs train does not change them.
-cargo build --release --quiet
 mkdir -p "$OUT/logs"
-BIN="$OUT/imbarb"
-cp target/release/imbarb "$BIN.new" && mv "$BIN.new" "$BIN"
+# A copy of the binary, so that rebuilding while the runs train does not change them (or BIN).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN="$OUT/imbarb"
+  cp target/release/imbarb "$BIN.new" && mv "$BIN.new" "$BIN"
+fi
 cmds=()
 policies=""
 for objective in $OBJECTIVES; do
