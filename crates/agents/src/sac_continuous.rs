@@ -11,7 +11,7 @@ use crate::config::{Algo, TrainConfig};
 use crate::replay::Batch;
 use crate::sac::{ActorCritic, Temperature};
 use crate::value::{
-    quantile_score, quantile_score_gradient, rank_weights, CriticSettings, QNet, ValueAgent,
+    quantile_score_gradient, quantile_scores, rank_weights, CriticSettings, QNet, ValueAgent,
 };
 use imbarb_nn::loss::{quantile_huber, Taus};
 use imbarb_nn::Checkpoint;
@@ -319,14 +319,7 @@ impl ValueAgent for ContinuousSac {
     /// One score per row: the risk score of the critics' distribution at the greedy action.
     fn scores(&mut self, obs: &[f32], batch: usize, out: &mut Vec<f64>) {
         let z = self.greedy_quantiles(obs, batch);
-        out.clear();
-        let mut v = vec![0.0f64; self.n];
-        for row in z.chunks_exact(self.n) {
-            for (o, x) in v.iter_mut().zip(row) {
-                *o = *x as f64 / self.c.scale as f64;
-            }
-            out.push(quantile_score(&self.c.measure, &self.c.taus_f64, &v));
-        }
+        quantile_scores(&self.c.measure, &self.c.taus_f64, &z, out);
     }
 
     /// The policy's mean, squashed: tanh(mu).

@@ -231,6 +231,13 @@ fn continuous_sac_finds_the_best_power_and_its_temperature_meets_the_target_entr
     train_continuous(&mut agent, 3000, |a, _| 1.0 - 4.0 * (a - 0.5) * (a - 0.5));
     let a = greedy(&mut agent);
     assert!((a - 0.5).abs() < 0.05, "greedy power {a}, want 0.5");
+    // The critics know what the greedy power earns: r(0.5) = 1.
+    let mut scores = vec![];
+    agent.scores(&S, 1, &mut scores);
+    assert!((scores[0] - 1.0).abs() < 0.1, "critic score {scores:?}");
+    let d = agent.distributions(&S);
+    assert_eq!(d.len(), 1);
+    assert!((d[0].mean() - 1.0).abs() < 0.1, "critic mean {}", d[0].mean());
     let entropy = agent.diagnostics()[1].1;
     assert!(
         (entropy + 2.5).abs() < 0.3,

@@ -456,14 +456,14 @@ impl<'a> VecEnv<'a> {
     /// Steps with policy actions of either kind.
     pub fn step_actions(&mut self, actions: &[Action]) {
         let levels = self.n_actions().max(2);
-        let fractions: Vec<f64> = actions
-            .iter()
-            .map(|a| match *a {
-                Action::Discrete(i) => ActionSpace::level_fraction(i.min(levels - 1), levels),
-                Action::Continuous(f) => f,
-            })
-            .collect();
+        let mut fractions = std::mem::take(&mut self.fractions);
+        fractions.clear();
+        fractions.extend(actions.iter().map(|a| match *a {
+            Action::Discrete(i) => ActionSpace::level_fraction(i.min(levels - 1), levels),
+            Action::Continuous(f) => f,
+        }));
         self.step_fractions(&fractions);
+        self.fractions = fractions;
     }
 
     /// Observations of the current lockstep step, `batch x observation_width` (rows of envs
