@@ -237,7 +237,11 @@ fn continuous_sac_finds_the_best_power_and_its_temperature_meets_the_target_entr
     assert!((scores[0] - 1.0).abs() < 0.1, "critic score {scores:?}");
     let d = agent.distributions(&S);
     assert_eq!(d.len(), 1);
-    assert!((d[0].mean() - 1.0).abs() < 0.1, "critic mean {}", d[0].mean());
+    assert!(
+        (d[0].mean() - 1.0).abs() < 0.1,
+        "critic mean {}",
+        d[0].mean()
+    );
     let entropy = agent.diagnostics()[1].1;
     assert!(
         (entropy + 2.5).abs() < 0.3,

@@ -82,7 +82,13 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
     Ok(())
 }
 
-fn make_policy(name: &str, s: &Setup, oracle: &Oracle, horizon: usize) -> Result<Box<dyn Policy>> {
+/// The policy named `name` (a baseline, the oracle's replay or `run:<dir>`) for setup `s`.
+pub fn make_policy(
+    name: &str,
+    s: &Setup,
+    oracle: &Oracle,
+    horizon: usize,
+) -> Result<Box<dyn Policy>> {
     let e = anyhow::Error::msg;
     Ok(match name {
         "rule" => {

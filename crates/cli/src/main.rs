@@ -2,6 +2,7 @@
 
 mod data;
 mod evaluate;
+mod experiment;
 mod setup;
 mod train;
 
@@ -26,6 +27,8 @@ enum Command {
     Backtest(evaluate::BacktestArgs),
     /// Train an agent (DQN, C51, QR-DQN, IQN; SAC or DSAC on levels or continuous power) from a config file.
     Train(train::TrainArgs),
+    /// Run an experiment grid (agents x caps x seeds), backtest every run and write results.csv / results.md.
+    Experiment(experiment::ExperimentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Oracle(args) => evaluate::oracle(args),
         Command::Backtest(args) => evaluate::backtest_cmd(args),
         Command::Train(args) => train::run(args),
+        Command::Experiment(args) => experiment::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

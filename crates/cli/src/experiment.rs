@@ -1,0 +1,663 @@
+//! `imbarb experiment FILE`: a grid of training runs, agents x cycle caps x seeds (each agent
+//! entry fixes its algorithm, action space, decision granularity and risk setting), run as
+//! independent `imbarb train` jobs, `--jobs N` at a time, into one directory per experiment.
+//! Finished runs return at once and interrupted ones resume, so the command can be re-run. Then
+//! every finished run is backtested on the test days beside the baselines and the oracle in its
+//! own action space, and the results are written as `results.csv` (one row per policy and seed)
+//! and `results.md` (mean and 95 % Student-t interval over seeds).
+
+use crate::evaluate::make_policy;
+use crate::setup::{build_setup, DaySet};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use imbarb_agents::TrainConfig;
+use imbarb_eval::{backtest, mean_interval, Metrics, Oracle};
+use imbarb_market::write::write_atomic;
+use imbarb_risk::RiskMeasure;
+use imbarb_sim::EnvConfig;
+use serde::Deserialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Run an experiment grid.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  imbarb experiment configs/experiments/smoke.toml --jobs 2
+  imbarb experiment configs/experiments/quality.toml --jobs 2 --out runs/quality
+
+The file lists the agents (each a training config, optionally with `steps` and a `risk`
+override), the seeds, the cycle caps (\"none\" or cycles/day), the baselines and, optionally,
+the data (default: each agent config's own). Results: <out>/results.csv and results.md; runs in
+<out>/runs, their logs in <out>/logs.")]
+pub struct ExperimentArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Training jobs at a time.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Experiment directory (default runs/experiments/<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only evaluate the finished runs (train nothing).
+    #[arg(long)]
+    pub evaluate_only: bool,
+}
+
+/// An experiment file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentFile {
+    /// Directory name under runs/experiments (default: the file's stem).
+    name: Option<String>,
+    /// Data sources for every agent (default: each agent config's own).
+    data: Option<Vec<String>>,
+    /// Seeds of every agent and cap.
+    seeds: Vec<u64>,
+    /// Daily cycle caps: "none" or full equivalent cycles per day.
+    #[serde(default = "no_cap")]
+    caps: Vec<CapEntry>,
+    /// Baseline policies evaluated beside the agents (rule, schedule, mpc, idle, oracle).
+    #[serde(default = "default_baselines")]
+    baselines: Vec<String>,
+    /// The agents.
+    agents: Vec<AgentEntry>,
+}
+
+/// A cap as written: a number of cycles per day or "none".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum CapEntry {
+    Cycles(f64),
+    Word(String),
+}
+
+fn no_cap() -> Vec<CapEntry> {
+    vec![CapEntry::Word("none".into())]
+}
+
+fn default_baselines() -> Vec<String> {
+    ["rule", "schedule", "mpc", "oracle"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// One agent of the grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentEntry {
+    /// Its name in run directories and tables (letters, digits, `-`, `_`, `.`).
+    name: String,
+    /// Its training config (relative to the working directory or to the experiment file).
+    config: PathBuf,
+    /// Override the config's environment steps.
+    steps: Option<usize>,
+    /// Override the config's risk measure (e.g. { kind = "mean-plus-var", alpha = 0.1, beta = 3.0 }).
+    risk: Option<RiskMeasure>,
+}
+
+/// One training job: an agent at a cap and seed, with its resolved config.
+#[derive(Debug, Clone)]
+struct Job {
+    agent: String,
+    seed: u64,
+    config: TrainConfig,
+    config_path: PathBuf,
+    run: PathBuf,
+    log: PathBuf,
+}
+
+fn cap_label(cap: Option<f64>) -> String {
+    cap.map_or("none".into(), |c| c.to_string())
+}
+
+impl ExperimentFile {
+    /// Reads and checks `path`; errors name the file and the field.
+    fn read(path: &Path) -> Result<ExperimentFile> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let file: ExperimentFile =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bad = |what: String| anyhow::anyhow!("{}: {what}", path.display());
+        if file.seeds.is_empty() {
+            return Err(bad("seeds: list at least one seed".into()));
+        }
+        if file.agents.is_empty() {
+            return Err(bad("agents: list at least one [[agents]] entry".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for a in &file.agents {
+            let ok = !a.name.is_empty()
+                && a.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok {
+                return Err(bad(format!(
+                    "agents.name `{}`: use letters, digits, `-`, `_` and `.`",
+                    a.name
+                )));
+            }
+            if !names.insert(a.name.clone()) {
+                return Err(bad(format!("agents.name `{}` appears twice", a.name)));
+            }
+        }
+        for b in &file.baselines {
+            if !["rule", "schedule", "mpc", "idle", "oracle"].contains(&b.as_str()) {
+                return Err(bad(format!(
+                    "baselines: `{b}` is not one of rule, schedule, mpc, idle, oracle"
+                )));
+            }
+        }
+        file.caps(path)?;
+        Ok(file)
+    }
+
+    /// The caps as cycles per day (`None`: no cap).
+    fn caps(&self, path: &Path) -> Result<Vec<Option<f64>>> {
+        self.caps
+            .iter()
+            .map(|c| match c {
+                CapEntry::Cycles(x) if x.is_finite() && *x > 0.0 => Ok(Some(*x)),
+                CapEntry::Word(w) if w == "none" => Ok(None),
+                other => bail!(
+                    "{}: caps: {other:?} is neither \"none\" nor a positive number of cycles per day",
+                    path.display()
+                ),
+            })
+            .collect()
+    }
+
+    /// Resolves every agent's config (relative to `root`, else to the experiment file) and lists
+    /// the jobs, agents x caps x seeds, with run directories in `dir`.
+    fn jobs(&self, path: &Path, root: &Path, dir: &Path) -> Result<Vec<Job>> {
+        let mut jobs = vec![];
+        for a in &self.agents {
+            let config_path = [
+                root.join(&a.config),
+                path.with_file_name("").join(&a.config),
+            ]
+            .into_iter()
+            .find(|p| p.is_file())
+            .with_context(|| {
+                format!(
+                    "{}: agent `{}`: config {} not found",
+                    path.display(),
+                    a.name,
+                    a.config.display()
+                )
+            })?;
+            let text = std::fs::read_to_string(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?;
+            let base = TrainConfig::from_toml(&text, &config_path.display().to_string())
+                .map_err(anyhow::Error::msg)?;
+            for cap in self.caps(path)? {
+                let mut config = base.clone();
+                if let Some(data) = &self.data {
+                    config.data.sources = data.clone();
+                }
+                if let Some(steps) = a.steps {
+                    config.training.total_steps = steps;
+                }
+                if let Some(risk) = a.risk {
+                    config.risk = risk;
+                }
+                config.env.battery.cycles_per_day = cap;
+                config
+                    .check()
+                    .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
+                let stem = format!("{}-cap{}", a.name, cap_label(cap));
+                for &seed in &self.seeds {
+                    let mut config = config.clone();
+                    config.seed = seed;
+                    jobs.push(Job {
+                        agent: a.name.clone(),
+                        seed,
+                        config,
+                        config_path: dir.join("configs").join(format!("{stem}.toml")),
+                        run: dir.join("runs").join(format!("{stem}-seed{seed}")),
+                        log: dir.join("logs").join(format!("{stem}-seed{seed}.log")),
+                    });
+                }
+            }
+        }
+        Ok(jobs)
+    }
+}
+
+/// Trains one job in a child `imbarb train` (its own process: a failing run cannot take the
+/// others down), output to the job's log. Returns the last line it printed.
+fn train_job(job: &Job) -> Result<String> {
+    let exe = std::env::current_exe().context("locating the imbarb binary")?;
+    let log = std::fs::File::create(&job.log)
+        .with_context(|| format!("creating {}", job.log.display()))?;
+    let status = std::process::Command::new(exe)
+        .arg("train")
+        .arg("--config")
+        .arg(&job.config_path)
+        .arg("--seed")
+        .arg(job.seed.to_string())
+        .arg("--out")
+        .arg(&job.run)
+        .arg("--quiet")
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .status()
+        .context("starting imbarb train")?;
+    let text = std::fs::read_to_string(&job.log).unwrap_or_default();
+    let last = text.lines().last().unwrap_or("").to_string();
+    if !status.success() {
+        bail!("{last} (log: {})", job.log.display());
+    }
+    Ok(last)
+}
+
+/// Runs `jobs` on `workers` threads; returns the failures.
+fn run_jobs(jobs: &[Job], workers: usize) -> Vec<(String, String)> {
+    let queue: Mutex<VecDeque<&Job>> = Mutex::new(jobs.iter().collect());
+    let failures = Mutex::new(vec![]);
+    let done = Mutex::new(0usize);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| loop {
+                let Some(job) = queue.lock().map(|mut q| q.pop_front()).ok().flatten() else {
+                    return;
+                };
+                let result = train_job(job);
+                let n = done.lock().map(|mut d| {
+                    *d += 1;
+                    *d
+                });
+                let n = n.unwrap_or(0);
+                let name = job
+                    .run
+                    .file_name()
+                    .map_or(String::new(), |f| f.to_string_lossy().to_string());
+                match result {
+                    Ok(line) => eprintln!("[{n}/{}] {name}: {line}", jobs.len()),
+                    Err(e) => {
+                        eprintln!("[{n}/{}] {name} FAILED: {e:#}", jobs.len());
+                        if let Ok(mut f) = failures.lock() {
+                            f.push((name, format!("{e:#}")));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    failures.into_inner().unwrap_or_default()
+}
+
+/// One evaluated policy.
+struct Row {
+    /// Group (same data, battery, cap, granularity and action space).
+    group: String,
+    /// Agent name, or the baseline's.
+    name: String,
+    kind: &'static str,
+    seed: Option<u64>,
+    run: Option<PathBuf>,
+    metrics: Metrics,
+}
+
+/// What makes two runs comparable: data, split, battery (with its cap), granularity, actions.
+fn group_key(c: &TrainConfig) -> String {
+    serde_json::json!({
+        "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
+        "battery": c.env.battery, "granularity": c.env.granularity, "actions": c.env.actions,
+    })
+    .to_string()
+}
+
+/// A readable label of a group.
+fn group_label(c: &TrainConfig) -> String {
+    let actions = match c.env.actions {
+        imbarb_sim::ActionSpace::Continuous => "continuous".to_string(),
+        imbarb_sim::ActionSpace::Discrete { levels } => format!("{levels} levels"),
+    };
+    format!(
+        "cap {} / {:?} decisions / {actions}",
+        cap_label(c.env.battery.cycles_per_day),
+        c.env.granularity
+    )
+}
+
+/// Backtests the finished runs of `jobs` and the baselines on the test days, group by group.
+fn evaluate(jobs: &[Job], baselines: &[String]) -> Result<(Vec<Row>, Vec<String>)> {
+    let mut groups: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
+    for j in jobs {
+        groups.entry(group_key(&j.config)).or_default().push(j);
+    }
+    let mut rows = vec![];
+    let mut notes = vec![];
+    for members in groups.values() {
+        let c = &members[0].config;
+        let label = group_label(c);
+        let env = EnvConfig {
+            battery: c.env.battery,
+            granularity: c.env.granularity,
+            actions: c.env.actions,
+            ..EnvConfig::default()
+        };
+        let s = build_setup(
+            &c.data.sources,
+            &c.data.split,
+            env,
+            c.data.minute_seed,
+            DaySet::Test,
+        )?;
+        notes.push(format!("{label}: {}", s.describe().replace('\n', "; ")));
+        let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
+        let rated = c
+            .env
+            .battery
+            .discharge_power_mw
+            .max(c.env.battery.charge_power_mw);
+        let mut run_one = |name: &str,
+                           kind: &'static str,
+                           seed: Option<u64>,
+                           run: Option<&Path>,
+                           spec: &str|
+         -> Result<()> {
+            let mut policy = make_policy(spec, &s, &oracle, 16)?;
+            let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
+                .map_err(anyhow::Error::msg)?;
+            rows.push(Row {
+                group: label.clone(),
+                name: name.to_string(),
+                kind,
+                seed,
+                run: run.map(Path::to_path_buf),
+                metrics: Metrics::of(&bt, Some(oracle.total_eur()), rated),
+            });
+            Ok(())
+        };
+        for b in baselines {
+            run_one(b, "baseline", None, None, b)?;
+        }
+        for j in members {
+            let finished = imbarb_agents::trainer::read_manifest(&j.run)
+                .map(|m| m.status == "finished")
+                .unwrap_or(false);
+            if !finished {
+                notes.push(format!("{}: not finished, left out", j.run.display()));
+                continue;
+            }
+            let spec = format!("run:{}", j.run.display());
+            run_one(&j.agent, "agent", Some(j.seed), Some(&j.run), &spec)?;
+        }
+    }
+    Ok((rows, notes))
+}
+
+/// results.csv: one row per evaluated policy (agents per seed).
+fn results_csv(rows: &[Row]) -> Result<String> {
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "group",
+        "policy",
+        "kind",
+        "seed",
+        "eur_per_day",
+        "pct_of_perfect",
+        "cycles_per_day",
+        "daily_std_eur",
+        "var_10_eur",
+        "cvar_10_eur",
+        "losing_day_share",
+        "max_drawdown_eur",
+        "run",
+    ])?;
+    for r in rows {
+        let m = &r.metrics;
+        w.write_record([
+            r.group.clone(),
+            r.name.clone(),
+            r.kind.to_string(),
+            r.seed.map_or(String::new(), |s| s.to_string()),
+            format!("{:.3}", m.eur_per_day),
+            m.pct_of_perfect
+                .map_or(String::new(), |p| format!("{p:.3}")),
+            format!("{:.4}", m.cycles_per_day),
+            format!("{:.3}", m.daily_std_eur),
+            format!("{:.3}", m.var_10_eur),
+            format!("{:.3}", m.cvar_10_eur),
+            format!("{:.4}", m.losing_day_share),
+            format!("{:.3}", m.max_drawdown_eur),
+            r.run
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// results.md: per group, baselines and then each agent's mean over seeds with a 95 % interval.
+fn results_md(name: &str, rows: &[Row], notes: &[String]) -> String {
+    let mut out = format!("# Experiment `{name}`: test days\n\n");
+    let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+    groups.dedup();
+    for g in groups {
+        let in_group: Vec<&Row> = rows.iter().filter(|r| r.group == g).collect();
+        let best_baseline = in_group
+            .iter()
+            .filter(|r| r.kind == "baseline" && r.name != "oracle")
+            .map(|r| (r.metrics.eur_per_day, r.name.as_str()))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        out.push_str(&format!(
+            "## {g}\n\n| policy | seeds | EUR/day (mean, 95 % CI) | % of perfect foresight | cycles/day | std/day | VaR 10 % | CVaR 10 % | vs best baseline |\n|---|---|---|---|---|---|---|---|---|\n"
+        ));
+        let mut names: Vec<&str> = in_group.iter().map(|r| r.name.as_str()).collect();
+        names.dedup();
+        for n in names {
+            let runs: Vec<&Metrics> = in_group
+                .iter()
+                .filter(|r| r.name == n)
+                .map(|r| &r.metrics)
+                .collect();
+            let mean = |f: &dyn Fn(&Metrics) -> f64| {
+                runs.iter().map(|m| f(m)).sum::<f64>() / runs.len() as f64
+            };
+            let eur: Vec<f64> = runs.iter().map(|m| m.eur_per_day).collect();
+            let Some(summary) = mean_interval(&eur, 0.95) else {
+                continue;
+            };
+            let vs = match best_baseline {
+                Some((best, b)) if best > 0.0 => format!("{:.2}x ({b})", summary.mean / best),
+                _ => "-".into(),
+            };
+            out.push_str(&format!(
+                "| {n} | {} | {} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {vs} |\n",
+                runs.len(),
+                summary.display(1),
+                mean(&|m| m.pct_of_perfect.unwrap_or(f64::NAN)),
+                mean(&|m| m.cycles_per_day),
+                mean(&|m| m.daily_std_eur),
+                mean(&|m| m.var_10_eur),
+                mean(&|m| m.cvar_10_eur),
+            ));
+        }
+        out.push('\n');
+    }
+    out.push_str("VaR and CVaR are of daily P&L (EUR); intervals are Student-t over seeds.\n\n");
+    for n in notes {
+        out.push_str(&format!("- {n}\n"));
+    }
+    out
+}
+
+pub fn run(args: ExperimentArgs) -> Result<()> {
+    let file = ExperimentFile::read(&args.file)?;
+    let name = file.name.clone().unwrap_or_else(|| {
+        args.file
+            .file_stem()
+            .map_or("experiment".into(), |s| s.to_string_lossy().to_string())
+    });
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
+    let jobs = file.jobs(&args.file, Path::new(""), &dir)?;
+    for sub in ["configs", "runs", "logs"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .with_context(|| format!("creating {}", dir.join(sub).display()))?;
+    }
+    let text = std::fs::read_to_string(&args.file)?;
+    write_atomic(&dir.join("experiment.toml"), text.as_bytes())?;
+    // One config per agent and cap (the seed comes from `--seed`).
+    let mut written = std::collections::BTreeSet::new();
+    for j in &jobs {
+        if written.insert(j.config_path.clone()) {
+            write_atomic(&j.config_path, j.config.to_toml().as_bytes())?;
+        }
+    }
+    let failures = if args.evaluate_only {
+        vec![]
+    } else {
+        eprintln!(
+            "experiment {name}: {} runs, {} at a time -> {}",
+            jobs.len(),
+            args.jobs.max(1),
+            dir.display()
+        );
+        run_jobs(&jobs, args.jobs.max(1))
+    };
+    let (rows, notes) = evaluate(&jobs, &file.baselines)?;
+    write_atomic(&dir.join("results.csv"), results_csv(&rows)?.as_bytes())?;
+    let md = results_md(&name, &rows, &notes);
+    write_atomic(&dir.join("results.md"), md.as_bytes())?;
+    print!("{md}");
+    println!(
+        "results: {} and {}",
+        dir.join("results.csv").display(),
+        dir.join("results.md").display()
+    );
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|(n, e)| format!("{n}: {e}")).collect();
+        bail!(
+            "{} of {} runs failed:\n{}",
+            failures.len(),
+            jobs.len(),
+            list.join("\n")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("exp.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn bad_experiment_files_are_named_with_their_field() {
+        let d = tempfile::tempdir().unwrap();
+        let cases = [
+            ("seeds = []\n[[agents]]\nname = \"a\"\nconfig = \"x.toml\"\n", "seeds"),
+            ("seeds = [0]\n", "agents"),
+            (
+                "seeds = [0]\ncaps = [\"never\"]\n[[agents]]\nname = \"a\"\nconfig = \"x.toml\"\n",
+                "caps",
+            ),
+            (
+                "seeds = [0]\nbaselines = [\"magic\"]\n[[agents]]\nname = \"a\"\nconfig = \"x.toml\"\n",
+                "baselines",
+            ),
+            (
+                "seeds = [0]\n[[agents]]\nname = \"a/b\"\nconfig = \"x.toml\"\n",
+                "agents.name",
+            ),
+            (
+                "seeds = [0]\n[[agents]]\nname = \"a\"\nconfig = \"x.toml\"\n[[agents]]\nname = \"a\"\nconfig = \"y.toml\"\n",
+                "twice",
+            ),
+            ("seeds = [0]\nsurprise = 1\n", "surprise"),
+        ];
+        for (text, field) in cases {
+            let p = write(d.path(), text);
+            let err = ExperimentFile::read(&p).unwrap_err().to_string();
+            assert!(
+                err.contains("exp.toml") && err.contains(field),
+                "{field}: {err}"
+            );
+        }
+        // A missing agent config is named with the agent.
+        let p = write(
+            d.path(),
+            "seeds = [0]\n[[agents]]\nname = \"ghost\"\nconfig = \"nowhere.toml\"\n",
+        );
+        let f = ExperimentFile::read(&p).unwrap();
+        let err = f.jobs(&p, d.path(), d.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("ghost") && err.contains("nowhere.toml"),
+            "{err}"
+        );
+    }
+
+    /// Every shipped experiment reads, and its agents' configs resolve and pass their checks.
+    #[test]
+    fn every_shipped_experiment_resolves() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir = root.join("configs/experiments");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("configs/experiments") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let f = ExperimentFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
+                // Agent configs are named from the repository root.
+                let jobs = f
+                    .jobs(&path, &root, Path::new("out"))
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(
+                    jobs.len(),
+                    f.agents.len() * f.seeds.len() * f.caps.len(),
+                    "{}",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3, "the smoke, quality and risk experiments");
+    }
+
+    #[test]
+    fn the_grid_is_agents_by_caps_by_seeds_with_overrides() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("q.toml"), "algo = \"qr-dqn\"\n").unwrap();
+        let p = write(
+            d.path(),
+            "seeds = [3, 4]\ncaps = [\"none\", 1.1]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
+             [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
+             [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
+             risk = { kind = \"cvar\", alpha = 0.1 }\n",
+        );
+        let f = ExperimentFile::read(&p).unwrap();
+        let jobs = f
+            .jobs(&p, Path::new("/nonexistent"), Path::new("out"))
+            .unwrap();
+        assert_eq!(jobs.len(), 2 * 2 * 2);
+        let names: Vec<String> = jobs
+            .iter()
+            .map(|j| j.run.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names[0], "q-capnone-seed3");
+        assert_eq!(names[3], "q-cap1.1-seed4");
+        assert_eq!(names[7], "q-averse-cap1.1-seed4");
+        assert_eq!(jobs[0].config.training.total_steps, 1234);
+        assert_eq!(jobs[3].config.env.battery.cycles_per_day, Some(1.1));
+        assert_eq!(jobs[3].seed, 4);
+        assert_eq!(jobs[4].config.risk, RiskMeasure::Cvar { alpha: 0.1 });
+        assert_eq!(
+            jobs[4].config.data.sources,
+            vec!["synthetic:2023-01-01..2023-01-31".to_string()]
+        );
+        assert_eq!(
+            jobs[4].config_path,
+            Path::new("out/configs/q-averse-capnone.toml")
+        );
+    }
+}
