@@ -3,16 +3,18 @@
 //! independent `imbarb train` jobs, `--jobs N` at a time, into one directory per experiment.
 //! Finished runs return at once and interrupted ones resume, so the command can be re-run. Then
 //! every finished run is backtested on the test days beside the baselines and the oracle in its
-//! own action space, and the results are written as `results.csv` (one row per policy and seed)
-//! and `results.md` (mean and 95 % Student-t interval over seeds).
+//! own action space, and the results are written as `results.csv` (one row per policy and seed),
+//! `results.md` (mean and 95 % Student-t interval over seeds), `evaluation.json` (what the report
+//! is drawn from) and `report.html`.
 
 use crate::evaluate::make_policy;
 use crate::setup::{build_setup, DaySet};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use imbarb_agents::TrainConfig;
-use imbarb_eval::{backtest, mean_interval, Metrics, Oracle};
+use imbarb_eval::{backtest, mean_interval, Backtest, Metrics, Oracle};
 use imbarb_market::write::write_atomic;
+use imbarb_report::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary};
 use imbarb_risk::RiskMeasure;
 use imbarb_sim::EnvConfig;
 use serde::Deserialize;
@@ -42,6 +44,22 @@ pub struct ExperimentArgs {
     /// Only evaluate the finished runs (train nothing).
     #[arg(long)]
     pub evaluate_only: bool,
+}
+
+/// Rebuild an experiment's report.
+#[derive(Debug, Args)]
+#[command(after_help = "Example:
+  imbarb report runs/experiments/smoke      # writes runs/experiments/smoke/report.html")]
+pub struct ReportArgs {
+    /// The experiment directory (holding evaluation.json and runs/).
+    pub dir: PathBuf,
+}
+
+/// `imbarb report DIR`: report.html again from evaluation.json and the runs (no backtests).
+pub fn report(args: ReportArgs) -> Result<()> {
+    let path = imbarb_report::write_report(&args.dir).map_err(anyhow::Error::msg)?;
+    println!("report: {}", path.display());
+    Ok(())
 }
 
 /// An experiment file.
@@ -287,18 +305,6 @@ fn run_jobs(jobs: &[Job], workers: usize) -> Vec<(String, String)> {
     failures.into_inner().unwrap_or_default()
 }
 
-/// One evaluated policy.
-struct Row {
-    /// Group (same data, battery, cap, granularity and action space).
-    group: String,
-    /// Agent name, or the baseline's.
-    name: String,
-    kind: &'static str,
-    seed: Option<u64>,
-    run: Option<PathBuf>,
-    metrics: Metrics,
-}
-
 /// What makes two runs comparable: data, split, battery (with its cap), granularity, actions.
 fn group_key(c: &TrainConfig) -> String {
     serde_json::json!({
@@ -321,17 +327,21 @@ fn group_label(c: &TrainConfig) -> String {
     )
 }
 
-/// Backtests the finished runs of `jobs` and the baselines on the test days, group by group.
-fn evaluate(jobs: &[Job], baselines: &[String]) -> Result<(Vec<Row>, Vec<String>)> {
+/// Backtests the finished runs of `jobs` and the baselines on the test days, group by group,
+/// with the traces of the best agent's best, median and worst days.
+fn evaluate(name: &str, jobs: &[Job], baselines: &[String]) -> Result<Evaluation> {
     let mut groups: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
     for j in jobs {
         groups.entry(group_key(&j.config)).or_default().push(j);
     }
-    let mut rows = vec![];
-    let mut notes = vec![];
+    let mut evaluation = Evaluation {
+        name: name.to_string(),
+        code_version: imbarb_agents::trainer::CODE_VERSION.to_string(),
+        groups: vec![],
+        notes: vec![],
+    };
     for members in groups.values() {
         let c = &members[0].config;
-        let label = group_label(c);
         let env = EnvConfig {
             battery: c.env.battery,
             granularity: c.env.granularity,
@@ -345,15 +355,15 @@ fn evaluate(jobs: &[Job], baselines: &[String]) -> Result<(Vec<Row>, Vec<String>
             c.data.minute_seed,
             DaySet::Test,
         )?;
-        notes.push(format!("{label}: {}", s.describe().replace('\n', "; ")));
         let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
         let rated = c
             .env
             .battery
             .discharge_power_mw
             .max(c.env.battery.charge_power_mw);
+        let mut results: Vec<(PolicyResult, Backtest)> = vec![];
         let mut run_one = |name: &str,
-                           kind: &'static str,
+                           kind: &str,
                            seed: Option<u64>,
                            run: Option<&Path>,
                            spec: &str|
@@ -361,14 +371,17 @@ fn evaluate(jobs: &[Job], baselines: &[String]) -> Result<(Vec<Row>, Vec<String>
             let mut policy = make_policy(spec, &s, &oracle, 16)?;
             let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
                 .map_err(anyhow::Error::msg)?;
-            rows.push(Row {
-                group: label.clone(),
-                name: name.to_string(),
-                kind,
-                seed,
-                run: run.map(Path::to_path_buf),
-                metrics: Metrics::of(&bt, Some(oracle.total_eur()), rated),
-            });
+            results.push((
+                PolicyResult {
+                    name: name.to_string(),
+                    kind: kind.to_string(),
+                    seed,
+                    run: run.map(|p| p.display().to_string()),
+                    metrics: Metrics::of(&bt, Some(oracle.total_eur()), rated),
+                    daily_eur: bt.days.iter().map(|d| d.profit_eur).collect(),
+                },
+                bt,
+            ));
             Ok(())
         };
         for b in baselines {
@@ -379,18 +392,82 @@ fn evaluate(jobs: &[Job], baselines: &[String]) -> Result<(Vec<Row>, Vec<String>
                 .map(|m| m.status == "finished")
                 .unwrap_or(false);
             if !finished {
-                notes.push(format!("{}: not finished, left out", j.run.display()));
+                evaluation
+                    .notes
+                    .push(format!("{}: not finished, left out", j.run.display()));
                 continue;
             }
             let spec = format!("run:{}", j.run.display());
             run_one(&j.agent, "agent", Some(j.seed), Some(&j.run), &spec)?;
         }
+        let prices: Vec<f64> = results.first().map_or(vec![], |(_, bt)| {
+            bt.ledger.iter().map(|r| r.price_long_eur_per_mwh).collect()
+        });
+        evaluation.groups.push(GroupResult {
+            label: group_label(c),
+            setup: s.describe().replace('\n', "; "),
+            dates: s.eval.iter().map(|&d| s.days.days[d].date).collect(),
+            prices: PriceSummary::of(&prices),
+            oracle_eur_per_day: oracle.total_eur() / s.eval.len().max(1) as f64,
+            traces: representative_days(&results),
+            policies: results.into_iter().map(|(p, _)| p).collect(),
+        });
     }
-    Ok((rows, notes))
+    Ok(evaluation)
+}
+
+/// The best, median and worst test days of the best agent (highest mean EUR/day over its seeds;
+/// its first seed acts), or of the best baseline when no agent ran.
+fn representative_days(results: &[(PolicyResult, Backtest)]) -> Vec<DayTrace> {
+    let mean_of = |name: &str| {
+        let v: Vec<f64> = results
+            .iter()
+            .filter(|(p, _)| p.name == name)
+            .map(|(p, _)| p.metrics.eur_per_day)
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let pick = |kind: &str| {
+        results
+            .iter()
+            .filter(|(p, _)| p.kind == kind && p.name != "oracle")
+            .max_by(|a, b| mean_of(&a.0.name).total_cmp(&mean_of(&b.0.name)))
+            .map(|(p, _)| p.name.clone())
+    };
+    let Some(best) = pick("agent").or_else(|| pick("baseline")) else {
+        return vec![];
+    };
+    let Some((_, bt)) = results.iter().find(|(p, _)| p.name == best) else {
+        return vec![];
+    };
+    let mut days: Vec<&imbarb_eval::DayPnl> = bt.days.iter().collect();
+    days.sort_by(|a, b| b.profit_eur.total_cmp(&a.profit_eur));
+    if days.is_empty() {
+        return vec![];
+    }
+    [
+        ("best", 0),
+        ("median", days.len() / 2),
+        ("worst", days.len() - 1),
+    ]
+    .into_iter()
+    .map(|(why, i)| {
+        let date = days[i].date;
+        let rows: Vec<_> = bt.ledger.iter().filter(|r| r.date == date).collect();
+        DayTrace {
+            date,
+            why: why.into(),
+            policy: best.clone(),
+            price: rows.iter().map(|r| r.price_long_eur_per_mwh).collect(),
+            power_mw: rows.iter().map(|r| r.power_mw).collect(),
+            soc_mwh: rows.iter().map(|r| r.soc_mwh).collect(),
+        }
+    })
+    .collect()
 }
 
 /// results.csv: one row per evaluated policy (agents per seed).
-fn results_csv(rows: &[Row]) -> Result<String> {
+fn results_csv(e: &Evaluation) -> Result<String> {
     let mut w = csv::Writer::from_writer(vec![]);
     w.write_record([
         "group",
@@ -407,52 +484,52 @@ fn results_csv(rows: &[Row]) -> Result<String> {
         "max_drawdown_eur",
         "run",
     ])?;
-    for r in rows {
-        let m = &r.metrics;
-        w.write_record([
-            r.group.clone(),
-            r.name.clone(),
-            r.kind.to_string(),
-            r.seed.map_or(String::new(), |s| s.to_string()),
-            format!("{:.3}", m.eur_per_day),
-            m.pct_of_perfect
-                .map_or(String::new(), |p| format!("{p:.3}")),
-            format!("{:.4}", m.cycles_per_day),
-            format!("{:.3}", m.daily_std_eur),
-            format!("{:.3}", m.var_10_eur),
-            format!("{:.3}", m.cvar_10_eur),
-            format!("{:.4}", m.losing_day_share),
-            format!("{:.3}", m.max_drawdown_eur),
-            r.run
-                .as_ref()
-                .map_or(String::new(), |p| p.display().to_string()),
-        ])?;
+    for g in &e.groups {
+        for p in &g.policies {
+            let m = &p.metrics;
+            w.write_record([
+                g.label.clone(),
+                p.name.clone(),
+                p.kind.clone(),
+                p.seed.map_or(String::new(), |s| s.to_string()),
+                format!("{:.3}", m.eur_per_day),
+                m.pct_of_perfect
+                    .map_or(String::new(), |p| format!("{p:.3}")),
+                format!("{:.4}", m.cycles_per_day),
+                format!("{:.3}", m.daily_std_eur),
+                format!("{:.3}", m.var_10_eur),
+                format!("{:.3}", m.cvar_10_eur),
+                format!("{:.4}", m.losing_day_share),
+                format!("{:.3}", m.max_drawdown_eur),
+                p.run.clone().unwrap_or_default(),
+            ])?;
+        }
     }
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
 /// results.md: per group, baselines and then each agent's mean over seeds with a 95 % interval.
-fn results_md(name: &str, rows: &[Row], notes: &[String]) -> String {
-    let mut out = format!("# Experiment `{name}`: test days\n\n");
-    let mut groups: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
-    groups.dedup();
-    for g in groups {
-        let in_group: Vec<&Row> = rows.iter().filter(|r| r.group == g).collect();
-        let best_baseline = in_group
+fn results_md(e: &Evaluation) -> String {
+    let mut out = format!("# Experiment `{}`: test days\n\n", e.name);
+    for g in &e.groups {
+        let best_baseline = g
+            .policies
             .iter()
-            .filter(|r| r.kind == "baseline" && r.name != "oracle")
-            .map(|r| (r.metrics.eur_per_day, r.name.as_str()))
+            .filter(|p| p.kind == "baseline" && p.name != "oracle")
+            .map(|p| (p.metrics.eur_per_day, p.name.as_str()))
             .max_by(|a, b| a.0.total_cmp(&b.0));
         out.push_str(&format!(
-            "## {g}\n\n| policy | seeds | EUR/day (mean, 95 % CI) | % of perfect foresight | cycles/day | std/day | VaR 10 % | CVaR 10 % | vs best baseline |\n|---|---|---|---|---|---|---|---|---|\n"
+            "## {}\n\n{}\n\n| policy | seeds | EUR/day (mean, 95 % CI) | % of perfect foresight | cycles/day | std/day | VaR 10 % | CVaR 10 % | vs best baseline |\n|---|---|---|---|---|---|---|---|---|\n",
+            g.label, g.setup
         ));
-        let mut names: Vec<&str> = in_group.iter().map(|r| r.name.as_str()).collect();
+        let mut names: Vec<&str> = g.policies.iter().map(|p| p.name.as_str()).collect();
         names.dedup();
         for n in names {
-            let runs: Vec<&Metrics> = in_group
+            let runs: Vec<&Metrics> = g
+                .policies
                 .iter()
-                .filter(|r| r.name == n)
-                .map(|r| &r.metrics)
+                .filter(|p| p.name == n)
+                .map(|p| &p.metrics)
                 .collect();
             let mean = |f: &dyn Fn(&Metrics) -> f64| {
                 runs.iter().map(|m| f(m)).sum::<f64>() / runs.len() as f64
@@ -478,10 +555,11 @@ fn results_md(name: &str, rows: &[Row], notes: &[String]) -> String {
         }
         out.push('\n');
     }
-    out.push_str("VaR and CVaR are of daily P&L (EUR); intervals are Student-t over seeds.\n\n");
-    for n in notes {
-        out.push_str(&format!("- {n}\n"));
+    out.push_str("VaR and CVaR are of daily P&L (EUR); intervals are Student-t over seeds.\n");
+    for n in &e.notes {
+        out.push_str(&format!("\n- {n}"));
     }
+    out.push('\n');
     out
 }
 
@@ -521,15 +599,24 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         );
         run_jobs(&jobs, args.jobs.max(1))
     };
-    let (rows, notes) = evaluate(&jobs, &file.baselines)?;
-    write_atomic(&dir.join("results.csv"), results_csv(&rows)?.as_bytes())?;
-    let md = results_md(&name, &rows, &notes);
+    let evaluation = evaluate(&name, &jobs, &file.baselines)?;
+    write_atomic(
+        &dir.join("results.csv"),
+        results_csv(&evaluation)?.as_bytes(),
+    )?;
+    let md = results_md(&evaluation);
     write_atomic(&dir.join("results.md"), md.as_bytes())?;
+    write_atomic(
+        &dir.join("evaluation.json"),
+        serde_json::to_string(&evaluation)?.as_bytes(),
+    )?;
+    let report = imbarb_report::write_report(&dir).map_err(anyhow::Error::msg)?;
     print!("{md}");
     println!(
-        "results: {} and {}",
+        "results: {}, {} and {}",
         dir.join("results.csv").display(),
-        dir.join("results.md").display()
+        dir.join("results.md").display(),
+        report.display()
     );
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|(n, e)| format!("{n}: {e}")).collect();

@@ -29,6 +29,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Run an experiment grid (agents x caps x seeds), backtest every run and write results.csv / results.md.
     Experiment(experiment::ExperimentArgs),
+    /// Rebuild an experiment's report.html from its evaluation.json and runs.
+    Report(experiment::ReportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Backtest(args) => evaluate::backtest_cmd(args),
         Command::Train(args) => train::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Report(args) => experiment::report(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -517,7 +517,19 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
     let saved = std::fs::read_to_string(out.join("configs/dsac-c-cap1.1.toml")).unwrap();
     assert!(saved.contains("mean-plus-cvar") && saved.contains("cycles_per_day = 1.1"));
 
-    // Again: every run is finished, nothing retrains, the results are the same.
+    // The report: every group's results, cumulative and daily P&L, frontier and three
+    // representative days, plus one training chart per agent, all inline SVG.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        page.matches("<svg").count(),
+        4 * 6 + 2,
+        "charts in the report"
+    );
+    assert!(!page.contains("chart not drawn"));
+    assert!(page.contains("qr-cap1.1-seed1") && page.contains("<details>"));
+
+    // Again: every run is finished, nothing retrains, the results are the same; the report
+    // rebuilds from evaluation.json alone.
     let metrics = out.join("runs/qr-capnone-seed0/metrics.jsonl");
     let before = std::fs::read_to_string(&metrics).unwrap();
     let o = run();
@@ -527,4 +539,13 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
         std::fs::read_to_string(out.join("results.csv")).unwrap(),
         csv
     );
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let o = imbarb(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+        page
+    );
+    let bad = imbarb(&["report", dir.path().to_str().unwrap()]);
+    assert!(stderr(&bad).contains("evaluation.json"), "{}", stderr(&bad));
 }

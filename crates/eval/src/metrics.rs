@@ -4,10 +4,10 @@
 
 use crate::backtest::Backtest;
 use imbarb_market::stats::quantile_sorted;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Summary metrics of a backtest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Policy name.
     pub policy: String,

@@ -1,0 +1,299 @@
+//! The report page: one self-contained HTML file (inline CSS and SVG, no scripts, nothing
+//! fetched) that a trader opens in a browser: data and settings, results per group of comparable
+//! runs, cumulative and daily P&L, the risk-return frontier, representative days, training
+//! curves and every run's manifest.
+
+use crate::charts;
+use crate::model::{Evaluation, GroupResult, PolicyResult, RunInfo};
+use imbarb_eval::mean_interval;
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
+td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}figure{margin:1.5em 0}\
+figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}\
+.note{color:#555;font-size:14px}";
+
+/// The policies of a group by name, in first-seen order (agents: one entry per seed).
+fn by_name(g: &GroupResult) -> Vec<(&str, Vec<&PolicyResult>)> {
+    let mut out: Vec<(&str, Vec<&PolicyResult>)> = vec![];
+    for p in &g.policies {
+        match out.iter_mut().find(|(n, _)| *n == p.name) {
+            Some((_, v)) => v.push(p),
+            None => out.push((&p.name, vec![p])),
+        }
+    }
+    out
+}
+
+/// Mean over a policy's seeds of each test day's P&L.
+fn mean_daily(runs: &[&PolicyResult]) -> Vec<f64> {
+    let days = runs.iter().map(|r| r.daily_eur.len()).min().unwrap_or(0);
+    (0..days)
+        .map(|d| runs.iter().map(|r| r.daily_eur[d]).sum::<f64>() / runs.len() as f64)
+        .collect()
+}
+
+fn mean_of(runs: &[&PolicyResult], f: impl Fn(&PolicyResult) -> f64) -> f64 {
+    runs.iter().map(|r| f(r)).sum::<f64>() / runs.len().max(1) as f64
+}
+
+fn results_table(g: &GroupResult) -> String {
+    let mut t = String::from(
+        "<table><tr><th>policy</th><th>seeds</th><th>EUR/day (mean, 95 % CI)</th><th>% of perfect foresight</th>\
+         <th>cycles/day</th><th>std/day</th><th>VaR 10 %</th><th>CVaR 10 %</th><th>losing days</th></tr>",
+    );
+    for (name, runs) in by_name(g) {
+        let eur: Vec<f64> = runs.iter().map(|r| r.metrics.eur_per_day).collect();
+        let shown = mean_interval(&eur, 0.95).map_or("-".into(), |s| s.display(1));
+        t.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td></tr>",
+            escape(name),
+            runs.len(),
+            shown,
+            mean_of(&runs, |r| r.metrics.pct_of_perfect.unwrap_or(f64::NAN)),
+            mean_of(&runs, |r| r.metrics.cycles_per_day),
+            mean_of(&runs, |r| r.metrics.daily_std_eur),
+            mean_of(&runs, |r| r.metrics.var_10_eur),
+            mean_of(&runs, |r| r.metrics.cvar_10_eur),
+            100.0 * mean_of(&runs, |r| r.metrics.losing_day_share),
+        ));
+    }
+    t.push_str("</table>");
+    t
+}
+
+fn figure(svg: Result<String, String>, caption: &str) -> String {
+    match svg {
+        Ok(svg) => format!(
+            "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>",
+            escape(caption)
+        ),
+        Err(e) => format!(
+            "<p class=\"note\">chart not drawn ({}): {}</p>",
+            escape(caption),
+            escape(&e)
+        ),
+    }
+}
+
+fn group_section(g: &GroupResult) -> String {
+    let named = by_name(g);
+    let mut s = format!(
+        "<h2>{}</h2><p class=\"note\">{}</p>{}",
+        escape(&g.label),
+        escape(&g.setup),
+        results_table(g)
+    );
+    // Cumulative P&L: every agent (mean over seeds), the oracle and the best rule.
+    let best_rule = named
+        .iter()
+        .filter(|(n, r)| r[0].kind == "baseline" && *n != "oracle")
+        .max_by(|a, b| {
+            mean_of(&a.1, |r| r.metrics.eur_per_day)
+                .total_cmp(&mean_of(&b.1, |r| r.metrics.eur_per_day))
+        })
+        .map(|(n, _)| *n);
+    let cumulative: Vec<(String, Vec<(f64, f64)>)> = named
+        .iter()
+        .filter(|(n, r)| r[0].kind == "agent" || *n == "oracle" || Some(*n) == best_rule)
+        .map(|(n, runs)| {
+            let mut total = 0.0;
+            let points = mean_daily(runs)
+                .iter()
+                .enumerate()
+                .map(|(d, p)| {
+                    total += p;
+                    (d as f64 + 1.0, total)
+                })
+                .collect();
+            (n.to_string(), points)
+        })
+        .collect();
+    s.push_str(&figure(
+        charts::lines("Cumulative P&L", "test day", "EUR", &cumulative),
+        "Cumulative P&L over the test days: agents (mean over seeds), the perfect-foresight oracle and the best rule.",
+    ));
+    let daily: Vec<(String, Vec<f64>)> = named
+        .iter()
+        .map(|(n, runs)| {
+            (
+                n.to_string(),
+                runs.iter()
+                    .flat_map(|r| r.daily_eur.iter().copied())
+                    .collect(),
+            )
+        })
+        .collect();
+    s.push_str(&figure(
+        charts::boxes("Daily P&L", "EUR per day", &daily),
+        "Daily P&L per method (all seeds): box from the 25 to the 75 % point, median line, whiskers to the 5 and 95 % points, dot at the mean.",
+    ));
+    let frontier: Vec<(String, f64, f64)> = named
+        .iter()
+        .filter(|(n, _)| *n != "oracle")
+        .map(|(n, runs)| {
+            (
+                n.to_string(),
+                mean_of(runs, |r| r.metrics.cvar_10_eur),
+                mean_of(runs, |r| r.metrics.eur_per_day),
+            )
+        })
+        .collect();
+    s.push_str(&figure(
+        charts::scatter(
+            "Risk and return",
+            "CVaR 10 % of daily P&L, EUR",
+            "mean EUR/day",
+            &frontier,
+        ),
+        "The risk-return frontier: mean profit against the mean of the worst 10 % of days (up and to the right is better).",
+    ));
+    for t in &g.traces {
+        s.push_str(&figure(
+            charts::day(
+                &format!("{} on {} ({} day)", t.policy, t.date, t.why),
+                &t.price,
+                &t.power_mw,
+                &t.soc_mwh,
+            ),
+            &format!(
+                "{} test day for {}: price, grid power and state of charge by quarter-hour.",
+                t.why, t.policy
+            ),
+        ));
+    }
+    s
+}
+
+fn data_section(e: &Evaluation) -> String {
+    let mut s = String::from(
+        "<h2>Data and settings</h2><table><tr><th>group</th><th>test days</th><th>first</th><th>last</th>\
+         <th>mean price</th><th>std</th><th>min</th><th>max</th><th>negative QHs</th><th>optimum EUR/day</th></tr>",
+    );
+    for g in &e.groups {
+        let p = &g.prices;
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td><td>{:.1}</td></tr>",
+            escape(&g.label),
+            g.dates.len(),
+            g.dates.first().map_or("-".into(), |d| d.to_string()),
+            g.dates.last().map_or("-".into(), |d| d.to_string()),
+            p.mean,
+            p.std,
+            p.min,
+            p.max,
+            100.0 * p.negative_share,
+            g.oracle_eur_per_day
+        ));
+    }
+    s.push_str(
+        "</table><p class=\"note\">Prices in EUR/MWh over the test days' quarter-hours.</p>",
+    );
+    s
+}
+
+fn methods_section(runs: &[RunInfo]) -> String {
+    if runs.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<h2>Methods</h2><table><tr><th>run</th><th>algorithm</th><th>actions</th><th>decisions</th>\
+         <th>steps</th><th>gamma</th><th>n-step</th><th>risk</th><th>best validation EUR/day</th></tr>",
+    );
+    for r in runs {
+        let m = &r.manifest;
+        let c = &m["config"];
+        s.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&r.name),
+            escape(m["algo"].as_str().unwrap_or("?")),
+            escape(&c["env"]["actions"].to_string()),
+            escape(&c["env"]["granularity"].to_string()),
+            c["training"]["total_steps"],
+            c["training"]["gamma"],
+            c["training"]["n_step"],
+            escape(&c["risk"].to_string()),
+            m["best"]["eur_per_day"]
+                .as_f64()
+                .map_or("-".into(), |v| format!("{v:.1}")),
+        ));
+    }
+    s.push_str("</table>");
+    s
+}
+
+fn training_section(runs: &[RunInfo]) -> String {
+    let mut agents: Vec<&str> = runs.iter().map(|r| r.agent.as_str()).collect();
+    agents.dedup();
+    if agents.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2>Training curves</h2>");
+    for a in agents {
+        let series: Vec<(String, Vec<(f64, f64)>)> = runs
+            .iter()
+            .filter(|r| r.agent == a)
+            .map(|r| (r.name.clone(), r.curve.clone()))
+            .collect();
+        s.push_str(&figure(
+            charts::lines(
+                &format!("{a}: validation"),
+                "environment steps",
+                "validation EUR/day",
+                &series,
+            ),
+            &format!("{a}: greedy profit on the validation days during training, per run."),
+        ));
+    }
+    s
+}
+
+fn manifests_section(runs: &[RunInfo]) -> String {
+    let mut s = String::from("<h2>Run manifests</h2>");
+    for r in runs {
+        let text = serde_json::to_string_pretty(&r.manifest).unwrap_or_default();
+        s.push_str(&format!(
+            "<details><summary>{}</summary><pre>{}</pre></details>",
+            escape(&r.name),
+            escape(&text)
+        ));
+    }
+    s
+}
+
+/// The whole page.
+pub fn render(e: &Evaluation, runs: &[RunInfo]) -> String {
+    let mut body = format!(
+        "<h1>imbarb: {}</h1><p class=\"note\">Backtests on the test days, imbarb {}. Profits in EUR \
+         from the single imbalance price; % of perfect foresight against the optimum on the same \
+         days and constraints.</p>",
+        escape(&e.name),
+        escape(&e.code_version)
+    );
+    body.push_str(&data_section(e));
+    body.push_str(&methods_section(runs));
+    for g in &e.groups {
+        body.push_str(&group_section(g));
+    }
+    body.push_str(&training_section(runs));
+    body.push_str(&manifests_section(runs));
+    if !e.notes.is_empty() {
+        body.push_str("<h2>Notes</h2><ul>");
+        for n in &e.notes {
+            body.push_str(&format!("<li>{}</li>", escape(n)));
+        }
+        body.push_str("</ul>");
+    }
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>imbarb: {}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        escape(&e.name)
+    )
+}

@@ -1,0 +1,178 @@
+//! imbarb-report: the experiment report, one self-contained HTML page with inline SVG charts,
+//! built from an experiment directory's `evaluation.json` and its runs' manifests and metrics.
+
+pub mod charts;
+pub mod html;
+pub mod model;
+
+pub use model::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary, RunInfo};
+
+use std::path::Path;
+
+/// The runs in `runs_dir` (each a directory with `manifest.json`), sorted by name, with their
+/// validation curves from `metrics.jsonl`. The agent is the directory name before `-cap`.
+pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
+    let mut runs = vec![];
+    let Ok(entries) = std::fs::read_dir(runs_dir) else {
+        return Ok(runs);
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let manifest_path = dir.join("manifest.json");
+        let Ok(text) = std::fs::read_to_string(&manifest_path) else {
+            continue;
+        };
+        let manifest: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+        let metrics_path = dir.join("metrics.jsonl");
+        let mut curve = vec![];
+        for (i, line) in std::fs::read_to_string(&metrics_path)
+            .unwrap_or_default()
+            .lines()
+            .enumerate()
+        {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{} line {}: {e}", metrics_path.display(), i + 1))?;
+            if let (Some(step), Some(eur)) = (v["step"].as_f64(), v["val_eur_per_day"].as_f64()) {
+                curve.push((step, eur));
+            }
+        }
+        let name = dir
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().to_string());
+        let agent = name.split("-cap").next().unwrap_or(&name).to_string();
+        runs.push(RunInfo {
+            name,
+            agent,
+            manifest,
+            curve,
+        });
+    }
+    runs.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(runs)
+}
+
+/// Builds `report.html` in the experiment directory `dir` from `evaluation.json` and `runs/`;
+/// returns its path.
+pub fn write_report(dir: &Path) -> Result<std::path::PathBuf, String> {
+    let path = dir.join("evaluation.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (run `imbarb experiment` for this directory first)",
+            path.display()
+        )
+    })?;
+    let evaluation: Evaluation =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let runs = load_runs(&dir.join("runs"))?;
+    let page = html::render(&evaluation, &runs);
+    let out = dir.join("report.html");
+    imbarb_market::write::write_atomic(&out, page.as_bytes())
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imbarb_eval::Metrics;
+
+    fn metrics(eur: f64) -> Metrics {
+        Metrics {
+            policy: "p".into(),
+            days: 3,
+            total_eur: 3.0 * eur,
+            eur_per_day: eur,
+            eur_per_mw_year: 365.0 * eur,
+            pct_of_perfect: Some(eur / 10.0),
+            cycles_per_day: 1.0,
+            daily_std_eur: 1.0,
+            var_5_eur: eur - 2.0,
+            cvar_5_eur: eur - 2.0,
+            var_10_eur: eur - 1.0,
+            cvar_10_eur: eur - 1.5,
+            max_drawdown_eur: 0.0,
+            losing_day_share: 0.0,
+            eur_per_cycle: Some(eur),
+        }
+    }
+
+    fn policy(name: &str, kind: &str, seed: Option<u64>, eur: f64) -> PolicyResult {
+        PolicyResult {
+            name: name.into(),
+            kind: kind.into(),
+            seed,
+            run: None,
+            metrics: metrics(eur),
+            daily_eur: vec![eur - 1.0, eur, eur + 1.0],
+        }
+    }
+
+    /// A page with one group: the results table aggregates seeds with an interval, every chart
+    /// is inline SVG, names are escaped and nothing is fetched.
+    #[test]
+    fn the_page_holds_its_tables_and_charts() {
+        let e = Evaluation {
+            name: "demo <1>".into(),
+            code_version: "0.1.0".into(),
+            groups: vec![GroupResult {
+                label: "cap none / Qh decisions / 3 levels".into(),
+                setup: "75 test days".into(),
+                dates: ["2023-06-01", "2023-06-02", "2023-06-03"]
+                    .iter()
+                    .map(|d| d.parse().unwrap())
+                    .collect(),
+                prices: PriceSummary::of(&[-10.0, 50.0, 110.0]),
+                oracle_eur_per_day: 1000.0,
+                policies: vec![
+                    policy("oracle", "baseline", None, 1000.0),
+                    policy("rule", "baseline", None, 100.0),
+                    policy("dsac", "agent", Some(0), 500.0),
+                    policy("dsac", "agent", Some(1), 520.0),
+                ],
+                traces: vec![DayTrace {
+                    date: "2023-06-02".parse().unwrap(),
+                    why: "median".into(),
+                    policy: "dsac".into(),
+                    price: vec![10.0, 90.0],
+                    power_mw: vec![-1.0, 1.0],
+                    soc_mwh: vec![1.9, 0.8],
+                }],
+            }],
+            notes: vec!["a note".into()],
+        };
+        let runs = vec![RunInfo {
+            name: "dsac-capnone-seed0".into(),
+            agent: "dsac".into(),
+            manifest: serde_json::json!({"algo": "dsac", "config": {"training": {"total_steps": 10}}}),
+            curve: vec![(1.0, 100.0), (2.0, 200.0)],
+        }];
+        let page = html::render(&e, &runs);
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.contains("demo &lt;1&gt;") && !page.contains("demo <1>"));
+        // Cumulative, daily, frontier, one day, one training curve.
+        assert_eq!(page.matches("<svg").count(), 5, "charts");
+        assert!(!page.contains("chart not drawn"));
+        // dsac over two seeds: 510 with a t-interval; the rule on its own.
+        assert!(
+            page.contains("<td>dsac</td><td>2</td><td>510.0 ± "),
+            "{page}"
+        );
+        assert!(page.contains("<td>rule</td><td>1</td><td>100.0</td>"));
+        assert!(
+            page.contains("33.3 %"),
+            "a third of the quarter-hours are negative"
+        );
+        assert!(page.contains("dsac-capnone-seed0"));
+        // Self-contained: no scripts, nothing linked or fetched.
+        assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
+    }
+
+    #[test]
+    fn price_summary_by_hand() {
+        let p = PriceSummary::of(&[-10.0, 50.0, 110.0]);
+        assert_eq!((p.mean, p.min, p.max), (50.0, -10.0, 110.0));
+        assert!((p.std - 2400f64.sqrt()).abs() < 1e-9);
+        assert!((p.negative_share - 1.0 / 3.0).abs() < 1e-12);
+    }
+}
