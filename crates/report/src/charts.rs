@@ -58,15 +58,31 @@ pub fn padded(values: impl Iterator<Item = f64>) -> Range<f64> {
     lo - pad..hi + pad
 }
 
-/// A line chart of named series of (x, y) points.
-pub fn lines(
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[(String, Vec<(f64, f64)>)],
-) -> Result<String, String> {
-    let xs = padded(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
-    let ys = padded(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
+/// A named series of (x, y) points in palette colour `colour` (the same policy keeps its colour
+/// from chart to chart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Palette index.
+    pub colour: usize,
+    /// Points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Axis numbers without needless decimals.
+fn tick(v: &f64) -> String {
+    if v.abs() >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A line chart of series.
+pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String, String> {
+    let xs = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let ys = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     svg(|root| {
         let e = |e: String| e;
         let mut chart = ChartBuilder::on(root)
@@ -80,15 +96,17 @@ pub fn lines(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .light_line_style(WHITE)
             .draw()
             .map_err(|x| x.to_string())?;
-        for (i, (name, points)) in series.iter().enumerate() {
-            let c = colour(i);
+        for s in series {
+            let c = colour(s.colour);
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))
+                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
                 .map_err(|x| x.to_string())?
-                .label(name.as_str())
+                .label(s.name.as_str())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
@@ -136,6 +154,7 @@ pub fn boxes(title: &str, y_desc: &str, samples: &[(String, Vec<f64>)]) -> Resul
         chart
             .configure_mesh()
             .y_desc(y_desc)
+            .y_label_formatter(&tick)
             .x_labels(n)
             .x_label_formatter(&|x| {
                 let i = x.round();
@@ -182,15 +201,15 @@ pub fn boxes(title: &str, y_desc: &str, samples: &[(String, Vec<f64>)]) -> Resul
     })
 }
 
-/// A scatter of labelled points (name, x, y).
+/// A scatter of labelled points (name, palette colour, x, y).
 pub fn scatter(
     title: &str,
     x_desc: &str,
     y_desc: &str,
-    points: &[(String, f64, f64)],
+    points: &[(String, usize, f64, f64)],
 ) -> Result<String, String> {
-    let xs = padded(points.iter().map(|p| p.1));
-    let ys = padded(points.iter().map(|p| p.2));
+    let xs = padded(points.iter().map(|p| p.2));
+    let ys = padded(points.iter().map(|p| p.3));
     // Room on the right for the last labels.
     let xs = xs.start..xs.end + (xs.end - xs.start) * 0.25;
     svg(|root| {
@@ -205,11 +224,13 @@ pub fn scatter(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .light_line_style(WHITE)
             .draw()
             .map_err(|x| x.to_string())?;
-        for (i, (name, x, y)) in points.iter().enumerate() {
-            let c = colour(i);
+        for (name, i, x, y) in points {
+            let c = colour(*i);
             chart
                 .draw_series([Circle::new((*x, *y), 5, c.filled())])
                 .map_err(|x| x.to_string())?;
@@ -250,6 +271,8 @@ pub fn day(
             .configure_mesh()
             .x_desc("quarter-hour of the day")
             .y_desc("price, EUR/MWh")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .light_line_style(WHITE)
             .draw()
             .map_err(|x| x.to_string())?;
@@ -321,21 +344,28 @@ mod tests {
 
     #[test]
     fn charts_are_svg_with_their_series() {
+        let series = |name: &str, colour, points| Series {
+            name: name.into(),
+            colour,
+            points,
+        };
         let s = lines(
             "cumulative",
             "day",
             "EUR",
             &[
-                ("alpha".into(), vec![(0.0, 0.0), (1.0, 2.0)]),
-                ("beta".into(), vec![(0.0, 1.0), (1.0, -1.0)]),
+                series("alpha", 0, vec![(0.0, 0.0), (1.0, 2.0)]),
+                series("beta", 3, vec![(0.0, 1.0), (1.0, -1.0)]),
             ],
         )
         .unwrap();
         assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
         assert!(s.contains("alpha") && s.contains("beta") && s.contains("<polyline"));
+        // Each series in its own palette colour.
+        assert!(s.contains("#1F77B4") && s.contains("#D62728"), "{s}");
         let b = boxes("daily", "EUR", &[("a".into(), vec![1.0, 2.0, 3.0])]).unwrap();
         assert!(b.contains("<rect") && b.contains("<circle"));
-        let p = scatter("frontier", "x", "y", &[("dsac".into(), 1.0, 2.0)]).unwrap();
+        let p = scatter("frontier", "x", "y", &[("dsac".into(), 1, 1.0, 2.0)]).unwrap();
         assert!(p.contains("dsac") && p.contains("<circle"));
         let d = day("day", &[10.0, 20.0], &[1.0, -1.0], &[1.5, 2.0]).unwrap();
         assert!(d.contains("price") && d.contains("SoC"));

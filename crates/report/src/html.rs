@@ -3,7 +3,7 @@
 //! runs, cumulative and daily P&L, the risk-return frontier, representative days, training
 //! curves and every run's manifest.
 
-use crate::charts;
+use crate::charts::{self, Series};
 use crate::model::{Evaluation, GroupResult, PolicyResult, RunInfo};
 use imbarb_eval::mean_interval;
 
@@ -101,10 +101,12 @@ fn group_section(g: &GroupResult) -> String {
                 .total_cmp(&mean_of(&b.1, |r| r.metrics.eur_per_day))
         })
         .map(|(n, _)| *n);
-    let cumulative: Vec<(String, Vec<(f64, f64)>)> = named
+    // Colours follow the policy's place in the group, the same in every chart.
+    let cumulative: Vec<Series> = named
         .iter()
-        .filter(|(n, r)| r[0].kind == "agent" || *n == "oracle" || Some(*n) == best_rule)
-        .map(|(n, runs)| {
+        .enumerate()
+        .filter(|(_, (n, r))| r[0].kind == "agent" || *n == "oracle" || Some(*n) == best_rule)
+        .map(|(i, (n, runs))| {
             let mut total = 0.0;
             let points = mean_daily(runs)
                 .iter()
@@ -114,7 +116,11 @@ fn group_section(g: &GroupResult) -> String {
                     (d as f64 + 1.0, total)
                 })
                 .collect();
-            (n.to_string(), points)
+            Series {
+                name: n.to_string(),
+                colour: i,
+                points,
+            }
         })
         .collect();
     s.push_str(&figure(
@@ -136,12 +142,14 @@ fn group_section(g: &GroupResult) -> String {
         charts::boxes("Daily P&L", "EUR per day", &daily),
         "Daily P&L per method (all seeds): box from the 25 to the 75 % point, median line, whiskers to the 5 and 95 % points, dot at the mean.",
     ));
-    let frontier: Vec<(String, f64, f64)> = named
+    let frontier: Vec<(String, usize, f64, f64)> = named
         .iter()
-        .filter(|(n, _)| *n != "oracle")
-        .map(|(n, runs)| {
+        .enumerate()
+        .filter(|(_, (n, _))| *n != "oracle")
+        .map(|(i, (n, runs))| {
             (
                 n.to_string(),
+                i,
                 mean_of(runs, |r| r.metrics.cvar_10_eur),
                 mean_of(runs, |r| r.metrics.eur_per_day),
             )
@@ -200,6 +208,27 @@ fn data_section(e: &Evaluation) -> String {
     s
 }
 
+/// A config value in a few words: a string as it is, a table as `kind (key value, ...)`.
+fn compact(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(m) => {
+            let kind = m.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+            let rest: Vec<String> = m
+                .iter()
+                .filter(|(k, _)| *k != "kind")
+                .map(|(k, v)| format!("{k} {}", compact(v)))
+                .collect();
+            if rest.is_empty() {
+                kind.to_string()
+            } else {
+                format!("{kind} ({})", rest.join(", "))
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
 fn methods_section(runs: &[RunInfo]) -> String {
     if runs.is_empty() {
         return String::new();
@@ -215,12 +244,12 @@ fn methods_section(runs: &[RunInfo]) -> String {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&r.name),
             escape(m["algo"].as_str().unwrap_or("?")),
-            escape(&c["env"]["actions"].to_string()),
-            escape(&c["env"]["granularity"].to_string()),
+            escape(&compact(&c["env"]["actions"])),
+            escape(&compact(&c["env"]["granularity"])),
             c["training"]["total_steps"],
             c["training"]["gamma"],
             c["training"]["n_step"],
-            escape(&c["risk"].to_string()),
+            escape(&compact(&c["risk"])),
             m["best"]["eur_per_day"]
                 .as_f64()
                 .map_or("-".into(), |v| format!("{v:.1}")),
@@ -238,10 +267,15 @@ fn training_section(runs: &[RunInfo]) -> String {
     }
     let mut s = String::from("<h2>Training curves</h2>");
     for a in agents {
-        let series: Vec<(String, Vec<(f64, f64)>)> = runs
+        let series: Vec<Series> = runs
             .iter()
             .filter(|r| r.agent == a)
-            .map(|r| (r.name.clone(), r.curve.clone()))
+            .enumerate()
+            .map(|(i, r)| Series {
+                name: r.name.clone(),
+                colour: i,
+                points: r.curve.clone(),
+            })
             .collect();
         s.push_str(&figure(
             charts::lines(
@@ -296,4 +330,21 @@ pub fn render(e: &Evaluation, runs: &[RunInfo]) -> String {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>imbarb: {}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
         escape(&e.name)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_values_in_a_few_words() {
+        let risk = serde_json::json!({"kind": "mean-plus-var", "alpha": 0.1, "beta": 3.0});
+        assert_eq!(compact(&risk), "mean-plus-var (alpha 0.1, beta 3.0)");
+        assert_eq!(
+            compact(&serde_json::json!({"kind": "continuous"})),
+            "continuous"
+        );
+        assert_eq!(compact(&serde_json::json!("qh")), "qh");
+        assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+    }
 }
