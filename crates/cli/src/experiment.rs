@@ -46,6 +46,71 @@ pub struct ExperimentArgs {
     pub evaluate_only: bool,
 }
 
+/// Train, backtest and report in a few minutes.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  imbarb quickstart                      # embedded synthetic market, about 4 minutes on 2 cores
+  imbarb quickstart --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
+
+Trains QR-DQN and the risk-sensitive DSAC (configs/qrdqn.toml and configs/dsac.toml, built in,
+with short training), backtests them beside the rule, schedule and MPC baselines and the oracle
+on the test days, prints the table and writes report.html.")]
+pub struct QuickstartArgs {
+    /// Data file(s) (default: the embedded synthetic market).
+    #[arg(long, num_args = 1..)]
+    pub data: Option<Vec<String>>,
+    /// Training jobs at a time.
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
+    /// Output directory.
+    #[arg(long, default_value = "runs/quickstart")]
+    pub out: PathBuf,
+    /// Environment steps per agent (default: QR-DQN 300k, DSAC 200k).
+    #[arg(long)]
+    pub steps: Option<usize>,
+}
+
+/// The quickstart's agents: the shipped configs, built into the binary.
+const QUICKSTART_AGENTS: [(&str, &str, usize); 2] = [
+    (
+        "qrdqn",
+        include_str!("../../../configs/qrdqn.toml"),
+        300_000,
+    ),
+    ("dsac", include_str!("../../../configs/dsac.toml"), 200_000),
+];
+
+/// `imbarb quickstart`: an experiment of QR-DQN and DSAC (one seed, no cap) written into the
+/// output directory and run like any other (so it resumes, and `imbarb report` rebuilds it).
+pub fn quickstart(args: QuickstartArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let mut file = String::from(
+        "# Written by imbarb quickstart.\nname = \"quickstart\"\nseeds = [0]\ncaps = [\"none\"]\n\
+         baselines = [\"rule\", \"schedule\", \"mpc\", \"oracle\"]\n",
+    );
+    if let Some(data) = &args.data {
+        let list: Vec<String> = data.iter().map(|d| format!("{d:?}")).collect();
+        file.push_str(&format!("data = [{}]\n", list.join(", ")));
+    }
+    for (name, config, steps) in QUICKSTART_AGENTS {
+        let path = format!("quickstart-{name}.toml");
+        write_atomic(&args.out.join(&path), config.as_bytes())?;
+        file.push_str(&format!(
+            "\n[[agents]]\nname = \"{name}\"\nconfig = \"{path}\"\nsteps = {}\n",
+            args.steps.unwrap_or(steps)
+        ));
+    }
+    let experiment = args.out.join("quickstart.toml");
+    write_atomic(&experiment, file.as_bytes())?;
+    run(ExperimentArgs {
+        file: experiment,
+        jobs: args.jobs,
+        out: Some(args.out),
+        evaluate_only: false,
+    })
+}
+
 /// Rebuild an experiment's report.
 #[derive(Debug, Args)]
 #[command(after_help = "Example:
@@ -106,12 +171,27 @@ fn default_baselines() -> Vec<String> {
 struct AgentEntry {
     /// Its name in run directories and tables (letters, digits, `-`, `_`, `.`).
     name: String,
-    /// Its training config (relative to the working directory or to the experiment file).
+    /// Its training config (relative to the experiment file, else to the working directory).
     config: PathBuf,
     /// Override the config's environment steps.
     steps: Option<usize>,
     /// Override the config's risk measure (e.g. { kind = "mean-plus-var", alpha = 0.1, beta = 3.0 }).
     risk: Option<RiskMeasure>,
+    /// Any other overrides, as a table merged into the config (e.g.
+    /// { env = { granularity = "minute" }, training = { gamma = 0.9995 } }).
+    set: Option<toml::Table>,
+}
+
+/// Merges `over` into `base`: tables key by key (recursively), anything else replaced.
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 /// One training job: an agent at a cap and seed, with its resolved config.
@@ -185,14 +265,14 @@ impl ExperimentFile {
             .collect()
     }
 
-    /// Resolves every agent's config (relative to `root`, else to the experiment file) and lists
+    /// Resolves every agent's config (relative to the experiment file, else to `root`) and lists
     /// the jobs, agents x caps x seeds, with run directories in `dir`.
     fn jobs(&self, path: &Path, root: &Path, dir: &Path) -> Result<Vec<Job>> {
         let mut jobs = vec![];
         for a in &self.agents {
             let config_path = [
-                root.join(&a.config),
                 path.with_file_name("").join(&a.config),
+                root.join(&a.config),
             ]
             .into_iter()
             .find(|p| p.is_file())
@@ -206,8 +286,23 @@ impl ExperimentFile {
             })?;
             let text = std::fs::read_to_string(&config_path)
                 .with_context(|| format!("reading {}", config_path.display()))?;
-            let base = TrainConfig::from_toml(&text, &config_path.display().to_string())
-                .map_err(anyhow::Error::msg)?;
+            let origin = config_path.display().to_string();
+            let text = match &a.set {
+                Some(over) => {
+                    let mut table: toml::Table =
+                        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+                    merge(&mut table, over);
+                    table.to_string()
+                }
+                None => text,
+            };
+            let base = TrainConfig::from_toml(&text, &origin).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: agent `{}` (with its `set`): {e}",
+                    path.display(),
+                    a.name
+                )
+            })?;
             for cap in self.caps(path)? {
                 let mut config = base.clone();
                 if let Some(data) = &self.data {
@@ -672,6 +767,15 @@ mod tests {
                 "{field}: {err}"
             );
         }
+        // A misspelt override names the agent and the key.
+        std::fs::write(d.path().join("q.toml"), "algo = \"qr-dqn\"\n").unwrap();
+        let p = write(
+            d.path(),
+            "seeds = [0]\n[[agents]]\nname = \"typo\"\nconfig = \"q.toml\"\nset = { training = { gama = 0.9 } }\n",
+        );
+        let f = ExperimentFile::read(&p).unwrap();
+        let err = f.jobs(&p, d.path(), d.path()).unwrap_err().to_string();
+        assert!(err.contains("typo") && err.contains("gama"), "{err}");
         // A missing agent config is named with the agent.
         let p = write(
             d.path(),
@@ -720,7 +824,8 @@ mod tests {
             "seeds = [3, 4]\ncaps = [\"none\", 1.1]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
              [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
              [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
-             risk = { kind = \"cvar\", alpha = 0.1 }\n",
+             risk = { kind = \"cvar\", alpha = 0.1 }\n\
+             set = { env = { granularity = \"minute\" }, training = { gamma = 0.9995 } }\n",
         );
         let f = ExperimentFile::read(&p).unwrap();
         let jobs = f
@@ -738,6 +843,17 @@ mod tests {
         assert_eq!(jobs[3].config.env.battery.cycles_per_day, Some(1.1));
         assert_eq!(jobs[3].seed, 4);
         assert_eq!(jobs[4].config.risk, RiskMeasure::Cvar { alpha: 0.1 });
+        // `set` reaches nested fields and leaves the rest of the table alone.
+        assert_eq!(
+            jobs[4].config.env.granularity,
+            imbarb_sim::Granularity::Minute
+        );
+        assert_eq!(jobs[4].config.training.gamma, 0.9995);
+        assert_eq!(jobs[0].config.env.granularity, imbarb_sim::Granularity::Qh);
+        assert_eq!(
+            jobs[4].config.env.actions,
+            imbarb_sim::ActionSpace::Discrete { levels: 3 }
+        );
         assert_eq!(
             jobs[4].config.data.sources,
             vec!["synthetic:2023-01-01..2023-01-31".to_string()]

@@ -31,6 +31,8 @@ enum Command {
     Experiment(experiment::ExperimentArgs),
     /// Rebuild an experiment's report.html from its evaluation.json and runs.
     Report(experiment::ReportArgs),
+    /// Train QR-DQN and DSAC briefly, backtest them beside the baselines, print the table and write the report.
+    Quickstart(experiment::QuickstartArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => train::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Report(args) => experiment::report(args),
+        Command::Quickstart(args) => experiment::quickstart(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
