@@ -296,13 +296,8 @@ impl ExperimentFile {
                 }
                 None => text,
             };
-            let base = TrainConfig::from_toml(&text, &origin).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: agent `{}` (with its `set`): {e}",
-                    path.display(),
-                    a.name
-                )
-            })?;
+            let base = TrainConfig::from_toml(&text, &origin)
+                .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
             for cap in self.caps(path)? {
                 let mut config = base.clone();
                 if let Some(data) = &self.data {
@@ -338,11 +333,15 @@ impl ExperimentFile {
 }
 
 /// Trains one job in a child `imbarb train` (its own process: a failing run cannot take the
-/// others down), output to the job's log. Returns the last line it printed.
+/// others down), output appended to the job's log (a resumed run keeps its history). Returns
+/// the last line it printed.
 fn train_job(job: &Job) -> Result<String> {
     let exe = std::env::current_exe().context("locating the imbarb binary")?;
-    let log = std::fs::File::create(&job.log)
-        .with_context(|| format!("creating {}", job.log.display()))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&job.log)
+        .with_context(|| format!("opening {}", job.log.display()))?;
     let status = std::process::Command::new(exe)
         .arg("train")
         .arg("--config")
