@@ -22,6 +22,24 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// The legend's sample of a line series in colour `c`.
+fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
+}
+
+/// Draws a chart's legend box in the upper left (any plotters chart context).
+macro_rules! legend {
+    ($chart:expr) => {
+        $chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .map_err(|x| x.to_string())
+    };
+}
+
 /// The `i`-th series colour.
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
@@ -107,17 +125,9 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
                 .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
                 .map_err(|x| x.to_string())?
                 .label(s.name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-                });
+                .legend(legend_line(c));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|x| x.to_string())
+        legend!(chart)
     })
 }
 
@@ -289,9 +299,7 @@ pub fn day(
             ))
             .map_err(|x| x.to_string())?
             .label("price")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(2))
-            });
+            .legend(legend_line(grey));
         // Power holds over each quarter-hour: a step line.
         let steps: Vec<(f64, f64)> = power_mw
             .iter()
@@ -303,9 +311,7 @@ pub fn day(
             .draw_secondary_series(LineSeries::new(steps, blue.stroke_width(2)))
             .map_err(|x| x.to_string())?
             .label("power")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], blue.stroke_width(2))
-            });
+            .legend(legend_line(blue));
         chart
             .draw_secondary_series(LineSeries::new(
                 soc_mwh
@@ -316,16 +322,8 @@ pub fn day(
             ))
             .map_err(|x| x.to_string())?
             .label("SoC")
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], green.stroke_width(2))
-            });
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|x| x.to_string())
+            .legend(legend_line(green));
+        legend!(chart)
     })
 }
 
