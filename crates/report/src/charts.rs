@@ -47,6 +47,16 @@ pub fn colour(i: usize) -> RGBColor {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
+/// A chart frame on `root`: caption, margins and room for the axis labels.
+fn frame<'a, 'b>(root: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(64);
+    b
+}
+
 /// Draws into a fresh SVG string of `SIZE`.
 fn svg(draw: impl FnOnce(&Area) -> Result<(), String>) -> Result<String, String> {
     let mut out = String::new();
@@ -102,14 +112,9 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
     let xs = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let ys = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     svg(|root| {
-        let e = |e: String| e;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, title)
             .build_cartesian_2d(xs, ys)
-            .map_err(|x| e(x.to_string()))?;
+            .map_err(|x| x.to_string())?;
         chart
             .configure_mesh()
             .x_desc(x_desc)
@@ -154,11 +159,7 @@ pub fn boxes(title: &str, y_desc: &str, samples: &[(String, Vec<f64>)]) -> Resul
     let n = samples.len().max(1);
     let names: Vec<String> = samples.iter().map(|s| s.0.clone()).collect();
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(64)
+        let mut chart = frame(root, title)
             .build_cartesian_2d(-0.5f64..n as f64 - 0.5, ys)
             .map_err(|x| x.to_string())?;
         chart
@@ -223,11 +224,7 @@ pub fn scatter(
     // Room on the right for the last labels.
     let xs = xs.start..xs.end + (xs.end - xs.start) * 0.25;
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, title)
             .build_cartesian_2d(xs, ys)
             .map_err(|x| x.to_string())?;
         chart
@@ -268,11 +265,7 @@ pub fn day(
     let ys = padded(price.iter().copied());
     let right = padded(power_mw.iter().chain(soc_mwh).copied());
     svg(|root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, title)
             .right_y_label_area_size(56)
             .build_cartesian_2d(0f64..n, ys)
             .map_err(|x| x.to_string())?
