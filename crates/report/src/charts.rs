@@ -1,6 +1,7 @@
 //! The report's charts as inline SVG strings, drawn with plotters' SVG backend (text stays
 //! `<text>`, so no fonts are needed): lines, box plots, a labelled scatter and a day's trace.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::ops::Range;
@@ -55,6 +56,34 @@ fn frame<'a, 'b>(root: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SVGBac
         .x_label_area_size(40)
         .y_label_area_size(64);
     b
+}
+
+/// A chart with f64 axes.
+type XyChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// An x-y chart over `xs` x `ys` with its axes drawn and described.
+fn xy_chart<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    xs: Range<f64>,
+    ys: Range<f64>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<XyChart<'a, 'b>, String> {
+    let mut chart = frame(root, title)
+        .build_cartesian_2d(xs, ys)
+        .map_err(|x| x.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .light_line_style(WHITE)
+        .draw()
+        .map_err(|x| x.to_string())?;
+    Ok(chart)
 }
 
 /// Draws into a fresh SVG string of `SIZE`.
@@ -112,18 +141,7 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Resu
     let xs = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let ys = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     svg(|root| {
-        let mut chart = frame(root, title)
-            .build_cartesian_2d(xs, ys)
-            .map_err(|x| x.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|x| x.to_string())?;
+        let mut chart = xy_chart(root, title, xs, ys, x_desc, y_desc)?;
         for s in series {
             let c = colour(s.colour);
             chart
@@ -224,18 +242,7 @@ pub fn scatter(
     // Room on the right for the last labels.
     let xs = xs.start..xs.end + (xs.end - xs.start) * 0.25;
     svg(|root| {
-        let mut chart = frame(root, title)
-            .build_cartesian_2d(xs, ys)
-            .map_err(|x| x.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|x| x.to_string())?;
+        let mut chart = xy_chart(root, title, xs, ys, x_desc, y_desc)?;
         for (name, i, x, y) in points {
             let c = colour(*i);
             chart
