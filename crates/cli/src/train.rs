@@ -1,4 +1,4 @@
-//! `imbarb train`: trains a value-based agent from a TOML config into a run directory, resuming
+//! `imbarb train`: trains an agent (value-based or actor-critic) from a TOML config into a run directory, resuming
 //! an interrupted run in the same directory.
 
 use crate::setup::{build_setup, DaySet};
