@@ -1,5 +1,5 @@
-//! `imbarb train`: trains an agent (value-based or actor-critic) from a TOML config into a run directory, resuming
-//! an interrupted run in the same directory.
+//! `imbarb train`: trains an agent (value-based or actor-critic) from a TOML config into a run
+//! directory, resuming an interrupted run in the same directory.
 
 use crate::setup::{build_setup, DaySet};
 use anyhow::{Context, Result};
