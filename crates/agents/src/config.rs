@@ -162,7 +162,8 @@ pub struct SacConfig {
     /// Actor learning rate as a multiple of the critics' (scheduled) rate.
     pub actor_lr_scale: f32,
     /// How the trained agent acts greedily (validation, backtests); training always samples the
-    /// policy. Continuous agents always act on the policy's mean.
+    /// policy. Continuous agents act on the policy's squashed mean or, with `critic`, on the best
+    /// of 21 evenly spaced powers by the critics' risk score.
     pub greedy: SacGreedy,
     /// Continuous actions: the target entropy (nats) of the squashed Gaussian policy over power.
     /// Haarnoja et al.'s -dim(A) = -1 by default; lower asks for a more deterministic policy.

@@ -7,7 +7,7 @@
 //! There is no action mask: the simulator clips what the SoC or the cycle budget refuses and
 //! reports the clipped power in the ledger, and the battery features tell the agent where it is.
 
-use crate::config::{Algo, TrainConfig};
+use crate::config::{Algo, SacGreedy, TrainConfig};
 use crate::replay::Batch;
 use crate::sac::{ActorCritic, Temperature};
 use crate::value::{
@@ -19,6 +19,9 @@ use imbarb_risk::Discrete;
 use imbarb_sim::Action;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+
+/// Candidate powers the critics score when the agent acts on them (`[sac] greedy = "critic"`).
+pub const CRITIC_GRID: usize = 21;
 
 /// Lowest log standard deviation of the pre-squash Gaussian.
 pub const LOG_STD_MIN: f32 = -5.0;
@@ -99,6 +102,7 @@ pub struct ContinuousSac {
     /// The risk measure's weight per quantile rank (see `quantile_score_gradient`).
     rank_weights: Vec<f64>,
     target_entropy: f64,
+    greedy: SacGreedy,
 }
 
 /// `obs` rows (`width` wide) with one action appended to each: the critics' input.
@@ -135,6 +139,7 @@ impl ContinuousSac {
             rank_weights: rank_weights(&config.risk, &c.taus_f64),
             c,
             target_entropy: s.continuous_target_entropy,
+            greedy: s.greedy,
         })
     }
 
@@ -155,10 +160,33 @@ impl ContinuousSac {
         actor.online.forward(obs, rows, cache).to_vec()
     }
 
-    /// The greedy actions tanh(mean) of `rows` observations.
+    /// The greedy actions of `rows` observations: the policy's squashed mean tanh(mu), or with
+    /// `[sac] greedy = "critic"` the power among `CRITIC_GRID` evenly spaced fractions whose
+    /// twin-min critic distribution scores best on the risk measure.
     pub fn greedy_actions(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
-        let out = self.policy(obs, rows, false);
-        out.chunks_exact(2).map(|p| p[0].tanh()).collect()
+        if self.greedy == SacGreedy::Policy {
+            let out = self.policy(obs, rows, false);
+            return out.chunks_exact(2).map(|p| p[0].tanh()).collect();
+        }
+        let k = CRITIC_GRID;
+        let grid: Vec<f32> = (0..k)
+            .map(|i| -1.0 + 2.0 * i as f32 / (k - 1) as f32)
+            .collect();
+        let w = self.obs_width;
+        let repeated: Vec<f32> = obs
+            .chunks_exact(w)
+            .take(rows)
+            .flat_map(|row| std::iter::repeat_n(row, k).flatten().copied())
+            .collect();
+        let actions: Vec<f32> = (0..rows).flat_map(|_| grid.iter().copied()).collect();
+        let x = with_actions(&repeated, w, &actions);
+        let z = self.online_twin_min(&x, rows * k).0;
+        let mut scores = vec![];
+        quantile_scores(&self.c.measure, &self.c.taus_f64, &z, &mut scores);
+        scores
+            .chunks_exact(k)
+            .map(|s| grid[crate::value::masked_argmax(s, &[])])
+            .collect()
     }
 
     /// Reparameterised draws for `rows` observations from the policy output `out` (`rows x 2`)
@@ -322,7 +350,7 @@ impl ValueAgent for ContinuousSac {
         quantile_scores(&self.c.measure, &self.c.taus_f64, &z, out);
     }
 
-    /// The policy's mean, squashed: tanh(mu).
+    /// The greedy action (see `greedy_actions`).
     fn act(&mut self, obs: &[f32], _masks: &[bool], batch: usize, out: &mut Vec<Action>) {
         let a = self.greedy_actions(obs, batch);
         out.clear();

@@ -242,6 +242,14 @@ fn continuous_sac_finds_the_best_power_and_its_temperature_meets_the_target_entr
         "critic mean {}",
         d[0].mean()
     );
+    // Acting on the critics instead picks the best of 21 powers: 0.5 is on the grid.
+    c.sac.greedy = SacGreedy::Critic;
+    let mut on_critic = ContinuousSac::new(&c, 2).expect("agent");
+    train_continuous(&mut on_critic, 3000, |a, _| {
+        1.0 - 4.0 * (a - 0.5) * (a - 0.5)
+    });
+    let a = greedy(&mut on_critic);
+    assert!((a - 0.5).abs() < 0.11, "critic-greedy power {a}, want 0.5");
     let entropy = agent.diagnostics()[1].1;
     assert!(
         (entropy + 2.5).abs() < 0.3,
