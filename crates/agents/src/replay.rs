@@ -363,7 +363,7 @@ mod tests {
             .collect();
         // Each transition keeps the mask of its own decision.
         for t in &got {
-            assert_eq!(t.mask, vec![true, t.obs[0] as usize % 2 == 0]);
+            assert_eq!(t.mask, vec![true, (t.obs[0] as usize).is_multiple_of(2)]);
         }
         assert_eq!(
             summary,
