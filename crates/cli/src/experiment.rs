@@ -52,9 +52,9 @@ pub struct ExperimentArgs {
   imbarb quickstart                      # embedded synthetic market, about 4 minutes on 2 cores
   imbarb quickstart --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
 
-Trains QR-DQN and the risk-sensitive DSAC (configs/qrdqn.toml and configs/dsac.toml, built in,
-with short training), backtests them beside the rule, schedule and MPC baselines and the oracle
-on the test days, prints the table and writes report.html.")]
+Trains QR-DQN and DSAC (configs/qrdqn.toml and configs/dsac.toml, built in, risk-neutral, with
+short training), backtests them beside the rule, schedule and MPC baselines and the oracle on the
+test days, prints the table and writes report.html.")]
 pub struct QuickstartArgs {
     /// Data file(s) (default: the embedded synthetic market).
     #[arg(long, num_args = 1..)]
