@@ -168,6 +168,21 @@ pub struct SacConfig {
     /// Continuous actions: the target entropy (nats) of the squashed Gaussian policy over power.
     /// Haarnoja et al.'s -dim(A) = -1 by default; lower asks for a more deterministic policy.
     pub continuous_target_entropy: f64,
+    /// How the twin critics combine into the distribution that targets and the actor read.
+    pub twin: TwinCombine,
+}
+
+/// How an actor-critic combines its twin critics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TwinCombine {
+    /// Quantile-wise minimum (Fujimoto et al. 2018; Ma et al. 2020): guards against
+    /// overestimation, but its downward bias grows with the critics' disagreement, which is
+    /// largest for the volatile actions (trading), so it also pushes the policy toward idling.
+    Min,
+    /// Quantile-wise average (Zhou et al. 2022, "Revisiting discrete soft actor-critic"): no
+    /// pessimism beyond the critics' own.
+    Mean,
 }
 
 /// The greedy action of a trained actor-critic.
@@ -176,7 +191,7 @@ pub struct SacConfig {
 pub enum SacGreedy {
     /// The policy's most likely allowed action.
     Policy,
-    /// The allowed action with the best risk score of the twin-min critic distribution (the
+    /// The allowed action with the best risk score of the combined twin critic distribution (the
     /// value agents' rule; the critics may be ahead of the actor).
     Critic,
 }
@@ -191,6 +206,7 @@ impl Default for SacConfig {
             actor_lr_scale: 1.0,
             greedy: SacGreedy::Policy,
             continuous_target_entropy: -1.0,
+            twin: TwinCombine::Min,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! SAC's critics output one Q-value per action; DSAC's output `distribution.quantiles` quantiles
 //! per action at the midpoint fractions, learnt with the quantile-Huber loss.
 
-use crate::config::{Algo, SacConfig, SacGreedy, TrainConfig};
+use crate::config::{Algo, SacConfig, SacGreedy, TrainConfig, TwinCombine};
 use crate::replay::Batch;
 use crate::value::{quantile_scores, CriticSettings, QNet, ValueAgent};
 use imbarb_nn::loss::{quantile_huber, Taus};
@@ -30,6 +30,7 @@ pub struct Sac {
     c: CriticSettings,
     target_entropy_ratio: f64,
     greedy: SacGreedy,
+    twin: TwinCombine,
 }
 
 /// The policy over allowed actions from one row of logits: `probs` sums to 1 over the allowed
@@ -295,6 +296,7 @@ impl Sac {
             c: CriticSettings::new(config, n),
             target_entropy_ratio: s.target_entropy_ratio,
             greedy: s.greedy,
+            twin: s.twin,
         })
     }
 
@@ -308,22 +310,27 @@ impl Sac {
         self.policy(obs, mask, 1, false).0
     }
 
-    /// Quantile-wise minimum of the two critics' outputs (`rows x actions x n`): the pessimistic
-    /// twin (for n = 1, SAC's min of two Q-values). The minimum of two quantile functions is a
-    /// quantile function, so DSAC's targets stay sorted where the critics are.
-    fn twin_min(a: &[f32], b: &[f32]) -> Vec<f32> {
-        a.iter().zip(b).map(|(x, y)| x.min(*y)).collect()
+    /// The two critics' outputs (`rows x actions x n`) combined quantile-wise by `[sac] twin`:
+    /// the pessimistic minimum (for n = 1, SAC's min of two Q-values) or the average. Minimum and
+    /// average of two quantile functions are quantile functions, so DSAC's targets stay sorted
+    /// where the critics are.
+    fn combine_twins(&self, a: &[f32], b: &[f32]) -> Vec<f32> {
+        match self.twin {
+            TwinCombine::Min => a.iter().zip(b).map(|(x, y)| x.min(*y)).collect(),
+            TwinCombine::Mean => a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect(),
+        }
     }
 
-    /// The online critics' quantile-wise minimum at `rows` observations (forward caches that no
-    /// backward pass needs).
-    fn online_twin_min(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
+    /// The online critics combined at `rows` observations (forward caches that no backward pass
+    /// needs).
+    fn online_twins(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
         let [c0, c1] = &mut self.nets.critics;
         let z0 = c0.online.forward(obs, rows, &mut c0.cache2).to_vec();
-        Self::twin_min(&z0, c1.online.forward(obs, rows, &mut c1.cache2))
+        let z1 = c1.online.forward(obs, rows, &mut c1.cache2).to_vec();
+        self.combine_twins(&z0, &z1)
     }
 
-    /// Per-action values the actor maximises, from twin-min critic outputs for `rows` rows: the
+    /// Per-action values the actor maximises, from the combined twin critics' outputs for `rows` rows: the
     /// risk measure of each action's quantiles (SAC: the Q-value).
     fn action_values(&self, z: &[f32], rows: usize) -> Vec<f32> {
         let z = &z[..rows * self.actions * self.n];
@@ -371,7 +378,8 @@ impl Sac {
     /// The critics' step. SAC: y = r + gamma^n sum_a' pi(a'|s') (min_k Q'_k(s', a') - alpha
     /// log pi(a'|s')), Huber loss on Q_k(s, a) - y (Christodoulou 2019, eqs. 10-11).
     /// DSAC: the target is the mixture over a' ~ pi(.|s') of the distributions
-    /// r + gamma^n (min_k Z'_k(s', a') - alpha log pi(a'|s')) (Ma et al. 2020, eq. 9); as the
+    /// r + gamma^n (min_k Z'_k(s', a') - alpha log pi(a'|s')) (Ma et al. 2020, eq. 9; `[sac] twin = "mean"`
+    /// averages the twins instead of the min); as the
     /// quantile-Huber loss is an expectation over target samples, the mixture's loss is exactly
     /// sum_a' pi(a'|s') x the loss against a''s quantiles, computed per a' with per-row weights.
     fn update_critics(&mut self, b: &Batch, alpha: f32) -> f32 {
@@ -382,8 +390,11 @@ impl Sac {
             .target
             .forward(&b.next_obs, rows, &mut c0.target_cache)
             .to_vec();
-        let t1 = c1.target.forward(&b.next_obs, rows, &mut c1.target_cache);
-        let next_z = Self::twin_min(&t0, t1);
+        let t1 = c1
+            .target
+            .forward(&b.next_obs, rows, &mut c1.target_cache)
+            .to_vec();
+        let next_z = self.combine_twins(&t0, &t1);
         let mut loss = 0.0f32;
         let mut g = vec![0.0f32; rows * n];
         // SAC: one soft target per row.
@@ -447,13 +458,13 @@ impl Sac {
     }
 
     /// The actor's step (eq. 12 of Christodoulou 2019; DSAC: with each action's risk score of the
-    /// twin-min critic distribution in place of Q) and the temperature's: log alpha moves by
+    /// combined twin critic distribution in place of Q) and the temperature's: log alpha moves by
     /// mean(H(pi(.|s)) - H_target(s)) with H_target(s) = ratio x ln(allowed actions), so alpha
     /// falls while the policy is more random than asked and rises when it is less (Haarnoja et
     /// al. 2018b, eq. 18, in expectation over the discrete policy).
     fn update_actor(&mut self, b: &Batch, alpha: f32) {
         let (rows, a) = (b.size, self.actions);
-        let z = self.online_twin_min(&b.obs, rows);
+        let z = self.online_twins(&b.obs, rows);
         let values = self.action_values(&z, rows);
         let masks = b.masks.as_slice();
         let (probs, logp) = self.policy(&b.obs, masks, rows, true);
@@ -519,7 +530,7 @@ impl ValueAgent for Sac {
                 out.extend(logits.iter().map(|&l| l as f64));
             }
             SacGreedy::Critic => {
-                let z = self.online_twin_min(obs, batch);
+                let z = self.online_twins(obs, batch);
                 out.extend(self.action_values(&z, batch).iter().map(|&v| v as f64));
             }
         }
@@ -556,7 +567,7 @@ impl ValueAgent for Sac {
     }
 
     fn distributions(&mut self, obs: &[f32]) -> Vec<Discrete> {
-        let z = self.online_twin_min(obs, 1);
+        let z = self.online_twins(obs, 1);
         let inv = 1.0 / self.c.scale as f64;
         z.chunks(self.n)
             .map(|c| {

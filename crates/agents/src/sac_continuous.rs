@@ -2,12 +2,13 @@
 //! sensitive variant DSAC (Ma et al. 2020): the action is a fraction of rated power in [-1, 1]
 //! (> 0 discharge) drawn from a tanh-squashed Gaussian; twin critics score (observation, action)
 //! pairs, SAC with one Q-value, DSAC with `distribution.quantiles` quantiles; the actor climbs the
-//! chosen imbarb-risk measure of the twin-min critic through the critics' input gradient.
+//! chosen imbarb-risk measure of the combined twin critics (`[sac] twin`, min by default)
+//! through the critics' input gradient.
 //!
 //! There is no action mask: the simulator clips what the SoC or the cycle budget refuses and
 //! reports the clipped power in the ledger, and the battery features tell the agent where it is.
 
-use crate::config::{Algo, SacGreedy, TrainConfig};
+use crate::config::{Algo, SacGreedy, TrainConfig, TwinCombine};
 use crate::replay::Batch;
 use crate::sac::{ActorCritic, Temperature};
 use crate::value::{
@@ -103,6 +104,7 @@ pub struct ContinuousSac {
     rank_weights: Vec<f64>,
     target_entropy: f64,
     greedy: SacGreedy,
+    twin: TwinCombine,
 }
 
 /// `obs` rows (`width` wide) with one action appended to each: the critics' input.
@@ -140,6 +142,7 @@ impl ContinuousSac {
             c,
             target_entropy: s.continuous_target_entropy,
             greedy: s.greedy,
+            twin: s.twin,
         })
     }
 
@@ -162,7 +165,7 @@ impl ContinuousSac {
 
     /// The greedy actions of `rows` observations: the policy's squashed mean tanh(mu), or with
     /// `[sac] greedy = "critic"` the power among `CRITIC_GRID` evenly spaced fractions whose
-    /// twin-min critic distribution scores best on the risk measure.
+    /// combined twin critic distribution scores best on the risk measure.
     pub fn greedy_actions(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
         if self.greedy == SacGreedy::Policy {
             let out = self.policy(obs, rows, false);
@@ -180,7 +183,7 @@ impl ContinuousSac {
             .collect();
         let actions: Vec<f32> = (0..rows).flat_map(|_| grid.iter().copied()).collect();
         let x = with_actions(&repeated, w, &actions);
-        let z = self.online_twin_min(&x, rows * k).0;
+        let z = self.online_twins(&x, rows * k).0;
         let mut scores = vec![];
         quantile_scores(&self.c.measure, &self.c.taus_f64, &z, &mut scores);
         scores
@@ -200,16 +203,22 @@ impl ContinuousSac {
             .unzip()
     }
 
-    /// Quantile-wise minimum of the two online critics at (obs, action) rows, with which critic
-    /// gave each quantile (true: the second). The forward passes stay in the critics' main
+    /// The two online critics at (obs, action) rows combined quantile-wise by `[sac] twin`, with
+    /// each quantile's weight on the first critic (min: 1 where it gave the minimum, else 0;
+    /// mean: 1/2), the second's being 1 minus it. The forward passes stay in the critics' main
     /// caches for a backward pass.
-    fn online_twin_min(&mut self, x: &[f32], rows: usize) -> (Vec<f32>, Vec<bool>) {
+    fn online_twins(&mut self, x: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
         let [c0, c1] = &mut self.nets.critics;
         let z0 = c0.online.forward(x, rows, &mut c0.cache).to_vec();
         let z1 = c1.online.forward(x, rows, &mut c1.cache);
-        let from_second: Vec<bool> = z0.iter().zip(z1).map(|(a, b)| b < a).collect();
-        let z = z0.iter().zip(z1).map(|(a, b)| a.min(*b)).collect();
-        (z, from_second)
+        match self.twin {
+            TwinCombine::Min => z0
+                .iter()
+                .zip(z1)
+                .map(|(a, b)| if b < a { (*b, 0.0) } else { (*a, 1.0) })
+                .unzip(),
+            TwinCombine::Mean => z0.iter().zip(z1).map(|(a, b)| (0.5 * (a + b), 0.5)).unzip(),
+        }
     }
 
     /// The critics' step. SAC: y = r + gamma^n (min_k Q'_k(s', a') - alpha log pi(a'|s')) with
@@ -228,7 +237,10 @@ impl ContinuousSac {
             .forward(&next_x, rows, &mut c0.target_cache)
             .to_vec();
         let t1 = c1.target.forward(&next_x, rows, &mut c1.target_cache);
-        let mut targets: Vec<f32> = t0.iter().zip(t1).map(|(a, b)| a.min(*b)).collect();
+        let mut targets: Vec<f32> = match self.twin {
+            TwinCombine::Min => t0.iter().zip(t1).map(|(a, b)| a.min(*b)).collect(),
+            TwinCombine::Mean => t0.iter().zip(t1).map(|(a, b)| 0.5 * (a + b)).collect(),
+        };
         for (r, row) in targets.chunks_exact_mut(n).enumerate() {
             let bonus = alpha * draws[r].logp;
             for t in row {
@@ -265,9 +277,9 @@ impl ContinuousSac {
     }
 
     /// The actor's step: minimise E[alpha log pi(a|s) - S(s, a)] over reparameterised draws,
-    /// S the risk measure of the twin-min critic distribution at (s, a) (Haarnoja et al. 2018,
-    /// eq. 7; DSAC: the risk score in place of Q). dS/da flows back through whichever critic
-    /// gave each quantile. Then the temperature: log alpha moves by the batch's sampled entropy
+    /// S the risk measure of the combined twin critic distribution at (s, a) (Haarnoja et al.
+    /// 2018, eq. 7; DSAC: the risk score in place of Q). dS/da flows back through each critic by
+    /// its weight in each quantile (min: whichever gave it). Then the temperature: log alpha moves by the batch's sampled entropy
     /// -log pi minus the target (eq. 18).
     fn update_actor(&mut self, b: &Batch, alpha: f32, rng: &mut ChaCha8Rng) {
         let (rows, n, w) = (b.size, self.n, self.obs_width);
@@ -275,8 +287,8 @@ impl ContinuousSac {
         let (draws, eps) = Self::draw(&out, rng);
         let actions: Vec<f32> = draws.iter().map(|d| d.action).collect();
         let x = with_actions(&b.obs, w, &actions);
-        let (z, from_second) = self.online_twin_min(&x, rows);
-        // dS/dz per quantile, split between the critics by who gave the minimum.
+        let (z, first_weight) = self.online_twins(&x, rows);
+        // dS/dz per quantile, split between the critics by their weights in the combination.
         let mut d_z = vec![0.0f32; rows * n];
         for (zr, dr) in z.chunks_exact(n).zip(d_z.chunks_exact_mut(n)) {
             quantile_score_gradient(&self.c.measure, &self.rank_weights, zr, dr);
@@ -286,8 +298,8 @@ impl ContinuousSac {
         for (k, critic) in self.nets.critics.iter_mut().enumerate() {
             let mine: Vec<f32> = d_z
                 .iter()
-                .zip(&from_second)
-                .map(|(d, &second)| if second == (k == 1) { *d } else { 0.0 })
+                .zip(&first_weight)
+                .map(|(d, &w0)| d * if k == 0 { w0 } else { 1.0 - w0 })
                 .collect();
             // The critics' parameter gradients are scratch here: their next step zeroes them.
             critic.grads.fill(0.0);
@@ -327,11 +339,11 @@ impl ContinuousSac {
             .update((entropy - self.target_entropy) as f32);
     }
 
-    /// The twin-min critic quantiles at the greedy action of each of `rows` observations.
+    /// The combined twin critic quantiles at the greedy action of each of `rows` observations.
     fn greedy_quantiles(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
         let actions = self.greedy_actions(obs, rows);
         let x = with_actions(obs, self.obs_width, &actions);
-        self.online_twin_min(&x, rows).0
+        self.online_twins(&x, rows).0
     }
 }
 

@@ -43,7 +43,7 @@ pub struct BacktestArgs {
     )]
     pub policy: Vec<String>,
     /// MPC look-ahead in quarter-hours.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = DEFAULT_MPC_HORIZON)]
     pub mpc_horizon: usize,
     /// Write ledger (per quarter-hour) and daily P&L CSVs per policy to this folder.
     #[arg(long)]
@@ -80,6 +80,27 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The MPC look-ahead (quarter-hours) of backtests, experiments and the quickstart: four hours,
+/// the horizon the shipped MPC baseline figures use.
+pub const DEFAULT_MPC_HORIZON: usize = 16;
+
+/// Backtests the policy named `name` (as `make_policy` takes it) on `s`'s evaluation days, with
+/// its metrics, % of perfect foresight from `oracle` included.
+pub fn run_policy(
+    name: &str,
+    s: &Setup,
+    oracle: &Oracle,
+    horizon: usize,
+) -> Result<(Backtest, Metrics)> {
+    let mut policy = make_policy(name, s, oracle, horizon)?;
+    let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
+        .map_err(anyhow::Error::msg)?;
+    let battery = &s.config.battery;
+    let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
+    let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
+    Ok((bt, m))
 }
 
 /// The policy named `name` (a baseline, the oracle's replay or `run:<dir>`) for setup `s`.
@@ -131,17 +152,9 @@ pub fn make_policy(
 pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
     let s = args.setup.build()?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
-    let rated = s
-        .config
-        .battery
-        .discharge_power_mw
-        .max(s.config.battery.charge_power_mw);
     let mut results: Vec<(Backtest, Metrics)> = vec![];
     for name in &args.policy {
-        let mut policy = make_policy(name.trim(), &s, &oracle, args.mpc_horizon)?;
-        let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
-            .map_err(anyhow::Error::msg)?;
-        let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
+        let (bt, m) = run_policy(name.trim(), &s, &oracle, args.mpc_horizon)?;
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)?;
             let stem: String = name

@@ -7,12 +7,12 @@
 //! `results.md` (mean and 95 % Student-t interval over seeds), `evaluation.json` (what the report
 //! is drawn from) and `report.html`.
 
-use crate::evaluate::make_policy;
+use crate::evaluate::{run_policy, DEFAULT_MPC_HORIZON};
 use crate::setup::{build_setup, DaySet};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use imbarb_agents::TrainConfig;
-use imbarb_eval::{backtest, mean_interval, Backtest, Metrics, Oracle};
+use imbarb_eval::{Backtest, Oracle};
 use imbarb_market::write::write_atomic;
 use imbarb_report::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary};
 use imbarb_risk::RiskMeasure;
@@ -450,11 +450,6 @@ fn evaluate(name: &str, jobs: &[Job], baselines: &[String]) -> Result<Evaluation
             DaySet::Test,
         )?;
         let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
-        let rated = c
-            .env
-            .battery
-            .discharge_power_mw
-            .max(c.env.battery.charge_power_mw);
         let mut results: Vec<(PolicyResult, Backtest)> = vec![];
         let mut run_one = |name: &str,
                            kind: &str,
@@ -462,16 +457,14 @@ fn evaluate(name: &str, jobs: &[Job], baselines: &[String]) -> Result<Evaluation
                            run: Option<&Path>,
                            spec: &str|
          -> Result<()> {
-            let mut policy = make_policy(spec, &s, &oracle, 16)?;
-            let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
-                .map_err(anyhow::Error::msg)?;
+            let (bt, metrics) = run_policy(spec, &s, &oracle, DEFAULT_MPC_HORIZON)?;
             results.push((
                 PolicyResult {
                     name: name.to_string(),
                     kind: kind.to_string(),
                     seed,
                     run: run.map(|p| p.display().to_string()),
-                    metrics: Metrics::of(&bt, Some(oracle.total_eur()), rated),
+                    metrics,
                     daily_eur: bt.days.iter().map(|d| d.profit_eur).collect(),
                 },
                 bt,
@@ -606,45 +599,29 @@ fn results_csv(e: &Evaluation) -> Result<String> {
 fn results_md(e: &Evaluation) -> String {
     let mut out = format!("# Experiment `{}`: test days\n\n", e.name);
     for g in &e.groups {
-        let best_baseline = g
-            .policies
-            .iter()
-            .filter(|p| p.kind == "baseline" && p.name != "oracle")
-            .map(|p| (p.metrics.eur_per_day, p.name.as_str()))
-            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let best_baseline = g.best_baseline();
         out.push_str(&format!(
             "## {}\n\n{}\n\n| policy | seeds | EUR/day (mean, 95 % CI) | % of perfect foresight | cycles/day | std/day | VaR 10 % | CVaR 10 % | vs best baseline |\n|---|---|---|---|---|---|---|---|---|\n",
             g.label, g.setup
         ));
-        let mut names: Vec<&str> = g.policies.iter().map(|p| p.name.as_str()).collect();
-        names.dedup();
-        for n in names {
-            let runs: Vec<&Metrics> = g
-                .policies
-                .iter()
-                .filter(|p| p.name == n)
-                .map(|p| &p.metrics)
-                .collect();
-            let mean = |f: &dyn Fn(&Metrics) -> f64| {
-                runs.iter().map(|m| f(m)).sum::<f64>() / runs.len() as f64
-            };
-            let eur: Vec<f64> = runs.iter().map(|m| m.eur_per_day).collect();
-            let Some(summary) = mean_interval(&eur, 0.95) else {
+        for p in g.summaries() {
+            let Some(eur) = p.eur_per_day else {
                 continue;
             };
             let vs = match best_baseline {
-                Some((best, b)) if best > 0.0 => format!("{:.2}x ({b})", summary.mean / best),
+                Some((b, best)) if best > 0.0 => format!("{:.2}x ({b})", eur.mean / best),
                 _ => "-".into(),
             };
             out.push_str(&format!(
-                "| {n} | {} | {} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {vs} |\n",
-                runs.len(),
-                summary.display(1),
-                mean(&|m| m.pct_of_perfect.unwrap_or(f64::NAN)),
-                mean(&|m| m.cycles_per_day),
-                mean(&|m| m.daily_std_eur),
-                mean(&|m| m.var_10_eur),
-                mean(&|m| m.cvar_10_eur),
+                "| {} | {} | {} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {vs} |\n",
+                p.name,
+                p.seeds,
+                eur.display(1),
+                p.pct_of_perfect,
+                p.cycles_per_day,
+                p.daily_std_eur,
+                p.var_10_eur,
+                p.cvar_10_eur,
             ));
         }
         out.push('\n');

@@ -4,8 +4,7 @@
 //! curves and every run's manifest.
 
 use crate::charts::{self, Series};
-use crate::model::{Evaluation, GroupResult, PolicyResult, RunInfo};
-use imbarb_eval::mean_interval;
+use crate::model::{mean_over, Evaluation, GroupResult, PolicyResult, RunInfo};
 
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
@@ -22,17 +21,6 @@ figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow
 .note{color:#555;font-size:14px}";
 
 /// The policies of a group by name, in first-seen order (agents: one entry per seed).
-fn by_name(g: &GroupResult) -> Vec<(&str, Vec<&PolicyResult>)> {
-    let mut out: Vec<(&str, Vec<&PolicyResult>)> = vec![];
-    for p in &g.policies {
-        match out.iter_mut().find(|(n, _)| *n == p.name) {
-            Some((_, v)) => v.push(p),
-            None => out.push((&p.name, vec![p])),
-        }
-    }
-    out
-}
-
 /// Mean over a policy's seeds of each test day's P&L.
 fn mean_daily(runs: &[&PolicyResult]) -> Vec<f64> {
     let days = runs.iter().map(|r| r.daily_eur.len()).min().unwrap_or(0);
@@ -41,29 +29,24 @@ fn mean_daily(runs: &[&PolicyResult]) -> Vec<f64> {
         .collect()
 }
 
-fn mean_of(runs: &[&PolicyResult], f: impl Fn(&PolicyResult) -> f64) -> f64 {
-    runs.iter().map(|r| f(r)).sum::<f64>() / runs.len().max(1) as f64
-}
-
 fn results_table(g: &GroupResult) -> String {
     let mut t = String::from(
         "<table><tr><th>policy</th><th>seeds</th><th>EUR/day (mean, 95 % CI)</th><th>% of perfect foresight</th>\
          <th>cycles/day</th><th>std/day</th><th>VaR 10 %</th><th>CVaR 10 %</th><th>losing days</th></tr>",
     );
-    for (name, runs) in by_name(g) {
-        let eur: Vec<f64> = runs.iter().map(|r| r.metrics.eur_per_day).collect();
-        let shown = mean_interval(&eur, 0.95).map_or("-".into(), |s| s.display(1));
+    for p in g.summaries() {
+        let shown = p.eur_per_day.map_or("-".into(), |s| s.display(1));
         t.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td></tr>",
-            escape(name),
-            runs.len(),
+            escape(p.name),
+            p.seeds,
             shown,
-            mean_of(&runs, |r| r.metrics.pct_of_perfect.unwrap_or(f64::NAN)),
-            mean_of(&runs, |r| r.metrics.cycles_per_day),
-            mean_of(&runs, |r| r.metrics.daily_std_eur),
-            mean_of(&runs, |r| r.metrics.var_10_eur),
-            mean_of(&runs, |r| r.metrics.cvar_10_eur),
-            100.0 * mean_of(&runs, |r| r.metrics.losing_day_share),
+            p.pct_of_perfect,
+            p.cycles_per_day,
+            p.daily_std_eur,
+            p.var_10_eur,
+            p.cvar_10_eur,
+            100.0 * p.losing_day_share,
         ));
     }
     t.push_str("</table>");
@@ -85,7 +68,7 @@ fn figure(svg: Result<String, String>, caption: &str) -> String {
 }
 
 fn group_section(g: &GroupResult) -> String {
-    let named = by_name(g);
+    let named = g.by_policy();
     let mut s = format!(
         "<h2>{}</h2><p class=\"note\">{}</p>{}",
         escape(&g.label),
@@ -97,8 +80,8 @@ fn group_section(g: &GroupResult) -> String {
         .iter()
         .filter(|(n, r)| r[0].kind == "baseline" && *n != "oracle")
         .max_by(|a, b| {
-            mean_of(&a.1, |r| r.metrics.eur_per_day)
-                .total_cmp(&mean_of(&b.1, |r| r.metrics.eur_per_day))
+            mean_over(&a.1, |r| r.metrics.eur_per_day)
+                .total_cmp(&mean_over(&b.1, |r| r.metrics.eur_per_day))
         })
         .map(|(n, _)| *n);
     // Colours follow the policy's place in the group, the same in every chart.
@@ -150,8 +133,8 @@ fn group_section(g: &GroupResult) -> String {
             (
                 n.to_string(),
                 i,
-                mean_of(runs, |r| r.metrics.cvar_10_eur),
-                mean_of(runs, |r| r.metrics.eur_per_day),
+                mean_over(runs, |r| r.metrics.cvar_10_eur),
+                mean_over(runs, |r| r.metrics.eur_per_day),
             )
         })
         .collect();

@@ -108,6 +108,45 @@ mod tests {
         }
     }
 
+    /// Seeds of one policy aggregate even when other policies sit between them; the best
+    /// baseline is never the oracle.
+    #[test]
+    fn summaries_group_seeds_and_skip_the_oracle_as_baseline() {
+        let g = GroupResult {
+            label: "g".into(),
+            setup: "s".into(),
+            dates: vec![],
+            prices: PriceSummary::of(&[]),
+            oracle_eur_per_day: 1000.0,
+            policies: vec![
+                policy("dsac", "agent", Some(0), 500.0),
+                policy("oracle", "baseline", None, 1000.0),
+                policy("mpc", "baseline", None, 300.0),
+                policy("rule", "baseline", None, 200.0),
+                policy("dsac", "agent", Some(1), 520.0),
+                policy("dsac", "agent", Some(2), 540.0),
+            ],
+            traces: vec![],
+        };
+        let rows = g.summaries();
+        let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
+        assert_eq!(names, ["dsac", "oracle", "mpc", "rule"]);
+        let dsac = &rows[0];
+        assert_eq!((dsac.kind, dsac.seeds), ("agent", 3));
+        let eur = dsac.eur_per_day.expect("finite");
+        assert!((eur.mean - 520.0).abs() < 1e-9);
+        // Student-t, 2 degrees of freedom: 4.303 x 20 / sqrt(3).
+        let half = eur.half_width.expect("three seeds");
+        assert!(
+            (half - 4.302_653 * 20.0 / 3f64.sqrt()).abs() < 1e-3,
+            "{half}"
+        );
+        assert!((dsac.cvar_10_eur - 518.5).abs() < 1e-9);
+        assert!((dsac.pct_of_perfect - 52.0).abs() < 1e-9);
+        assert_eq!(rows[2].seeds, 1);
+        assert_eq!(g.best_baseline(), Some(("mpc", 300.0)));
+    }
+
     /// A page with one group: the results table aggregates seeds with an interval, every chart
     /// is inline SVG, names are escaped and nothing is fetched.
     #[test]

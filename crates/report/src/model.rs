@@ -4,7 +4,7 @@
 //! can rebuild the page without backtesting again.
 
 use chrono::NaiveDate;
-use imbarb_eval::Metrics;
+use imbarb_eval::{mean_interval, Metrics, SeedSummary};
 use serde::{Deserialize, Serialize};
 
 /// An experiment's evaluation on the test days.
@@ -37,6 +37,84 @@ pub struct GroupResult {
     pub policies: Vec<PolicyResult>,
     /// Representative days (best, median, worst of the best agent) for each policy.
     pub traces: Vec<DayTrace>,
+}
+
+impl GroupResult {
+    /// Each policy with its runs (agents: one per seed), in order of first appearance.
+    pub fn by_policy(&self) -> Vec<(&str, Vec<&PolicyResult>)> {
+        let mut out: Vec<(&str, Vec<&PolicyResult>)> = vec![];
+        for p in &self.policies {
+            match out.iter_mut().find(|(n, _)| *n == p.name) {
+                Some((_, v)) => v.push(p),
+                None => out.push((&p.name, vec![p])),
+            }
+        }
+        out
+    }
+
+    /// Every policy's metrics over its seeds: the rows of the results tables.
+    pub fn summaries(&self) -> Vec<PolicySummary<'_>> {
+        self.by_policy()
+            .into_iter()
+            .map(|(name, runs)| {
+                let mean = |f: fn(&Metrics) -> f64| mean_over(&runs, |r| f(&r.metrics));
+                let eur: Vec<f64> = runs.iter().map(|r| r.metrics.eur_per_day).collect();
+                PolicySummary {
+                    name,
+                    kind: &runs[0].kind,
+                    seeds: runs.len(),
+                    eur_per_day: mean_interval(&eur, 0.95),
+                    pct_of_perfect: mean(|m| m.pct_of_perfect.unwrap_or(f64::NAN)),
+                    cycles_per_day: mean(|m| m.cycles_per_day),
+                    daily_std_eur: mean(|m| m.daily_std_eur),
+                    var_10_eur: mean(|m| m.var_10_eur),
+                    cvar_10_eur: mean(|m| m.cvar_10_eur),
+                    losing_day_share: mean(|m| m.losing_day_share),
+                }
+            })
+            .collect()
+    }
+
+    /// The non-oracle baseline with the highest EUR/day, with that figure: what an agent must
+    /// beat to be worth training.
+    pub fn best_baseline(&self) -> Option<(&str, f64)> {
+        self.policies
+            .iter()
+            .filter(|p| p.kind == "baseline" && p.name != "oracle")
+            .map(|p| (p.name.as_str(), p.metrics.eur_per_day))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// Mean of `f` over a policy's runs (0 when there are none).
+pub fn mean_over(runs: &[&PolicyResult], f: impl Fn(&PolicyResult) -> f64) -> f64 {
+    runs.iter().map(|r| f(r)).sum::<f64>() / runs.len().max(1) as f64
+}
+
+/// One policy's test-day metrics over its seeds (means, and EUR/day with a 95 % Student-t
+/// interval), as the results tables show them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicySummary<'a> {
+    /// Policy name.
+    pub name: &'a str,
+    /// "agent" or "baseline".
+    pub kind: &'a str,
+    /// Number of runs (seeds).
+    pub seeds: usize,
+    /// EUR/day: mean and 95 % interval over seeds (None if a value is not finite).
+    pub eur_per_day: Option<SeedSummary>,
+    /// Mean % of perfect foresight.
+    pub pct_of_perfect: f64,
+    /// Mean full cycles per day.
+    pub cycles_per_day: f64,
+    /// Mean standard deviation of daily P&L, EUR.
+    pub daily_std_eur: f64,
+    /// Mean VaR 10 % of daily P&L, EUR.
+    pub var_10_eur: f64,
+    /// Mean CVaR 10 % of daily P&L, EUR.
+    pub cvar_10_eur: f64,
+    /// Mean share of days with a loss.
+    pub losing_day_share: f64,
 }
 
 /// Price statistics over the test days, EUR/MWh.
