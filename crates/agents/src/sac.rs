@@ -616,6 +616,41 @@ mod tests {
             .sum()
     }
 
+    /// The critics' combined distribution is the quantile-wise minimum or average of the two
+    /// online critics, by `[sac] twin`, and it is what the agent reports and scores.
+    #[test]
+    fn twin_critics_combine_by_min_or_mean() {
+        let obs = [0.3f32, -1.2];
+        for twin in [TwinCombine::Min, TwinCombine::Mean] {
+            let mut c = TrainConfig {
+                algo: Algo::Dsac,
+                ..TrainConfig::default()
+            };
+            c.network.hidden = vec![8];
+            c.distribution.quantiles = 4;
+            c.sac.twin = twin;
+            let mut sac = Sac::new(&c, 2).expect("agent");
+            let [c0, c1] = &mut sac.nets.critics;
+            let z0 = c0.online.forward(&obs, 1, &mut c0.cache2).to_vec();
+            let z1 = c1.online.forward(&obs, 1, &mut c1.cache2).to_vec();
+            assert!(z0.iter().zip(&z1).any(|(a, b)| (a - b).abs() > 1e-3));
+            let want: Vec<f32> = z0
+                .iter()
+                .zip(&z1)
+                .map(|(a, b)| match twin {
+                    TwinCombine::Min => a.min(*b),
+                    TwinCombine::Mean => 0.5 * (a + b),
+                })
+                .collect();
+            assert_eq!(sac.online_twins(&obs, 1), want, "{twin:?}");
+            // The reported distributions (EUR) are the combined quantiles, unscaled.
+            let d = sac.distributions(&obs);
+            let inv = 1.0 / sac.c.scale as f64;
+            let mean0 = want[..4].iter().map(|&x| x as f64 * inv).sum::<f64>() / 4.0;
+            assert!((d[0].mean() - mean0).abs() < 1e-6, "{twin:?}");
+        }
+    }
+
     #[test]
     fn soft_value_by_hand() {
         // pi = (0.25, 0.75, 0), q = (4, 2, 100 masked), alpha 0.5:
