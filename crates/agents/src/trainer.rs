@@ -705,6 +705,7 @@ pub fn next_day_start(
         soc_mwh,
         b.daily_throughput_budget_mwh(),
         config.env.granularity.duration_h(),
+        config.env.levels_at_limits,
         mask,
     );
     true

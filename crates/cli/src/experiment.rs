@@ -399,11 +399,13 @@ fn run_jobs(jobs: &[Job], workers: usize) -> Vec<(String, String)> {
     failures.into_inner().unwrap_or_default()
 }
 
-/// What makes two runs comparable: data, split, battery (with its cap), granularity, actions.
+/// What makes two runs comparable: data, split, battery (with its cap), granularity, actions and
+/// what levels do at the limits.
 fn group_key(c: &TrainConfig) -> String {
     serde_json::json!({
         "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
         "battery": c.env.battery, "granularity": c.env.granularity, "actions": c.env.actions,
+        "levels_at_limits": c.env.levels_at_limits,
     })
     .to_string()
 }
@@ -412,7 +414,10 @@ fn group_key(c: &TrainConfig) -> String {
 fn group_label(c: &TrainConfig) -> String {
     let actions = match c.env.actions {
         imbarb_sim::ActionSpace::Continuous => "continuous".to_string(),
-        imbarb_sim::ActionSpace::Discrete { levels } => format!("{levels} levels"),
+        imbarb_sim::ActionSpace::Discrete { levels } => match c.env.levels_at_limits {
+            imbarb_sim::LevelLimits::Whole => format!("{levels} levels"),
+            imbarb_sim::LevelLimits::Clip => format!("{levels} levels, clipped at the limits"),
+        },
     };
     format!(
         "cap {} / {:?} decisions / {actions}",
@@ -440,6 +445,7 @@ fn evaluate(name: &str, jobs: &[Job], baselines: &[String]) -> Result<Evaluation
             battery: c.env.battery,
             granularity: c.env.granularity,
             actions: c.env.actions,
+            levels_at_limits: c.env.levels_at_limits,
             ..EnvConfig::default()
         };
         let s = build_setup(

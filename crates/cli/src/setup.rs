@@ -5,7 +5,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use imbarb_market::{source, Coverage, DaySplits, Split, SplitSpec};
 use imbarb_sim::{
-    ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, MarketDays, MarketFeatures,
+    ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits, MarketDays,
+    MarketFeatures,
 };
 
 /// Which days to evaluate.
@@ -28,6 +29,15 @@ pub enum SocMode {
     Carry,
     /// Every day starts at --initial-soc.
     Fixed,
+}
+
+/// `--levels-at-limits` (see `LevelLimits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AtLimits {
+    /// Only levels that fit in full.
+    Whole,
+    /// Levels clip at the limits.
+    Clip,
 }
 
 /// Data, days, battery and environment options.
@@ -69,6 +79,10 @@ pub struct SetupArgs {
     /// Actions: `continuous` or `discrete:N` (N power levels from full charge to full discharge).
     #[arg(long, default_value = "continuous")]
     pub actions: String,
+    /// Discrete levels at the SoC and cycle limits: `whole` (only levels that fit in full are
+    /// allowed) or `clip` (any level that can move energy; the simulator executes what fits).
+    #[arg(long, value_enum, default_value_t = AtLimits::Whole)]
+    pub levels_at_limits: AtLimits,
     /// Seed for the per-minute surrogate estimates.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -125,6 +139,10 @@ impl SetupArgs {
             battery,
             granularity,
             actions,
+            levels_at_limits: match self.levels_at_limits {
+                AtLimits::Whole => LevelLimits::Whole,
+                AtLimits::Clip => LevelLimits::Clip,
+            },
             ..EnvConfig::default()
         })
     }

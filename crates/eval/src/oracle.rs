@@ -2,7 +2,7 @@
 //! actions where it applies, the LP otherwise, and a policy that replays it.
 
 use imbarb_baselines::{dp_oracle, lp_oracle, Horizon, Replay, Schedule};
-use imbarb_sim::{ActionSpace, EnvConfig, InitialSoc, MarketDays};
+use imbarb_sim::{ActionSpace, EnvConfig, InitialSoc, LevelLimits, MarketDays};
 use std::collections::HashMap;
 
 /// An optimum and how it was computed.
@@ -29,6 +29,15 @@ impl Oracle {
             InitialSoc::CarryOver { .. } => Horizon::Chained,
         };
         if let ActionSpace::Discrete { levels } = config.actions {
+            if config.levels_at_limits == LevelLimits::Clip {
+                // Clipped levels reach any SoC: the lattice DP no longer covers them.
+                let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
+                return Ok(Oracle {
+                    schedule,
+                    actions: None,
+                    method: "lp (continuous bound: levels clip at the limits)".into(),
+                });
+            }
             let capped = config.battery.cycles_per_day.is_some();
             if !(capped && horizon == Horizon::Chained) {
                 let dp = dp_oracle(days, day_indices, &config.battery, levels, horizon)?;

@@ -135,3 +135,38 @@ fn fitted_baselines_beat_idle_and_stay_below_the_oracle() {
     assert_eq!(per_day[3], 0.0);
     assert!(per_day[0] > 0.0 && per_day[2] > 0.0, "{per_day:?}");
 }
+
+#[test]
+fn clipped_levels_take_the_continuous_bound() {
+    // Levels that clip at the limits reach SoCs off the DP lattice: the oracle is the
+    // continuous LP. The exact DP of whole levels stays below it. A threshold rule meets the
+    // limits with clipped levels (the ledger shows it) and never with whole ones.
+    let w = world(Granularity::Qh);
+    let with = |limits: LevelLimits| EnvConfig {
+        actions: ActionSpace::Discrete { levels: 3 },
+        levels_at_limits: limits,
+        ..EnvConfig::default()
+    };
+    let continuous = EnvConfig {
+        actions: ActionSpace::Continuous,
+        ..EnvConfig::default()
+    };
+    let clip = Oracle::solve(&w.days, &w.test, &with(LevelLimits::Clip)).unwrap();
+    let lp = Oracle::solve(&w.days, &w.test, &continuous).unwrap();
+    assert!(clip.method.starts_with("lp"), "{}", clip.method);
+    assert!((clip.total_eur() - lp.total_eur()).abs() < 1e-6);
+    let whole = Oracle::solve(&w.days, &w.test, &with(LevelLimits::Whole)).unwrap();
+    assert!(whole.method.starts_with("dp"));
+    assert!(whole.total_eur() < clip.total_eur());
+    let rule = |cfg: &EnvConfig| {
+        let mut rule = ThresholdRule::fit(&w.days, &w.features, cfg, &w.train).unwrap();
+        let bt = backtest(&w.days, &w.features, cfg, &w.test, &mut rule).unwrap();
+        let clipped: f64 = bt.ledger.iter().map(|r| r.clipped_mw.abs()).sum();
+        (bt.days.iter().map(|d| d.profit_eur).sum::<f64>(), clipped)
+    };
+    let (whole_eur, whole_clipped) = rule(&with(LevelLimits::Whole));
+    let (clip_eur, clip_clipped) = rule(&with(LevelLimits::Clip));
+    assert_eq!(whole_clipped, 0.0, "whole levels never clip");
+    assert!(clip_clipped > 0.0, "the rule meets a limit on some day");
+    assert!(whole_eur <= whole.total_eur() + 1e-6 && clip_eur <= clip.total_eur() + 1e-6);
+}

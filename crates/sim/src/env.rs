@@ -66,7 +66,28 @@ pub struct EnvConfig {
     pub actions: ActionSpace,
     /// Observation features.
     pub observation: ObservationConfig,
+    /// What a discrete level does at the battery's limits.
+    pub levels_at_limits: LevelLimits,
 }
+
+/// What a discrete power level does at the battery's limits (SoC bounds, the day's cycle
+/// budget). Continuous actions always clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LevelLimits {
+    /// A level is allowed only when it fits in full for the whole decision period: the SoC
+    /// stays on the lattice of whole moves that the exact DP oracle solves, but energy near
+    /// the limits is stranded (a 2 MWh battery starting half full can reach only 1.9 MWh).
+    #[default]
+    Whole,
+    /// A level is allowed whenever it can move energy in its direction; the simulator executes
+    /// what fits and reports the rest in the ledger's clipped power, as a battery controller
+    /// tapers at its limits. The oracle is then the continuous-power LP (an upper bound).
+    Clip,
+}
+
+/// Below this much room (MWh) a level clipped at the limits would move nothing: it is masked.
+const MIN_CLIPPED_MOVE_MWH: f64 = 1e-6;
 
 impl Default for EnvConfig {
     fn default() -> Self {
@@ -75,6 +96,7 @@ impl Default for EnvConfig {
             granularity: Granularity::Qh,
             actions: ActionSpace::default(),
             observation: ObservationConfig::default(),
+            levels_at_limits: LevelLimits::Whole,
         }
     }
 }
@@ -90,17 +112,18 @@ pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
     f.max(0.0) * b.discharge_power_mw + f.min(0.0) * b.charge_power_mw
 }
 
-/// Writes the action mask of `levels` discrete levels: a level is allowed when it can be executed
-/// in full for `duration_h` within the SoC bounds and the remaining cycle budget. Idle (or the
+/// Writes the action mask of `levels` discrete levels: with `LevelLimits::Whole` a level is
+/// allowed when it can be executed in full for `duration_h` within the SoC bounds and the
+/// remaining cycle budget, with `Clip` when it can move any energy in its direction. Idle (or the
 /// level closest to 0) is always allowed. An empty mask (continuous actions) stays empty.
 pub fn action_mask(
     b: &BatteryConfig,
     soc_mwh: f64,
     throughput_left_mwh: f64,
     duration_h: f64,
+    limits: LevelLimits,
     mask: &mut [bool],
 ) {
-    const EPS: f64 = 1e-9;
     let levels = mask.len();
     if levels == 0 {
         // Continuous actions have no mask: the simulator clips instead.
@@ -109,14 +132,8 @@ pub fn action_mask(
     let room_out = (soc_mwh - b.soc_min_mwh()).min(throughput_left_mwh);
     let room_in = (b.soc_max_mwh() - soc_mwh).min(throughput_left_mwh);
     for (i, m) in mask.iter_mut().enumerate() {
-        let p = fraction_to_mw(b, ActionSpace::level_fraction(i, levels));
-        *m = if p > 0.0 {
-            p * duration_h / b.discharge_efficiency <= room_out + EPS
-        } else if p < 0.0 {
-            -p * duration_h * b.charge_efficiency <= room_in + EPS
-        } else {
-            true
-        };
+        let (out, inn) = level_cell_energy(b, ActionSpace::level_fraction(i, levels), duration_h);
+        *m = level_allowed(limits, out, inn, room_out, room_in);
     }
     if !mask.iter().any(|m| *m) {
         let idle = (0..levels)
@@ -127,6 +144,30 @@ pub fn action_mask(
             })
             .unwrap_or(0);
         mask[idle] = true;
+    }
+}
+
+/// Cell energy a power fraction moves in full over `duration_h`: (out of the cells, into the
+/// cells), MWh, one of them 0.
+fn level_cell_energy(b: &BatteryConfig, fraction: f64, duration_h: f64) -> (f64, f64) {
+    let p = fraction_to_mw(b, fraction);
+    if p > 0.0 {
+        (p * duration_h / b.discharge_efficiency, 0.0)
+    } else {
+        (0.0, -p * duration_h * b.charge_efficiency)
+    }
+}
+
+/// Whether a level needing `out` / `inn` MWh of cell energy in full (one of them 0) is allowed
+/// with `room_out` / `room_in` MWh of room under `limits`.
+fn level_allowed(limits: LevelLimits, out: f64, inn: f64, room_out: f64, room_in: f64) -> bool {
+    const EPS: f64 = 1e-9;
+    match limits {
+        LevelLimits::Whole => out <= room_out + EPS && inn <= room_in + EPS,
+        LevelLimits::Clip => {
+            (out == 0.0 || room_out > MIN_CLIPPED_MOVE_MWH)
+                && (inn == 0.0 || room_in > MIN_CLIPPED_MOVE_MWH)
+        }
     }
 }
 
@@ -237,17 +278,9 @@ impl<'a> VecEnv<'a> {
         let level_fraction: Vec<f64> = (0..levels)
             .map(|i| ActionSpace::level_fraction(i, levels))
             .collect();
-        let b = &config.battery;
         let level_cell = level_fraction
             .iter()
-            .map(|f| {
-                let p = fraction_to_mw(b, *f);
-                if p > 0.0 {
-                    (p * duration_h / b.discharge_efficiency, 0.0)
-                } else {
-                    (0.0, -p * duration_h * b.charge_efficiency)
-                }
-            })
+            .map(|f| level_cell_energy(&config.battery, *f, duration_h))
             .collect();
         Ok(VecEnv {
             days,
@@ -369,18 +402,18 @@ impl<'a> VecEnv<'a> {
         let a = self.n_actions();
         if a > 0 {
             // Same rule as `action_mask`, on the levels' precomputed cell energies.
-            const EPS: f64 = 1e-9;
             let left = self.budget_mwh - self.throughput[i];
-            let room_out = (self.soc[i] - b.soc_min_mwh()).min(left) + EPS;
-            let room_in = (b.soc_max_mwh() - self.soc[i]).min(left) + EPS;
+            let room_out = (self.soc[i] - b.soc_min_mwh()).min(left);
+            let room_in = (b.soc_max_mwh() - self.soc[i]).min(left);
+            let limits = self.config.levels_at_limits;
             let mask = &mut self.mask[i * a..(i + 1) * a];
             let mut any = false;
             for (m, (out, inn)) in mask.iter_mut().zip(&self.level_cell) {
-                *m = *out <= room_out && *inn <= room_in;
+                *m = level_allowed(limits, *out, *inn, room_out, room_in);
                 any |= *m;
             }
             if !any {
-                action_mask(b, self.soc[i], left, self.duration_h, mask);
+                action_mask(b, self.soc[i], left, self.duration_h, limits, mask);
             }
         }
     }

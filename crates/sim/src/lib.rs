@@ -14,8 +14,8 @@ pub mod settlement;
 pub use battery::{BatteryConfig, InitialSoc, StepOutcome};
 pub use days::{Day, Granularity, MarketDays};
 pub use env::{
-    action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig, Policy,
-    StepRecord, VecEnv,
+    action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig,
+    LevelLimits, Policy, StepRecord, VecEnv,
 };
 pub use features::{MarketFeatures, ObservationConfig};
 pub use settlement::{settle, settle_increment};

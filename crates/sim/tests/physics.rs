@@ -113,16 +113,81 @@ fn spent_cycle_budget_means_idle_and_masks() {
     assert!(steps[5..].iter().all(|s| s.outcome.power_mw == 0.0));
     // The discrete mask forbids charging once the budget cannot cover a full step.
     let mut mask = [false; 3];
-    action_mask(&b, 1.5, 0.1, 0.25, &mut mask);
+    action_mask(&b, 1.5, 0.1, 0.25, LevelLimits::Whole, &mut mask);
     assert_eq!(mask, [false, true, false]);
-    action_mask(&b, 1.5, 1.0, 0.25, &mut mask);
+    action_mask(&b, 1.5, 1.0, 0.25, LevelLimits::Whole, &mut mask);
     assert_eq!(mask, [true, true, true]);
-    action_mask(&b, 0.2, 1.0, 0.25, &mut mask);
+    action_mask(&b, 0.2, 1.0, 0.25, LevelLimits::Whole, &mut mask);
     assert_eq!(
         mask,
         [true, true, false],
         "0.2 MWh cannot give a full 0.278 MWh discharge"
     );
+}
+
+/// Plays the allowed level nearest a fixed power fraction per quarter-hour.
+struct LevelScript(Vec<f64>);
+impl Policy for LevelScript {
+    fn name(&self) -> String {
+        "levels".into()
+    }
+    fn act(&mut self, d: &Decision) -> Action {
+        let f = self.0.get(d.qh).copied().unwrap_or(0.0);
+        action_for_fraction(ActionSpace::Discrete { levels: 3 }, f, d.mask)
+    }
+}
+
+#[test]
+fn clipped_levels_fill_the_battery_where_whole_levels_strand_energy() {
+    // Charging at -100 EUR/MWh from 1 MWh: whole levels stop at 1.9 MWh (a fifth full quarter-
+    // hour would overfill), clipped levels top up to 2 MWh like continuous power and earn the
+    // same 100 x (1 + 0.1 / 0.9) EUR, the last quarter-hour's shortfall in the ledger.
+    let data = market(&["2023-06-01"], |_, _| (-100.0, -100.0));
+    let play = |limits: LevelLimits| {
+        let cfg = EnvConfig {
+            levels_at_limits: limits,
+            ..EnvConfig::default()
+        };
+        let (days, f) = setup(&data, &cfg);
+        let mut out = vec![];
+        rollout(
+            &days,
+            &f,
+            &cfg,
+            &[0],
+            &mut LevelScript(vec![-1.0; 96]),
+            |s| out.push(*s),
+        )
+        .unwrap();
+        out
+    };
+    let whole = play(LevelLimits::Whole);
+    assert!((whole.last().unwrap().soc_after_mwh - 1.9).abs() < 1e-12);
+    assert!(whole.iter().all(|s| s.outcome.clipped_mw == 0.0));
+    let clipped = play(LevelLimits::Clip);
+    assert!((clipped.last().unwrap().soc_after_mwh - 2.0).abs() < 1e-12);
+    let total: f64 = clipped.iter().map(|s| s.reward_eur).sum();
+    assert!((total - 100.0 * (1.0 + 0.1 / 0.9)).abs() < 1e-9, "{total}");
+    let fifth = &clipped[4].outcome;
+    assert!(
+        (fifth.power_mw + 0.1 / 0.9 / 0.25).abs() < 1e-9,
+        "{fifth:?}"
+    );
+    // Requested minus delivered: -1 MW asked, -0.444 MW delivered.
+    assert!((fifth.clipped_mw + (1.0 - 0.1 / 0.9 / 0.25)).abs() < 1e-9);
+    // Once full, charging moves nothing and is masked: the rest of the day idles.
+    assert!(clipped[5..].iter().all(|s| s.outcome.power_mw == 0.0));
+
+    // The mask: with 0.1 MWh of budget left both directions can still move energy; a full
+    // battery cannot charge, an empty one cannot discharge.
+    let b = BatteryConfig::default();
+    let mut mask = [false; 3];
+    action_mask(&b, 1.5, 0.1, 0.25, LevelLimits::Clip, &mut mask);
+    assert_eq!(mask, [true, true, true]);
+    action_mask(&b, 2.0, 1.0, 0.25, LevelLimits::Clip, &mut mask);
+    assert_eq!(mask, [false, true, true]);
+    action_mask(&b, 0.0, 1.0, 0.25, LevelLimits::Clip, &mut mask);
+    assert_eq!(mask, [true, true, false]);
 }
 
 #[test]
