@@ -108,17 +108,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
         stop_after_rounds: None,
     };
     let outcome = train(&data, &config, &out, &options)?;
+    // A finished run called again does nothing: it has no rate of its own to show.
+    let rates = if outcome.env_steps_per_s > 0.0 {
+        format!(
+            "{:.0} env steps/s, {:.0} updates/s",
+            outcome.env_steps_per_s, outcome.updates_per_s
+        )
+    } else {
+        "already finished".to_string()
+    };
     match &outcome.best {
         Some(b) => println!(
-            "{}: best validation {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({:.0} env steps/s, {:.0} updates/s)",
+            "{}: best validation {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({rates})",
             out.display(),
             b.eur_per_day,
             b.cycles_per_day,
             b.step,
             outcome.steps,
             outcome.updates,
-            outcome.env_steps_per_s,
-            outcome.updates_per_s
         ),
         None => println!("{}: no validation yet", out.display()),
     }
