@@ -640,6 +640,28 @@ fn results_md(e: &Evaluation) -> String {
     out
 }
 
+/// The training-speed section of `results.md`: per agent, mean wall minutes, environment steps
+/// and updates per second over its runs. Kept out of the printed table, which is the same on
+/// every machine for the same seeds, while speeds are not.
+fn training_speed_md(runs: &[imbarb_report::RunInfo]) -> String {
+    let speeds = imbarb_report::throughput_by_agent(runs);
+    if speeds.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n## Training speed\n\nMean over each agent's runs (of a resumed run, its last session); runs sharing the cores train slower.\n\n| agent | runs | minutes | env steps/s | updates/s |\n|---|---|---|---|---|\n",
+    );
+    for (agent, n, t) in speeds {
+        out.push_str(&format!(
+            "| {agent} | {n} | {:.1} | {:.0} | {:.0} |\n",
+            t.wall_s / 60.0,
+            t.env_steps_per_s,
+            t.updates_per_s
+        ));
+    }
+    out
+}
+
 pub fn run(args: ExperimentArgs) -> Result<()> {
     let file = ExperimentFile::read(&args.file)?;
     let name = file.name.clone().unwrap_or_else(|| {
@@ -682,7 +704,9 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         results_csv(&evaluation)?.as_bytes(),
     )?;
     let md = results_md(&evaluation);
-    write_atomic(&dir.join("results.md"), md.as_bytes())?;
+    let runs = imbarb_report::load_runs(&dir.join("runs")).map_err(anyhow::Error::msg)?;
+    let file_md = format!("{md}{}", training_speed_md(&runs));
+    write_atomic(&dir.join("results.md"), file_md.as_bytes())?;
     write_atomic(
         &dir.join("evaluation.json"),
         serde_json::to_string(&evaluation)?.as_bytes(),

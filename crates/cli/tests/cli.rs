@@ -513,6 +513,17 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
         "{md}"
     );
     assert!(md.contains(" ± "), "{md}");
+    // The file adds each agent's training speed over its four runs; the printed table, the
+    // same on every machine, does not.
+    let speed = md
+        .split("## Training speed")
+        .nth(1)
+        .expect("a training speed section");
+    assert!(
+        speed.contains("| qr | 4 | ") && speed.contains("| dsac-c | 4 | "),
+        "{speed}"
+    );
+    assert!(!stdout(&o).contains("Training speed") && stdout(&o).contains("| qr | 2 | "));
     assert!(out.join("runs/dsac-c-cap1.1-seed1/manifest.json").exists());
     let saved = std::fs::read_to_string(out.join("configs/dsac-c-cap1.1.toml")).unwrap();
     assert!(saved.contains("mean-plus-cvar") && saved.contains("cycles_per_day = 1.1"));

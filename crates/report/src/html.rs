@@ -218,13 +218,14 @@ fn methods_section(runs: &[RunInfo]) -> String {
     }
     let mut s = String::from(
         "<h2>Methods</h2><table><tr><th>run</th><th>algorithm</th><th>actions</th><th>decisions</th>\
-         <th>steps</th><th>gamma</th><th>n-step</th><th>risk</th><th>best validation EUR/day</th></tr>",
+         <th>steps</th><th>gamma</th><th>n-step</th><th>risk</th><th>best validation EUR/day</th>\
+         <th>train min</th><th>env steps/s</th><th>updates/s</th></tr>",
     );
     for r in runs {
         let m = &r.manifest;
         let c = &m["config"];
         s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
             escape(&r.name),
             escape(m["algo"].as_str().unwrap_or("?")),
             escape(&compact(&c["env"]["actions"])),
@@ -236,6 +237,12 @@ fn methods_section(runs: &[RunInfo]) -> String {
             m["best"]["eur_per_day"]
                 .as_f64()
                 .map_or("-".into(), |v| format!("{v:.1}")),
+            r.throughput.map_or("<td>-</td><td>-</td><td>-</td>".into(), |t| format!(
+                "<td>{:.1}</td><td>{:.0}</td><td>{:.0}</td>",
+                t.wall_s / 60.0,
+                t.env_steps_per_s,
+                t.updates_per_s
+            )),
         ));
     }
     s.push_str("</table>");

@@ -5,7 +5,10 @@ pub mod charts;
 pub mod html;
 pub mod model;
 
-pub use model::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary, RunInfo};
+pub use model::{
+    throughput_by_agent, DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary, RunInfo,
+    Throughput,
+};
 
 use std::path::Path;
 
@@ -26,6 +29,7 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
         let metrics_path = dir.join("metrics.jsonl");
         let mut curve = vec![];
+        let mut throughput = None;
         for (i, line) in std::fs::read_to_string(&metrics_path)
             .unwrap_or_default()
             .lines()
@@ -35,6 +39,17 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
                 .map_err(|e| format!("{} line {}: {e}", metrics_path.display(), i + 1))?;
             if let (Some(step), Some(eur)) = (v["step"].as_f64(), v["val_eur_per_day"].as_f64()) {
                 curve.push((step, eur));
+            }
+            if let (Some(wall_s), Some(env_steps_per_s), Some(updates_per_s)) = (
+                v["wall_s"].as_f64(),
+                v["env_steps_per_s"].as_f64(),
+                v["updates_per_s"].as_f64(),
+            ) {
+                throughput = Some(Throughput {
+                    wall_s,
+                    env_steps_per_s,
+                    updates_per_s,
+                });
             }
         }
         let name = dir
@@ -46,6 +61,7 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
             agent,
             manifest,
             curve,
+            throughput,
         });
     }
     runs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -106,6 +122,50 @@ mod tests {
             metrics: metrics(eur),
             daily_eur: vec![eur - 1.0, eur, eur + 1.0],
         }
+    }
+
+    /// A run's speed is its last metrics line's; an agent's is the mean over its runs; a run
+    /// without metrics has none and counts for nothing.
+    #[test]
+    fn runs_load_their_curves_and_training_speed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, lines: &[&str]| {
+            let d = dir.path().join(name);
+            std::fs::create_dir_all(&d).expect("dir");
+            std::fs::write(d.join("manifest.json"), r#"{"algo": "qr-dqn"}"#).expect("manifest");
+            std::fs::write(d.join("metrics.jsonl"), lines.join("\n")).expect("metrics");
+        };
+        write(
+            "qr-capnone-seed0",
+            &[
+                r#"{"step": 10, "val_eur_per_day": 5.0, "wall_s": 30, "env_steps_per_s": 100, "updates_per_s": 6}"#,
+                r#"{"step": 20, "val_eur_per_day": 7.0, "wall_s": 60, "env_steps_per_s": 200, "updates_per_s": 12}"#,
+            ],
+        );
+        write(
+            "qr-capnone-seed1",
+            &[
+                r#"{"step": 20, "val_eur_per_day": 9.0, "wall_s": 120, "env_steps_per_s": 400, "updates_per_s": 24}"#,
+            ],
+        );
+        write("qr-capnone-seed2", &[]);
+        let runs = load_runs(dir.path()).expect("runs");
+        assert_eq!(runs.len(), 3);
+        assert_eq!(runs[0].curve, vec![(10.0, 5.0), (20.0, 7.0)]);
+        assert_eq!(runs[0].throughput.map(|t| t.wall_s), Some(60.0));
+        assert_eq!(runs[2].throughput, None);
+        let speeds = throughput_by_agent(&runs);
+        assert_eq!(speeds.len(), 1);
+        let (agent, n, t) = speeds[0];
+        assert_eq!((agent, n), ("qr", 2));
+        assert_eq!(
+            (t.wall_s, t.env_steps_per_s, t.updates_per_s),
+            (90.0, 300.0, 18.0)
+        );
+        // A line that is not JSON names the file and line.
+        write("bad-capnone-seed0", &["{}", "not json"]);
+        let e = load_runs(dir.path()).expect_err("bad metrics");
+        assert!(e.contains("metrics.jsonl line 2"), "{e}");
     }
 
     /// Seeds of one policy aggregate even when other policies sit between them; the best
@@ -185,6 +245,11 @@ mod tests {
             agent: "dsac".into(),
             manifest: serde_json::json!({"algo": "dsac", "config": {"training": {"total_steps": 10}}}),
             curve: vec![(1.0, 100.0), (2.0, 200.0)],
+            throughput: Some(Throughput {
+                wall_s: 90.0,
+                env_steps_per_s: 1234.4,
+                updates_per_s: 77.0,
+            }),
         }];
         let page = html::render(&e, &runs);
         assert!(page.starts_with("<!DOCTYPE html>"));
@@ -203,6 +268,11 @@ mod tests {
             "a third of the quarter-hours are negative"
         );
         assert!(page.contains("dsac-capnone-seed0"));
+        // The methods table shows the run's training speed.
+        assert!(
+            page.contains("<td>1.5</td><td>1234</td><td>77</td>"),
+            "speed"
+        );
         // Self-contained: no scripts, nothing linked or fetched.
         assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
     }

@@ -201,4 +201,46 @@ pub struct RunInfo {
     pub manifest: serde_json::Value,
     /// Validation EUR/day by environment step.
     pub curve: Vec<(f64, f64)>,
+    /// Training speed at its last validation (None before the first).
+    pub throughput: Option<Throughput>,
+}
+
+/// How fast a run trained, from its last `metrics.jsonl` line: for a run that was interrupted
+/// and resumed, of its last session only.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Throughput {
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Environment steps per second.
+    pub env_steps_per_s: f64,
+    /// Gradient updates per second.
+    pub updates_per_s: f64,
+}
+
+/// Each agent's mean training speed over its runs, in order of first appearance: (agent, runs
+/// with a measurement, mean throughput).
+pub fn throughput_by_agent(runs: &[RunInfo]) -> Vec<(&str, usize, Throughput)> {
+    let mut out: Vec<(&str, Vec<Throughput>)> = vec![];
+    for r in runs {
+        let Some(t) = r.throughput else { continue };
+        match out.iter_mut().find(|(a, _)| *a == r.agent) {
+            Some((_, v)) => v.push(t),
+            None => out.push((&r.agent, vec![t])),
+        }
+    }
+    out.into_iter()
+        .map(|(agent, ts)| {
+            let n = ts.len() as f64;
+            let mean = |f: fn(&Throughput) -> f64| ts.iter().map(f).sum::<f64>() / n;
+            (
+                agent,
+                ts.len(),
+                Throughput {
+                    wall_s: mean(|t| t.wall_s),
+                    env_steps_per_s: mean(|t| t.env_steps_per_s),
+                    updates_per_s: mean(|t| t.updates_per_s),
+                },
+            )
+        })
+        .collect()
 }
