@@ -279,8 +279,8 @@ impl ContinuousSac {
     /// The actor's step: minimise E[alpha log pi(a|s) - S(s, a)] over reparameterised draws,
     /// S the risk measure of the combined twin critic distribution at (s, a) (Haarnoja et al.
     /// 2018, eq. 7; DSAC: the risk score in place of Q). dS/da flows back through each critic by
-    /// its weight in each quantile (min: whichever gave it). Then the temperature: log alpha moves by the batch's sampled entropy
-    /// -log pi minus the target (eq. 18).
+    /// its weight in each quantile (min: whichever gave it). Then the temperature: log alpha
+    /// moves by the batch's sampled entropy -log pi minus the target (eq. 18).
     fn update_actor(&mut self, b: &Batch, alpha: f32, rng: &mut ChaCha8Rng) {
         let (rows, n, w) = (b.size, self.n, self.obs_width);
         let out = self.policy(&b.obs, rows, true);
