@@ -330,8 +330,8 @@ impl Sac {
         self.combine_twins(&z0, &z1)
     }
 
-    /// Per-action values the actor maximises, from the combined twin critics' outputs for `rows` rows: the
-    /// risk measure of each action's quantiles (SAC: the Q-value).
+    /// Per-action values the actor maximises, from the combined twin critics' outputs for `rows`
+    /// rows: the risk measure of each action's quantiles (SAC: the Q-value).
     fn action_values(&self, z: &[f32], rows: usize) -> Vec<f32> {
         let z = &z[..rows * self.actions * self.n];
         if self.n == 1 {
@@ -378,10 +378,10 @@ impl Sac {
     /// The critics' step. SAC: y = r + gamma^n sum_a' pi(a'|s') (min_k Q'_k(s', a') - alpha
     /// log pi(a'|s')), Huber loss on Q_k(s, a) - y (Christodoulou 2019, eqs. 10-11).
     /// DSAC: the target is the mixture over a' ~ pi(.|s') of the distributions
-    /// r + gamma^n (min_k Z'_k(s', a') - alpha log pi(a'|s')) (Ma et al. 2020, eq. 9; `[sac] twin = "mean"`
-    /// averages the twins instead of the min); as the
-    /// quantile-Huber loss is an expectation over target samples, the mixture's loss is exactly
-    /// sum_a' pi(a'|s') x the loss against a''s quantiles, computed per a' with per-row weights.
+    /// r + gamma^n (min_k Z'_k(s', a') - alpha log pi(a'|s')) (Ma et al. 2020, eq. 9;
+    /// `[sac] twin = "mean"` averages the twins instead of the min); as the quantile-Huber loss is
+    /// an expectation over target samples, the mixture's loss is exactly sum_a' pi(a'|s') x the
+    /// loss against a''s quantiles, computed per a' with per-row weights.
     fn update_critics(&mut self, b: &Batch, alpha: f32) -> f32 {
         let (rows, a, n) = (b.size, self.actions, self.n);
         let (next_p, next_logp) = self.policy(&b.next_obs, &b.next_masks, rows, false);
