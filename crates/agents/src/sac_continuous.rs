@@ -425,6 +425,47 @@ impl ValueAgent for ContinuousSac {
 mod tests {
     use super::*;
 
+    /// The twin critics combine by min (all weight on the critic that gave each quantile) or
+    /// mean (half each); the weights are what the actor's gradient is split by.
+    #[test]
+    fn twin_critics_combine_with_their_gradient_weights() {
+        use imbarb_sim::ActionSpace;
+        let x = [0.3f32, -1.2, 0.5, 0.9, 0.1, -0.7];
+        for twin in [TwinCombine::Min, TwinCombine::Mean] {
+            let mut c = TrainConfig {
+                algo: Algo::Dsac,
+                ..TrainConfig::default()
+            };
+            c.env.actions = ActionSpace::Continuous;
+            c.network.hidden = vec![8];
+            c.distribution.quantiles = 4;
+            c.sac.twin = twin;
+            let mut sac = ContinuousSac::new(&c, 2).expect("agent");
+            let [c0, c1] = &mut sac.nets.critics;
+            let z0 = c0.online.forward(&x, 2, &mut c0.cache2).to_vec();
+            let z1 = c1.online.forward(&x, 2, &mut c1.cache2).to_vec();
+            let (z, w0) = sac.online_twins(&x, 2);
+            assert_eq!(z.len(), 8);
+            for k in 0..8 {
+                let (want, weight) = match twin {
+                    TwinCombine::Min if z1[k] < z0[k] => (z1[k], 0.0),
+                    TwinCombine::Min => (z0[k], 1.0),
+                    TwinCombine::Mean => (0.5 * (z0[k] + z1[k]), 0.5),
+                };
+                assert_eq!((z[k], w0[k]), (want, weight), "{twin:?} quantile {k}");
+                // The combination's derivative by the first critic is its weight.
+                let h = 1e-3f32;
+                let bumped = match twin {
+                    TwinCombine::Min => (z0[k] + h).min(z1[k]),
+                    TwinCombine::Mean => 0.5 * (z0[k] + h + z1[k]),
+                };
+                if (z0[k] - z1[k]).abs() > 2.0 * h {
+                    assert!(((bumped - z[k]) / h - weight).abs() < 1e-2, "{twin:?} {k}");
+                }
+            }
+        }
+    }
+
     /// log pi of the squashed Gaussian by the change of variables, checked against the density
     /// of a = tanh(u) estimated as (P(a < x + h) - P(a < x - h)) / 2h with the normal CDF.
     #[test]
