@@ -185,6 +185,18 @@ pub enum TwinCombine {
     Mean,
 }
 
+impl TwinCombine {
+    /// The two critics' outputs combined element by element. Minimum and average of two
+    /// quantile functions are quantile functions, so distributional targets stay sorted where
+    /// the critics are.
+    pub fn combine(self, a: &[f32], b: &[f32]) -> Vec<f32> {
+        match self {
+            TwinCombine::Min => a.iter().zip(b).map(|(x, y)| x.min(*y)).collect(),
+            TwinCombine::Mean => a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect(),
+        }
+    }
+}
+
 /// The greedy action of a trained actor-critic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -310,24 +310,14 @@ impl Sac {
         self.policy(obs, mask, 1, false).0
     }
 
-    /// The two critics' outputs (`rows x actions x n`) combined quantile-wise by `[sac] twin`:
-    /// the pessimistic minimum (for n = 1, SAC's min of two Q-values) or the average. Minimum and
-    /// average of two quantile functions are quantile functions, so DSAC's targets stay sorted
-    /// where the critics are.
-    fn combine_twins(&self, a: &[f32], b: &[f32]) -> Vec<f32> {
-        match self.twin {
-            TwinCombine::Min => a.iter().zip(b).map(|(x, y)| x.min(*y)).collect(),
-            TwinCombine::Mean => a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect(),
-        }
-    }
-
-    /// The online critics combined at `rows` observations (forward caches that no backward pass
-    /// needs).
+    /// The online critics at `rows` observations (`rows x actions x n`) combined quantile-wise by
+    /// `[sac] twin` (for n = 1, SAC's min of two Q-values by default); forward caches that no
+    /// backward pass needs.
     fn online_twins(&mut self, obs: &[f32], rows: usize) -> Vec<f32> {
+        let twin = self.twin;
         let [c0, c1] = &mut self.nets.critics;
         let z0 = c0.online.forward(obs, rows, &mut c0.cache2).to_vec();
-        let z1 = c1.online.forward(obs, rows, &mut c1.cache2).to_vec();
-        self.combine_twins(&z0, &z1)
+        twin.combine(&z0, c1.online.forward(obs, rows, &mut c1.cache2))
     }
 
     /// Per-action values the actor maximises, from the combined twin critics' outputs for `rows`
@@ -390,11 +380,8 @@ impl Sac {
             .target
             .forward(&b.next_obs, rows, &mut c0.target_cache)
             .to_vec();
-        let t1 = c1
-            .target
-            .forward(&b.next_obs, rows, &mut c1.target_cache)
-            .to_vec();
-        let next_z = self.combine_twins(&t0, &t1);
+        let t1 = c1.target.forward(&b.next_obs, rows, &mut c1.target_cache);
+        let next_z = self.twin.combine(&t0, t1);
         let mut loss = 0.0f32;
         let mut g = vec![0.0f32; rows * n];
         // SAC: one soft target per row.

@@ -237,10 +237,7 @@ impl ContinuousSac {
             .forward(&next_x, rows, &mut c0.target_cache)
             .to_vec();
         let t1 = c1.target.forward(&next_x, rows, &mut c1.target_cache);
-        let mut targets: Vec<f32> = match self.twin {
-            TwinCombine::Min => t0.iter().zip(t1).map(|(a, b)| a.min(*b)).collect(),
-            TwinCombine::Mean => t0.iter().zip(t1).map(|(a, b)| 0.5 * (a + b)).collect(),
-        };
+        let mut targets = self.twin.combine(&t0, t1);
         for (r, row) in targets.chunks_exact_mut(n).enumerate() {
             let bonus = alpha * draws[r].logp;
             for t in row {
