@@ -28,18 +28,20 @@ impl Oracle {
             InitialSoc::Fixed { .. } => Horizon::PerDay,
             InitialSoc::CarryOver { .. } => Horizon::Chained,
         };
-        if let ActionSpace::Discrete { levels } = config.actions {
-            if config.levels_at_limits == LevelLimits::Clip {
-                // Clipped levels reach any SoC: the lattice DP no longer covers them.
-                let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
-                return Ok(Oracle {
-                    schedule,
-                    actions: None,
-                    method: "lp (continuous bound: levels clip at the limits)".into(),
-                });
+        // Whole discrete levels have an exact lattice DP, unless a cap meets a carried SoC; every
+        // other case takes the continuous-power LP, for levels a bound.
+        let lp_method = match config.actions {
+            ActionSpace::Continuous => "lp",
+            // Clipped levels reach any SoC: the lattice DP no longer covers them.
+            ActionSpace::Discrete { .. } if config.levels_at_limits == LevelLimits::Clip => {
+                "lp (continuous bound: levels clip at the limits)"
             }
-            let capped = config.battery.cycles_per_day.is_some();
-            if !(capped && horizon == Horizon::Chained) {
+            ActionSpace::Discrete { .. }
+                if config.battery.cycles_per_day.is_some() && horizon == Horizon::Chained =>
+            {
+                "lp (continuous bound: discrete DP with a cap and carried SoC is not offered)"
+            }
+            ActionSpace::Discrete { levels } => {
                 let dp = dp_oracle(days, day_indices, &config.battery, levels, horizon)?;
                 let method = if dp.exact {
                     "dp (exact lattice)"
@@ -52,20 +54,12 @@ impl Oracle {
                     method: method.into(),
                 });
             }
-            let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
-            return Ok(Oracle {
-                schedule,
-                actions: None,
-                method:
-                    "lp (continuous bound: discrete DP with a cap and carried SoC is not offered)"
-                        .into(),
-            });
-        }
+        };
         let schedule = lp_oracle(days, day_indices, &config.battery, horizon)?;
         Ok(Oracle {
             schedule,
             actions: None,
-            method: "lp".into(),
+            method: lp_method.into(),
         })
     }
 
