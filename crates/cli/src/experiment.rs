@@ -711,7 +711,8 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         &dir.join("evaluation.json"),
         serde_json::to_string(&evaluation)?.as_bytes(),
     )?;
-    let report = imbarb_report::write_report(&dir).map_err(anyhow::Error::msg)?;
+    let report =
+        imbarb_report::write_report_of(&dir, &evaluation, &runs).map_err(anyhow::Error::msg)?;
     print!("{md}");
     println!(
         "results: {}, {} and {}",

@@ -20,7 +20,6 @@ td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}figure{margi
 figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}\
 .note{color:#555;font-size:14px}";
 
-/// The policies of a group by name, in first-seen order (agents: one entry per seed).
 /// Mean over a policy's seeds of each test day's P&L.
 fn mean_daily(runs: &[&PolicyResult]) -> Vec<f64> {
     let days = runs.iter().map(|r| r.daily_eur.len()).min().unwrap_or(0);
@@ -76,14 +75,7 @@ fn group_section(g: &GroupResult) -> String {
         results_table(g)
     );
     // Cumulative P&L: every agent (mean over seeds), the oracle and the best rule.
-    let best_rule = named
-        .iter()
-        .filter(|(n, r)| r[0].kind == "baseline" && *n != "oracle")
-        .max_by(|a, b| {
-            mean_over(&a.1, |r| r.metrics.eur_per_day)
-                .total_cmp(&mean_over(&b.1, |r| r.metrics.eur_per_day))
-        })
-        .map(|(n, _)| *n);
+    let best_rule = g.best_baseline().map(|(n, _)| n);
     // Colours follow the policy's place in the group, the same in every chart.
     let cumulative: Vec<Series> = named
         .iter()

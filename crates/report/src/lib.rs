@@ -81,7 +81,17 @@ pub fn write_report(dir: &Path) -> Result<std::path::PathBuf, String> {
     let evaluation: Evaluation =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let runs = load_runs(&dir.join("runs"))?;
-    let page = html::render(&evaluation, &runs);
+    write_report_of(dir, &evaluation, &runs)
+}
+
+/// Writes `report.html` in `dir` for an evaluation and its runs already in memory (what
+/// `imbarb experiment` has just computed); returns its path.
+pub fn write_report_of(
+    dir: &Path,
+    evaluation: &Evaluation,
+    runs: &[RunInfo],
+) -> Result<std::path::PathBuf, String> {
+    let page = html::render(evaluation, runs);
     let out = dir.join("report.html");
     imbarb_market::write::write_atomic(&out, page.as_bytes())
         .map_err(|e| format!("{}: {e}", out.display()))?;
