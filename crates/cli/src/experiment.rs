@@ -649,7 +649,7 @@ fn training_speed_md(runs: &[imbarb_report::RunInfo]) -> String {
         return String::new();
     }
     let mut out = String::from(
-        "\n## Training speed\n\nMean over each agent's runs (of a resumed run, its last session); runs sharing the cores train slower.\n\n| agent | runs | minutes | env steps/s | updates/s |\n|---|---|---|---|---|\n",
+        "\n## Training speed\n\nMean over each agent's runs in this grid (a resumed run's sessions summed, up to its last validation); runs sharing the cores train slower.\n\n| agent | runs | minutes | env steps/s | updates/s |\n|---|---|---|---|---|\n",
     );
     for (agent, n, t) in speeds {
         out.push_str(&format!(
@@ -704,7 +704,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         results_csv(&evaluation)?.as_bytes(),
     )?;
     let md = results_md(&evaluation);
-    let runs = imbarb_report::load_runs(&dir.join("runs")).map_err(anyhow::Error::msg)?;
+    let runs = imbarb_report::load_runs_of(&dir, &evaluation).map_err(anyhow::Error::msg)?;
     let file_md = format!("{md}{}", training_speed_md(&runs));
     write_atomic(&dir.join("results.md"), file_md.as_bytes())?;
     write_atomic(

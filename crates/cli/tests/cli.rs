@@ -540,15 +540,26 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
     assert!(page.contains("qr-cap1.1-seed1") && page.contains("<details>"));
 
     // Again: every run is finished, nothing retrains, the results are the same; the report
-    // rebuilds from evaluation.json alone.
+    // rebuilds from evaluation.json alone. A run directory the grid does not name (an agent
+    // since removed from the file) counts in neither the speeds nor the report.
     let metrics = out.join("runs/qr-capnone-seed0/metrics.jsonl");
     let before = std::fs::read_to_string(&metrics).unwrap();
+    let stray = out.join("runs/gone-capnone-seed0");
+    std::fs::create_dir_all(&stray).unwrap();
+    for f in ["manifest.json", "metrics.jsonl"] {
+        std::fs::copy(out.join("runs/qr-capnone-seed0").join(f), stray.join(f)).unwrap();
+    }
     let o = run();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(&metrics).unwrap(), before);
     assert_eq!(
         std::fs::read_to_string(out.join("results.csv")).unwrap(),
         csv
+    );
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        !md.contains("| gone |") && md.contains("| qr | 4 | "),
+        "{md}"
     );
     std::fs::remove_file(out.join("report.html")).unwrap();
     let o = imbarb(&["report", out.to_str().unwrap()]);

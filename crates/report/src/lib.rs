@@ -29,7 +29,7 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
         let metrics_path = dir.join("metrics.jsonl");
         let mut curve = vec![];
-        let mut throughput = None;
+        let mut clock = SessionClock::default();
         for (i, line) in std::fs::read_to_string(&metrics_path)
             .unwrap_or_default()
             .lines()
@@ -40,18 +40,9 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
             if let (Some(step), Some(eur)) = (v["step"].as_f64(), v["val_eur_per_day"].as_f64()) {
                 curve.push((step, eur));
             }
-            if let (Some(wall_s), Some(env_steps_per_s), Some(updates_per_s)) = (
-                v["wall_s"].as_f64(),
-                v["env_steps_per_s"].as_f64(),
-                v["updates_per_s"].as_f64(),
-            ) {
-                throughput = Some(Throughput {
-                    wall_s,
-                    env_steps_per_s,
-                    updates_per_s,
-                });
-            }
+            clock.add(&v);
         }
+        let throughput = clock.throughput();
         let name = dir
             .file_name()
             .map_or(String::new(), |n| n.to_string_lossy().to_string());
@@ -68,6 +59,58 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
     Ok(runs)
 }
 
+/// The runs under `dir/runs` that `evaluation` backtested: a directory left by an agent or seed
+/// since removed from the experiment's file stays out of the report and the speeds.
+pub fn load_runs_of(dir: &Path, evaluation: &Evaluation) -> Result<Vec<RunInfo>, String> {
+    let evaluated: std::collections::BTreeSet<&std::ffi::OsStr> = evaluation
+        .groups
+        .iter()
+        .flat_map(|g| &g.policies)
+        .filter_map(|p| p.run.as_deref().and_then(|r| Path::new(r).file_name()))
+        .collect();
+    let mut runs = load_runs(&dir.join("runs"))?;
+    runs.retain(|r| evaluated.contains(std::ffi::OsStr::new(&r.name)));
+    Ok(runs)
+}
+
+/// A run's training time summed over its sessions: each metrics line carries the wall seconds
+/// since its session started, so a value that drops marks a resume and the previous session's
+/// last value is banked.
+#[derive(Default)]
+struct SessionClock {
+    banked_s: f64,
+    session_s: f64,
+    last: Option<(f64, f64)>,
+}
+
+impl SessionClock {
+    fn add(&mut self, line: &serde_json::Value) {
+        let (Some(wall_s), Some(steps), Some(updates)) = (
+            line["wall_s"].as_f64(),
+            line["step"].as_f64(),
+            line["updates"].as_f64(),
+        ) else {
+            return;
+        };
+        if wall_s < self.session_s {
+            self.banked_s += self.session_s;
+        }
+        self.session_s = wall_s;
+        self.last = Some((steps, updates));
+    }
+
+    /// Whole-run speed: steps and updates at the last line over the summed wall time.
+    fn throughput(&self) -> Option<Throughput> {
+        let (steps, updates) = self.last?;
+        let wall_s = self.banked_s + self.session_s;
+        (wall_s > 0.0).then(|| Throughput {
+            wall_s,
+            env_steps_per_s: steps / wall_s,
+            updates_per_s: updates / wall_s,
+        })
+    }
+}
+
 /// Builds `report.html` in the experiment directory `dir` from `evaluation.json` and `runs/`;
 /// returns its path.
 pub fn write_report(dir: &Path) -> Result<std::path::PathBuf, String> {
@@ -80,7 +123,7 @@ pub fn write_report(dir: &Path) -> Result<std::path::PathBuf, String> {
     })?;
     let evaluation: Evaluation =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let runs = load_runs(&dir.join("runs"))?;
+    let runs = load_runs_of(dir, &evaluation)?;
     write_report_of(dir, &evaluation, &runs)
 }
 
@@ -134,8 +177,9 @@ mod tests {
         }
     }
 
-    /// A run's speed is its last metrics line's; an agent's is the mean over its runs; a run
-    /// without metrics has none and counts for nothing.
+    /// A run's speed is its steps and updates over its wall time summed across sessions (a
+    /// resumed run restarts its clock); an agent's is the mean over its runs; a run without
+    /// metrics has none and counts for nothing.
     #[test]
     fn runs_load_their_curves_and_training_speed() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -148,21 +192,29 @@ mod tests {
         write(
             "qr-capnone-seed0",
             &[
-                r#"{"step": 10, "val_eur_per_day": 5.0, "wall_s": 30, "env_steps_per_s": 100, "updates_per_s": 6}"#,
-                r#"{"step": 20, "val_eur_per_day": 7.0, "wall_s": 60, "env_steps_per_s": 200, "updates_per_s": 12}"#,
+                r#"{"step": 3000, "updates": 300, "val_eur_per_day": 5.0, "wall_s": 30}"#,
+                r#"{"step": 6000, "updates": 600, "val_eur_per_day": 7.0, "wall_s": 60}"#,
             ],
         );
+        // Resumed after 40 s at step 2000; its second session ran 20 s more to step 6000.
         write(
             "qr-capnone-seed1",
             &[
-                r#"{"step": 20, "val_eur_per_day": 9.0, "wall_s": 120, "env_steps_per_s": 400, "updates_per_s": 24}"#,
+                r#"{"step": 2000, "updates": 100, "val_eur_per_day": 9.0, "wall_s": 40}"#,
+                r#"{"step": 4000, "updates": 200, "val_eur_per_day": 9.5, "wall_s": 10}"#,
+                r#"{"step": 6000, "updates": 300, "val_eur_per_day": 9.9, "wall_s": 20}"#,
             ],
         );
         write("qr-capnone-seed2", &[]);
         let runs = load_runs(dir.path()).expect("runs");
         assert_eq!(runs.len(), 3);
-        assert_eq!(runs[0].curve, vec![(10.0, 5.0), (20.0, 7.0)]);
-        assert_eq!(runs[0].throughput.map(|t| t.wall_s), Some(60.0));
+        assert_eq!(runs[0].curve, vec![(3000.0, 5.0), (6000.0, 7.0)]);
+        let speed = |r: &RunInfo| {
+            r.throughput
+                .map(|t| (t.wall_s, t.env_steps_per_s, t.updates_per_s))
+        };
+        assert_eq!(speed(&runs[0]), Some((60.0, 100.0, 10.0)));
+        assert_eq!(speed(&runs[1]), Some((60.0, 100.0, 5.0)));
         assert_eq!(runs[2].throughput, None);
         let speeds = throughput_by_agent(&runs);
         assert_eq!(speeds.len(), 1);
@@ -170,7 +222,7 @@ mod tests {
         assert_eq!((agent, n), ("qr", 2));
         assert_eq!(
             (t.wall_s, t.env_steps_per_s, t.updates_per_s),
-            (90.0, 300.0, 18.0)
+            (60.0, 100.0, 7.5)
         );
         // A line that is not JSON names the file and line.
         write("bad-capnone-seed0", &["{}", "not json"]);

@@ -201,12 +201,12 @@ pub struct RunInfo {
     pub manifest: serde_json::Value,
     /// Validation EUR/day by environment step.
     pub curve: Vec<(f64, f64)>,
-    /// Training speed at its last validation (None before the first).
+    /// Training speed over all its sessions up to its last validation (None before the first).
     pub throughput: Option<Throughput>,
 }
 
-/// How fast a run trained, from its last `metrics.jsonl` line: for a run that was interrupted
-/// and resumed, of its last session only.
+/// How fast a run trained up to its last `metrics.jsonl` line, its sessions' wall time summed
+/// when it was interrupted and resumed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Throughput {
     /// Wall-clock seconds.
