@@ -303,6 +303,12 @@ pub struct TrainingConfig {
     /// clear a bar, which the hard budget alone teaches slowly and noisily (the agent spends it on
     /// the first mediocre spread). Ignored without a cap; 0 disables.
     pub cycle_budget_shadow_price_eur_per_mwh: f64,
+    /// Validate, checkpoint and act with an exponential moving average of the online weights
+    /// over about this many environment steps (sampled after every round), instead of the
+    /// online weights themselves: the online network jitters with each noisy minibatch, and an
+    /// average of nearby weights generalises better (Polyak averaging; Izmailov et al. 2018).
+    /// Learning and its targets are unchanged. 0 disables.
+    pub weight_average_steps: usize,
 }
 
 impl Default for TrainingConfig {
@@ -331,6 +337,7 @@ impl Default for TrainingConfig {
             weight_decay: 0.0,
             bootstrap_across_days: true,
             cycle_budget_shadow_price_eur_per_mwh: 0.0,
+            weight_average_steps: 0,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! learning machinery they share (replay, n-step returns, target networks, the trainer with
 //! validation, checkpoints and resume), and the wrapper that lets a trained run act as a `Policy`.
 
+pub mod average;
 pub mod c51;
 pub mod config;
 pub mod dqn;

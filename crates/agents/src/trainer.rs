@@ -7,6 +7,7 @@
 //! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
 
+use crate::average::WeightAverage;
 use crate::config::{Support, TrainConfig};
 use crate::replay::{Batch, NStep, ReplayBuffer, Step};
 use crate::value::{build_agent, masked_argmax, ValueAgent};
@@ -316,6 +317,11 @@ pub fn train(
         build_agent(config, obs_width, support).map_err(|e| TrainError::Config(e.to_string()))?;
     let t = &config.training;
     let mut replay = ReplayBuffer::new(t.replay_capacity, obs_width, n_actions);
+    // With weight averaging, validation and the best checkpoint use the averaged weights,
+    // loaded into a second agent so that the learning one keeps its state.
+    let mut average =
+        (t.weight_average_steps > 0).then(|| WeightAverage::new(t.weight_average_steps));
+    let mut averaged_agent: Option<Box<dyn ValueAgent>> = None;
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_F1A4);
     let mut progress = Progress {
         steps: 0,
@@ -406,6 +412,9 @@ pub fn train(
             .load(&ck, true)
             .map_err(|e| resume_err(e.to_string()))?;
         replay = ReplayBuffer::load(&ck, "replay").map_err(resume_err)?;
+        if let Some(a) = &mut average {
+            a.load(&ck);
+        }
         let seed: [u8; 32] = serde_json::from_str::<Vec<u8>>(meta("rng.seed")?)
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -461,6 +470,7 @@ pub fn train(
     };
     while progress.steps < t.total_steps {
         // One round: `envs` training days from their first to their last decision.
+        let round_start = progress.steps;
         let day_idx: Vec<usize> = (0..envs)
             .map(|_| data.train[rng.gen_range(0..data.train.len())])
             .collect();
@@ -562,6 +572,10 @@ pub fn train(
         }
         progress.rounds += 1;
         rounds_this_call += 1;
+        if let Some(a) = &mut average {
+            a.observe(agent.as_ref(), progress.steps - round_start)
+                .map_err(|e| TrainError::Checkpoint(format!("weight average: {e}")))?;
+        }
         for r in returns {
             push_recent(&mut progress.recent_returns, r);
         }
@@ -589,8 +603,23 @@ pub fn train(
             while progress.next_validation <= progress.steps {
                 progress.next_validation += t.validate_every;
             }
-            let (daily, cycles) = validate(agent.as_mut(), data, config, data.validation)
-                .map_err(TrainError::Config)?;
+            let acting: &mut dyn ValueAgent = match average.as_ref().and_then(|a| a.weights()) {
+                Some(weights) => {
+                    let a = match &mut averaged_agent {
+                        Some(a) => a,
+                        None => averaged_agent.insert(
+                            build_agent(config, obs_width, support)
+                                .map_err(|e| TrainError::Config(e.to_string()))?,
+                        ),
+                    };
+                    a.load(weights, false)
+                        .map_err(|e| TrainError::Checkpoint(format!("weight average: {e}")))?;
+                    a.as_mut()
+                }
+                None => agent.as_mut(),
+            };
+            let (daily, cycles) =
+                validate(acting, data, config, data.validation).map_err(TrainError::Config)?;
             let samples = Discrete::samples(&daily)
                 .ok_or_else(|| TrainError::Config("validation produced no finite P&L".into()))?;
             let v = Validation {
@@ -605,7 +634,7 @@ pub fn train(
                 .is_none_or(|b| v.selection > b.selection);
             if improved {
                 let mut ck = Checkpoint::new();
-                agent
+                acting
                     .save(&mut ck, false)
                     .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
                 ck.set_meta("step", v.step.to_string());
@@ -637,7 +666,14 @@ pub fn train(
             if progress.steps >= t.total_steps {
                 manifest.status = "finished".into();
             }
-            save_latest(&paths, agent.as_ref(), &replay, &rng, &progress)?;
+            save_latest(
+                &paths,
+                agent.as_ref(),
+                average.as_ref(),
+                &replay,
+                &rng,
+                &progress,
+            )?;
             write_manifest(&paths, &manifest)?;
         }
         if options
@@ -752,6 +788,7 @@ fn write_manifest(paths: &RunPaths, m: &Manifest) -> Result<(), TrainError> {
 fn save_latest(
     paths: &RunPaths,
     agent: &dyn ValueAgent,
+    average: Option<&WeightAverage>,
     replay: &ReplayBuffer,
     rng: &ChaCha8Rng,
     progress: &Progress,
@@ -759,6 +796,9 @@ fn save_latest(
     let ck_err = |e: imbarb_nn::NnError| TrainError::Checkpoint(e.to_string());
     let mut ck = Checkpoint::new();
     agent.save(&mut ck, true).map_err(ck_err)?;
+    if let Some(a) = average {
+        a.save(&mut ck);
+    }
     replay.save(&mut ck, "replay").map_err(ck_err)?;
     let progress = serde_json::to_string(progress)
         .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;

@@ -156,18 +156,21 @@ fn same_seed_same_run_and_resume_is_exact() {
     // temperature; discrete levels and continuous power, whose replay holds fractions) cover
     // every kind of training state.
     let three = ActionSpace::Discrete { levels: 3 };
-    for (algo, actions) in [
-        (Algo::QrDqn, three),
-        (Algo::Dsac, three),
-        (Algo::Dsac, ActionSpace::Continuous),
+    // With weight averaging the average is training state too.
+    for (algo, actions, average) in [
+        (Algo::QrDqn, three, 0),
+        (Algo::Dsac, three, 0),
+        (Algo::Dsac, ActionSpace::Continuous, 0),
+        (Algo::QrDqn, three, 2000),
     ] {
-        same_seed_same_run_and_exact_resume(algo, actions);
+        same_seed_same_run_and_exact_resume(algo, actions, average);
     }
 }
 
-fn same_seed_same_run_and_exact_resume(algo: Algo, actions: ActionSpace) {
+fn same_seed_same_run_and_exact_resume(algo: Algo, actions: ActionSpace, average: usize) {
     let mut config = small_config(algo, 8 * 96 * 6);
     config.env.actions = actions;
+    config.training.weight_average_steps = average;
     let m = market(&config);
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),
@@ -230,6 +233,51 @@ fn same_seed_same_run_and_exact_resume(algo: Algo, actions: ActionSpace) {
     assert_ne!(metrics(d.path()), metrics(a.path()));
     let err = train(&data(&m), &other, a.path(), &TrainOptions::default()).unwrap_err();
     assert!(err.to_string().contains("different config"), "{err}");
+}
+
+/// Weight averaging changes what is validated and deployed, not what is learnt: the training
+/// returns and losses of every round are those of the same seed without it, the validation
+/// differs, and the best checkpoint is the averaged network that was validated.
+#[test]
+fn weight_averaging_deploys_the_average_and_leaves_learning_alone() {
+    for algo in [Algo::QrDqn, Algo::Dsac] {
+        let plain = small_config(algo, 8 * 96 * 12);
+        let mut averaged = plain.clone();
+        averaged.training.weight_average_steps = 3000;
+        let m = market(&plain);
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        train(&data(&m), &plain, a.path(), &TrainOptions::default()).unwrap();
+        let out = train(&data(&m), &averaged, b.path(), &TrainOptions::default()).unwrap();
+        let (ma, mb) = (metrics(a.path()), metrics(b.path()));
+        assert_eq!(ma.len(), mb.len());
+        let learnt = |v: &[serde_json::Value]| -> Vec<(serde_json::Value, serde_json::Value)> {
+            v.iter()
+                .map(|l| (l["train_return_eur_per_day"].clone(), l["loss"].clone()))
+                .collect()
+        };
+        assert_eq!(learnt(&ma), learnt(&mb), "{algo:?}: learning changed");
+        let validated = |v: &[serde_json::Value]| -> Vec<f64> {
+            v.iter()
+                .map(|l| l["val_eur_per_day"].as_f64().unwrap())
+                .collect()
+        };
+        assert_ne!(
+            validated(&ma),
+            validated(&mb),
+            "{algo:?}: validation unchanged"
+        );
+        let best = out.best.expect("validated");
+        let (mut agent, _) = load_best(b.path()).unwrap();
+        let (daily, _) =
+            imbarb_agents::trainer::validate(agent.as_mut(), &data(&m), &averaged, &m.validation)
+                .unwrap();
+        let again = daily.iter().sum::<f64>() / daily.len() as f64;
+        assert!(
+            (again - best.eur_per_day).abs() < 1e-6,
+            "{algo:?}: the best checkpoint earns {again}, its validation said {}",
+            best.eur_per_day
+        );
+    }
 }
 
 #[test]
