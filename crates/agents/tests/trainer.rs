@@ -135,18 +135,10 @@ fn training_beats_idle_in_seconds() {
             best.eur_per_day
         );
         // The deployable checkpoint reproduces the recorded validation.
-        let (mut agent, manifest) = load_best(dir.path()).unwrap();
+        let manifest = read_manifest(dir.path()).unwrap();
         assert_eq!(manifest.status, "finished");
         assert_eq!(manifest.best.as_ref(), Some(&best));
-        let (daily, _) =
-            imbarb_agents::trainer::validate(agent.as_mut(), &data(&m), &config, &m.validation)
-                .unwrap();
-        let again = daily.iter().sum::<f64>() / daily.len() as f64;
-        assert!(
-            (again - best.eur_per_day).abs() < 1e-6,
-            "{again} vs {}",
-            best.eur_per_day
-        );
+        assert_best_checkpoint_earns(dir.path(), &m, &config, best.eur_per_day);
     }
 }
 
@@ -267,17 +259,22 @@ fn weight_averaging_deploys_the_average_and_leaves_learning_alone() {
             "{algo:?}: validation unchanged"
         );
         let best = out.best.expect("validated");
-        let (mut agent, _) = load_best(b.path()).unwrap();
-        let (daily, _) =
-            imbarb_agents::trainer::validate(agent.as_mut(), &data(&m), &averaged, &m.validation)
-                .unwrap();
-        let again = daily.iter().sum::<f64>() / daily.len() as f64;
-        assert!(
-            (again - best.eur_per_day).abs() < 1e-6,
-            "{algo:?}: the best checkpoint earns {again}, its validation said {}",
-            best.eur_per_day
-        );
+        assert_best_checkpoint_earns(b.path(), &m, &averaged, best.eur_per_day);
     }
+}
+
+/// The run's best checkpoint, loaded as a deployed agent, earns `eur_per_day` on the validation
+/// days: it is the network that was validated.
+fn assert_best_checkpoint_earns(dir: &Path, m: &Market, config: &TrainConfig, eur_per_day: f64) {
+    let (mut agent, _) = load_best(dir).unwrap();
+    let (daily, _) =
+        imbarb_agents::trainer::validate(agent.as_mut(), &data(m), config, &m.validation).unwrap();
+    let again = daily.iter().sum::<f64>() / daily.len() as f64;
+    assert!(
+        (again - eur_per_day).abs() < 1e-6,
+        "{:?}: the best checkpoint earns {again}, its validation said {eur_per_day}",
+        config.algo
+    );
 }
 
 #[test]
