@@ -73,28 +73,32 @@ pub fn load_runs_of(dir: &Path, evaluation: &Evaluation) -> Result<Vec<RunInfo>,
     Ok(runs)
 }
 
-/// A run's training time summed over its sessions: each metrics line carries the wall seconds
-/// since its session started, so a value that drops marks a resume and the previous session's
-/// last value is banked.
+/// A run's training time summed over its sessions. Each metrics line carries the wall seconds and
+/// the speed since its session started, hence the step its session started from: a later start
+/// marks a resume, and the previous session's last wall time is banked.
 #[derive(Default)]
 struct SessionClock {
     banked_s: f64,
     session_s: f64,
+    session_start_step: f64,
     last: Option<(f64, f64)>,
 }
 
 impl SessionClock {
     fn add(&mut self, line: &serde_json::Value) {
-        let (Some(wall_s), Some(steps), Some(updates)) = (
+        let (Some(wall_s), Some(steps_per_s), Some(steps), Some(updates)) = (
             line["wall_s"].as_f64(),
+            line["env_steps_per_s"].as_f64(),
             line["step"].as_f64(),
             line["updates"].as_f64(),
         ) else {
             return;
         };
-        if wall_s < self.session_s {
+        let start = steps - steps_per_s * wall_s;
+        if self.last.is_some() && start > self.session_start_step + 1.0 {
             self.banked_s += self.session_s;
         }
+        self.session_start_step = start;
         self.session_s = wall_s;
         self.last = Some((steps, updates));
     }
@@ -192,17 +196,19 @@ mod tests {
         write(
             "qr-capnone-seed0",
             &[
-                r#"{"step": 3000, "updates": 300, "val_eur_per_day": 5.0, "wall_s": 30}"#,
-                r#"{"step": 6000, "updates": 600, "val_eur_per_day": 7.0, "wall_s": 60}"#,
+                r#"{"step": 3000, "updates": 300, "val_eur_per_day": 5.0, "wall_s": 30, "env_steps_per_s": 100}"#,
+                r#"{"step": 6000, "updates": 600, "val_eur_per_day": 7.0, "wall_s": 60, "env_steps_per_s": 100}"#,
             ],
         );
-        // Resumed after 40 s at step 2000; its second session ran 20 s more to step 6000.
+        // Stopped after 20 s at step 2000, resumed there and ran 80 s more to step 6000 (its
+        // first line's 40 s exceed the first session's 20 s: only the start step shows the
+        // resume).
         write(
             "qr-capnone-seed1",
             &[
-                r#"{"step": 2000, "updates": 100, "val_eur_per_day": 9.0, "wall_s": 40}"#,
-                r#"{"step": 4000, "updates": 200, "val_eur_per_day": 9.5, "wall_s": 10}"#,
-                r#"{"step": 6000, "updates": 300, "val_eur_per_day": 9.9, "wall_s": 20}"#,
+                r#"{"step": 2000, "updates": 100, "val_eur_per_day": 9.0, "wall_s": 20, "env_steps_per_s": 100}"#,
+                r#"{"step": 4000, "updates": 200, "val_eur_per_day": 9.5, "wall_s": 40, "env_steps_per_s": 50}"#,
+                r#"{"step": 6000, "updates": 300, "val_eur_per_day": 9.9, "wall_s": 80, "env_steps_per_s": 50}"#,
             ],
         );
         write("qr-capnone-seed2", &[]);
@@ -214,7 +220,7 @@ mod tests {
                 .map(|t| (t.wall_s, t.env_steps_per_s, t.updates_per_s))
         };
         assert_eq!(speed(&runs[0]), Some((60.0, 100.0, 10.0)));
-        assert_eq!(speed(&runs[1]), Some((60.0, 100.0, 5.0)));
+        assert_eq!(speed(&runs[1]), Some((100.0, 60.0, 3.0)));
         assert_eq!(runs[2].throughput, None);
         let speeds = throughput_by_agent(&runs);
         assert_eq!(speeds.len(), 1);
@@ -222,7 +228,7 @@ mod tests {
         assert_eq!((agent, n), ("qr", 2));
         assert_eq!(
             (t.wall_s, t.env_steps_per_s, t.updates_per_s),
-            (60.0, 100.0, 7.5)
+            (80.0, 80.0, 6.5)
         );
         // A line that is not JSON names the file and line.
         write("bad-capnone-seed0", &["{}", "not json"]);
