@@ -190,9 +190,19 @@ impl TwinCombine {
     /// quantile functions are quantile functions, so distributional targets stay sorted where
     /// the critics are.
     pub fn combine(self, a: &[f32], b: &[f32]) -> Vec<f32> {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| self.combine_one(*x, *y).0)
+            .collect()
+    }
+
+    /// One output of each critic combined, with the combination's derivative by the first
+    /// critic (the second's is 1 minus it): min puts all of it on the critic that gave the
+    /// minimum, mean half on each. The continuous actor's gradient splits by it.
+    pub fn combine_one(self, a: f32, b: f32) -> (f32, f32) {
         match self {
-            TwinCombine::Min => a.iter().zip(b).map(|(x, y)| x.min(*y)).collect(),
-            TwinCombine::Mean => a.iter().zip(b).map(|(x, y)| 0.5 * (x + y)).collect(),
+            TwinCombine::Min => (a.min(b), if b < a { 0.0 } else { 1.0 }),
+            TwinCombine::Mean => (0.5 * (a + b), 0.5),
         }
     }
 }

@@ -208,17 +208,14 @@ impl ContinuousSac {
     /// mean: 1/2), the second's being 1 minus it. The forward passes stay in the critics' main
     /// caches for a backward pass.
     fn online_twins(&mut self, x: &[f32], rows: usize) -> (Vec<f32>, Vec<f32>) {
+        let twin = self.twin;
         let [c0, c1] = &mut self.nets.critics;
         let z0 = c0.online.forward(x, rows, &mut c0.cache).to_vec();
         let z1 = c1.online.forward(x, rows, &mut c1.cache);
-        match self.twin {
-            TwinCombine::Min => z0
-                .iter()
-                .zip(z1)
-                .map(|(a, b)| if b < a { (*b, 0.0) } else { (*a, 1.0) })
-                .unzip(),
-            TwinCombine::Mean => z0.iter().zip(z1).map(|(a, b)| (0.5 * (a + b), 0.5)).unzip(),
-        }
+        z0.iter()
+            .zip(z1)
+            .map(|(a, b)| twin.combine_one(*a, *b))
+            .unzip()
     }
 
     /// The critics' step. SAC: y = r + gamma^n (min_k Q'_k(s', a') - alpha log pi(a'|s')) with
