@@ -127,6 +127,21 @@ pub struct DistributionConfig {
     pub iqn_k: usize,
     /// IQN cosine features.
     pub iqn_cosines: usize,
+    /// How IQN draws its N and N' fractions per sample.
+    pub iqn_fractions: FractionSampling,
+}
+
+/// How IQN draws the quantile fractions of an update.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FractionSampling {
+    /// N independent U(0, 1) draws per sample (Dabney et al. 2018b).
+    #[default]
+    Uniform,
+    /// One U(0, 1) draw inside each of the N equal strata [i/N, (i+1)/N): every draw keeps the
+    /// uniform marginal, but the N fractions always cover the whole distribution, so the loss of
+    /// an update varies less from draw to draw.
+    Stratified,
 }
 
 impl Default for DistributionConfig {
@@ -140,6 +155,7 @@ impl Default for DistributionConfig {
             iqn_n_prime: 8,
             iqn_k: 32,
             iqn_cosines: 64,
+            iqn_fractions: FractionSampling::Uniform,
         }
     }
 }
@@ -203,6 +219,30 @@ impl TwinCombine {
         match self {
             TwinCombine::Min => (a.min(b), if b < a { 0.0 } else { 1.0 }),
             TwinCombine::Mean => (0.5 * (a + b), 0.5),
+        }
+    }
+}
+
+/// How the cycle budget's shadow price runs through a training day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShadowPriceSchedule {
+    /// The same price at every decision: one Lagrange multiplier for every day.
+    #[default]
+    Flat,
+    /// The price times the share of the day's decisions still to come (the first decision pays
+    /// it in full, the last 1/n of it). Budget left at midnight is lost, so its value falls as
+    /// the day runs out: a flat price keeps an agent from trading a quiet day's late spreads
+    /// that the budget could well afford.
+    Fading,
+}
+
+impl ShadowPriceSchedule {
+    /// The share of the shadow price charged at decision `step` (0-based) of a day of `steps`.
+    pub fn factor(self, step: usize, steps: usize) -> f64 {
+        match self {
+            ShadowPriceSchedule::Flat => 1.0,
+            ShadowPriceSchedule::Fading => steps.saturating_sub(step) as f64 / steps.max(1) as f64,
         }
     }
 }
@@ -313,6 +353,8 @@ pub struct TrainingConfig {
     /// clear a bar, which the hard budget alone teaches slowly and noisily (the agent spends it on
     /// the first mediocre spread). Ignored without a cap; 0 disables.
     pub cycle_budget_shadow_price_eur_per_mwh: f64,
+    /// How the shadow price runs through a day: flat, or fading with the share of the day left.
+    pub cycle_budget_shadow_price_schedule: ShadowPriceSchedule,
     /// Validate, checkpoint and act with an exponential moving average of the online weights
     /// over about this many environment steps (sampled after every round), instead of the
     /// online weights themselves: the online network jitters with each noisy minibatch, and an
@@ -347,6 +389,7 @@ impl Default for TrainingConfig {
             weight_decay: 0.0,
             bootstrap_across_days: true,
             cycle_budget_shadow_price_eur_per_mwh: 0.0,
+            cycle_budget_shadow_price_schedule: ShadowPriceSchedule::Flat,
             weight_average_steps: 0,
         }
     }

@@ -8,7 +8,7 @@
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
 
 use crate::average::WeightAverage;
-use crate::config::{Support, TrainConfig};
+use crate::config::{ShadowPriceSchedule, Support, TrainConfig};
 use crate::replay::{Batch, NStep, ReplayBuffer, Step};
 use crate::value::{build_agent, masked_argmax, ValueAgent};
 use imbarb_nn::Checkpoint;
@@ -505,6 +505,8 @@ pub fn train(
                     });
                 }
             }
+            let shadow_prices =
+                shadow_prices(&env, shadow_price, t.cycle_budget_shadow_price_schedule);
             env.step_actions(&actions);
             let next_obs = env.observations();
             let next_masks = env.masks();
@@ -535,7 +537,7 @@ pub fn train(
                 };
                 let r = env.rewards()[i];
                 returns[i] += r;
-                let learnt = training_reward(r, &env.outcomes()[i], shadow_price);
+                let learnt = training_reward(r, &env.outcomes()[i], shadow_prices[i]);
                 progress.steps += 1;
                 nstep[i].push(
                     Step {
@@ -701,6 +703,14 @@ pub fn train(
     ))
 }
 
+/// The cycle budget's shadow price (EUR per MWh of cell throughput) of each env's current
+/// decision: `price` as `schedule` runs it through the day.
+pub fn shadow_prices(env: &VecEnv, price: f64, schedule: ShadowPriceSchedule) -> Vec<f64> {
+    (0..env.n_envs())
+        .map(|i| price * schedule.factor(env.step_index(i), env.n_steps(i)))
+        .collect()
+}
+
 /// The reward an agent learns from: the settlement (EUR) minus the cycle budget's shadow price
 /// on the cell energy the step moved.
 pub fn training_reward(
@@ -830,6 +840,17 @@ fn truncate_lines(path: &Path, n: usize) -> Result<(), TrainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fading_shadow_price_falls_with_the_share_of_the_day_left() {
+        let fading = ShadowPriceSchedule::Fading;
+        assert_eq!(fading.factor(0, 96), 1.0);
+        assert_eq!(fading.factor(48, 96), 0.5);
+        assert_eq!(fading.factor(95, 96), 1.0 / 96.0);
+        // A 100-decision autumn day ends at 1/100.
+        assert_eq!(fading.factor(99, 100), 0.01);
+        assert_eq!(ShadowPriceSchedule::Flat.factor(95, 96), 1.0);
+    }
 
     #[test]
     fn the_shadow_price_charges_cell_throughput_by_hand() {

@@ -2,7 +2,7 @@
 //! return distributions every distributional agent must recover, and an equal-mean bandit where
 //! risk-averse agents pick the narrow arm while the neutral one is indifferent.
 
-use imbarb_agents::config::{Algo, TargetUpdate, TrainConfig};
+use imbarb_agents::config::{Algo, FractionSampling, TargetUpdate, TrainConfig};
 use imbarb_agents::replay::Batch;
 use imbarb_agents::{build_agent, ValueAgent};
 use imbarb_risk::{Distortion, RiskMeasure};
@@ -75,7 +75,14 @@ fn trained(
     updates: usize,
     batch: impl Fn(&mut ChaCha8Rng) -> Batch,
 ) -> Box<dyn ValueAgent> {
-    let c = config(algo, risk);
+    trained_with(config(algo, risk), updates, batch)
+}
+
+fn trained_with(
+    c: TrainConfig,
+    updates: usize,
+    batch: impl Fn(&mut ChaCha8Rng) -> Batch,
+) -> Box<dyn ValueAgent> {
     let mut agent = build_agent(&c, 2, (-1.5, 1.5)).expect("agent");
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for _ in 0..updates {
@@ -107,15 +114,27 @@ fn distributional_agents_recover_the_chains_quantiles() {
     // apart, so its quantiles are within 0.15.
     for (algo, tol) in [(Algo::QrDqn, 0.1), (Algo::Iqn, 0.1), (Algo::C51, 0.15)] {
         let mut agent = trained(algo, RiskMeasure::Mean, 3000, |r| chain_batch(r, 128));
-        let e_uniform = worst_quantile_error(agent.as_mut(), &S1, 0, |u| u);
-        let e_two_point =
-            worst_quantile_error(agent.as_mut(), &S1, 1, |u| if u < 0.5 { -1.0 } else { 1.0 });
-        let e_s0 = worst_quantile_error(agent.as_mut(), &S0, 0, |u| 0.5 * u);
-        assert!(
-            e_uniform < tol && e_two_point < tol && e_s0 < tol,
-            "{algo:?}: worst quantile errors U(0,1) {e_uniform:.3}, +-1 {e_two_point:.3}, s0 {e_s0:.3} (tolerance {tol})"
-        );
+        assert_recovers_the_chain(agent.as_mut(), tol, &format!("{algo:?}"));
     }
+}
+
+/// The chain's three return distributions, each within `tol` at every fraction.
+fn assert_recovers_the_chain(agent: &mut dyn ValueAgent, tol: f64, label: &str) {
+    let e_uniform = worst_quantile_error(agent, &S1, 0, |u| u);
+    let e_two_point = worst_quantile_error(agent, &S1, 1, |u| if u < 0.5 { -1.0 } else { 1.0 });
+    let e_s0 = worst_quantile_error(agent, &S0, 0, |u| 0.5 * u);
+    assert!(
+        e_uniform < tol && e_two_point < tol && e_s0 < tol,
+        "{label}: worst quantile errors U(0,1) {e_uniform:.3}, +-1 {e_two_point:.3}, s0 {e_s0:.3} (tolerance {tol})"
+    );
+}
+
+#[test]
+fn iqn_with_stratified_fractions_recovers_the_chains_quantiles() {
+    let mut c = config(Algo::Iqn, RiskMeasure::Mean);
+    c.distribution.iqn_fractions = FractionSampling::Stratified;
+    let mut agent = trained_with(c, 3000, |r| chain_batch(r, 128));
+    assert_recovers_the_chain(agent.as_mut(), 0.1, "IQN, stratified fractions");
 }
 
 #[test]

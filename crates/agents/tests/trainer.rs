@@ -1,7 +1,7 @@
 //! The trainer end to end on a small synthetic market: training beats idle, the same seed gives
 //! the same run, and an interrupted run resumes to exactly the uninterrupted result.
 
-use imbarb_agents::config::{Algo, TargetUpdate, TrainConfig};
+use imbarb_agents::config::{Algo, ShadowPriceSchedule, TargetUpdate, TrainConfig};
 use imbarb_agents::trainer::{load_best, read_manifest};
 use imbarb_agents::{train, TrainData, TrainOptions};
 use imbarb_market::synth::{generate, SynthParams};
@@ -299,4 +299,30 @@ fn the_next_day_bootstrap_observation_is_what_the_environment_shows() {
     assert!(!imbarb_agents::trainer::next_day_start(
         &d, &config, last, 1.0, &mut obs, &mut mask
     ));
+}
+
+#[test]
+fn the_shadow_price_of_each_decision_follows_its_schedule_through_the_day() {
+    let config = small_config(Algo::QrDqn, 1000);
+    let m = market(&config);
+    let mut env = imbarb_sim::VecEnv::new(&m.days, &m.features, config.env.clone()).unwrap();
+    env.reset(&[0, 1], &[1.0, 1.0]);
+    let n = env.n_steps(0);
+    let prices = |env: &imbarb_sim::VecEnv, schedule| {
+        imbarb_agents::trainer::shadow_prices(env, 60.0, schedule)
+    };
+    assert_eq!(prices(&env, ShadowPriceSchedule::Fading), vec![60.0, 60.0]);
+    let idle = vec![imbarb_sim::Action::Discrete(1); 2];
+    for _ in 0..n / 4 {
+        env.step_actions(&idle);
+    }
+    // A quarter of the day gone: the fading price is three quarters of the flat one (each env
+    // by its own day's length).
+    assert_eq!(env.step_index(0), n / 4);
+    let expected: Vec<f64> = (0..2)
+        .map(|i| 60.0 * (env.n_steps(i) - n / 4) as f64 / env.n_steps(i) as f64)
+        .collect();
+    assert!((expected[0] - 45.0).abs() < 1.0);
+    assert_eq!(prices(&env, ShadowPriceSchedule::Fading), expected);
+    assert_eq!(prices(&env, ShadowPriceSchedule::Flat), vec![60.0; 2]);
 }

@@ -326,6 +326,11 @@ impl<'a> VecEnv<'a> {
         self.config.actions.n()
     }
 
+    /// Episodes run side by side since the last `reset`.
+    pub fn n_envs(&self) -> usize {
+        self.day.len()
+    }
+
     /// Starts one episode per entry of `days` (indices into `MarketDays::days`) at the given cell
     /// energies (MWh).
     pub fn reset(&mut self, days: &[usize], start_soc_mwh: &[f64]) {
@@ -368,7 +373,8 @@ impl<'a> VecEnv<'a> {
         }
     }
 
-    fn n_steps(&self, i: usize) -> usize {
+    /// Decisions in env `i`'s current day (fewer or more on daylight-saving days).
+    pub fn n_steps(&self, i: usize) -> usize {
         self.steps_in_day[i]
     }
 
