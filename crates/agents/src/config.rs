@@ -71,8 +71,8 @@ pub struct NetworkConfig {
     pub layer_norm: bool,
     /// Dueling head (DQN only): Q = V + A - mean(A).
     pub dueling: bool,
-    /// Double target (DQN and QR-DQN): the online net selects the next action, the target net
-    /// evaluates it (van Hasselt et al. 2016), which curbs the overestimation that makes a
+    /// Double target (DQN, QR-DQN and IQN): the online net selects the next action, the target
+    /// net evaluates it (van Hasselt et al. 2016), which curbs the overestimation that makes a
     /// greedy agent trade on noise.
     pub double: bool,
     /// IQN: hidden widths of the head after the state x fraction product (empty: linear).

@@ -179,6 +179,10 @@ pub struct Iqn {
     target_cache: Caches,
     /// Acting uses its own caches: alternating batch shapes with the update's would reallocate.
     act_cache: Caches,
+    /// Choosing the target action on the grid.
+    select_cache: Caches,
+    /// The online network chooses the target action (double DQN); else the target network.
+    double: bool,
     actions: usize,
     n: usize,
     n_prime: usize,
@@ -237,6 +241,8 @@ impl Iqn {
             cache: Caches::default(),
             target_cache: Caches::default(),
             act_cache: Caches::default(),
+            select_cache: Caches::default(),
+            double: config.network.double,
             actions: config.n_actions(),
             n: config.distribution.iqn_n,
             n_prime: config.distribution.iqn_n_prime,
@@ -309,18 +315,24 @@ impl ValueAgent for Iqn {
             .collect()
     }
 
-    /// IQN (Dabney et al. 2018b, eqs. 3-4): a* = argmax of the risk measure of Z_target(s', .)
-    /// on N' evenly spaced fractions; for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
+    /// IQN (Dabney et al. 2018b, eqs. 3-4): a* = argmax of the risk measure of Z(s', .) on N'
+    /// evenly spaced fractions (online network with `double`, else target); for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
     /// delta_ij = r + gamma^n Z_tau'_j(s', a*) - Z_tau_i(s, a); loss = quantile-Huber over i, j.
     fn update(&mut self, b: &Batch, rng: &mut ChaCha8Rng) -> f32 {
         let (rows, a) = (b.size, self.actions);
-        // Target action on the grid.
-        let values = self.target.forward(
+        // Target action on the grid, chosen by the online network with `double` (van Hasselt et
+        // al. 2016, as QR-DQN and DQN do), else by the target network (Dabney et al. 2018b).
+        let selector = if self.double {
+            &self.online
+        } else {
+            &self.target
+        };
+        let values = selector.forward(
             &b.next_obs,
             rows,
             Fractions::Shared(&self.target_grid),
             None,
-            &mut self.target_cache,
+            &mut self.select_cache,
         );
         let mut scores = vec![];
         self.grid_scores(&values, rows, &self.target_grid_f64, &mut scores);

@@ -138,6 +138,27 @@ fn iqn_with_stratified_fractions_recovers_the_chains_quantiles() {
 }
 
 #[test]
+fn iqn_chooses_target_actions_with_the_online_network_only_when_double() {
+    // Online and target networks start equal, so the first update is the same either way; once
+    // they differ, so can their choice of a* while the estimates are still rough.
+    let losses = |double: bool| {
+        let mut c = config(Algo::Iqn, RiskMeasure::Mean);
+        c.network.double = double;
+        let mut agent = build_agent(&c, 2, (-1.5, 1.5)).expect("agent");
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        (0..40)
+            .map(|_| {
+                let b = chain_batch(&mut rng, 64);
+                agent.update(&b, &mut rng)
+            })
+            .collect::<Vec<f32>>()
+    };
+    let (double, single) = (losses(true), losses(false));
+    assert_eq!(double[0], single[0]);
+    assert_ne!(double, single);
+}
+
+#[test]
 fn dqn_learns_the_chains_means() {
     let mut agent = trained(Algo::Dqn, RiskMeasure::Mean, 3000, |r| chain_batch(r, 128));
     let s1 = agent.distributions(&S1);
