@@ -188,7 +188,7 @@ pub struct Iqn {
     n_prime: usize,
     /// How the N and N' fractions of an update are drawn.
     sampling: FractionSampling,
-    /// The K evenly spaced fractions used to act and to choose target actions.
+    /// The K evenly spaced fractions used to act.
     grid: Vec<f32>,
     grid_f64: Vec<f64>,
     /// N' evenly spaced fractions on which the target action is chosen (cheaper than K).
@@ -316,7 +316,8 @@ impl ValueAgent for Iqn {
     }
 
     /// IQN (Dabney et al. 2018b, eqs. 3-4): a* = argmax of the risk measure of Z(s', .) on N'
-    /// evenly spaced fractions (online network with `double`, else target); for tau_i ~ U(0, 1) (N of them) and tau'_j ~ U(0, 1) (N'),
+    /// evenly spaced fractions (online network with `double`, else target); for N fractions
+    /// tau_i and N' fractions tau'_j (uniform or stratified draws),
     /// delta_ij = r + gamma^n Z_tau'_j(s', a*) - Z_tau_i(s, a); loss = quantile-Huber over i, j.
     fn update(&mut self, b: &Batch, rng: &mut ChaCha8Rng) -> f32 {
         let (rows, a) = (b.size, self.actions);
