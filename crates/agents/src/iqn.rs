@@ -176,11 +176,10 @@ pub struct Iqn {
     adam: [Adam; 3],
     grads: Grads,
     cache: Caches,
+    /// The target action's choice and the target samples (same shape, one after the other).
     target_cache: Caches,
     /// Acting uses its own caches: alternating batch shapes with the update's would reallocate.
     act_cache: Caches,
-    /// Choosing the target action on the grid.
-    select_cache: Caches,
     /// The online network chooses the target action (double DQN); else the target network.
     double: bool,
     actions: usize,
@@ -241,7 +240,6 @@ impl Iqn {
             cache: Caches::default(),
             target_cache: Caches::default(),
             act_cache: Caches::default(),
-            select_cache: Caches::default(),
             double: config.network.double,
             actions: config.n_actions(),
             n: config.distribution.iqn_n,
@@ -333,7 +331,7 @@ impl ValueAgent for Iqn {
             rows,
             Fractions::Shared(&self.target_grid),
             None,
-            &mut self.select_cache,
+            &mut self.target_cache,
         );
         let mut scores = vec![];
         self.grid_scores(&values, rows, &self.target_grid_f64, &mut scores);
