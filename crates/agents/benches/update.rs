@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p imbarb-agents --bench update`
 
 use imbarb_agents::build_agent;
-use imbarb_agents::config::{Algo, TrainConfig};
+use imbarb_agents::config::{Algo, FractionSampling, TrainConfig};
 use imbarb_agents::replay::Batch;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -47,20 +47,28 @@ fn main() {
         alpha: 0.1,
         beta: 3.0,
     };
-    for (algo, risk) in [
-        (Algo::Dqn, None),
-        (Algo::C51, None),
-        (Algo::QrDqn, None),
-        (Algo::Iqn, None),
-        (Algo::Sac, None),
-        (Algo::Dsac, None),
-        (Algo::Dsac, Some(paper_risk)),
+    let with = |algo, risk| TrainConfig {
+        algo,
+        risk,
+        ..TrainConfig::default()
+    };
+    let mean = imbarb_risk::RiskMeasure::Mean;
+    // IQN with one set of 32 fractions per batch against its per-sample N = N' = 8.
+    let mut iqn_shared = with(Algo::Iqn, mean);
+    iqn_shared.distribution.iqn_fractions = FractionSampling::SharedStratified;
+    iqn_shared.distribution.iqn_n = 32;
+    iqn_shared.distribution.iqn_n_prime = 32;
+    for (label, config) in [
+        ("", with(Algo::Dqn, mean)),
+        ("", with(Algo::C51, mean)),
+        ("", with(Algo::QrDqn, mean)),
+        ("", with(Algo::Iqn, mean)),
+        (" (32 shared fractions)", iqn_shared),
+        ("", with(Algo::Sac, mean)),
+        ("", with(Algo::Dsac, mean)),
+        (" (mean + 3 VaR)", with(Algo::Dsac, paper_risk)),
     ] {
-        let config = TrainConfig {
-            algo,
-            risk: risk.unwrap_or(imbarb_risk::RiskMeasure::Mean),
-            ..TrainConfig::default()
-        };
+        let algo = config.algo;
         let mut agent = build_agent(&config, WIDTH, (-1000.0, 1000.0)).expect("agent");
         for _ in 0..5 {
             agent.update(&b, &mut rng);
@@ -83,11 +91,7 @@ fn main() {
         println!(
             "imbarb-agents {:>6}{}: update (batch 256) {:.2} ms, act on 16 envs {:.0} us",
             algo.name(),
-            if risk.is_some() {
-                " (mean + 3 VaR)"
-            } else {
-                ""
-            },
+            label,
             median(update),
             median(act)
         );

@@ -13,7 +13,8 @@ use imbarb_risk::{Discrete, RiskMeasure};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// `n` fractions in (0, 1) for each of `rows` samples (`rows x n`), drawn as `sampling` says.
+/// `n` fractions in (0, 1) for each of `rows` samples (`rows x n`), drawn as `sampling` says;
+/// shared sampling draws `n` for the whole batch.
 fn sample_fractions(
     rows: usize,
     n: usize,
@@ -24,6 +25,9 @@ fn sample_fractions(
         FractionSampling::Uniform => (0..rows * n).map(|_| rng.gen::<f32>()).collect(),
         FractionSampling::Stratified => (0..rows * n)
             .map(|j| ((j % n) as f32 + rng.gen::<f32>()) / n as f32)
+            .collect(),
+        FractionSampling::SharedStratified => (0..n)
+            .map(|i| (i as f32 + rng.gen::<f32>()) / n as f32)
             .collect(),
     }
 }
@@ -44,8 +48,10 @@ struct Caches {
     head: MlpCache,
     /// ReLU(trunk(s)), `rows x d`.
     psi: Vec<f32>,
-    /// phi(tau), `rows * n x d`.
+    /// phi(tau), `rows * n x d`, or `n x d` when the fractions are shared by all rows.
     phi: Vec<f32>,
+    /// Whether the last forward pass used shared fractions.
+    phi_shared: bool,
     /// psi * phi, `rows * n x d`.
     h: Vec<f32>,
     /// Backward scratch: gradients w.r.t. h, psi and phi (kept to avoid reallocating).
@@ -87,6 +93,7 @@ impl Parts {
             Fractions::PerRow(_, n) => (n, false),
         };
         c.phi.clear();
+        c.phi_shared = shared;
         match fractions {
             Fractions::Shared(t) | Fractions::PerRow(t, _) => c
                 .phi
@@ -121,11 +128,11 @@ impl Parts {
         }
     }
 
-    /// Adds parameter gradients for `d_out` (of the last `forward`, with per-row fractions) into
-    /// the three buffers.
+    /// Adds parameter gradients for `d_out` (of the last `forward`) into the three buffers.
     fn backward(&self, c: &mut Caches, d_out: &[f32], n: usize, g: &mut Grads) {
         let d = self.embedding.dim();
         let rows = c.psi.len() / d;
+        let shared = c.phi_shared;
         let mut d_h = std::mem::take(&mut c.d_h);
         let mut d_psi = std::mem::take(&mut c.d_psi);
         let mut d_phi = std::mem::take(&mut c.d_phi);
@@ -134,29 +141,31 @@ impl Parts {
             .backward(&mut c.head, d_out, &mut g.head, Some(&mut d_h));
         d_psi.clear();
         d_psi.resize(rows * d, 0.0);
-        d_phi.resize(rows * n * d, 0.0);
+        // Shared fractions: phi's gradient sums over the rows that broadcast it.
+        d_phi.clear();
+        d_phi.resize(if shared { n * d } else { rows * n * d }, 0.0);
         for r in 0..rows {
             let psi = &c.psi[r * d..(r + 1) * d];
             let dp = &mut d_psi[r * d..(r + 1) * d];
             for i in 0..n {
                 let at = (r * n + i) * d;
-                let (dh, phi) = (&d_h[at..at + d], &c.phi[at..at + d]);
+                let from = if shared { i * d } else { at };
+                let (dh, phi) = (&d_h[at..at + d], &c.phi[from..from + d]);
                 for j in 0..d {
                     dp[j] += dh[j] * phi[j];
-                    d_phi[at + j] = dh[j] * psi[j];
+                    d_phi[from + j] += dh[j] * psi[j];
                 }
             }
             // ReLU on the trunk's output.
             for (g, p) in dp.iter_mut().zip(psi) {
-                if *p <= 0.0 {
-                    *g = 0.0;
-                }
+                *g = if *p > 0.0 { *g } else { 0.0 };
             }
         }
         self.trunk
             .backward(&mut c.trunk, &d_psi, &mut g.trunk, None);
         self.embedding
             .backward(&c.embedding, &d_phi, &mut g.embedding);
+        (c.d_h, c.d_psi, c.d_phi) = (d_h, d_psi, d_phi);
     }
 }
 
@@ -344,11 +353,19 @@ impl ValueAgent for Iqn {
             })
             .collect();
         // Target samples at sampled fractions.
+        let shared = self.sampling.is_shared();
+        let fractions = |t, n| {
+            if shared {
+                Fractions::Shared(t)
+            } else {
+                Fractions::PerRow(t, n)
+            }
+        };
         let tau_prime = sample_fractions(rows, self.n_prime, self.sampling, rng);
         let z_next = self.target.forward(
             &b.next_obs,
             rows,
-            Fractions::PerRow(&tau_prime, self.n_prime),
+            fractions(&tau_prime, self.n_prime),
             Some(&best),
             &mut self.target_cache,
         );
@@ -365,7 +382,7 @@ impl ValueAgent for Iqn {
         let pred = self.online.forward(
             &b.obs,
             rows,
-            Fractions::PerRow(&taus, self.n),
+            fractions(&taus, self.n),
             Some(&b.actions),
             &mut self.cache,
         );
@@ -373,7 +390,11 @@ impl ValueAgent for Iqn {
         let loss = quantile_huber(
             &pred,
             self.n,
-            Taus::PerSample(&taus),
+            if shared {
+                Taus::Shared(&taus)
+            } else {
+                Taus::PerSample(&taus)
+            },
             &target,
             self.n_prime,
             self.kappa,
@@ -520,6 +541,62 @@ mod tests {
         // The position inside a stratum is U(0, 1): mean 1/2, standard error 0.0046 here.
         for (i, m) in offsets.iter().enumerate() {
             assert!((m - 0.5).abs() < 0.02, "stratum {i}: mean offset {m:.4}");
+        }
+    }
+
+    #[test]
+    fn shared_fractions_are_one_stratified_draw_for_the_batch() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let taus = sample_fractions(256, 32, FractionSampling::SharedStratified, &mut rng);
+        assert_eq!(taus.len(), 32);
+        for (i, &t) in taus.iter().enumerate() {
+            assert!(
+                (i as f32 / 32.0..=(i + 1) as f32 / 32.0).contains(&t),
+                "{t} in {i}"
+            );
+        }
+    }
+
+    /// Broadcasting one set of fractions to every row must give the outputs and parameter
+    /// gradients of handing each row its own copy of them (the per-row path).
+    #[test]
+    fn shared_fractions_match_per_row_copies_in_forward_and_backward() {
+        let (obs_w, d, rows, n, actions) = (5, 16, 7, 4, 3);
+        let parts = Parts {
+            trunk: Mlp::new(MlpConfig::relu(obs_w, &[12], d), 1).unwrap(),
+            embedding: CosineEmbedding::new(8, d, 2).unwrap(),
+            head: Mlp::new(MlpConfig::relu(d, &[6], actions), 3).unwrap(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let obs: Vec<f32> = (0..rows * obs_w)
+            .map(|_| rng.gen::<f32>() * 2.0 - 1.0)
+            .collect();
+        let taus = sample_fractions(rows, n, FractionSampling::SharedStratified, &mut rng);
+        let copies: Vec<f32> = (0..rows).flat_map(|_| taus.iter().copied()).collect();
+        let selected: Vec<usize> = (0..rows).map(|r| r % actions).collect();
+        let d_out: Vec<f32> = (0..rows * n).map(|_| rng.gen::<f32>() - 0.5).collect();
+        let mut run = |fractions: Fractions| {
+            let mut c = Caches::default();
+            let out = parts.forward(&obs, rows, fractions, Some(&selected), &mut c);
+            let mut g = Grads {
+                trunk: parts.trunk.zero_grads(),
+                embedding: vec![0.0; parts.embedding.params().len()],
+                head: parts.head.zero_grads(),
+            };
+            parts.backward(&mut c, &d_out, n, &mut g);
+            (out, [g.trunk, g.embedding, g.head])
+        };
+        let (out_shared, g_shared) = run(Fractions::Shared(&taus));
+        let (out_rows, g_rows) = run(Fractions::PerRow(&copies, n));
+        assert_eq!(out_shared, out_rows);
+        for (part, (s, r)) in g_shared.iter().zip(&g_rows).enumerate() {
+            assert!(s.iter().any(|&v| v != 0.0), "part {part}: no gradient");
+            for (x, y) in s.iter().zip(r) {
+                assert!(
+                    (x - y).abs() <= 1e-5 * (1.0 + y.abs()),
+                    "part {part}: {x} vs {y}"
+                );
+            }
         }
     }
 }

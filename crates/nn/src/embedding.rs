@@ -106,11 +106,10 @@ impl CosineEmbedding {
         );
         assert_eq!(grads.len(), self.params.len());
         let mut g = d_out.to_vec();
-        g.iter_mut().zip(&cache.out).for_each(|(g, o)| {
-            if *o <= 0.0 {
-                *g = 0.0
-            }
-        });
+        // ReLU's gradient as a select, which vectorises (see mlp.rs).
+        g.iter_mut()
+            .zip(&cache.out)
+            .for_each(|(g, o)| *g = if *o > 0.0 { *g } else { 0.0 });
         let (gw, gb) = grads.split_at_mut(self.n_cos * self.dim);
         gemm(
             1.0,

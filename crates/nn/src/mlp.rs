@@ -631,11 +631,12 @@ fn activate(act: Activation, v: &mut [f32]) {
 /// Multiplies `g` by the activation's derivative, from the activation's output `a`.
 fn activation_backward(act: Activation, a: &[f32], g: &mut [f32]) {
     match act {
-        Activation::Relu => g.iter_mut().zip(a).for_each(|(g, a)| {
-            if *a <= 0.0 {
-                *g = 0.0
-            }
-        }),
+        // A select rather than a conditional store: it vectorises (the branchy form took 13 %
+        // of DSAC's training time).
+        Activation::Relu => g
+            .iter_mut()
+            .zip(a)
+            .for_each(|(g, a)| *g = if *a > 0.0 { *g } else { 0.0 }),
         Activation::Tanh => g.iter_mut().zip(a).for_each(|(g, a)| *g *= 1.0 - a * a),
     }
 }
