@@ -575,7 +575,7 @@ mod tests {
         let copies: Vec<f32> = (0..rows).flat_map(|_| taus.iter().copied()).collect();
         let selected: Vec<usize> = (0..rows).map(|r| r % actions).collect();
         let d_out: Vec<f32> = (0..rows * n).map(|_| rng.gen::<f32>() - 0.5).collect();
-        let mut run = |fractions: Fractions| {
+        let run = |fractions: Fractions| {
             let mut c = Caches::default();
             let out = parts.forward(&obs, rows, fractions, Some(&selected), &mut c);
             let mut g = Grads {
