@@ -6,7 +6,7 @@ use clap::Args;
 use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
 use imbarb_eval::{backtest, oracle_policy, render_table, Backtest, Metrics, Oracle};
 use imbarb_market::write::write_atomic;
-use imbarb_sim::Policy;
+use imbarb_sim::{ActionSpace, Policy};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -149,7 +149,38 @@ pub fn make_policy(
     })
 }
 
-pub fn backtest_cmd(args: BacktestArgs) -> Result<()> {
+/// The `--actions` value of the trained runs among `policies` (`run:<dir>`), when they agree:
+/// evaluating a run on another action space than it learned on silently changes its results
+/// (a 3-level agent on continuous power may execute partial moves it never chose). `None` when
+/// no run is named; an error when runs disagree or a manifest cannot be read.
+pub fn runs_action_space(policies: &[String]) -> Result<Option<String>> {
+    let mut found: Option<(String, String)> = None;
+    for dir in policies
+        .iter()
+        .filter_map(|p| p.trim().strip_prefix("run:"))
+    {
+        let manifest = imbarb_agents::trainer::read_manifest(std::path::Path::new(dir))
+            .with_context(|| format!("reading the manifest of trained run {dir}"))?;
+        let actions = match manifest.config.env.actions {
+            ActionSpace::Continuous => "continuous".to_string(),
+            ActionSpace::Discrete { levels } => format!("discrete:{levels}"),
+        };
+        match &found {
+            Some((first, other)) if *first != actions => bail!(
+                "trained runs {other} ({first}) and {dir} ({actions}) act on different action \
+                 spaces: choose one with --actions"
+            ),
+            Some(_) => {}
+            None => found = Some((actions, dir.to_string())),
+        }
+    }
+    Ok(found.map(|(actions, _)| actions))
+}
+
+pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
+    if args.setup.actions.is_none() {
+        args.setup.actions = runs_action_space(&args.policy)?;
+    }
     let s = args.setup.build()?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
     let mut results: Vec<(Backtest, Metrics)> = vec![];

@@ -77,8 +77,9 @@ pub struct SetupArgs {
     #[arg(long, default_value = "qh")]
     pub granularity: String,
     /// Actions: `continuous` or `discrete:N` (N power levels from full charge to full discharge).
-    #[arg(long, default_value = "continuous")]
-    pub actions: String,
+    /// Default: continuous, except that `backtest` of trained runs takes the runs' own.
+    #[arg(long)]
+    pub actions: Option<String>,
     /// Discrete levels at the SoC and cycle limits: `whole` (only levels that fit in full are
     /// allowed) or `clip` (any level that can move energy; the simulator executes what fits).
     #[arg(long, value_enum, default_value_t = AtLimits::Whole)]
@@ -106,7 +107,7 @@ impl SetupArgs {
             "minute" => Granularity::Minute,
             other => bail!("--granularity `{other}`: expected `qh` or `minute`"),
         };
-        let actions = match self.actions.as_str() {
+        let actions = match self.actions.as_deref().unwrap_or("continuous") {
             "continuous" => ActionSpace::Continuous,
             other => match other.strip_prefix("discrete:").map(str::parse::<usize>) {
                 Some(Ok(levels)) if levels >= 2 => ActionSpace::Discrete { levels },

@@ -379,6 +379,44 @@ fn train_then_backtest(algo: &str, actions: &str) {
         );
         assert!(m[0]["eur_per_day"].as_f64().unwrap().is_finite());
     }
+    // Without --actions a backtest of runs takes their own action space...
+    let own = imbarb(&[
+        "backtest",
+        "--data",
+        "synthetic:2023-01-01..2023-02-28:seed=2",
+        "--policy",
+        &policy,
+    ]);
+    assert!(own.status.success(), "{}", stderr(&own));
+    let expected = if continuous {
+        "Continuous actions"
+    } else {
+        "Discrete { levels: 3 } actions"
+    };
+    assert!(stdout(&own).contains(expected), "{}", stdout(&own));
+    // ... and asks for one when two runs disagree (a copy of the manifest with the other space).
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut m = manifest.clone();
+    m["config"]["env"]["actions"] = if continuous {
+        serde_json::json!({"kind": "discrete", "levels": 3})
+    } else {
+        serde_json::json!({"kind": "continuous"})
+    };
+    std::fs::write(other.join("manifest.json"), m.to_string()).unwrap();
+    let bad = imbarb(&[
+        "backtest",
+        "--data",
+        "synthetic:2023-01-01..2023-02-28:seed=2",
+        "--policy",
+        &format!("{policy},run:{}", other.display()),
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("different action spaces") && stderr(&bad).contains("--actions"),
+        "{}",
+        stderr(&bad)
+    );
     // A run trained on quarter-hours refuses minute decisions, by name.
     let bad = imbarb(&[
         "backtest",
