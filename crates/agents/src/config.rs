@@ -143,9 +143,9 @@ pub enum FractionSampling {
     /// an update varies less from draw to draw.
     Stratified,
     /// One stratified draw of N fractions per batch, shared by all its samples: the cosine
-    /// embedding then runs on N fractions instead of batch x N, so N = 32 costs about what
-    /// per-sample N = 8 does. Each update's gradient stays unbiased; only its samples are
-    /// correlated.
+    /// embedding then runs on N fractions instead of batch x N, so an update with N = 16 costs
+    /// 0.8x one with 8 per sample. Each update's gradient stays unbiased; its samples are
+    /// correlated, so learning needs more (cheaper) updates.
     SharedStratified,
 }
 
