@@ -157,9 +157,7 @@ impl Parts {
                 }
             }
             // ReLU on the trunk's output.
-            for (g, p) in dp.iter_mut().zip(psi) {
-                *g = if *p > 0.0 { *g } else { 0.0 };
-            }
+            imbarb_nn::relu_backward(psi, dp);
         }
         self.trunk
             .backward(&mut c.trunk, &d_psi, &mut g.trunk, None);

@@ -106,10 +106,7 @@ impl CosineEmbedding {
         );
         assert_eq!(grads.len(), self.params.len());
         let mut g = d_out.to_vec();
-        // ReLU's gradient as a select, which vectorises (see mlp.rs).
-        g.iter_mut()
-            .zip(&cache.out)
-            .for_each(|(g, o)| *g = if *o > 0.0 { *g } else { 0.0 });
+        crate::mlp::relu_backward(&cache.out, &mut g);
         let (gw, gb) = grads.split_at_mut(self.n_cos * self.dim);
         gemm(
             1.0,

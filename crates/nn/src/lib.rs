@@ -21,5 +21,5 @@ pub use checkpoint::Checkpoint;
 pub use embedding::CosineEmbedding;
 pub use error::{NnError, Result};
 pub use gemm::{set_threads, threads};
-pub use mlp::{Activation, Init, Mlp, MlpCache, MlpConfig};
+pub use mlp::{relu_backward, Activation, Init, Mlp, MlpCache, MlpConfig};
 pub use optim::{clip_grad_norm, hard_update, polyak_update, Adam, AdamConfig};
