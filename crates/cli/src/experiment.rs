@@ -44,6 +44,10 @@ pub struct ExperimentArgs {
     /// Only evaluate the finished runs (train nothing).
     #[arg(long)]
     pub evaluate_only: bool,
+    /// Only these agents of the file (names, comma-separated): train and report their runs
+    /// alone, e.g. to finish one agent's rows of a long grid first.
+    #[arg(long, value_delimiter = ',')]
+    pub agents: Option<Vec<String>>,
 }
 
 /// Train, backtest and report in a few minutes.
@@ -108,6 +112,7 @@ pub fn quickstart(args: QuickstartArgs) -> Result<()> {
         jobs: args.jobs,
         out: Some(args.out),
         evaluate_only: false,
+        agents: None,
     })
 }
 
@@ -662,6 +667,26 @@ fn training_speed_md(runs: &[imbarb_report::RunInfo]) -> String {
     out
 }
 
+/// The jobs of the agents `--agents` names (all without it); a name the file lacks is an error
+/// listing the file's agents.
+fn select_agents(jobs: Vec<Job>, args: &ExperimentArgs) -> Result<Vec<Job>> {
+    let Some(names) = &args.agents else {
+        return Ok(jobs);
+    };
+    let known: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.agent.as_str()).collect();
+    if let Some(missing) = names.iter().find(|n| !known.contains(n.as_str())) {
+        bail!(
+            "--agents: {} has no agent named {missing:?} (it has: {})",
+            args.file.display(),
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(jobs
+        .into_iter()
+        .filter(|j| names.contains(&j.agent))
+        .collect())
+}
+
 pub fn run(args: ExperimentArgs) -> Result<()> {
     let file = ExperimentFile::read(&args.file)?;
     let name = file.name.clone().unwrap_or_else(|| {
@@ -673,7 +698,7 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
-    let jobs = file.jobs(&args.file, Path::new(""), &dir)?;
+    let jobs = select_agents(file.jobs(&args.file, Path::new(""), &dir)?, &args)?;
     for sub in ["configs", "runs", "logs"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;

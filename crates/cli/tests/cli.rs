@@ -608,4 +608,40 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
     );
     let bad = imbarb(&["report", dir.path().to_str().unwrap()]);
     assert!(stderr(&bad).contains("evaluation.json"), "{}", stderr(&bad));
+
+    // `--agents qr`: only qr's runs are reported (its rows and its groups' baselines, unchanged);
+    // an agent the file lacks is an error listing the ones it has.
+    let only = |agents: &str| {
+        imbarb(&[
+            "experiment",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--agents",
+            agents,
+        ])
+    };
+    let o = only("qr");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let subset = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let qr_groups: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("qr"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let expected: Vec<&str> = csv
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| *i == 0 || qr_groups.contains(&l.split(',').next().unwrap()))
+        .map(|(_, l)| l)
+        .collect();
+    assert_eq!(subset.lines().collect::<Vec<_>>(), expected, "{subset}");
+    assert!(!subset.contains("dsac-c"), "{subset}");
+    let o = only("qr,nope");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--agents") && err.contains("\"nope\"") && err.contains("dsac-c, qr"),
+        "{err}"
+    );
 }
