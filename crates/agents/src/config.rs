@@ -373,6 +373,21 @@ pub struct TrainingConfig {
     /// average of nearby weights generalises better (Polyak averaging; Izmailov et al. 2018).
     /// Learning and its targets are unchanged. 0 disables.
     pub weight_average_steps: usize,
+    /// Which validated weights `best.safetensors` holds, the network backtests deploy.
+    pub deploy: Deploy,
+}
+
+/// Which of a run's validated networks it deploys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Deploy {
+    /// The one with the best validation `selection` score. With few validation days the maximum
+    /// of many noisy scores favours networks that were lucky on those days (winner's curse).
+    #[default]
+    BestValidation,
+    /// The last one, at `total_steps`: with the learning rate decayed to `lr_end` it is the
+    /// settled network, and validation only reports on it.
+    Final,
 }
 
 impl Default for TrainingConfig {
@@ -403,6 +418,7 @@ impl Default for TrainingConfig {
             cycle_budget_shadow_price_eur_per_mwh: 0.0,
             cycle_budget_shadow_price_schedule: ShadowPriceSchedule::Flat,
             weight_average_steps: 0,
+            deploy: Deploy::BestValidation,
         }
     }
 }

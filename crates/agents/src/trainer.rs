@@ -1,14 +1,14 @@
 //! The training loop shared by every agent: batches of training days stepped in lockstep with
 //! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay,
 //! gradient updates, periodic greedy validation on the validation days, the best checkpoint by the
-//! selection measure, and a full-state checkpoint from which an interrupted run resumes to the
+//! selection measure (or the final one, `training.deploy`), and a full-state checkpoint from which an interrupted run resumes to the
 //! same result.
 //!
 //! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
 
 use crate::average::WeightAverage;
-use crate::config::{ShadowPriceSchedule, Support, TrainConfig};
+use crate::config::{Deploy, ShadowPriceSchedule, Support, TrainConfig};
 use crate::replay::{Batch, NStep, ReplayBuffer, Step};
 use crate::value::{build_agent, masked_argmax, ValueAgent};
 use imbarb_nn::Checkpoint;
@@ -103,7 +103,8 @@ pub struct Manifest {
     pub validation_days: usize,
     /// `running` or `finished`.
     pub status: String,
-    /// The best validation point so far.
+    /// The validation of the deployed network (`best.safetensors`): the best so far, or with
+    /// `training.deploy = "final"` the latest.
     pub best: Option<Validation>,
 }
 
@@ -630,10 +631,13 @@ pub fn train(
                 selection: config.selection.evaluate(&samples),
                 cycles_per_day: cycles,
             };
-            let improved = progress
-                .best
-                .as_ref()
-                .is_none_or(|b| v.selection > b.selection);
+            let improved = match t.deploy {
+                Deploy::BestValidation => progress
+                    .best
+                    .as_ref()
+                    .is_none_or(|b| v.selection > b.selection),
+                Deploy::Final => true,
+            };
             if improved {
                 let mut ck = Checkpoint::new();
                 acting

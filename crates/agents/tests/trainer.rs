@@ -1,7 +1,7 @@
 //! The trainer end to end on a small synthetic market: training beats idle, the same seed gives
 //! the same run, and an interrupted run resumes to exactly the uninterrupted result.
 
-use imbarb_agents::config::{Algo, ShadowPriceSchedule, TargetUpdate, TrainConfig};
+use imbarb_agents::config::{Algo, Deploy, ShadowPriceSchedule, TargetUpdate, TrainConfig};
 use imbarb_agents::trainer::{load_best, read_manifest};
 use imbarb_agents::{train, TrainData, TrainOptions};
 use imbarb_market::synth::{generate, SynthParams};
@@ -261,6 +261,57 @@ fn weight_averaging_deploys_the_average_and_leaves_learning_alone() {
         let best = out.best.expect("validated");
         assert_best_checkpoint_earns(b.path(), &m, &averaged, best.eur_per_day);
     }
+}
+
+/// `deploy = "final"` changes which validated network is deployed, nothing else: learning and
+/// every validation are those of the default run, whose checkpoint is the validation maximum,
+/// while the final run's is the last one validated (at `total_steps`).
+#[test]
+fn deploying_the_final_network_keeps_learning_and_picks_the_last_validation() {
+    let best_config = small_config(Algo::QrDqn, 8 * 96 * 12);
+    let mut final_config = best_config.clone();
+    final_config.training.deploy = Deploy::Final;
+    let m = market(&best_config);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let by_validation = train(&data(&m), &best_config, a.path(), &TrainOptions::default()).unwrap();
+    let last = train(&data(&m), &final_config, b.path(), &TrainOptions::default()).unwrap();
+    let without_flag = |v: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        v.into_iter()
+            .map(|mut l| {
+                l.as_object_mut().unwrap().remove("best");
+                l
+            })
+            .collect()
+    };
+    let (ma, mb) = (metrics(a.path()), metrics(b.path()));
+    assert_eq!(without_flag(ma.clone()), without_flag(mb.clone()));
+    let validations: Vec<(usize, f64)> = ma
+        .iter()
+        .map(|l| {
+            (
+                l["step"].as_u64().unwrap() as usize,
+                l["val_eur_per_day"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let &(last_step, last_eur) = validations.last().unwrap();
+    let &(max_step, max_eur) = validations
+        .iter()
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+        .unwrap();
+    // The seed is chosen so the two rules disagree; otherwise the test would prove nothing.
+    assert_ne!(max_step, last_step, "{validations:?}");
+    let chosen = by_validation.best.unwrap();
+    assert_eq!((chosen.step, chosen.eur_per_day), (max_step, max_eur));
+    let deployed = last.best.unwrap();
+    assert!(
+        last_step >= final_config.training.total_steps,
+        "{validations:?}"
+    );
+    assert_eq!((deployed.step, deployed.eur_per_day), (last_step, last_eur));
+    assert!(mb.iter().all(|l| l["best"] == serde_json::json!(true)));
+    assert_best_checkpoint_earns(a.path(), &m, &best_config, max_eur);
+    assert_best_checkpoint_earns(b.path(), &m, &final_config, last_eur);
 }
 
 /// The run's best checkpoint, loaded as a deployed agent, earns `eur_per_day` on the validation
