@@ -4,6 +4,7 @@
 use crate::setup::{build_setup, DaySet};
 use anyhow::{Context, Result};
 use clap::Args;
+use imbarb_agents::config::Deploy;
 use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
 use std::path::PathBuf;
 
@@ -117,9 +118,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     } else {
         "already finished".to_string()
     };
+    // The validation of the network the run deploys (`training.deploy`).
+    let deployed = match config.training.deploy {
+        Deploy::BestValidation => "best validation",
+        Deploy::Final => "final network's validation",
+    };
     match &outcome.best {
         Some(b) => println!(
-            "{}: best validation {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({rates})",
+            "{}: {deployed} {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({rates})",
             out.display(),
             b.eur_per_day,
             b.cycles_per_day,

@@ -210,7 +210,7 @@ fn methods_section(runs: &[RunInfo]) -> String {
     }
     let mut s = String::from(
         "<h2>Methods</h2><table><tr><th>run</th><th>algorithm</th><th>actions</th><th>decisions</th>\
-         <th>steps</th><th>gamma</th><th>n-step</th><th>risk</th><th>best validation EUR/day</th>\
+         <th>steps</th><th>gamma</th><th>n-step</th><th>risk</th><th>deployed network's validation EUR/day</th>\
          <th>train min</th><th>env steps/s</th><th>updates/s</th></tr>",
     );
     for r in runs {
