@@ -1,8 +1,8 @@
 //! The training loop shared by every agent: batches of training days stepped in lockstep with
 //! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay,
 //! gradient updates, periodic greedy validation on the validation days, the best checkpoint by the
-//! selection measure (or the final one, `training.deploy`), and a full-state checkpoint from which an interrupted run resumes to the
-//! same result.
+//! selection measure (or the final one, `training.deploy`), and a full-state checkpoint from which
+//! an interrupted run resumes to the same result.
 //!
 //! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
