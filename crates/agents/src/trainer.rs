@@ -631,14 +631,15 @@ pub fn train(
                 selection: config.selection.evaluate(&samples),
                 cycles_per_day: cycles,
             };
-            let improved = match t.deploy {
+            // Whether this validated network becomes the deployed one (`best.safetensors`).
+            let deploy_this = match t.deploy {
                 Deploy::BestValidation => progress
                     .best
                     .as_ref()
                     .is_none_or(|b| v.selection > b.selection),
                 Deploy::Final => true,
             };
-            if improved {
+            if deploy_this {
                 let mut ck = Checkpoint::new();
                 acting
                     .save(&mut ck, false)
@@ -658,7 +659,7 @@ pub fn train(
                 "val_eur_per_day": v.eur_per_day,
                 "val_selection": v.selection,
                 "val_cycles_per_day": v.cycles_per_day,
-                "best": improved,
+                "best": deploy_this,
                 "wall_s": elapsed,
                 "env_steps_per_s": sps,
                 "updates_per_s": ups,
