@@ -32,10 +32,12 @@ for objective in $OBJECTIVES; do
     # Run names: dsac-beta<B> for the paper's VaR objective, dsac-cvar-beta<B> for CVaR.
     name="dsac-beta$beta"; measure=var
     if [ "$objective" = cvar ] && [ "$value" != 0.0 ]; then name="dsac-cvar-beta$beta"; measure=cvar; fi
-    # 700k steps and the best-validation network: the published study's settings (configs/dsac.toml
-    # now trains 1.7M and deploys the final network).
+    # 700k steps, the best-validation network and the actor at the critics' learning rate: the
+    # published study's settings (configs/dsac.toml now trains 1.7M, deploys the final network and
+    # trains its actor at a fifth of the rate).
     sed -e "s/^beta = .*/beta = $value/" -e "s/^kind = \"mean-plus-var\"/kind = \"mean-plus-$measure\"/" \
       -e "s/^total_steps = .*/total_steps = 700_000/" -e "s/^deploy = .*/deploy = \"best-validation\"/" \
+      -e "s/^actor_lr_scale = .*/actor_lr_scale = 1.0/" \
       configs/dsac.toml > "$OUT/$name.toml"
     for seed in $SEEDS; do
       run="$OUT/$name-seed$seed"
