@@ -148,6 +148,9 @@ struct ExperimentFile {
     /// Baseline policies evaluated beside the agents (rule, schedule, mpc, idle, oracle).
     #[serde(default = "default_baselines")]
     baselines: Vec<String>,
+    /// Overrides merged into every agent's config before the agent's own `set`, e.g. to pin the
+    /// settings a file's numbers were measured with once rather than in each agent.
+    set: Option<toml::Table>,
     /// The agents.
     agents: Vec<AgentEntry>,
 }
@@ -292,14 +295,16 @@ impl ExperimentFile {
             let text = std::fs::read_to_string(&config_path)
                 .with_context(|| format!("reading {}", config_path.display()))?;
             let origin = config_path.display().to_string();
-            let text = match &a.set {
-                Some(over) => {
-                    let mut table: toml::Table =
-                        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            let overrides: Vec<&toml::Table> = self.set.iter().chain(&a.set).collect();
+            let text = if overrides.is_empty() {
+                text
+            } else {
+                let mut table: toml::Table =
+                    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+                for over in overrides {
                     merge(&mut table, over);
-                    table.to_string()
                 }
-                None => text,
+                table.to_string()
             };
             let base = TrainConfig::from_toml(&text, &origin)
                 .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
@@ -854,6 +859,7 @@ mod tests {
         let p = write(
             d.path(),
             "seeds = [3, 4]\ncaps = [\"none\", 1.1]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
+             set = { training = { gamma = 0.98, n_step = 7 } }\n\
              [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
              [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
              risk = { kind = \"cvar\", alpha = 0.1 }\n\
@@ -881,6 +887,9 @@ mod tests {
             imbarb_sim::Granularity::Minute
         );
         assert_eq!(jobs[4].config.training.gamma, 0.9995);
+        // The file's `set` reaches every agent; an agent's own `set` wins where both name a key.
+        assert_eq!(jobs[0].config.training.gamma, 0.98);
+        assert!(jobs.iter().all(|j| j.config.training.n_step == 7));
         assert_eq!(jobs[0].config.env.granularity, imbarb_sim::Granularity::Qh);
         assert_eq!(
             jobs[4].config.env.actions,
