@@ -34,10 +34,10 @@ for objective in $OBJECTIVES; do
     if [ "$objective" = cvar ] && [ "$value" != 0.0 ]; then name="dsac-cvar-beta$beta"; measure=cvar; fi
     # 700k steps, the best-validation network, the actor at the critics' learning rate and 5-step
     # returns: the published study's settings (configs/dsac.toml now trains 1.7M, deploys the
-    # final network and trains its actor at a fifth of the rate on 10-step returns).
+    # final network and trains its actor at a fifth of the rate on 3-step returns, 10 with a cap).
     sed -e "s/^beta = .*/beta = $value/" -e "s/^kind = \"mean-plus-var\"/kind = \"mean-plus-$measure\"/" \
       -e "s/^total_steps = .*/total_steps = 700_000/" -e "s/^deploy = .*/deploy = \"best-validation\"/" \
-      -e "s/^actor_lr_scale = .*/actor_lr_scale = 1.0/" -e "s/^n_step = .*/n_step = 5/" \
+      -e "s/^actor_lr_scale = .*/actor_lr_scale = 1.0/" -e "s/^n_step = .*/n_step = 5/" -e "/^n_step_with_cap = /d" \
       configs/dsac.toml > "$OUT/$name.toml"
     for seed in $SEEDS; do
       run="$OUT/$name-seed$seed"

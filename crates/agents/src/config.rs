@@ -320,8 +320,13 @@ pub struct TrainingConfig {
     /// Discount per decision. QH mode default 0.99 (a 100-step horizon, about one day);
     /// the paper uses 0.9995 per minute (a 2,000-minute horizon).
     pub gamma: f32,
-    /// n of the n-step return.
+    /// n of the n-step return (with a cycle cap, `n_step_with_cap` when set).
     pub n_step: usize,
+    /// n of the n-step return under a daily cycle cap (None: `n_step`). With a budget, a trade's
+    /// cost (the cycles it spends) is paid hours later, when a better spread has to be skipped,
+    /// so the critics may need longer returns than without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub n_step_with_cap: Option<usize>,
     /// Adam learning rate at the start.
     pub lr: f32,
     /// Learning rate at the end: the rate falls linearly from `lr` to `lr_end` over the run
@@ -401,6 +406,7 @@ impl Default for TrainingConfig {
             learning_starts: 10_000,
             gamma: 0.99,
             n_step: 3,
+            n_step_with_cap: None,
             lr: 1e-4,
             lr_end: None,
             grad_clip: 10.0,
@@ -476,6 +482,26 @@ impl TrainConfig {
         Ok(c)
     }
 
+    /// n of the n-step return the run learns with: `n_step_with_cap` under a cycle cap when
+    /// set, `n_step` otherwise.
+    pub fn n_step(&self) -> usize {
+        match (
+            self.env.battery.cycles_per_day,
+            self.training.n_step_with_cap,
+        ) {
+            (Some(_), Some(n)) => n,
+            _ => self.training.n_step,
+        }
+    }
+
+    /// Settles the settings that depend on the cycle cap, once the cap is final: `n_step` becomes
+    /// the one the run uses and `n_step_with_cap` goes, so a run's recorded config says what it
+    /// learned with and equals a config that set that n directly.
+    pub fn resolve_for_cap(&mut self) {
+        self.training.n_step = self.n_step();
+        self.training.n_step_with_cap = None;
+    }
+
     /// The config as TOML.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# not serialisable: {e}\n"))
@@ -511,6 +537,7 @@ impl TrainConfig {
             ("training.batch_size", t.batch_size),
             ("training.replay_capacity", t.replay_capacity),
             ("training.n_step", t.n_step),
+            ("training.n_step_with_cap", t.n_step_with_cap.unwrap_or(1)),
             ("training.validate_every", t.validate_every),
             ("training.threads", t.threads),
             ("distribution.quantiles", d.quantiles),
@@ -696,6 +723,36 @@ mod tests {
         ] {
             assert!(algos.contains(&algo), "no config for {algo:?}");
         }
+    }
+
+    #[test]
+    fn the_cap_picks_the_return_length_and_the_record_keeps_only_the_used_one() {
+        let text = "[training]\nn_step = 3\nn_step_with_cap = 10\n";
+        let mut free = TrainConfig::from_toml(text, "n.toml").unwrap();
+        let mut capped = free.clone();
+        capped.env.battery.cycles_per_day = Some(1.1);
+        assert_eq!((free.n_step(), capped.n_step()), (3, 10));
+        free.resolve_for_cap();
+        capped.resolve_for_cap();
+        assert_eq!(
+            (free.training.n_step, capped.training.n_step),
+            (3, 10),
+            "resolving keeps the n the run uses"
+        );
+        assert_eq!(capped.n_step(), 10, "and the resolved config still says it");
+        // The resolved config equals one that set that n directly, field for field and as text
+        // (a run recorded before the field existed still matches).
+        let mut direct = TrainConfig::from_toml("[training]\nn_step = 10\n", "d.toml").unwrap();
+        direct.env.battery.cycles_per_day = Some(1.1);
+        assert_eq!(capped, direct);
+        assert!(!capped.to_toml().contains("n_step_with_cap"));
+        assert_eq!(capped.to_toml(), direct.to_toml());
+        let err =
+            TrainConfig::from_toml("[training]\nn_step_with_cap = 0\n", "z.toml").unwrap_err();
+        assert!(
+            err.contains("z.toml") && err.contains("n_step_with_cap"),
+            "{err}"
+        );
     }
 
     #[test]

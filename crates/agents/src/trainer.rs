@@ -485,7 +485,9 @@ pub fn train(
             })
             .collect();
         env.reset(&day_idx, &socs);
-        let mut nstep: Vec<NStep> = (0..envs).map(|_| NStep::new(t.n_step, t.gamma)).collect();
+        let mut nstep: Vec<NStep> = (0..envs)
+            .map(|_| NStep::new(config.n_step(), t.gamma))
+            .collect();
         let mut returns = vec![0.0f64; envs];
         let mut loss_sum = 0.0f64;
         let mut loss_n = 0usize;

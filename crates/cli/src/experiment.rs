@@ -320,6 +320,7 @@ impl ExperimentFile {
                     config.risk = risk;
                 }
                 config.env.battery.cycles_per_day = cap;
+                config.resolve_for_cap();
                 config
                     .check()
                     .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
@@ -903,5 +904,35 @@ mod tests {
             jobs[4].config_path,
             Path::new("out/configs/q-averse-capnone.toml")
         );
+    }
+
+    #[test]
+    fn capped_jobs_learn_with_the_capped_return_length() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("q.toml"),
+            "algo = \"qr-dqn\"\n[training]\nn_step = 3\nn_step_with_cap = 10\n",
+        )
+        .unwrap();
+        let p = write(
+            d.path(),
+            "seeds = [0]\ncaps = [\"none\", 1.1]\n[[agents]]\nname = \"q\"\nconfig = \"q.toml\"\n",
+        );
+        let f = ExperimentFile::read(&p).unwrap();
+        let jobs = f
+            .jobs(&p, Path::new("/nonexistent"), Path::new("out"))
+            .unwrap();
+        let n: Vec<(Option<f64>, usize, Option<usize>)> = jobs
+            .iter()
+            .map(|j| {
+                let t = &j.config.training;
+                (
+                    j.config.env.battery.cycles_per_day,
+                    t.n_step,
+                    t.n_step_with_cap,
+                )
+            })
+            .collect();
+        assert_eq!(n, vec![(None, 3, None), (Some(1.1), 10, None)]);
     }
 }

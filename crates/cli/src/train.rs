@@ -59,6 +59,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(steps) = args.steps {
         config.training.total_steps = steps;
     }
+    config.resolve_for_cap();
     config.check().map_err(anyhow::Error::msg)?;
     Ok(config)
 }
