@@ -329,6 +329,33 @@ fn assert_best_checkpoint_earns(dir: &Path, m: &Market, config: &TrainConfig, eu
 }
 
 #[test]
+fn a_capped_run_learns_with_n_step_with_cap() {
+    // Unresolved configs straight to the trainer: `n_step_with_cap` must reach the returns.
+    let mut split = small_config(Algo::QrDqn, 8 * 96 * 3);
+    split.env.battery.cycles_per_day = Some(1.1);
+    split.training.n_step = 1;
+    split.training.n_step_with_cap = Some(5);
+    let mut five = split.clone();
+    five.training.n_step = 5;
+    five.training.n_step_with_cap = None;
+    let mut one = five.clone();
+    one.training.n_step = 1;
+    let m = market(&split);
+    let run = |c: &TrainConfig| {
+        let d = tempfile::tempdir().unwrap();
+        train(&data(&m), c, d.path(), &TrainOptions::default()).unwrap();
+        metrics(d.path())
+    };
+    let (split, five, one) = (run(&split), run(&five), run(&one));
+    assert!(split.len() >= 2);
+    assert_eq!(
+        split, five,
+        "with a cap: the n_step_with_cap run is the 5-step run"
+    );
+    assert_ne!(split, one, "and not the 1-step one");
+}
+
+#[test]
 fn the_next_day_bootstrap_observation_is_what_the_environment_shows() {
     let mut config = small_config(Algo::QrDqn, 1000);
     config.env.battery.cycles_per_day = Some(1.1);
