@@ -4,6 +4,7 @@
 //! validation, checkpoints and resume), and the wrapper that lets a trained run act as a `Policy`.
 
 pub mod average;
+pub mod build;
 pub mod c51;
 pub mod config;
 pub mod dqn;
@@ -16,7 +17,8 @@ pub mod sac_continuous;
 pub mod trainer;
 pub mod value;
 
+pub use build::build_agent;
 pub use config::{Algo, TrainConfig};
 pub use policy::RunPolicy;
 pub use trainer::{train, TrainData, TrainError, TrainOptions, TrainOutcome};
-pub use value::{build_agent, ValueAgent};
+pub use value::ValueAgent;

@@ -5,7 +5,9 @@
 
 use crate::trainer::{load_best, Manifest, TrainError};
 use crate::value::ValueAgent;
-use imbarb_sim::{Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy};
+use imbarb_sim::{
+    Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy, BATTERY_FEATURES,
+};
 use std::path::Path;
 
 /// A trained agent acting greedily on its risk measure.
@@ -48,7 +50,7 @@ impl RunPolicy {
             MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)
                 .map_err(TrainError::Config)?;
         let fw = features.width;
-        if manifest.feature_names.len() != fw + 3
+        if manifest.feature_names.len() != fw + BATTERY_FEATURES
             || manifest.feature_names[..fw] != features.names[..]
         {
             return Err(mismatch("observation (feature list)"));
@@ -111,7 +113,7 @@ impl Policy for RunPolicy {
         for ((x, s), t) in self.obs.iter_mut().zip(&self.scale).zip(&self.shift) {
             *x = *x * s + t;
         }
-        let battery = d.observation.len().saturating_sub(3);
+        let battery = d.observation.len().saturating_sub(BATTERY_FEATURES);
         self.obs.extend_from_slice(&d.observation[battery..]);
         // A discrete run in a continuous backtest requests its level's power.
         self.agent.act(&self.obs, d.mask, 1, &mut self.actions);

@@ -8,9 +8,10 @@
 //! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
 
 use crate::average::WeightAverage;
+use crate::build::build_agent;
 use crate::config::{Deploy, ShadowPriceSchedule, Support, TrainConfig};
 use crate::replay::{Batch, NStep, ReplayBuffer, Step};
-use crate::value::{build_agent, masked_argmax, ValueAgent};
+use crate::value::{masked_argmax, ValueAgent};
 use imbarb_nn::Checkpoint;
 use imbarb_risk::Discrete;
 use imbarb_sim::{rollout, Action, Decision, MarketDays, MarketFeatures, Policy, VecEnv};
@@ -101,11 +102,44 @@ pub struct Manifest {
     pub train_days: usize,
     /// Validation days.
     pub validation_days: usize,
-    /// `running` or `finished`.
-    pub status: String,
+    /// Whether the run reached its total steps.
+    pub status: RunStatus,
     /// The validation of the deployed network (`best.safetensors`): the best so far, or with
     /// `training.deploy = "final"` the latest.
     pub best: Option<Validation>,
+}
+
+/// Where a run stands, as `manifest.json` records it (`"running"` / `"finished"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Training has not reached its total steps (in progress, or interrupted: re-run resumes).
+    Running,
+    /// Training reached its total steps; the deployed network is final.
+    Finished,
+}
+
+impl RunStatus {
+    /// The word `manifest.json` holds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the word a manifest holds, so `status == "finished"` reads as it did.
+impl PartialEq<&str> for RunStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
 }
 
 /// One validation: a greedy backtest over the validation days.
@@ -334,12 +368,7 @@ pub fn train(
         recent_losses: VecDeque::new(),
         metrics_lines: 0,
     };
-    let mut names = data.features.names.clone();
-    names.extend([
-        "soc".into(),
-        "cycles_used".into(),
-        "cycle_budget_left".into(),
-    ]);
+    let names = data.features.observation_names();
     let mut manifest = Manifest {
         algo: config.algo.name().into(),
         seed: config.seed,
@@ -353,7 +382,7 @@ pub fn train(
         support_eur: support,
         train_days: data.train.len(),
         validation_days: data.validation.len(),
-        status: "running".into(),
+        status: RunStatus::Running,
         best: None,
     };
 
@@ -389,9 +418,9 @@ pub fn train(
             // Finished: nothing to restore, and its manifest keeps the code version that trained
             // it (only a status left at `running` by an interruption after the last checkpoint
             // is completed).
-            if old.status != "finished" {
+            if old.status != RunStatus::Finished {
                 let mut done = old;
-                done.status = "finished".into();
+                done.status = RunStatus::Finished;
                 done.best = progress.best.clone();
                 write_manifest(&paths, &done)?;
             }
@@ -673,7 +702,7 @@ pub fn train(
             progress.metrics_lines += 1;
             manifest.best = progress.best.clone();
             if progress.steps >= t.total_steps {
-                manifest.status = "finished".into();
+                manifest.status = RunStatus::Finished;
             }
             save_latest(
                 &paths,

@@ -49,11 +49,8 @@ impl Lattice {
             let p = imbarb_sim::env::fraction_to_mw(b, ActionSpace::level_fraction(i, levels));
             let e = p * duration_h;
             grid.push(e);
-            cell_mwh.push(if e >= 0.0 {
-                e / b.discharge_efficiency
-            } else {
-                -e * b.charge_efficiency
-            });
+            let (into, out) = b.cell_energy(e);
+            cell_mwh.push(into + out);
         }
         let budget = b.cycles_per_day.map(|_| b.daily_throughput_budget_mwh());
         let mut quantities: Vec<f64> = cell_mwh.clone();

@@ -127,7 +127,8 @@ pub fn solve_prices(
     if blocks.is_empty() {
         return Ok(Schedule::default());
     }
-    let (ec, ed) = (b.charge_efficiency, b.discharge_efficiency);
+    // Cell energy per MWh charged (eta_c) and per MWh discharged (1 / eta_d).
+    let (cell_in, cell_out) = b.cell_per_grid_mwh();
     let mut vars = ProblemVariables::new();
     let mut c: Vec<Vec<Variable>> = vec![];
     let mut d: Vec<Vec<Variable>> = vec![];
@@ -145,8 +146,8 @@ pub fn solve_prices(
     for (k, block) in blocks.iter().enumerate() {
         for (t, (long, short)) in block.iter().enumerate() {
             let deg = b.degradation_eur_per_mwh;
-            objective.add_mul(long - deg / ed, d[k][t]);
-            objective.add_mul(-short - deg * ec, c[k][t]);
+            objective.add_mul(long - deg * cell_out, d[k][t]);
+            objective.add_mul(-short - deg * cell_in, c[k][t]);
         }
     }
     if terminal_eur_per_mwh != 0.0 {
@@ -163,10 +164,11 @@ pub fn solve_prices(
                 Some(v) => v.into(),
                 None => start_soc_mwh.into(),
             };
-            model = model.with((s[k][t] - previous - ec * c[k][t] + d[k][t] / ed).eq(0.0));
+            model =
+                model.with((s[k][t] - previous - cell_in * c[k][t] + cell_out * d[k][t]).eq(0.0));
             prev = Some(s[k][t]);
-            throughput.add_mul(ec, c[k][t]);
-            throughput.add_mul(1.0 / ed, d[k][t]);
+            throughput.add_mul(cell_in, c[k][t]);
+            throughput.add_mul(cell_out, d[k][t]);
         }
         if budgets_mwh[k].is_finite() {
             model = model.with(throughput.leq(budgets_mwh[k]));
@@ -186,7 +188,7 @@ pub fn solve_prices(
             // Interior-point values carry ~1e-9 noise; net them per quarter-hour.
             let cv = solution.value(c[k][t]).max(0.0);
             let dv = solution.value(d[k][t]).max(0.0);
-            let cell = ec * cv + dv / ed;
+            let cell = cell_in * cv + cell_out * dv;
             profit += long * dv - short * cv - b.degradation_eur_per_mwh * cell;
             thr += cell;
             power.push((dv - cv) / duration_h);

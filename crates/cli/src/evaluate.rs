@@ -1,12 +1,11 @@
 //! `imbarb oracle` and `imbarb backtest`.
 
-use crate::setup::{Setup, SetupArgs};
-use anyhow::{bail, Context, Result};
+use crate::setup::SetupArgs;
+use anyhow::Result;
 use clap::Args;
-use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
-use imbarb_eval::{backtest, oracle_policy, render_table, Backtest, Metrics, Oracle};
+use imbarb_eval::{render_table, Backtest, Metrics, Oracle};
+use imbarb_experiment::{run_policy, runs_action_space, PolicySpec, DEFAULT_MPC_HORIZON};
 use imbarb_market::write::write_atomic;
-use imbarb_sim::{ActionSpace, Policy};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -41,7 +40,7 @@ pub struct BacktestArgs {
         value_delimiter = ',',
         default_value = "rule,schedule,mpc,idle,oracle"
     )]
-    pub policy: Vec<String>,
+    pub policy: Vec<PolicySpec>,
     /// MPC look-ahead in quarter-hours.
     #[arg(long, default_value_t = DEFAULT_MPC_HORIZON)]
     pub mpc_horizon: usize,
@@ -53,6 +52,7 @@ pub struct BacktestArgs {
     pub json: bool,
 }
 
+/// `imbarb oracle`: the perfect-foresight optimum on the chosen days.
 pub fn oracle(args: OracleArgs) -> Result<()> {
     let s = args.setup.build()?;
     let t = std::time::Instant::now();
@@ -82,101 +82,7 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
     Ok(())
 }
 
-/// The MPC look-ahead (quarter-hours) of backtests, experiments and the quickstart: four hours,
-/// the horizon the shipped MPC baseline figures use.
-pub const DEFAULT_MPC_HORIZON: usize = 16;
-
-/// Backtests the policy named `name` (as `make_policy` takes it) on `s`'s evaluation days, with
-/// its metrics, % of perfect foresight from `oracle` included.
-pub fn run_policy(
-    name: &str,
-    s: &Setup,
-    oracle: &Oracle,
-    horizon: usize,
-) -> Result<(Backtest, Metrics)> {
-    let mut policy = make_policy(name, s, oracle, horizon)?;
-    let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
-        .map_err(anyhow::Error::msg)?;
-    let battery = &s.config.battery;
-    let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
-    let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
-    Ok((bt, m))
-}
-
-/// The policy named `name` (a baseline, the oracle's replay or `run:<dir>`) for setup `s`.
-pub fn make_policy(
-    name: &str,
-    s: &Setup,
-    oracle: &Oracle,
-    horizon: usize,
-) -> Result<Box<dyn Policy>> {
-    let e = anyhow::Error::msg;
-    Ok(match name {
-        "rule" => {
-            Box::new(ThresholdRule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
-        }
-        "schedule" => {
-            Box::new(TimeOfDaySchedule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
-        }
-        "mpc" => Box::new(
-            ForecastMpc::fit(
-                &s.days,
-                &s.train,
-                s.config.battery,
-                s.config.actions,
-                horizon,
-            )
-            .map_err(e)?,
-        ),
-        "idle" => Box::new(Idle {
-            space: s.config.actions,
-        }),
-        "oracle" => Box::new(oracle_policy(oracle, &s.eval, &s.config)),
-        other => match other.strip_prefix("run:") {
-            Some(dir) => Box::new(
-                imbarb_agents::RunPolicy::load(
-                    std::path::Path::new(dir),
-                    &s.days,
-                    &s.train,
-                    &s.config,
-                )
-                .with_context(|| format!("loading trained run {dir}"))?,
-            ),
-            None => bail!(
-                "unknown policy `{other}`: expected rule, schedule, mpc, idle, oracle or run:<dir>"
-            ),
-        },
-    })
-}
-
-/// The `--actions` value of the trained runs among `policies` (`run:<dir>`), when they agree:
-/// evaluating a run on another action space than it learned on silently changes its results
-/// (a 3-level agent on continuous power may execute partial moves it never chose). `None` when
-/// no run is named; an error when runs disagree or a manifest cannot be read.
-pub fn runs_action_space(policies: &[String]) -> Result<Option<String>> {
-    let mut found: Option<(String, String)> = None;
-    for dir in policies
-        .iter()
-        .filter_map(|p| p.trim().strip_prefix("run:"))
-    {
-        let manifest = imbarb_agents::trainer::read_manifest(std::path::Path::new(dir))
-            .with_context(|| format!("reading the manifest of trained run {dir}"))?;
-        let actions = match manifest.config.env.actions {
-            ActionSpace::Continuous => "continuous".to_string(),
-            ActionSpace::Discrete { levels } => format!("discrete:{levels}"),
-        };
-        match &found {
-            Some((first, other)) if *first != actions => bail!(
-                "trained runs {other} ({first}) and {dir} ({actions}) act on different action \
-                 spaces: choose one with --actions"
-            ),
-            Some(_) => {}
-            None => found = Some((actions, dir.to_string())),
-        }
-    }
-    Ok(found.map(|(actions, _)| actions))
-}
-
+/// `imbarb backtest`: the policies on the chosen days, as a table or JSON, with ledgers.
 pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
     if args.setup.actions.is_none() {
         args.setup.actions = runs_action_space(&args.policy)?;
@@ -185,11 +91,11 @@ pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
     let mut results: Vec<(Backtest, Metrics)> = vec![];
     for name in &args.policy {
-        let (bt, m) = run_policy(name.trim(), &s, &oracle, args.mpc_horizon)?;
+        let (bt, m) = run_policy(name, &s, &oracle, args.mpc_horizon)?;
         if let Some(dir) = &args.out {
             std::fs::create_dir_all(dir)?;
             let stem: String = name
-                .trim()
+                .to_string()
                 .chars()
                 .filter(|c| c.is_ascii_alphanumeric())
                 .collect();

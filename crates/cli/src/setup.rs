@@ -1,26 +1,12 @@
 //! Command-line options shared by `oracle` and `backtest`: which data, which days, which battery,
-//! which decision granularity and action space; and turning them into a ready simulation setup.
+//! which decision granularity and action space, parsed into types; `imbarb-experiment` turns
+//! them into a ready simulation setup.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
-use imbarb_market::{source, Coverage, DaySplits, Split, SplitSpec};
-use imbarb_sim::{
-    ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits, MarketDays,
-    MarketFeatures,
-};
-
-/// Which days to evaluate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DaySet {
-    /// Training days.
-    Train,
-    /// Validation days.
-    Validation,
-    /// Test days.
-    Test,
-    /// Every complete day.
-    All,
-}
+use imbarb_experiment::{build_setup, DaySet, Setup};
+use imbarb_market::SplitSpec;
+use imbarb_sim::{ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits};
 
 /// How the state of charge starts each day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,10 +33,10 @@ pub struct SetupArgs {
     #[arg(long, num_args = 1.., default_value = "synthetic")]
     pub data: Vec<String>,
     /// Split: `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`.
-    #[arg(long, default_value = "paper")]
+    #[arg(long, default_value = "paper", value_parser = parse_split)]
     pub split: String,
-    /// Days to evaluate.
-    #[arg(long, value_enum, default_value_t = DaySet::Test)]
+    /// Days to evaluate: train, validation, test or all.
+    #[arg(long, default_value = "test")]
     pub days: DaySet,
     /// Daily cycle cap (full equivalent cycles); none by default.
     #[arg(long)]
@@ -75,11 +61,11 @@ pub struct SetupArgs {
     pub degradation: f64,
     /// Decision granularity: `qh` or `minute`.
     #[arg(long, default_value = "qh")]
-    pub granularity: String,
+    pub granularity: Granularity,
     /// Actions: `continuous` or `discrete:N` (N power levels from full charge to full discharge).
     /// Default: continuous, except that `backtest` of trained runs takes the runs' own.
     #[arg(long)]
-    pub actions: Option<String>,
+    pub actions: Option<ActionSpace>,
     /// Discrete levels at the SoC and cycle limits: `whole` (only levels that fit in full are
     /// allowed) or `clip` (any level that can move energy; the simulator executes what fits).
     #[arg(long, value_enum, default_value_t = AtLimits::Whole)]
@@ -89,33 +75,18 @@ pub struct SetupArgs {
     pub seed: u64,
 }
 
-/// Everything a command needs to simulate.
-pub struct Setup {
-    pub days: MarketDays,
-    pub features: MarketFeatures,
-    pub config: EnvConfig,
-    pub train: Vec<usize>,
-    pub eval: Vec<usize>,
-    pub excluded_days: usize,
-    pub data_hash: String,
+/// A split as written, checked here so that a typo is a usage error.
+fn parse_split(text: &str) -> Result<String, String> {
+    SplitSpec::parse(text)
+        .map(|_| text.to_string())
+        .map_err(|e| e.to_string())
 }
 
 impl SetupArgs {
+    /// The environment these options describe (battery checked).
     pub fn env_config(&self) -> Result<EnvConfig> {
-        let granularity = match self.granularity.as_str() {
-            "qh" => Granularity::Qh,
-            "minute" => Granularity::Minute,
-            other => bail!("--granularity `{other}`: expected `qh` or `minute`"),
-        };
-        let actions = match self.actions.as_deref().unwrap_or("continuous") {
-            "continuous" => ActionSpace::Continuous,
-            other => match other.strip_prefix("discrete:").map(str::parse::<usize>) {
-                Some(Ok(levels)) if levels >= 2 => ActionSpace::Discrete { levels },
-                _ => {
-                    bail!("--actions `{other}`: expected `continuous` or `discrete:N` with N >= 2")
-                }
-            },
-        };
+        let granularity = self.granularity;
+        let actions = self.actions.unwrap_or(ActionSpace::Continuous);
         let initial_soc = match self.soc {
             SocMode::Carry => InitialSoc::CarryOver {
                 first_fraction: self.initial_soc,
@@ -157,93 +128,5 @@ impl SetupArgs {
             self.seed,
             self.days,
         )
-    }
-}
-
-/// Loads `sources`, splits the days by `split`, arranges them for `config`'s granularity and
-/// builds the observation features (normalised on training days); `days` picks the evaluation
-/// set. Shared by every command that simulates.
-pub fn build_setup(
-    sources: &[String],
-    split: &str,
-    config: EnvConfig,
-    minute_seed: u64,
-    days_set: DaySet,
-) -> Result<Setup> {
-    let data = source::load(sources)?;
-    let coverage = Coverage::of(&data);
-    let spec = SplitSpec::parse(split)?;
-    let splits = DaySplits::new(&coverage, &spec);
-    let days = MarketDays::new(
-        &data,
-        &coverage.complete_days,
-        config.granularity,
-        minute_seed,
-    )
-    .map_err(anyhow::Error::msg)
-    .context("arranging days")?;
-    let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
-        days.days
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| set.contains(&d.date))
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let train = index_of(splits.days(Split::Train));
-    let eval = match days_set {
-        DaySet::Train => train.clone(),
-        DaySet::Validation => index_of(splits.days(Split::Validation)),
-        DaySet::Test => index_of(splits.days(Split::Test)),
-        DaySet::All => (0..days.days.len()).collect(),
-    };
-    if eval.is_empty() {
-        bail!("no complete {days_set:?} days in the data with split `{split}`");
-    }
-    if train.is_empty() {
-        bail!("no complete training days in the data with split `{split}`");
-    }
-    let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)
-        .map_err(anyhow::Error::msg)?;
-    Ok(Setup {
-        excluded_days: coverage.incomplete_days.len(),
-        data_hash: data.data_hash(),
-        days,
-        features,
-        config,
-        train,
-        eval,
-    })
-}
-
-impl Setup {
-    /// A one-paragraph description of what is being evaluated.
-    pub fn describe(&self) -> String {
-        let b = &self.config.battery;
-        let first = self.days.days[self.eval[0]].date;
-        let last = self.days.days[*self.eval.last().unwrap_or(&0)].date;
-        let mut s = format!(
-            "{}{} evaluation days ({first} .. {last}), {} training days, {} incomplete days excluded\n\
-             battery {} MW / {} MWh, efficiency {} / {}, cap {}, SoC {:?}, {:?} decisions, {:?} actions",
-            if self.days.synthetic { "SYNTHETIC DATA | " } else { "" },
-            self.eval.len(),
-            self.train.len(),
-            self.excluded_days,
-            b.discharge_power_mw,
-            b.energy_mwh,
-            b.charge_efficiency,
-            b.discharge_efficiency,
-            b.cycles_per_day.map_or("none".into(), |c| format!("{c} cycles/day")),
-            b.initial_soc,
-            self.config.granularity,
-            self.config.actions,
-        );
-        if self.days.surrogate_qhs > 0 {
-            s.push_str(&format!(
-                "\nminute mode uses SURROGATE running estimates (final price + real ods161 residuals) for {} quarter-hours",
-                self.days.surrogate_qhs
-            ));
-        }
-        s
     }
 }

@@ -1,11 +1,11 @@
 //! `imbarb train`: trains an agent (value-based or actor-critic) from a TOML config into a run
 //! directory, resuming an interrupted run in the same directory.
 
-use crate::setup::{build_setup, DaySet};
 use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_agents::config::Deploy;
 use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
+use imbarb_experiment::{build_setup, DaySet};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\

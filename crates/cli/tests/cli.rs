@@ -389,9 +389,9 @@ fn train_then_backtest(algo: &str, actions: &str) {
     ]);
     assert!(own.status.success(), "{}", stderr(&own));
     let expected = if continuous {
-        "Continuous actions"
+        "continuous actions"
     } else {
-        "Discrete { levels: 3 } actions"
+        "3-level actions"
     };
     assert!(stdout(&own).contains(expected), "{}", stdout(&own));
     // ... and asks for one when two runs disagree (a copy of the manifest with the other space).

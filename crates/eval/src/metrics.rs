@@ -3,7 +3,6 @@
 //! losing days).
 
 use crate::backtest::Backtest;
-use imbarb_market::stats::quantile_sorted;
 use serde::{Deserialize, Serialize};
 
 /// Summary metrics of a backtest.
@@ -26,13 +25,13 @@ pub struct Metrics {
     pub cycles_per_day: f64,
     /// Standard deviation of daily P&L, EUR.
     pub daily_std_eur: f64,
-    /// 5 % quantile of daily P&L (value at risk, as a P&L level), EUR.
+    /// VaR 5 %: the lower 5 % quantile of daily P&L (as a P&L level), EUR.
     pub var_5_eur: f64,
-    /// Mean daily P&L at or below the 5 % quantile, EUR.
+    /// CVaR 5 %: the mean of the worst 5 % of daily P&L, EUR.
     pub cvar_5_eur: f64,
-    /// 10 % quantile of daily P&L, EUR.
+    /// VaR 10 %: the lower 10 % quantile of daily P&L, EUR.
     pub var_10_eur: f64,
-    /// Mean daily P&L at or below the 10 % quantile, EUR.
+    /// CVaR 10 %: the mean of the worst 10 % of daily P&L, EUR.
     pub cvar_10_eur: f64,
     /// Largest fall of cumulative P&L from a previous peak, EUR (>= 0).
     pub max_drawdown_eur: f64,
@@ -42,21 +41,11 @@ pub struct Metrics {
     pub eur_per_cycle: Option<f64>,
 }
 
-/// VaR (the `alpha`-quantile) and CVaR (mean of the values at or below it) of P&L samples.
+/// VaR_alpha and CVaR_alpha of daily P&L, by imbarb-risk's one definition (lower quantile;
+/// mean of the worst alpha share), so that tables and the agents' risk measures agree; NaN
+/// without samples.
 pub fn var_cvar(values: &[f64], alpha: f64) -> (f64, f64) {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let var = quantile_sorted(&v, alpha);
-    let tail: Vec<f64> = v.iter().copied().filter(|x| *x <= var).collect();
-    let cvar = if tail.is_empty() {
-        var
-    } else {
-        tail.iter().sum::<f64>() / tail.len() as f64
-    };
-    (var, cvar)
+    imbarb_risk::measure::sample_var_cvar(values, alpha).unwrap_or((f64::NAN, f64::NAN))
 }
 
 /// Largest peak-to-trough fall of the cumulative sum of `daily`.
@@ -150,8 +139,12 @@ mod tests {
     fn var_cvar_and_drawdown_by_hand() {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         let (var, cvar) = var_cvar(&v, 0.1);
-        assert!((var - 1.9).abs() < 1e-12); // type-7 quantile
-        assert_eq!(cvar, 1.0);
+        assert_eq!((var, cvar), (1.0, 1.0)); // the worst day of ten
+        let (var, cvar) = var_cvar(&v, 0.25);
+        // The 3rd worst day; the mean of the worst 2.5 days: (1 + 2 + 0.5 x 3) / 2.5.
+        assert_eq!(var, 3.0);
+        assert!((cvar - 1.8).abs() < 1e-12, "{cvar}");
+        assert!(var_cvar(&[], 0.1).0.is_nan());
         assert_eq!(max_drawdown(&[10.0, -3.0, -4.0, 5.0, -9.0, 1.0]), 11.0);
         assert_eq!(max_drawdown(&[1.0, 2.0]), 0.0);
     }

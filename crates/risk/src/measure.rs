@@ -96,12 +96,24 @@ impl RiskMeasure {
     }
 }
 
-/// Value at risk: the lower alpha-quantile.
+/// VaR_alpha and CVaR_alpha of equally likely samples, such as the daily P&L of a backtest:
+/// the one definition every table, report and agent uses (see `var` and `cvar`). `None` when
+/// there are no samples or one is not finite.
+pub fn sample_var_cvar(samples: &[f64], alpha: f64) -> Option<(f64, f64)> {
+    let d = Discrete::samples(samples)?;
+    Some((var(&d, alpha), cvar(&d, alpha)))
+}
+
+/// Value at risk: the lower alpha-quantile, the smallest value whose cumulative probability
+/// reaches alpha (for n daily P&L samples: the ceil(alpha n)-th worst day; no interpolation).
 pub fn var(d: &Discrete, alpha: f64) -> f64 {
     d.quantile(alpha)
 }
 
-/// Conditional value at risk: (1 / alpha) * integral of the quantile function over [0, alpha].
+/// Conditional value at risk: (1 / alpha) * integral of the quantile function over [0, alpha],
+/// the mean of the worst alpha share of outcomes with a partly counted boundary atom (for 75
+/// daily samples at 10 %: the 7 worst days and half of the 8th, divided by 7.5). Coherent, and
+/// never above VaR_alpha.
 pub fn cvar(d: &Discrete, alpha: f64) -> f64 {
     d.lower_integral(alpha) / alpha
 }

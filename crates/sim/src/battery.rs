@@ -25,6 +25,18 @@ pub enum InitialSoc {
     },
 }
 
+/// In words, for summaries: "50 % at the start, carried over" or "50 % every day".
+impl std::fmt::Display for InitialSoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InitialSoc::Fixed { fraction } => write!(f, "{} % every day", 100.0 * fraction),
+            InitialSoc::CarryOver { first_fraction } => {
+                write!(f, "{} % at the start, carried over", 100.0 * first_fraction)
+            }
+        }
+    }
+}
+
 /// A battery and its operating limits. The defaults are the paper's battery: 1 MW / 2 MWh, 90 %
 /// efficiency each way, full SoC range, no cycle cap, no degradation cost.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -117,6 +129,27 @@ impl BatteryConfig {
         Ok(())
     }
 
+    /// Cell energy that grid energy moves, the one place the per-leg efficiencies turn one into
+    /// the other: (into the cells, out of the cells), MWh, one of them 0. `grid_energy_mwh > 0`
+    /// is discharged (the cells give grid / eta_d), `< 0` charged (the cells take |grid| x eta_c).
+    /// The environment, the exact DP's lattice and the LP oracle all use it.
+    #[inline]
+    pub fn cell_energy(&self, grid_energy_mwh: f64) -> (f64, f64) {
+        if grid_energy_mwh > 0.0 {
+            (0.0, grid_energy_mwh / self.discharge_efficiency)
+        } else {
+            (-grid_energy_mwh * self.charge_efficiency, 0.0)
+        }
+    }
+
+    /// Cell energy per MWh of grid energy: (into the cells per MWh charged, out of the cells per
+    /// MWh discharged) = (eta_c, 1 / eta_d); the LP's coefficients.
+    pub fn cell_per_grid_mwh(&self) -> (f64, f64) {
+        let (into, _) = self.cell_energy(-1.0);
+        let (_, out) = self.cell_energy(1.0);
+        (into, out)
+    }
+
     /// Lowest allowed cell energy, MWh.
     pub fn soc_min_mwh(&self) -> f64 {
         self.soc_min * self.energy_mwh
@@ -183,11 +216,7 @@ impl BatteryConfig {
             0.0
         };
         let grid_energy_mwh = power * duration_h;
-        let (cell_in_mwh, cell_out_mwh) = if power > 0.0 {
-            (0.0, grid_energy_mwh / self.discharge_efficiency)
-        } else {
-            (-grid_energy_mwh * self.charge_efficiency, 0.0)
-        };
+        let (cell_in_mwh, cell_out_mwh) = self.cell_energy(grid_energy_mwh);
         StepOutcome {
             power_mw: power,
             grid_energy_mwh,
@@ -231,7 +260,8 @@ impl BatteryConfig {
     }
 }
 
-/// `BatteryConfig::step` without branches, for the vectorised environment's inner loop: the
+/// `BatteryConfig::step` without branches, for the vectorised environment's inner loop (its cell
+/// energies are `BatteryConfig::cell_energy` written branch-free, tested equal): the
 /// discharge and charge parts of the request are limited separately with min/max and at most one
 /// of them is non-zero. Gives the same outcome as `step` for finite requests (tested).
 #[inline]

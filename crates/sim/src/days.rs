@@ -36,6 +36,32 @@ impl Granularity {
     }
 }
 
+/// The name users write and read: `qh` or `minute` (as in `--granularity` and configs).
+impl std::fmt::Display for Granularity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Granularity::Qh => "qh",
+            Granularity::Minute => "minute",
+        })
+    }
+}
+
+/// An unknown decision granularity, as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("granularity `{0}`: expected `qh` or `minute`")]
+pub struct ParseGranularityError(pub String);
+
+impl std::str::FromStr for Granularity {
+    type Err = ParseGranularityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "qh" => Ok(Granularity::Qh),
+            "minute" => Ok(Granularity::Minute),
+            other => Err(ParseGranularityError(other.to_string())),
+        }
+    }
+}
+
 /// One episode: a complete Brussels day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Day {

@@ -4,7 +4,7 @@
 
 use crate::battery::{BatteryConfig, StepOutcome};
 use crate::days::{Granularity, MarketDays};
-use crate::features::{MarketFeatures, ObservationConfig, BATTERY_FEATURES};
+use crate::features::{battery_observation, MarketFeatures, ObservationConfig, BATTERY_FEATURES};
 use crate::settlement::settle_legs;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,34 @@ impl ActionSpace {
     /// The power fraction of discrete action `i` of `levels`: -1 (full charge) ..= +1.
     pub fn level_fraction(i: usize, levels: usize) -> f64 {
         -1.0 + 2.0 * i as f64 / (levels - 1) as f64
+    }
+}
+
+/// The spelling of `--actions`: `continuous` or `discrete:N`.
+impl std::fmt::Display for ActionSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ActionSpace::Continuous => f.write_str("continuous"),
+            ActionSpace::Discrete { levels } => write!(f, "discrete:{levels}"),
+        }
+    }
+}
+
+/// An action space that is neither `continuous` nor `discrete:N` with N >= 2, as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("actions `{0}`: expected `continuous` or `discrete:N` with N >= 2")]
+pub struct ParseActionSpaceError(pub String);
+
+impl std::str::FromStr for ActionSpace {
+    type Err = ParseActionSpaceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "continuous" {
+            return Ok(ActionSpace::Continuous);
+        }
+        match s.strip_prefix("discrete:").map(str::parse::<usize>) {
+            Some(Ok(levels)) if levels >= 2 => Ok(ActionSpace::Discrete { levels }),
+            _ => Err(ParseActionSpaceError(s.to_string())),
+        }
     }
 }
 
@@ -150,12 +178,8 @@ pub fn action_mask(
 /// Cell energy a power fraction moves in full over `duration_h`: (out of the cells, into the
 /// cells), MWh, one of them 0.
 fn level_cell_energy(b: &BatteryConfig, fraction: f64, duration_h: f64) -> (f64, f64) {
-    let p = fraction_to_mw(b, fraction);
-    if p > 0.0 {
-        (p * duration_h / b.discharge_efficiency, 0.0)
-    } else {
-        (0.0, -p * duration_h * b.charge_efficiency)
-    }
+    let (into, out) = b.cell_energy(fraction_to_mw(b, fraction) * duration_h);
+    (out, into)
 }
 
 /// Whether a level needing `out` / `inn` MWh of cell energy in full (one of them 0) is allowed
@@ -394,14 +418,13 @@ impl<'a> VecEnv<'a> {
         {
             *o = *v;
         }
-        out[fw] = (self.soc[i] / b.energy_mwh) as f32;
-        out[fw + 1] = b.cycles_of(self.throughput[i]) as f32;
-        out[fw + 2] = if self.budget_mwh.is_finite() && self.budget_mwh > 0.0 {
-            ((self.budget_mwh - self.throughput[i]) / self.budget_mwh) as f32
-        } else {
-            1.0
-        };
         debug_assert_eq!(w, fw + BATTERY_FEATURES);
+        out[fw..].copy_from_slice(&battery_observation(
+            b,
+            self.soc[i],
+            self.throughput[i],
+            self.budget_mwh,
+        ));
         if step + 1 < self.n_steps(i) {
             prefetch(self.features.row(self.day[i], step + 1));
         }

@@ -53,9 +53,35 @@ impl Default for ObservationConfig {
     }
 }
 
-/// Number of battery features appended by the environment: SoC fraction, cycles used today,
-/// share of today's cycle budget left.
-pub const BATTERY_FEATURES: usize = 3;
+/// Names of the battery features the environment appends to every observation, in order: SoC
+/// as a fraction of usable energy, full equivalent cycles used today, share of today's cycle
+/// budget left (1 without a cap).
+pub const BATTERY_FEATURE_NAMES: [&str; 3] = ["soc", "cycles_used", "cycle_budget_left"];
+
+/// Number of battery features appended by the environment (`BATTERY_FEATURE_NAMES`).
+pub const BATTERY_FEATURES: usize = BATTERY_FEATURE_NAMES.len();
+
+/// The battery part of an observation (`BATTERY_FEATURE_NAMES`), from the cell energy, today's
+/// cell throughput and the daily throughput budget (infinite without a cap). The one definition
+/// the environment, the trainer's manifest and a deployed run's policy share.
+#[inline]
+pub fn battery_observation(
+    b: &crate::BatteryConfig,
+    soc_mwh: f64,
+    throughput_mwh: f64,
+    budget_mwh: f64,
+) -> [f32; BATTERY_FEATURES] {
+    let left = if budget_mwh.is_finite() && budget_mwh > 0.0 {
+        ((budget_mwh - throughput_mwh) / budget_mwh) as f32
+    } else {
+        1.0
+    };
+    [
+        (soc_mwh / b.energy_mwh) as f32,
+        b.cycles_of(throughput_mwh) as f32,
+        left,
+    ]
+}
 
 /// Normalised market features for every decision point of every day.
 #[derive(Debug, Clone)]
@@ -77,6 +103,12 @@ pub struct MarketFeatures {
 }
 
 impl MarketFeatures {
+    /// Every observation column's name: the market features, then the battery's.
+    pub fn observation_names(&self) -> Vec<String> {
+        let battery = BATTERY_FEATURE_NAMES.iter().map(|n| n.to_string());
+        self.names.iter().cloned().chain(battery).collect()
+    }
+
     /// Builds the features of every day in `days`, normalising with statistics over the days
     /// whose indices are in `train_days` (indices into `days.days`).
     pub fn build(

@@ -12,10 +12,12 @@ pub mod features;
 pub mod settlement;
 
 pub use battery::{BatteryConfig, InitialSoc, StepOutcome};
-pub use days::{Day, Granularity, MarketDays};
+pub use days::{Day, Granularity, MarketDays, ParseGranularityError};
 pub use env::{
     action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig,
-    LevelLimits, Policy, StepRecord, VecEnv,
+    LevelLimits, ParseActionSpaceError, Policy, StepRecord, VecEnv,
 };
-pub use features::{MarketFeatures, ObservationConfig};
+pub use features::{
+    battery_observation, MarketFeatures, ObservationConfig, BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
+};
 pub use settlement::{settle, settle_increment};

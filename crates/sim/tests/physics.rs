@@ -413,3 +413,91 @@ fn the_profile_ahead_is_the_training_days_average_by_wall_clock_slot() {
         }
     }
 }
+
+proptest! {
+    /// Grid and cell energy meet in one formula (`BatteryConfig::cell_energy`): what the
+    /// simulator books for a feasible step, and its closed form, eta_c x |grid| into the cells
+    /// when charging and grid / eta_d out of them when discharging.
+    #[test]
+    fn grid_to_cell_energy_has_one_definition(
+        eff_c in 0.5f64..1.0, eff_d in 0.5f64..1.0, fraction in -1.0f64..1.0,
+    ) {
+        let b = BatteryConfig {
+            charge_efficiency: eff_c,
+            discharge_efficiency: eff_d,
+            ..BatteryConfig::default()
+        };
+        let duration_h = 0.25;
+        let s = b.step(b.energy_mwh / 2.0, f64::INFINITY, fraction * b.discharge_power_mw, duration_h);
+        prop_assert_eq!(b.cell_energy(s.grid_energy_mwh), (s.cell_in_mwh, s.cell_out_mwh));
+        let grid = s.grid_energy_mwh;
+        let want = if grid > 0.0 { (0.0, grid / eff_d) } else { (-grid * eff_c, 0.0) };
+        prop_assert!((s.cell_in_mwh - want.0).abs() < 1e-12 && (s.cell_out_mwh - want.1).abs() < 1e-12);
+        let fast = step_fast_of(&b, duration_h, fraction);
+        prop_assert!((fast.cell_in_mwh - s.cell_in_mwh).abs() < 1e-12);
+        prop_assert!((fast.cell_out_mwh - s.cell_out_mwh).abs() < 1e-12);
+        let (cin, cout) = b.cell_per_grid_mwh();
+        prop_assert_eq!((cin, cout), (eff_c, 1.0 / eff_d));
+    }
+}
+
+fn step_fast_of(b: &BatteryConfig, duration_h: f64, fraction: f64) -> StepOutcome {
+    let k = b.step_constants(duration_h);
+    imbarb_sim::battery::step_fast(
+        &k,
+        b.energy_mwh / 2.0,
+        f64::INFINITY,
+        fraction * b.discharge_power_mw,
+    )
+}
+
+/// Records the battery part of each observation beside the state the decision saw.
+struct Observer(Vec<(Vec<f32>, f64, f64)>);
+
+impl Policy for Observer {
+    fn name(&self) -> String {
+        "observer".into()
+    }
+    fn act(&mut self, d: &Decision) -> Action {
+        let battery = d.observation[d.observation.len() - BATTERY_FEATURES..].to_vec();
+        self.0.push((battery, d.soc_mwh, d.cycles_used));
+        Action::Continuous(if d.qh % 7 < 3 { -1.0 } else { 0.6 })
+    }
+}
+
+/// The battery part of every observation is `battery_observation` of the decision's state, and
+/// the observation's names end with `BATTERY_FEATURE_NAMES`.
+#[test]
+fn the_battery_observation_has_one_definition() {
+    let b = BatteryConfig {
+        cycles_per_day: Some(1.5),
+        ..BatteryConfig::default()
+    };
+    let config = continuous(b);
+    let data = market(&["2023-03-01", "2023-03-02"], |_, q| {
+        let p = (q as f64 * 0.4).sin() * 80.0;
+        (p, p)
+    });
+    let (days, f) = setup(&data, &config);
+    let names = f.observation_names();
+    assert_eq!(names.len(), f.width + BATTERY_FEATURES);
+    assert_eq!(names[f.width..], BATTERY_FEATURE_NAMES.map(String::from));
+    let all: Vec<usize> = (0..days.days.len()).collect();
+    let mut obs = Observer(vec![]);
+    rollout(&days, &f, &config, &all, &mut obs, |_| {}).unwrap();
+    assert_eq!(obs.0.len(), 2 * 96);
+    let budget = b.daily_throughput_budget_mwh();
+    let mut saw_budget_used = false;
+    for (battery, soc, cycles) in &obs.0 {
+        let throughput = cycles * 2.0 * b.energy_mwh;
+        let want = battery_observation(&b, *soc, throughput, budget);
+        for (got, want) in battery.iter().zip(want) {
+            assert!((got - want).abs() < 1e-5, "{battery:?} vs {want:?}");
+        }
+        saw_budget_used |= battery[2] < 0.5;
+    }
+    assert!(
+        saw_budget_used,
+        "the script spends more than half the budget"
+    );
+}

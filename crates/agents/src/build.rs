@@ -1,0 +1,28 @@
+//! The one place that knows every algorithm: a config's `algo` (and action space, for the
+//! actor-critics) to the agent that implements it. Kept apart so that the shared agent interface
+//! (`value`) does not depend on every algorithm.
+
+use crate::config::{Algo, TrainConfig};
+use crate::value::ValueAgent;
+
+/// Builds the agent a config asks for, with weights from `seed`.
+pub fn build_agent(
+    config: &TrainConfig,
+    obs_width: usize,
+    support_eur: (f64, f64),
+) -> imbarb_nn::Result<Box<dyn ValueAgent>> {
+    Ok(match config.algo {
+        Algo::Dqn => Box::new(crate::dqn::Dqn::new(config, obs_width)?),
+        Algo::C51 => Box::new(crate::c51::C51::new(config, obs_width, support_eur)?),
+        Algo::QrDqn => Box::new(crate::qrdqn::QrDqn::new(config, obs_width)?),
+        Algo::Iqn => Box::new(crate::iqn::Iqn::new(config, obs_width)?),
+        Algo::Sac | Algo::Dsac => match config.env.actions {
+            imbarb_sim::ActionSpace::Continuous => Box::new(
+                crate::sac_continuous::ContinuousSac::new(config, obs_width)?,
+            ),
+            imbarb_sim::ActionSpace::Discrete { .. } => {
+                Box::new(crate::sac::Sac::new(config, obs_width)?)
+            }
+        },
+    })
+}

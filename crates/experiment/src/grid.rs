@@ -1,0 +1,281 @@
+//! Experiment files and their grid: agents x cycle caps x seeds, each cell a training job with a
+//! resolved config, a run directory and a log. Errors name the file, the agent and the field.
+
+use crate::policy::PolicySpec;
+use anyhow::{bail, Context, Result};
+use imbarb_agents::TrainConfig;
+use imbarb_risk::RiskMeasure;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// An experiment file, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Directory name under runs/experiments (default: the file's stem).
+    pub name: Option<String>,
+    /// Data sources for every agent (default: each agent config's own).
+    pub data: Option<Vec<String>>,
+    /// Seeds of every agent and cap.
+    pub seeds: Vec<u64>,
+    /// Daily cycle caps: "none" or full equivalent cycles per day.
+    #[serde(default = "no_cap")]
+    caps: Vec<CapEntry>,
+    /// Baseline policies evaluated beside the agents (rule, schedule, mpc, idle, oracle).
+    #[serde(default = "default_baselines")]
+    baselines: Vec<String>,
+    /// Overrides merged into every agent's config before the agent's own `set`, e.g. to pin the
+    /// settings a file's numbers were measured with once rather than in each agent.
+    set: Option<toml::Table>,
+    /// The agents.
+    pub agents: Vec<AgentEntry>,
+}
+
+/// A cap as written: a number of cycles per day or "none".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum CapEntry {
+    Cycles(f64),
+    Word(String),
+}
+
+fn no_cap() -> Vec<CapEntry> {
+    vec![CapEntry::Word("none".into())]
+}
+
+fn default_baselines() -> Vec<String> {
+    ["rule", "schedule", "mpc", "oracle"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// One agent of the grid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentEntry {
+    /// Its name in run directories and tables (letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// Its training config (relative to the experiment file, else to the working directory).
+    pub config: PathBuf,
+    /// Override the config's environment steps.
+    pub steps: Option<usize>,
+    /// Override the config's risk measure (e.g. { kind = "mean-plus-var", alpha = 0.1, beta = 3.0 }).
+    pub risk: Option<RiskMeasure>,
+    /// Any other overrides, as a table merged into the config (e.g.
+    /// { env = { granularity = "minute" }, training = { gamma = 0.9995 } }).
+    pub set: Option<toml::Table>,
+}
+
+/// Merges `over` into `base`: tables key by key (recursively), anything else replaced.
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+/// One training job: an agent at a cap and seed, with its resolved config.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The agent's name.
+    pub agent: String,
+    /// The seed.
+    pub seed: u64,
+    /// The resolved config (file, file-wide and agent overrides, cap, seed).
+    pub config: TrainConfig,
+    /// Where the resolved config is written (one per agent and cap).
+    pub config_path: PathBuf,
+    /// The run directory.
+    pub run: PathBuf,
+    /// The training log.
+    pub log: PathBuf,
+}
+
+impl Job {
+    /// The run directory's name, e.g. `qrdqn-capnone-seed0`.
+    pub fn name(&self) -> String {
+        self.run
+            .file_name()
+            .map_or(String::new(), |f| f.to_string_lossy().to_string())
+    }
+}
+
+/// A cap as it appears in run names and group labels: `none` or the number of cycles per day.
+pub fn cap_label(cap: Option<f64>) -> String {
+    cap.map_or("none".into(), |c| c.to_string())
+}
+
+impl ExperimentFile {
+    /// Reads and checks `path`; errors name the file and the field.
+    pub fn read(path: &Path) -> Result<ExperimentFile> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let file: ExperimentFile =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let bad = |what: String| anyhow::anyhow!("{}: {what}", path.display());
+        if file.seeds.is_empty() {
+            return Err(bad("seeds: list at least one seed".into()));
+        }
+        if file.agents.is_empty() {
+            return Err(bad("agents: list at least one [[agents]] entry".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for a in &file.agents {
+            let ok = !a.name.is_empty()
+                && a.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok {
+                return Err(bad(format!(
+                    "agents.name `{}`: use letters, digits, `-`, `_` and `.`",
+                    a.name
+                )));
+            }
+            if !names.insert(a.name.clone()) {
+                return Err(bad(format!("agents.name `{}` appears twice", a.name)));
+            }
+        }
+        file.baselines()
+            .map_err(|e| bad(format!("baselines: {e}")))?;
+        file.caps(path)?;
+        Ok(file)
+    }
+
+    /// The name of the experiment: the file's `name`, else the stem of `path`.
+    pub fn name_for(&self, path: &Path) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or("experiment".into(), |s| s.to_string_lossy().to_string())
+        })
+    }
+
+    /// The baselines as policies (`run:` is not a baseline).
+    pub fn baselines(&self) -> Result<Vec<PolicySpec>, String> {
+        self.baselines
+            .iter()
+            .map(|b| match b.parse::<PolicySpec>() {
+                Ok(PolicySpec::Run(_)) | Err(_) => Err(format!(
+                    "`{b}` is not one of rule, schedule, mpc, idle, oracle"
+                )),
+                Ok(spec) => Ok(spec),
+            })
+            .collect()
+    }
+
+    /// The caps as cycles per day (`None`: no cap).
+    pub fn caps(&self, path: &Path) -> Result<Vec<Option<f64>>> {
+        self.caps
+            .iter()
+            .map(|c| match c {
+                CapEntry::Cycles(x) if x.is_finite() && *x > 0.0 => Ok(Some(*x)),
+                CapEntry::Word(w) if w == "none" => Ok(None),
+                CapEntry::Cycles(x) => bail!(
+                    "{}: caps: {x} is neither \"none\" nor a positive number of cycles per day",
+                    path.display()
+                ),
+                CapEntry::Word(w) => bail!(
+                    "{}: caps: \"{w}\" is neither \"none\" nor a positive number of cycles per day",
+                    path.display()
+                ),
+            })
+            .collect()
+    }
+
+    /// The agent's config text with the file-wide and the agent's own overrides merged in.
+    fn agent_config(&self, a: &AgentEntry, path: &Path, root: &Path) -> Result<TrainConfig> {
+        let config_path = [
+            path.with_file_name("").join(&a.config),
+            root.join(&a.config),
+        ]
+        .into_iter()
+        .find(|p| p.is_file())
+        .with_context(|| {
+            format!(
+                "{}: agent `{}`: config {} not found",
+                path.display(),
+                a.name,
+                a.config.display()
+            )
+        })?;
+        let text = std::fs::read_to_string(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))?;
+        let origin = config_path.display().to_string();
+        let overrides: Vec<&toml::Table> = self.set.iter().chain(&a.set).collect();
+        let text = if overrides.is_empty() {
+            text
+        } else {
+            let mut table: toml::Table =
+                toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            for over in overrides {
+                merge(&mut table, over);
+            }
+            table.to_string()
+        };
+        TrainConfig::from_toml(&text, &origin)
+            .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))
+    }
+
+    /// Resolves every agent's config (relative to the experiment file, else to `root`) and lists
+    /// the jobs, agents x caps x seeds, with run directories in `dir`.
+    pub fn jobs(&self, path: &Path, root: &Path, dir: &Path) -> Result<Vec<Job>> {
+        let mut jobs = vec![];
+        for a in &self.agents {
+            let base = self.agent_config(a, path, root)?;
+            for cap in self.caps(path)? {
+                let mut config = base.clone();
+                if let Some(data) = &self.data {
+                    config.data.sources = data.clone();
+                }
+                if let Some(steps) = a.steps {
+                    config.training.total_steps = steps;
+                }
+                if let Some(risk) = a.risk {
+                    config.risk = risk;
+                }
+                config.env.battery.cycles_per_day = cap;
+                config.resolve_for_cap();
+                config
+                    .check()
+                    .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
+                let stem = format!("{}-cap{}", a.name, cap_label(cap));
+                for &seed in &self.seeds {
+                    let mut config = config.clone();
+                    config.seed = seed;
+                    jobs.push(Job {
+                        agent: a.name.clone(),
+                        seed,
+                        config,
+                        config_path: dir.join("configs").join(format!("{stem}.toml")),
+                        run: dir.join("runs").join(format!("{stem}-seed{seed}")),
+                        log: dir.join("logs").join(format!("{stem}-seed{seed}.log")),
+                    });
+                }
+            }
+        }
+        Ok(jobs)
+    }
+}
+
+/// The jobs of the agents `names` (all with `None`); a name the grid lacks is an error listing
+/// the grid's agents.
+pub fn select_agents(jobs: Vec<Job>, names: Option<&[String]>, file: &Path) -> Result<Vec<Job>> {
+    let Some(names) = names else {
+        return Ok(jobs);
+    };
+    let known: std::collections::BTreeSet<&str> = jobs.iter().map(|j| j.agent.as_str()).collect();
+    if let Some(missing) = names.iter().find(|n| !known.contains(n.as_str())) {
+        bail!(
+            "--agents: {} has no agent named {missing:?} (it has: {})",
+            file.display(),
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(jobs
+        .into_iter()
+        .filter(|j| names.contains(&j.agent))
+        .collect())
+}

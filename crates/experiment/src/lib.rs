@@ -1,0 +1,142 @@
+//! imbarb-experiment: everything between the command line and the library crates that simulate
+//! and learn. A simulation setup from data, split and battery (`setup`); the policies a user can
+//! name (`policy`); experiment files and their grid of training jobs (`grid`), run as child
+//! processes (`runner`); the backtest of an experiment's runs beside its baselines and oracle
+//! (`evaluate`); and the results tables (`tables`). The `imbarb` binary only parses arguments
+//! and prints.
+
+pub mod evaluate;
+pub mod grid;
+pub mod policy;
+pub mod quickstart;
+pub mod runner;
+pub mod setup;
+pub mod tables;
+
+pub use grid::{select_agents, ExperimentFile, Job};
+pub use policy::{make_policy, run_policy, runs_action_space, PolicySpec, DEFAULT_MPC_HORIZON};
+pub use runner::JobDone;
+pub use setup::{build_setup, DaySet, Setup};
+
+use anyhow::{bail, Context, Result};
+use imbarb_market::write::write_atomic;
+use std::path::{Path, PathBuf};
+
+/// How to run an experiment.
+#[derive(Debug, Clone)]
+pub struct ExperimentOptions {
+    /// The experiment file.
+    pub file: PathBuf,
+    /// The experiment directory (default: runs/experiments/<name>).
+    pub out: Option<PathBuf>,
+    /// Training jobs at a time.
+    pub jobs: usize,
+    /// Train nothing; evaluate the finished runs.
+    pub evaluate_only: bool,
+    /// Only these agents of the file.
+    pub agents: Option<Vec<String>>,
+    /// The `imbarb` binary that trains each job (`imbarb train`).
+    pub exe: PathBuf,
+}
+
+/// What an experiment produced.
+#[derive(Debug)]
+pub struct ExperimentOutcome {
+    /// The experiment directory.
+    pub dir: PathBuf,
+    /// The Markdown results (the printed table; results.md adds training speed).
+    pub results_md: String,
+    /// The files written: results.csv, results.md, report.html.
+    pub files: [PathBuf; 3],
+    /// Runs that failed to train, as (run name, error).
+    pub failures: Vec<(String, String)>,
+    /// How many jobs the grid (as selected) has.
+    pub jobs: usize,
+}
+
+/// The experiment's directory and its jobs, with their configs written there.
+fn prepare(o: &ExperimentOptions, file: &ExperimentFile) -> Result<(String, PathBuf, Vec<Job>)> {
+    let name = file.name_for(&o.file);
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
+    let jobs = file.jobs(&o.file, Path::new(""), &dir)?;
+    let jobs = select_agents(jobs, o.agents.as_deref(), &o.file)?;
+    for sub in ["configs", "runs", "logs"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .with_context(|| format!("creating {}", dir.join(sub).display()))?;
+    }
+    let text = std::fs::read_to_string(&o.file)
+        .with_context(|| format!("reading {}", o.file.display()))?;
+    write_atomic(&dir.join("experiment.toml"), text.as_bytes())?;
+    // One config per agent and cap (the seed comes from `--seed`).
+    let mut written = std::collections::BTreeSet::new();
+    for j in &jobs {
+        if written.insert(j.config_path.clone()) {
+            write_atomic(&j.config_path, j.config.to_toml().as_bytes())?;
+        }
+    }
+    Ok((name, dir, jobs))
+}
+
+/// Runs an experiment: trains what is missing (`on_start` is told the plan, `on_done` each
+/// finished job), backtests every finished run beside the baselines and writes results.csv,
+/// results.md, evaluation.json and report.html. Failed runs are reported in the outcome, not as
+/// an error, so the results of the others are still written.
+pub fn run_experiment(
+    o: &ExperimentOptions,
+    on_start: &dyn Fn(&str, usize, &Path),
+    on_done: &(dyn Fn(&JobDone) + Sync),
+) -> Result<ExperimentOutcome> {
+    let file = ExperimentFile::read(&o.file)?;
+    let baselines = file
+        .baselines()
+        .map_err(|e| anyhow::anyhow!("{}: baselines: {e}", o.file.display()))?;
+    let (name, dir, jobs) = prepare(o, &file)?;
+    let failures = if o.evaluate_only {
+        vec![]
+    } else {
+        on_start(&name, jobs.len(), &dir);
+        runner::run_jobs(&o.exe, &jobs, o.jobs.max(1), on_done)
+    };
+    let evaluation = evaluate::evaluate(&name, &jobs, &baselines)?;
+    let csv_path = dir.join("results.csv");
+    write_atomic(&csv_path, tables::results_csv(&evaluation)?.as_bytes())?;
+    let md = tables::results_md(&evaluation);
+    let runs = imbarb_report::load_runs_of(&dir, &evaluation).map_err(anyhow::Error::msg)?;
+    let md_path = dir.join("results.md");
+    let file_md = format!("{md}{}", tables::training_speed_md(&runs));
+    write_atomic(&md_path, file_md.as_bytes())?;
+    write_atomic(
+        &dir.join("evaluation.json"),
+        serde_json::to_string(&evaluation)?.as_bytes(),
+    )?;
+    let report =
+        imbarb_report::write_report_of(&dir, &evaluation, &runs).map_err(anyhow::Error::msg)?;
+    Ok(ExperimentOutcome {
+        dir,
+        results_md: md,
+        files: [csv_path, md_path, report],
+        failures,
+        jobs: jobs.len(),
+    })
+}
+
+/// An error listing the failed runs of `outcome`, if any.
+pub fn failures_error(outcome: &ExperimentOutcome) -> Result<()> {
+    if outcome.failures.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = outcome
+        .failures
+        .iter()
+        .map(|(n, e)| format!("{n}: {e}"))
+        .collect();
+    bail!(
+        "{} of {} runs failed:\n{}",
+        outcome.failures.len(),
+        outcome.jobs,
+        list.join("\n")
+    )
+}

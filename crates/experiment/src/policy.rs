@@ -1,0 +1,204 @@
+//! The policies a backtest can run, named once: `PolicySpec` is parsed from the command line or
+//! an experiment file, and turned into a `Policy` for a setup here (baselines fitted on its
+//! training days, the oracle replayed, a trained run loaded).
+
+use crate::setup::Setup;
+use anyhow::{Context, Result};
+use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
+use imbarb_eval::{backtest, oracle_policy, Backtest, Metrics, Oracle};
+use imbarb_sim::{ActionSpace, Policy};
+use std::path::{Path, PathBuf};
+
+/// The MPC look-ahead (quarter-hours) of backtests, experiments and the quickstart: four hours,
+/// the horizon the shipped MPC baseline figures use.
+pub const DEFAULT_MPC_HORIZON: usize = 16;
+
+/// A policy to backtest, as a user names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicySpec {
+    /// Threshold rule on the last known price, fitted on training days.
+    Rule,
+    /// Time-of-day schedule, fitted on training days.
+    Schedule,
+    /// Rolling LP on a persistence + time-of-day profile forecast.
+    Mpc,
+    /// Never moves.
+    Idle,
+    /// Perfect foresight, replayed in the simulator.
+    Oracle,
+    /// A trained run directory.
+    Run(PathBuf),
+}
+
+impl PolicySpec {
+    /// The baselines an experiment file may list (every spec but a trained run).
+    pub const BASELINES: [PolicySpec; 5] = [
+        PolicySpec::Rule,
+        PolicySpec::Schedule,
+        PolicySpec::Mpc,
+        PolicySpec::Idle,
+        PolicySpec::Oracle,
+    ];
+
+    /// The trained run's directory, when this is one.
+    pub fn run_dir(&self) -> Option<&Path> {
+        match self {
+            PolicySpec::Run(dir) => Some(dir),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PolicySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySpec::Rule => f.write_str("rule"),
+            PolicySpec::Schedule => f.write_str("schedule"),
+            PolicySpec::Mpc => f.write_str("mpc"),
+            PolicySpec::Idle => f.write_str("idle"),
+            PolicySpec::Oracle => f.write_str("oracle"),
+            PolicySpec::Run(dir) => write!(f, "run:{}", dir.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for PolicySpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(dir) = s.strip_prefix("run:") {
+            if dir.is_empty() {
+                return Err("policy `run:` names no run directory: write run:<dir>".into());
+            }
+            return Ok(PolicySpec::Run(PathBuf::from(dir)));
+        }
+        PolicySpec::BASELINES
+            .into_iter()
+            .find(|p| p.to_string() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown policy `{s}`: expected rule, schedule, mpc, idle, oracle or run:<dir>"
+                )
+            })
+    }
+}
+
+impl serde::Serialize for PolicySpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PolicySpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The policy `spec` for setup `s` (`horizon`: the MPC's look-ahead in quarter-hours).
+pub fn make_policy(
+    spec: &PolicySpec,
+    s: &Setup,
+    oracle: &Oracle,
+    horizon: usize,
+) -> Result<Box<dyn Policy>> {
+    let e = anyhow::Error::msg;
+    Ok(match spec {
+        PolicySpec::Rule => {
+            Box::new(ThresholdRule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
+        }
+        PolicySpec::Schedule => {
+            Box::new(TimeOfDaySchedule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
+        }
+        PolicySpec::Mpc => Box::new(
+            ForecastMpc::fit(
+                &s.days,
+                &s.train,
+                s.config.battery,
+                s.config.actions,
+                horizon,
+            )
+            .map_err(e)?,
+        ),
+        PolicySpec::Idle => Box::new(Idle {
+            space: s.config.actions,
+        }),
+        PolicySpec::Oracle => Box::new(oracle_policy(oracle, &s.eval, &s.config)),
+        PolicySpec::Run(dir) => Box::new(
+            imbarb_agents::RunPolicy::load(dir, &s.days, &s.train, &s.config)
+                .with_context(|| format!("loading trained run {}", dir.display()))?,
+        ),
+    })
+}
+
+/// Backtests `spec` on `s`'s evaluation days, with its metrics (% of perfect foresight from
+/// `oracle` included).
+pub fn run_policy(
+    spec: &PolicySpec,
+    s: &Setup,
+    oracle: &Oracle,
+    horizon: usize,
+) -> Result<(Backtest, Metrics)> {
+    let mut policy = make_policy(spec, s, oracle, horizon)?;
+    let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
+        .map_err(anyhow::Error::msg)?;
+    let battery = &s.config.battery;
+    let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
+    let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
+    Ok((bt, m))
+}
+
+/// The action space of the trained runs among `policies`, when they agree: evaluating a run on
+/// another action space than it learned on silently changes its results (a 3-level agent on
+/// continuous power may execute partial moves it never chose). `None` when no run is named; an
+/// error when runs disagree or a manifest cannot be read.
+pub fn runs_action_space(policies: &[PolicySpec]) -> Result<Option<ActionSpace>> {
+    let mut found: Option<(ActionSpace, &Path)> = None;
+    for dir in policies.iter().filter_map(PolicySpec::run_dir) {
+        let manifest = imbarb_agents::trainer::read_manifest(dir)
+            .with_context(|| format!("reading the manifest of trained run {}", dir.display()))?;
+        let actions = manifest.config.env.actions;
+        match found {
+            Some((first, other)) if first != actions => anyhow::bail!(
+                "trained runs {} ({first}) and {} ({actions}) act on different action \
+                 spaces: choose one with --actions",
+                other.display(),
+                dir.display()
+            ),
+            Some(_) => {}
+            None => found = Some((actions, dir)),
+        }
+    }
+    Ok(found.map(|(actions, _)| actions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_round_trip_and_bad_ones_are_named() {
+        for text in [
+            "rule",
+            "schedule",
+            "mpc",
+            "idle",
+            "oracle",
+            "run:runs/q-seed0",
+        ] {
+            let spec: PolicySpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+        assert_eq!(
+            " run:a/b ".parse::<PolicySpec>(),
+            Ok(PolicySpec::Run("a/b".into()))
+        );
+        let err = "magic".parse::<PolicySpec>().unwrap_err();
+        assert!(
+            err.contains("`magic`") && err.contains("run:<dir>"),
+            "{err}"
+        );
+        assert!("run:".parse::<PolicySpec>().is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! From data sources, a split and an environment config to a ready simulation setup: days,
+//! observation features normalised on training days, and the evaluation days. Shared by every
+//! command that simulates (oracle, backtest, train, experiment).
+
+use anyhow::{bail, Context, Result};
+use imbarb_market::{source, Coverage, DaySplits, Split, SplitSpec};
+use imbarb_sim::{EnvConfig, MarketDays, MarketFeatures};
+
+/// Which days to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaySet {
+    /// Training days.
+    Train,
+    /// Validation days.
+    Validation,
+    /// Test days.
+    Test,
+    /// Every complete day.
+    All,
+}
+
+impl DaySet {
+    /// Every day set, in the order `--days` lists them.
+    pub const ALL: [DaySet; 4] = [DaySet::Train, DaySet::Validation, DaySet::Test, DaySet::All];
+
+    /// The name users type (`train`, `validation`, `test`, `all`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DaySet::Train => "train",
+            DaySet::Validation => "validation",
+            DaySet::Test => "test",
+            DaySet::All => "all",
+        }
+    }
+}
+
+impl std::fmt::Display for DaySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for DaySet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DaySet::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| format!("days `{s}`: expected train, validation, test or all"))
+    }
+}
+
+/// Everything a command needs to simulate.
+pub struct Setup {
+    /// The complete days, arranged for the config's granularity.
+    pub days: MarketDays,
+    /// Observation features, normalised on the training days.
+    pub features: MarketFeatures,
+    /// The environment.
+    pub config: EnvConfig,
+    /// Indices (into `days`) of the training days.
+    pub train: Vec<usize>,
+    /// Indices of the evaluation days (the chosen `DaySet`).
+    pub eval: Vec<usize>,
+    /// Incomplete days left out of every split.
+    pub excluded_days: usize,
+    /// Hash of the loaded data (recorded with runs and results).
+    pub data_hash: String,
+}
+
+/// Loads `sources`, splits the days by `split`, arranges them for `config`'s granularity and
+/// builds the observation features (normalised on training days); `days_set` picks the
+/// evaluation set.
+pub fn build_setup(
+    sources: &[String],
+    split: &str,
+    config: EnvConfig,
+    minute_seed: u64,
+    days_set: DaySet,
+) -> Result<Setup> {
+    let data = source::load(sources)?;
+    let coverage = Coverage::of(&data);
+    let spec = SplitSpec::parse(split)?;
+    let splits = DaySplits::new(&coverage, &spec);
+    let days = MarketDays::new(
+        &data,
+        &coverage.complete_days,
+        config.granularity,
+        minute_seed,
+    )
+    .map_err(anyhow::Error::msg)
+    .context("arranging days")?;
+    let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
+        days.days
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| set.contains(&d.date))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let train = index_of(splits.days(Split::Train));
+    let eval = match days_set {
+        DaySet::Train => train.clone(),
+        DaySet::Validation => index_of(splits.days(Split::Validation)),
+        DaySet::Test => index_of(splits.days(Split::Test)),
+        DaySet::All => (0..days.days.len()).collect(),
+    };
+    if eval.is_empty() {
+        bail!("no complete {days_set} days in the data with split `{split}`");
+    }
+    if train.is_empty() {
+        bail!("no complete training days in the data with split `{split}`");
+    }
+    let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)
+        .map_err(anyhow::Error::msg)?;
+    Ok(Setup {
+        excluded_days: coverage.incomplete_days.len(),
+        data_hash: data.data_hash(),
+        days,
+        features,
+        config,
+        train,
+        eval,
+    })
+}
+
+impl Setup {
+    /// A one-paragraph description of what is being evaluated, in words.
+    pub fn describe(&self) -> String {
+        let b = &self.config.battery;
+        let first = self.days.days[self.eval[0]].date;
+        let last = self.days.days[*self.eval.last().unwrap_or(&0)].date;
+        let decisions = match self.config.granularity {
+            imbarb_sim::Granularity::Qh => "decisions every quarter-hour",
+            imbarb_sim::Granularity::Minute => "decisions every minute",
+        };
+        let mut s = format!(
+            "{}{} evaluation days ({first} .. {last}), {} training days, {} incomplete days excluded\n\
+             battery {} MW / {} MWh, efficiency {} / {}, cap {}, SoC {}, {decisions}, {} actions",
+            if self.days.synthetic { "SYNTHETIC DATA | " } else { "" },
+            self.eval.len(),
+            self.train.len(),
+            self.excluded_days,
+            b.discharge_power_mw,
+            b.energy_mwh,
+            b.charge_efficiency,
+            b.discharge_efficiency,
+            b.cycles_per_day.map_or("none".into(), |c| format!("{c} cycles/day")),
+            b.initial_soc,
+            describe_actions(&self.config),
+        );
+        if self.days.surrogate_qhs > 0 {
+            s.push_str(&format!(
+                "\nminute mode uses SURROGATE running estimates (final price + real ods161 residuals) for {} quarter-hours",
+                self.days.surrogate_qhs
+            ));
+        }
+        s
+    }
+}
+
+/// The action space in words: "continuous", "3-level" or "3-level, clipped at the limits".
+pub fn describe_actions(config: &EnvConfig) -> String {
+    match config.actions {
+        imbarb_sim::ActionSpace::Continuous => "continuous".into(),
+        imbarb_sim::ActionSpace::Discrete { levels } => match config.levels_at_limits {
+            imbarb_sim::LevelLimits::Whole => format!("{levels}-level"),
+            imbarb_sim::LevelLimits::Clip => format!("{levels}-level (clipped at the limits)"),
+        },
+    }
+}
