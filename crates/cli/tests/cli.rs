@@ -567,13 +567,15 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
     assert!(saved.contains("mean-plus-cvar") && saved.contains("cycles_per_day = 1.1"));
 
     // The report: every group's results, cumulative and daily P&L, frontier and three
-    // representative days, plus one training chart per agent, all inline SVG.
+    // representative days, plus four training panels per agent (validation, training return,
+    // loss, exploration or temperature), all inline SVG.
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(
         page.matches("<svg").count(),
-        4 * 6 + 2,
+        4 * 6 + 2 * 4,
         "charts in the report"
     );
+    assert!(page.contains("dsac-c: temperature") && page.contains("qr: exploration"));
     assert!(!page.contains("chart not drawn"));
     assert!(page.contains("qr-cap1.1-seed1") && page.contains("<details>"));
 

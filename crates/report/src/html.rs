@@ -52,6 +52,31 @@ fn results_table(g: &GroupResult) -> String {
     t
 }
 
+/// A number with thousands separators: `thousands(1234567.891, 1)` is "1,234,567.9".
+pub fn thousands(x: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, x.abs());
+    let (whole, frac) = text
+        .split_once('.')
+        .map_or((text.as_str(), ""), |(w, f)| (w, f));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
 fn figure(svg: Result<String, String>, caption: &str) -> String {
     match svg {
         Ok(svg) => format!(
@@ -215,20 +240,21 @@ fn methods_section(runs: &[RunInfo]) -> String {
     );
     for r in runs {
         let m = &r.manifest;
-        let c = &m["config"];
+        let c = &m.config;
+        let risk = serde_json::to_value(c.risk).unwrap_or_default();
         s.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}</tr>",
             escape(&r.name),
-            escape(m["algo"].as_str().unwrap_or("?")),
-            escape(&compact(&c["env"]["actions"])),
-            escape(&compact(&c["env"]["granularity"])),
-            c["training"]["total_steps"],
-            c["training"]["gamma"],
-            c["training"]["n_step"],
-            escape(&compact(&c["risk"])),
-            m["best"]["eur_per_day"]
-                .as_f64()
-                .map_or("-".into(), |v| format!("{v:.1}")),
+            escape(&m.algo),
+            escape(&c.env.actions.to_string()),
+            escape(&c.env.granularity.to_string()),
+            thousands(c.training.total_steps as f64, 0),
+            c.training.gamma,
+            c.training.n_step,
+            escape(&compact(&risk)),
+            m.best
+                .as_ref()
+                .map_or("-".into(), |v| format!("{:.1}", v.eur_per_day)),
             r.throughput.map_or("<td>-</td><td>-</td><td>-</td>".into(), |t| format!(
                 "<td>{:.1}</td><td>{:.0}</td><td>{:.0}</td>",
                 t.wall_s / 60.0,
@@ -241,6 +267,11 @@ fn methods_section(runs: &[RunInfo]) -> String {
     s
 }
 
+/// A curve drawn from a run's metrics lines.
+type CurveOf<'a> = dyn Fn(&RunInfo) -> Vec<(f64, f64)> + 'a;
+
+/// Per agent, its runs' curves during training: validation profit, training return, loss, and
+/// exploration (epsilon for value agents, the temperature alpha for actor-critics).
 fn training_section(runs: &[RunInfo]) -> String {
     let mut agents: Vec<&str> = runs.iter().map(|r| r.agent.as_str()).collect();
     agents.dedup();
@@ -249,25 +280,50 @@ fn training_section(runs: &[RunInfo]) -> String {
     }
     let mut s = String::from("<h2>Training curves</h2>");
     for a in agents {
-        let series: Vec<Series> = runs
-            .iter()
-            .filter(|r| r.agent == a)
-            .enumerate()
-            .map(|(i, r)| Series {
-                name: r.name.clone(),
-                colour: i,
-                points: r.curve.clone(),
-            })
-            .collect();
-        s.push_str(&figure(
-            charts::lines(
-                &format!("{a}: validation"),
-                "environment steps",
-                "validation EUR/day",
-                &series,
+        let mine: Vec<&RunInfo> = runs.iter().filter(|r| r.agent == a).collect();
+        let actor_critic = mine.iter().any(|r| {
+            r.metrics
+                .iter()
+                .any(|m| m.diagnostics.contains_key("alpha"))
+        });
+        let exploration = |m: &imbarb_agents::trainer::MetricsLine| {
+            m.diagnostics.get("alpha").copied().unwrap_or(m.epsilon)
+        };
+        let panels: [(&str, &str, &CurveOf); 4] = [
+            ("validation", "validation EUR/day", &|r| {
+                r.validation_curve()
+            }),
+            ("training return", "EUR/day (last 100 days)", &|r| {
+                r.curve(|m| m.train_return_eur_per_day)
+            }),
+            ("loss", "mean loss (last 100 rounds)", &|r| {
+                r.curve(|m| m.loss)
+            }),
+            (
+                if actor_critic {
+                    "temperature"
+                } else {
+                    "exploration"
+                },
+                if actor_critic { "alpha" } else { "epsilon" },
+                &|r| r.curve(exploration),
             ),
-            &format!("{a}: greedy profit on the validation days during training, per run."),
-        ));
+        ];
+        for (title, y, points) in panels {
+            let series: Vec<Series> = mine
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Series {
+                    name: r.name.clone(),
+                    colour: i,
+                    points: points(r),
+                })
+                .collect();
+            s.push_str(&figure(
+                charts::lines(&format!("{a}: {title}"), "environment steps", y, &series),
+                &format!("{a}: {title} at each validation, per run."),
+            ));
+        }
     }
     s
 }
@@ -328,5 +384,15 @@ mod tests {
         );
         assert_eq!(compact(&serde_json::json!("qh")), "qh");
         assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(1_234_567.891, 1), "1,234,567.9");
+        assert_eq!(thousands(999.0, 0), "999");
+        assert_eq!(thousands(1000.0, 0), "1,000");
+        assert_eq!(thousands(-12_345.0, 2), "-12,345.00");
+        assert_eq!(thousands(-0.01, 1), "0.0");
+        assert_eq!(thousands(100_000.0, 0), "100,000");
     }
 }

@@ -10,10 +10,12 @@ pub use model::{
     Throughput,
 };
 
+use imbarb_agents::trainer::{read_manifest, read_metrics, MetricsLine};
 use std::path::Path;
 
 /// The runs in `runs_dir` (each a directory with `manifest.json`), sorted by name, with their
-/// validation curves from `metrics.jsonl`. The agent is the directory name before `-cap`.
+/// metrics from `metrics.jsonl`. The agent is the directory name before `-cap`. A manifest or
+/// metrics line the trainer could not have written is an error naming the file (and line).
 pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
     let mut runs = vec![];
     let Ok(entries) = std::fs::read_dir(runs_dir) else {
@@ -21,28 +23,15 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
     };
     for entry in entries.flatten() {
         let dir = entry.path();
-        let manifest_path = dir.join("manifest.json");
-        let Ok(text) = std::fs::read_to_string(&manifest_path) else {
+        if !dir.join("manifest.json").is_file() {
             continue;
-        };
-        let manifest: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
-        let metrics_path = dir.join("metrics.jsonl");
-        let mut curve = vec![];
-        let mut clock = SessionClock::default();
-        for (i, line) in std::fs::read_to_string(&metrics_path)
-            .unwrap_or_default()
-            .lines()
-            .enumerate()
-        {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| format!("{} line {}: {e}", metrics_path.display(), i + 1))?;
-            if let (Some(step), Some(eur)) = (v["step"].as_f64(), v["val_eur_per_day"].as_f64()) {
-                curve.push((step, eur));
-            }
-            clock.add(&v);
         }
-        let throughput = clock.throughput();
+        let manifest = read_manifest(&dir).map_err(|e| e.to_string())?;
+        let metrics = read_metrics(&dir).map_err(|e| e.to_string())?;
+        let mut clock = SessionClock::default();
+        for line in &metrics {
+            clock.add(line);
+        }
         let name = dir
             .file_name()
             .map_or(String::new(), |n| n.to_string_lossy().to_string());
@@ -51,8 +40,8 @@ pub fn load_runs(runs_dir: &Path) -> Result<Vec<RunInfo>, String> {
             name,
             agent,
             manifest,
-            curve,
-            throughput,
+            metrics,
+            throughput: clock.throughput(),
         });
     }
     runs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -85,15 +74,9 @@ struct SessionClock {
 }
 
 impl SessionClock {
-    fn add(&mut self, line: &serde_json::Value) {
-        let (Some(wall_s), Some(steps_per_s), Some(steps), Some(updates)) = (
-            line["wall_s"].as_f64(),
-            line["env_steps_per_s"].as_f64(),
-            line["step"].as_f64(),
-            line["updates"].as_f64(),
-        ) else {
-            return;
-        };
+    fn add(&mut self, line: &MetricsLine) {
+        let (wall_s, steps_per_s) = (line.wall_s, line.env_steps_per_s);
+        let (steps, updates) = (line.step as f64, line.updates as f64);
         let start = steps - steps_per_s * wall_s;
         if self.last.is_some() && start > self.session_start_step + 1.0 {
             self.banked_s += self.session_s;
@@ -184,20 +167,67 @@ mod tests {
     /// A run's speed is its steps and updates over its wall time summed across sessions (a
     /// resumed run restarts its clock); an agent's is the mean over its runs; a run without
     /// metrics has none and counts for nothing.
+    /// A manifest as the trainer writes it, for an agent of `algo`.
+    fn manifest(algo: &str) -> imbarb_agents::trainer::Manifest {
+        let config = imbarb_agents::TrainConfig::from_toml(&format!("algo = \"{algo}\""), "test")
+            .expect("config");
+        imbarb_agents::trainer::Manifest {
+            algo: algo.into(),
+            seed: 0,
+            config,
+            data_hash: "h".into(),
+            code_version: "test".into(),
+            feature_names: vec![],
+            feature_mean: vec![],
+            feature_std: vec![],
+            obs_width: 3,
+            support_eur: (-1.0, 1.0),
+            train_days: 1,
+            validation_days: 1,
+            status: imbarb_agents::trainer::RunStatus::Finished,
+            best: None,
+        }
+    }
+
+    /// A metrics line with the given step, updates, validation EUR/day, wall seconds and speed.
+    fn line(step: usize, updates: u64, val: f64, wall_s: f64, sps: f64) -> String {
+        serde_json::to_string(&MetricsLine {
+            step,
+            rounds: 1,
+            updates,
+            epsilon: 0.1,
+            train_return_eur_per_day: 1.0,
+            loss: 0.5,
+            val_eur_per_day: val,
+            val_selection: val,
+            val_cycles_per_day: 1.0,
+            best: true,
+            wall_s,
+            env_steps_per_s: sps,
+            updates_per_s: 1.0,
+            diagnostics: Default::default(),
+        })
+        .expect("line")
+    }
+
+    /// A run's speed is its steps and updates over its wall time summed across sessions (a
+    /// resumed run restarts its clock); an agent's is the mean over its runs; a run without
+    /// metrics has none and counts for nothing.
     #[test]
     fn runs_load_their_curves_and_training_speed() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let write = |name: &str, lines: &[&str]| {
+        let write = |name: &str, lines: &[String]| {
             let d = dir.path().join(name);
             std::fs::create_dir_all(&d).expect("dir");
-            std::fs::write(d.join("manifest.json"), r#"{"algo": "qr-dqn"}"#).expect("manifest");
+            let m = serde_json::to_string(&manifest("qr-dqn")).expect("manifest");
+            std::fs::write(d.join("manifest.json"), m).expect("manifest");
             std::fs::write(d.join("metrics.jsonl"), lines.join("\n")).expect("metrics");
         };
         write(
             "qr-capnone-seed0",
             &[
-                r#"{"step": 3000, "updates": 300, "val_eur_per_day": 5.0, "wall_s": 30, "env_steps_per_s": 100}"#,
-                r#"{"step": 6000, "updates": 600, "val_eur_per_day": 7.0, "wall_s": 60, "env_steps_per_s": 100}"#,
+                line(3000, 300, 5.0, 30.0, 100.0),
+                line(6000, 600, 7.0, 60.0, 100.0),
             ],
         );
         // Stopped after 20 s at step 2000, resumed there and ran 80 s more to step 6000 (its
@@ -206,15 +236,18 @@ mod tests {
         write(
             "qr-capnone-seed1",
             &[
-                r#"{"step": 2000, "updates": 100, "val_eur_per_day": 9.0, "wall_s": 20, "env_steps_per_s": 100}"#,
-                r#"{"step": 4000, "updates": 200, "val_eur_per_day": 9.5, "wall_s": 40, "env_steps_per_s": 50}"#,
-                r#"{"step": 6000, "updates": 300, "val_eur_per_day": 9.9, "wall_s": 80, "env_steps_per_s": 50}"#,
+                line(2000, 100, 9.0, 20.0, 100.0),
+                line(4000, 200, 9.5, 40.0, 50.0),
+                line(6000, 300, 9.9, 80.0, 50.0),
             ],
         );
         write("qr-capnone-seed2", &[]);
         let runs = load_runs(dir.path()).expect("runs");
         assert_eq!(runs.len(), 3);
-        assert_eq!(runs[0].curve, vec![(3000.0, 5.0), (6000.0, 7.0)]);
+        assert_eq!(
+            runs[0].validation_curve(),
+            vec![(3000.0, 5.0), (6000.0, 7.0)]
+        );
         let speed = |r: &RunInfo| {
             r.throughput
                 .map(|t| (t.wall_s, t.env_steps_per_s, t.updates_per_s))
@@ -231,7 +264,10 @@ mod tests {
             (80.0, 80.0, 6.5)
         );
         // A line that is not JSON names the file and line.
-        write("bad-capnone-seed0", &["{}", "not json"]);
+        write(
+            "bad-capnone-seed0",
+            &[line(1, 1, 1.0, 1.0, 1.0), "not json".into()],
+        );
         let e = load_runs(dir.path()).expect_err("bad metrics");
         assert!(e.contains("metrics.jsonl line 2"), "{e}");
     }
@@ -311,8 +347,12 @@ mod tests {
         let runs = vec![RunInfo {
             name: "dsac-capnone-seed0".into(),
             agent: "dsac".into(),
-            manifest: serde_json::json!({"algo": "dsac", "config": {"training": {"total_steps": 10}}}),
-            curve: vec![(1.0, 100.0), (2.0, 200.0)],
+            manifest: manifest("dsac"),
+            metrics: [(1, 100.0), (2, 200.0)]
+                .map(|(step, val)| {
+                    serde_json::from_str(&line(step, 1, val, 1.0, 1.0)).expect("line")
+                })
+                .to_vec(),
             throughput: Some(Throughput {
                 wall_s: 90.0,
                 env_steps_per_s: 1234.4,
@@ -322,8 +362,10 @@ mod tests {
         let page = html::render(&e, &runs);
         assert!(page.starts_with("<!DOCTYPE html>"));
         assert!(page.contains("demo &lt;1&gt;") && !page.contains("demo <1>"));
-        // Cumulative, daily, frontier, one day, one training curve.
-        assert_eq!(page.matches("<svg").count(), 5, "charts");
+        // Cumulative, daily, frontier, one day, and the agent's four training panels
+        // (validation, training return, loss, temperature).
+        assert_eq!(page.matches("<svg").count(), 8, "charts");
+        assert!(page.contains("dsac: loss") && page.contains("dsac: exploration"));
         assert!(!page.contains("chart not drawn"));
         // dsac over two seeds: 510 with a t-interval; the rule on its own.
         assert!(

@@ -4,6 +4,7 @@
 //! can rebuild the page without backtesting again.
 
 use chrono::NaiveDate;
+use imbarb_agents::trainer::{Manifest, MetricsLine};
 use imbarb_eval::{mean_interval, Metrics, SeedSummary};
 use serde::{Deserialize, Serialize};
 
@@ -190,7 +191,8 @@ pub struct DayTrace {
     pub soc_mwh: Vec<f64>,
 }
 
-/// A training run as the report shows it.
+/// A training run as the report shows it: its manifest and metrics as the trainer wrote them
+/// (typed, so a field the trainer renames breaks the build instead of emptying a column).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunInfo {
     /// Run directory name.
@@ -198,11 +200,23 @@ pub struct RunInfo {
     /// The agent it belongs to.
     pub agent: String,
     /// Its manifest (config, seed, data hash, code version, best validation).
-    pub manifest: serde_json::Value,
-    /// Validation EUR/day by environment step.
-    pub curve: Vec<(f64, f64)>,
+    pub manifest: Manifest,
+    /// One line per validation: validation and training return, loss, exploration.
+    pub metrics: Vec<MetricsLine>,
     /// Training speed over all its sessions up to its last validation (None before the first).
     pub throughput: Option<Throughput>,
+}
+
+impl RunInfo {
+    /// Validation EUR/day by environment step.
+    pub fn validation_curve(&self) -> Vec<(f64, f64)> {
+        self.curve(|m| m.val_eur_per_day)
+    }
+
+    /// Any metric by environment step.
+    pub fn curve(&self, f: impl Fn(&MetricsLine) -> f64) -> Vec<(f64, f64)> {
+        self.metrics.iter().map(|m| (m.step as f64, f(m))).collect()
+    }
 }
 
 /// How fast a run trained up to its last `metrics.jsonl` line, its sessions' wall time summed

@@ -1,0 +1,432 @@
+//! The training loop shared by every agent: batches of training days stepped in lockstep with
+//! epsilon-greedy actions (or the actor-critics' sampled policy), n-step transitions into replay,
+//! gradient updates, periodic greedy validation on the validation days, the best checkpoint by the
+//! selection measure (or the final one, `training.deploy`), and a full-state checkpoint from which
+//! an interrupted run resumes to the same result.
+//!
+//! A run directory holds `config.toml`, `manifest.json`, `metrics.jsonl` and `checkpoints/`
+//! (`latest.safetensors`: everything needed to resume; `best.safetensors`: the network to deploy).
+
+mod collector;
+mod learner;
+mod metrics;
+mod run_dir;
+mod validator;
+
+pub use collector::{next_day_start, shadow_prices, training_reward};
+pub use metrics::MetricsLine;
+pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus, Validation};
+pub use validator::{validate, GreedyPolicy};
+
+use crate::average::WeightAverage;
+use crate::build::build_agent;
+use crate::config::{Support, TrainConfig};
+use crate::replay::ReplayBuffer;
+use crate::value::ValueAgent;
+use collector::Collector;
+use imbarb_sim::{MarketDays, MarketFeatures};
+use learner::Learner;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use run_dir::{Opened, RunDir};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::Instant;
+use validator::Validator;
+
+/// The code version compiled into this binary (crate version and git commit).
+pub const CODE_VERSION: &str = env!("IMBARB_CODE_VERSION");
+
+/// Training failures, each naming what went wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The configuration is invalid or does not fit the data.
+    #[error("config: {0}")]
+    Config(String),
+    /// A file in the run directory could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What happened.
+        message: String,
+    },
+    /// A checkpoint could not be used.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
+    TrainError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The market a run trains on.
+pub struct TrainData<'a> {
+    /// Days (with per-minute estimates in minute mode).
+    pub days: &'a MarketDays,
+    /// Observations, normalised on the training days.
+    pub features: &'a MarketFeatures,
+    /// Training day indices.
+    pub train: &'a [usize],
+    /// Validation day indices (chronological).
+    pub validation: &'a [usize],
+    /// Hash of the loaded data, for the manifest.
+    pub data_hash: String,
+}
+
+/// How a call to `train` behaves.
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Draw a progress bar on the terminal.
+    pub progress: bool,
+    /// Stop (as if interrupted) after this many lockstep rounds in this call; for tests.
+    pub stop_after_rounds: Option<usize>,
+}
+
+/// The result of a `train` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOutcome {
+    /// True when the run reached `total_steps`.
+    pub finished: bool,
+    /// Environment steps taken (including earlier sessions of a resumed run).
+    pub steps: usize,
+    /// Gradient updates applied.
+    pub updates: u64,
+    /// The best validation.
+    pub best: Option<Validation>,
+    /// Environment steps per second in this call.
+    pub env_steps_per_s: f64,
+    /// Updates per second in this call.
+    pub updates_per_s: f64,
+}
+
+/// Counters and statistics that a resume restores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Progress {
+    steps: usize,
+    rounds: usize,
+    updates: u64,
+    next_validation: usize,
+    best: Option<Validation>,
+    recent_returns: VecDeque<f64>,
+    recent_losses: VecDeque<f64>,
+    metrics_lines: usize,
+}
+
+const RECENT: usize = 100;
+
+/// The support C51 uses when `support = auto`: +-M EUR with M = 0.15 x H x the 95th percentile
+/// of the full-power reward magnitude |price| x P x duration over training quarter-hours, and
+/// H = min(1 / (1 - gamma), decisions per day) the effective horizon. On the Belgian file that is
+/// about +-2,100 EUR (an oracle day earns ~2,000): wide enough for discounted returns, and with
+/// 101 atoms fine enough (~40 EUR) to tell actions apart. (0.5 x H, tried first, gave +-7,000 EUR
+/// and atoms 280 EUR apart, and C51 could not resolve one step's reward.)
+pub fn auto_support(config: &TrainConfig, days: &MarketDays, train: &[usize]) -> (f64, f64) {
+    if let Support::Fixed { v_min, v_max } = config.distribution.support {
+        return (v_min, v_max);
+    }
+    let b = &config.env.battery;
+    let p = b.charge_power_mw.max(b.discharge_power_mw);
+    let dt = config.env.granularity.duration_h();
+    let mut r: Vec<f64> = train
+        .iter()
+        .flat_map(|&d| days.days[d].prices.iter())
+        .map(|q| q.long_eur_per_mwh().abs().max(q.short_eur_per_mwh().abs()) * p * dt)
+        .collect();
+    r.sort_by(f64::total_cmp);
+    let p95 = r.get(r.len() * 95 / 100).copied().unwrap_or(100.0);
+    let per_day = 96 * config.env.granularity.decisions_per_qh();
+    let gamma = config.training.gamma as f64;
+    let horizon = if gamma < 1.0 {
+        (1.0 / (1.0 - gamma)).min(per_day as f64)
+    } else {
+        per_day as f64
+    };
+    let m = (0.15 * horizon * p95).max(1.0);
+    (-m, m)
+}
+
+/// Everything a run's learning carries from step to step, and what `latest.safetensors` saves
+/// besides the agent: replay, the weight average, the random stream and the counters.
+pub(crate) struct TrainState {
+    replay: ReplayBuffer,
+    average: Option<WeightAverage>,
+    rng: ChaCha8Rng,
+    progress: Progress,
+}
+
+impl TrainState {
+    /// The state of a run that has not taken a step.
+    fn fresh(config: &TrainConfig, obs_width: usize, n_actions: usize) -> TrainState {
+        let t = &config.training;
+        TrainState {
+            replay: ReplayBuffer::new(t.replay_capacity, obs_width, n_actions),
+            average: (t.weight_average_steps > 0)
+                .then(|| WeightAverage::new(t.weight_average_steps)),
+            rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_F1A4),
+            progress: Progress {
+                steps: 0,
+                rounds: 0,
+                updates: 0,
+                next_validation: t.validate_every,
+                best: None,
+                recent_returns: VecDeque::new(),
+                recent_losses: VecDeque::new(),
+                metrics_lines: 0,
+            },
+        }
+    }
+}
+
+/// Trains (or resumes) the run in `dir`. A directory with a `latest` checkpoint resumes when its
+/// `config.toml` equals `config`; a different config is an error (choose another directory).
+pub fn train(
+    data: &TrainData,
+    config: &TrainConfig,
+    dir: &Path,
+    options: &TrainOptions,
+) -> Result<TrainOutcome, TrainError> {
+    config.check().map_err(TrainError::Config)?;
+    if data.train.is_empty() || data.validation.is_empty() {
+        return Err(TrainError::Config(
+            "training needs training and validation days (check the split)".into(),
+        ));
+    }
+    imbarb_nn::set_threads(config.training.threads);
+    let obs_width = data.features.observation_width();
+    let n_actions = config.n_actions();
+    let support = auto_support(config, data.days, data.train);
+    let mut agent =
+        build_agent(config, obs_width, support).map_err(|e| TrainError::Config(e.to_string()))?;
+    let mut state = TrainState::fresh(config, obs_width, n_actions);
+    let run = RunDir::new(dir);
+    let mut manifest = Manifest {
+        algo: config.algo.name().into(),
+        seed: config.seed,
+        config: config.clone(),
+        data_hash: data.data_hash.clone(),
+        code_version: CODE_VERSION.into(),
+        feature_names: data.features.observation_names(),
+        feature_mean: data.features.mean.clone(),
+        feature_std: data.features.std.clone(),
+        obs_width,
+        support_eur: support,
+        train_days: data.train.len(),
+        validation_days: data.validation.len(),
+        status: RunStatus::Running,
+        best: None,
+    };
+    match run.open(config, &data.data_hash, agent.as_mut(), &mut state)? {
+        Opened::Finished => {
+            let p = &state.progress;
+            return Ok(outcome(true, p, Instant::now(), p.steps, p.updates));
+        }
+        Opened::Resumed => manifest.best = state.progress.best.clone(),
+        Opened::Fresh => {}
+    }
+    run.write_manifest(&manifest)?;
+    let mut session = Session::start(data, config, options, &state.progress)?;
+    let mut collector = Collector::new(config.training.envs, obs_width, n_actions);
+    let mut learner = Learner::new(obs_width, data.features.width);
+    let mut validator = Validator::new(obs_width, support);
+    let t = &config.training;
+    let mut rounds_this_call = 0usize;
+    while state.progress.steps < t.total_steps {
+        let round = collector.round(
+            &mut session.env,
+            agent.as_mut(),
+            &mut state,
+            &mut learner,
+            data,
+            config,
+        );
+        state.progress.rounds += 1;
+        rounds_this_call += 1;
+        if let Some(a) = &mut state.average {
+            a.observe(agent.as_ref(), round.steps)
+                .map_err(|e| TrainError::Checkpoint(format!("weight average: {e}")))?;
+        }
+        for r in round.returns {
+            push_recent(&mut state.progress.recent_returns, r);
+        }
+        if let Some(loss) = learner.take_round_loss() {
+            push_recent(&mut state.progress.recent_losses, loss);
+        }
+        session.show(agent.as_ref(), config, &state.progress);
+        let p = &state.progress;
+        if p.steps >= p.next_validation || p.steps >= t.total_steps {
+            while state.progress.next_validation <= state.progress.steps {
+                state.progress.next_validation += t.validate_every;
+            }
+            let (v, deployed) =
+                validator.validate_and_deploy(agent.as_mut(), &mut state, data, config, &run)?;
+            let line = session.metrics_line(agent.as_ref(), config, &state.progress, &v, deployed);
+            run.append_metrics(&line)?;
+            state.progress.metrics_lines += 1;
+            manifest.best = state.progress.best.clone();
+            if state.progress.steps >= t.total_steps {
+                manifest.status = RunStatus::Finished;
+            }
+            run.save_latest(agent.as_ref(), &state)?;
+            run.write_manifest(&manifest)?;
+        }
+        if options
+            .stop_after_rounds
+            .is_some_and(|n| rounds_this_call >= n)
+            && state.progress.steps < t.total_steps
+        {
+            session.bar.abandon();
+            return Ok(session.outcome(false, &state.progress));
+        }
+    }
+    session.bar.finish();
+    Ok(session.outcome(true, &state.progress))
+}
+
+/// One call of `train`: its environment, progress bar, clock and the counters it started from.
+struct Session<'a> {
+    env: imbarb_sim::VecEnv<'a>,
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    steps_at_start: usize,
+    updates_at_start: u64,
+}
+
+impl<'a> Session<'a> {
+    fn start(
+        data: &TrainData<'a>,
+        config: &TrainConfig,
+        options: &TrainOptions,
+        progress: &Progress,
+    ) -> Result<Session<'a>, TrainError> {
+        let total = config.training.total_steps;
+        let bar = if options.progress {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} steps {elapsed_precise} eta {eta} | {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_position(progress.steps as u64);
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let env = imbarb_sim::VecEnv::new(data.days, data.features, config.env.clone())
+            .map_err(TrainError::Config)?;
+        Ok(Session {
+            env,
+            bar,
+            started: Instant::now(),
+            steps_at_start: progress.steps,
+            updates_at_start: progress.updates,
+        })
+    }
+
+    /// Seconds since the session started, and its environment steps and updates per second.
+    fn rates(&self, p: &Progress) -> (f64, f64, f64) {
+        let elapsed = self.started.elapsed().as_secs_f64().max(1e-9);
+        let sps = (p.steps - self.steps_at_start) as f64 / elapsed;
+        let ups = (p.updates - self.updates_at_start) as f64 / elapsed;
+        (elapsed, sps, ups)
+    }
+
+    /// Updates the progress bar after a round.
+    fn show(&self, agent: &dyn ValueAgent, config: &TrainConfig, p: &Progress) {
+        let (_, sps, ups) = self.rates(p);
+        self.bar
+            .set_position(p.steps.min(config.training.total_steps) as u64);
+        // Value agents explore epsilon-greedily; actor-critics report their own state (alpha).
+        let exploration = match agent.diagnostics().first() {
+            Some((name, x)) => format!("{name} {x:.3}"),
+            None => format!("eps {:.3}", config.epsilon(p.steps)),
+        };
+        self.bar.set_message(format!(
+            "{sps:.0} steps/s {ups:.0} upd/s | return {:.0} EUR/day | {exploration} | best val {}",
+            mean(&p.recent_returns),
+            p.best
+                .as_ref()
+                .map_or("-".into(), |v| format!("{:.1}", v.eur_per_day)),
+        ));
+    }
+
+    /// The metrics line of validation `v`.
+    fn metrics_line(
+        &self,
+        agent: &dyn ValueAgent,
+        config: &TrainConfig,
+        p: &Progress,
+        v: &Validation,
+        deployed: bool,
+    ) -> MetricsLine {
+        let (wall_s, env_steps_per_s, updates_per_s) = self.rates(p);
+        MetricsLine {
+            step: p.steps,
+            rounds: p.rounds,
+            updates: p.updates,
+            epsilon: config.epsilon(p.steps),
+            train_return_eur_per_day: mean(&p.recent_returns),
+            loss: mean(&p.recent_losses),
+            val_eur_per_day: v.eur_per_day,
+            val_selection: v.selection,
+            val_cycles_per_day: v.cycles_per_day,
+            best: deployed,
+            wall_s,
+            env_steps_per_s,
+            updates_per_s,
+            diagnostics: agent
+                .diagnostics()
+                .into_iter()
+                .map(|(k, x)| (k.to_string(), x))
+                .collect(),
+        }
+    }
+
+    fn outcome(&self, finished: bool, p: &Progress) -> TrainOutcome {
+        outcome(
+            finished,
+            p,
+            self.started,
+            self.steps_at_start,
+            self.updates_at_start,
+        )
+    }
+}
+
+fn outcome(
+    finished: bool,
+    p: &Progress,
+    started: Instant,
+    steps_at_start: usize,
+    updates_at_start: u64,
+) -> TrainOutcome {
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    TrainOutcome {
+        finished,
+        steps: p.steps,
+        updates: p.updates,
+        best: p.best.clone(),
+        env_steps_per_s: (p.steps - steps_at_start) as f64 / elapsed,
+        updates_per_s: (p.updates - updates_at_start) as f64 / elapsed,
+    }
+}
+
+fn push_recent(q: &mut VecDeque<f64>, x: f64) {
+    if q.len() == RECENT {
+        q.pop_front();
+    }
+    q.push_back(x);
+}
+
+fn mean(q: &VecDeque<f64>) -> f64 {
+    if q.is_empty() {
+        0.0
+    } else {
+        q.iter().sum::<f64>() / q.len() as f64
+    }
+}

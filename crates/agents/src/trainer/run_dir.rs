@@ -1,0 +1,340 @@
+//! A run directory and what it holds: `config.toml`, `manifest.json` (with the run's status),
+//! `metrics.jsonl` (one typed line per validation) and `checkpoints/` (`latest.safetensors`, the
+//! full state a resume restores, random streams included; `best.safetensors`, the network to
+//! deploy). Every write is atomic or an fsynced append.
+
+use super::metrics::MetricsLine;
+use super::{io_err, TrainError, TrainState};
+use crate::build::build_agent;
+use crate::config::TrainConfig;
+use crate::value::ValueAgent;
+use imbarb_nn::Checkpoint;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What `manifest.json` records: enough to reproduce and to deploy the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The algorithm's name.
+    pub algo: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// The full configuration.
+    pub config: TrainConfig,
+    /// Hash of the loaded market data.
+    pub data_hash: String,
+    /// Code version (crate version and git commit).
+    pub code_version: String,
+    /// Observation feature names (market features, then the battery's).
+    pub feature_names: Vec<String>,
+    /// Normalisation means of the market features (training days).
+    pub feature_mean: Vec<f64>,
+    /// Normalisation standard deviations of the market features.
+    pub feature_std: Vec<f64>,
+    /// Observation width.
+    pub obs_width: usize,
+    /// C51 support in EUR (as trained).
+    pub support_eur: (f64, f64),
+    /// Training and validation days.
+    pub train_days: usize,
+    /// Validation days.
+    pub validation_days: usize,
+    /// Whether the run reached its total steps.
+    pub status: RunStatus,
+    /// The validation of the deployed network (`best.safetensors`): the best so far, or with
+    /// `training.deploy = "final"` the latest.
+    pub best: Option<Validation>,
+}
+
+/// Where a run stands, as `manifest.json` records it (`"running"` / `"finished"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Training has not reached its total steps (in progress, or interrupted: re-run resumes).
+    Running,
+    /// Training reached its total steps; the deployed network is final.
+    Finished,
+}
+
+impl RunStatus {
+    /// The word `manifest.json` holds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compares with the word a manifest holds, so `status == "finished"` reads as it did.
+impl PartialEq<&str> for RunStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One validation: a greedy backtest over the validation days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validation {
+    /// Environment steps when it ran.
+    pub step: usize,
+    /// Mean daily P&L, EUR/day.
+    pub eur_per_day: f64,
+    /// The selection measure of daily P&L (EUR).
+    pub selection: f64,
+    /// Full equivalent cycles per day.
+    pub cycles_per_day: f64,
+}
+
+/// The files of one run directory.
+pub(super) struct RunDir {
+    dir: PathBuf,
+    config: PathBuf,
+    manifest: PathBuf,
+    metrics: PathBuf,
+    latest: PathBuf,
+    best: PathBuf,
+}
+
+/// What a run directory held when training started.
+pub(super) enum Opened {
+    /// Nothing to resume: a fresh run was started.
+    Fresh,
+    /// The saved state was restored into the agent and training state.
+    Resumed,
+    /// The run had already reached its total steps.
+    Finished,
+}
+
+impl RunDir {
+    /// The files of the run in `dir`.
+    pub(super) fn new(dir: &Path) -> RunDir {
+        RunDir {
+            dir: dir.to_path_buf(),
+            config: dir.join("config.toml"),
+            manifest: dir.join("manifest.json"),
+            metrics: dir.join("metrics.jsonl"),
+            latest: dir.join("checkpoints").join("latest.safetensors"),
+            best: dir.join("checkpoints").join("best.safetensors"),
+        }
+    }
+
+    /// Starts a fresh run, or resumes the one there: the same config and data, the full saved
+    /// state restored into `agent` and `state`, metrics cut back to the checkpoint. A finished
+    /// run is left as it is (only a status left at `running` by an interruption after the last
+    /// checkpoint is completed; its manifest keeps the code version that trained it).
+    pub(super) fn open(
+        &self,
+        config: &TrainConfig,
+        data_hash: &str,
+        agent: &mut dyn ValueAgent,
+        state: &mut TrainState,
+    ) -> Result<Opened, TrainError> {
+        std::fs::create_dir_all(self.dir.join("checkpoints")).map_err(|e| io_err(&self.dir, e))?;
+        if !self.latest.exists() {
+            write_atomic(&self.config, config.to_toml().as_bytes())?;
+            write_atomic(&self.metrics, b"")?;
+            return Ok(Opened::Fresh);
+        }
+        let saved = std::fs::read_to_string(&self.config).map_err(|e| io_err(&self.config, e))?;
+        let saved = TrainConfig::from_toml(&saved, &self.config.display().to_string())
+            .map_err(TrainError::Config)?;
+        if &saved != config {
+            return Err(TrainError::Config(format!(
+                "{} holds a run with a different config; resume with that config or choose another output directory",
+                self.dir.display()
+            )));
+        }
+        let old = read_manifest(&self.dir)?;
+        if old.data_hash != data_hash {
+            return Err(TrainError::Config(format!(
+                "{} was trained on other data (hash {} vs {})",
+                self.dir.display(),
+                old.data_hash,
+                data_hash
+            )));
+        }
+        let ck =
+            Checkpoint::load(&self.latest).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        state.progress = serde_json::from_str(meta(&ck, "progress")?)
+            .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
+        if state.progress.steps >= config.training.total_steps {
+            if old.status != RunStatus::Finished {
+                let mut done = old;
+                done.status = RunStatus::Finished;
+                done.best = state.progress.best.clone();
+                self.write_manifest(&done)?;
+            }
+            return Ok(Opened::Finished);
+        }
+        self.restore(&ck, agent, state)?;
+        truncate_lines(&self.metrics, state.progress.metrics_lines)?;
+        Ok(Opened::Resumed)
+    }
+
+    /// Restores the agent, replay, weight average and random stream from `ck`.
+    fn restore(
+        &self,
+        ck: &Checkpoint,
+        agent: &mut dyn ValueAgent,
+        state: &mut TrainState,
+    ) -> Result<(), TrainError> {
+        let resume_err = |e: String| {
+            TrainError::Checkpoint(format!(
+                "{}: {e} (a checkpoint from another imbarb version cannot resume; start a new run)",
+                self.latest.display()
+            ))
+        };
+        agent
+            .load(ck, true)
+            .map_err(|e| resume_err(e.to_string()))?;
+        state.replay = crate::replay::ReplayBuffer::load(ck, "replay").map_err(resume_err)?;
+        if let Some(a) = &mut state.average {
+            a.load(ck);
+        }
+        state.rng = restore_rng(ck)?;
+        Ok(())
+    }
+
+    /// Saves everything a resume needs (`latest.safetensors`).
+    pub(super) fn save_latest(
+        &self,
+        agent: &dyn ValueAgent,
+        state: &TrainState,
+    ) -> Result<(), TrainError> {
+        let ck_err = |e: imbarb_nn::NnError| TrainError::Checkpoint(e.to_string());
+        let mut ck = Checkpoint::new();
+        agent.save(&mut ck, true).map_err(ck_err)?;
+        if let Some(a) = &state.average {
+            a.save(&mut ck);
+        }
+        state.replay.save(&mut ck, "replay").map_err(ck_err)?;
+        let progress = serde_json::to_string(&state.progress)
+            .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
+        ck.set_meta("progress", progress);
+        save_rng(&mut ck, &state.rng);
+        ck.save(&self.latest).map_err(ck_err)
+    }
+
+    /// Saves `acting`'s network as the one to deploy (`best.safetensors`), tagged with its step.
+    pub(super) fn save_best(&self, acting: &dyn ValueAgent, step: usize) -> Result<(), TrainError> {
+        let mut ck = Checkpoint::new();
+        acting
+            .save(&mut ck, false)
+            .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+        ck.set_meta("step", step.to_string());
+        ck.save(&self.best)
+            .map_err(|e| TrainError::Checkpoint(e.to_string()))
+    }
+
+    /// Writes `manifest.json`.
+    pub(super) fn write_manifest(&self, m: &Manifest) -> Result<(), TrainError> {
+        let text = serde_json::to_string_pretty(m).map_err(|e| io_err(&self.manifest, e))?;
+        write_atomic(&self.manifest, text.as_bytes())
+    }
+
+    /// Appends one line to `metrics.jsonl` (fsynced).
+    pub(super) fn append_metrics(&self, line: &MetricsLine) -> Result<(), TrainError> {
+        let text = serde_json::to_string(line).map_err(|e| io_err(&self.metrics, e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.metrics)
+            .map_err(|e| io_err(&self.metrics, e))?;
+        writeln!(f, "{text}").map_err(|e| io_err(&self.metrics, e))?;
+        f.sync_data().map_err(|e| io_err(&self.metrics, e))
+    }
+}
+
+fn meta<'a>(ck: &'a Checkpoint, k: &str) -> Result<&'a str, TrainError> {
+    ck.meta(k)
+        .ok_or_else(|| TrainError::Checkpoint(format!("missing `{k}`")))
+}
+
+/// Stores the random stream's seed, stream and position, so a resume continues it exactly.
+fn save_rng(ck: &mut Checkpoint, rng: &ChaCha8Rng) {
+    ck.set_meta("rng.seed", format!("{:?}", rng.get_seed()));
+    ck.set_meta("rng.stream", rng.get_stream().to_string());
+    ck.set_meta("rng.word_pos", rng.get_word_pos().to_string());
+}
+
+/// The random stream `save_rng` stored.
+fn restore_rng(ck: &Checkpoint) -> Result<ChaCha8Rng, TrainError> {
+    use rand::SeedableRng;
+    let seed: [u8; 32] = serde_json::from_str::<Vec<u8>>(meta(ck, "rng.seed")?)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| TrainError::Checkpoint("rng.seed".into()))?;
+    let mut rng = ChaCha8Rng::from_seed(seed);
+    rng.set_stream(
+        meta(ck, "rng.stream")?
+            .parse()
+            .map_err(|_| TrainError::Checkpoint("rng.stream".into()))?,
+    );
+    rng.set_word_pos(
+        meta(ck, "rng.word_pos")?
+            .parse()
+            .map_err(|_| TrainError::Checkpoint("rng.word_pos".into()))?,
+    );
+    Ok(rng)
+}
+
+/// Writes `bytes` to `path` atomically (the project's one implementation).
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    imbarb_market::write::write_atomic(path, bytes).map_err(|e| io_err(path, e))
+}
+
+/// Keeps the first `n` lines of a file (metrics written after the last checkpoint are replayed
+/// by the resumed run).
+fn truncate_lines(path: &Path, n: usize) -> Result<(), TrainError> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+    write_atomic(path, kept.as_bytes())
+}
+
+/// Reads a run's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, TrainError> {
+    let path = RunDir::new(dir).manifest;
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| io_err(&path, format!("not a run manifest: {e}")))
+}
+
+/// Reads a run's metrics lines (one per validation), naming the file and line of a bad one.
+pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsLine>, TrainError> {
+    let path = RunDir::new(dir).metrics;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io_err(&path, e)),
+    };
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| TrainError::Io {
+                path: format!("{} line {}", path.display(), i + 1),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Loads a run's best network for acting, with its manifest.
+pub fn load_best(dir: &Path) -> Result<(Box<dyn ValueAgent>, Manifest), TrainError> {
+    let manifest = read_manifest(dir)?;
+    let path = RunDir::new(dir).best;
+    let ck = Checkpoint::load(&path).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    let mut agent = build_agent(&manifest.config, manifest.obs_width, manifest.support_eur)
+        .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    agent
+        .load(&ck, false)
+        .map_err(|e| TrainError::Checkpoint(format!("{}: {e}", path.display())))?;
+    Ok((agent, manifest))
+}
