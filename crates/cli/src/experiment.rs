@@ -4,7 +4,9 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_experiment::quickstart::write_quickstart;
-use imbarb_experiment::{failures_error, run_experiment, ExperimentOptions, JobDone};
+use imbarb_experiment::{
+    failures_error, run_experiment, ExperimentOptions, JobDone, JobProgress, Listener,
+};
 use std::path::{Path, PathBuf};
 
 /// Run an experiment grid.
@@ -38,30 +40,32 @@ pub struct ExperimentArgs {
 /// Train, backtest and report in a few minutes.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  imbarb quickstart                      # embedded synthetic market, about 4 minutes on 2 cores
-  imbarb quickstart --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
+  imbarb quickstart                      # embedded real Belgian prices, a few minutes on 2 cores
+  imbarb quickstart --data synthetic     # the synthetic market instead
+  imbarb quickstart --data my_prices.csv --out runs/mine
 
-Trains QR-DQN and DSAC (configs/qrdqn.toml and configs/dsac.toml, built in, risk-neutral, with
-short training), backtests them beside the rule, schedule and MPC baselines and the oracle on the
-test days, prints the table and writes report.html.")]
+Trains QR-DQN (700k steps) and DSAC (400k steps) from configs/qrdqn.toml and configs/dsac.toml
+(built in, risk-neutral), backtests them beside the rule, schedule and MPC baselines and the
+perfect-foresight optimum on the test days, prints the table and writes report.html. The lengths
+were chosen on the validation days of the embedded prices.")]
 pub struct QuickstartArgs {
-    /// Data file(s) (default: the embedded synthetic market).
-    #[arg(long, num_args = 1..)]
-    pub data: Option<Vec<String>>,
+    /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), `synthetic`, or files.
+    #[arg(long, num_args = 1.., default_value = "belgium")]
+    pub data: Vec<String>,
     /// Training jobs at a time.
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
     /// Output directory.
     #[arg(long, default_value = "runs/quickstart")]
     pub out: PathBuf,
-    /// Environment steps per agent (default: QR-DQN 300k, DSAC 200k).
+    /// Environment steps per agent (default: QR-DQN 700k, DSAC 400k).
     #[arg(long)]
     pub steps: Option<usize>,
 }
 
 /// `imbarb quickstart`: writes the quickstart experiment into the output directory and runs it.
 pub fn quickstart(args: QuickstartArgs) -> Result<()> {
-    let experiment = write_quickstart(&args.out, args.data.as_deref(), args.steps)?;
+    let experiment = write_quickstart(&args.out, &args.data, args.steps)?;
     run(ExperimentArgs {
         file: experiment,
         jobs: args.jobs,
@@ -105,11 +109,51 @@ pub fn run(args: ExperimentArgs) -> Result<()> {
             dir.display()
         );
     };
-    let on_done = |d: &JobDone| match &d.result {
-        Ok(line) => eprintln!("[{}/{}] {}: {line}", d.done, d.total, d.name),
-        Err(e) => eprintln!("[{}/{}] {} FAILED: {e}", d.done, d.total, d.name),
+    // One bar per run on a terminal (fed at each of its validations); elsewhere only the line
+    // per finished run.
+    let bars = indicatif::MultiProgress::new();
+    let by_run: std::sync::Mutex<Vec<(String, indicatif::ProgressBar)>> = Default::default();
+    let style = indicatif::ProgressStyle::with_template(
+        "{prefix:30} {bar:25} {pos:>9}/{len:9} steps {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let on_tick = |runs: &[JobProgress]| {
+        let Ok(mut known) = by_run.lock() else { return };
+        for r in runs {
+            let bar = match known.iter().find(|(n, _)| *n == r.name) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let b = bars.add(indicatif::ProgressBar::new(r.total as u64));
+                    b.set_style(style.clone());
+                    b.set_prefix(r.name.clone());
+                    known.push((r.name.clone(), b.clone()));
+                    b
+                }
+            };
+            bar.set_position(r.step as u64);
+            if let Some(v) = r.validation {
+                bar.set_message(format!("validation {v:.1} EUR/day"));
+            }
+        }
     };
-    let outcome = run_experiment(&options, &on_start, &on_done)?;
+    let on_done = |d: &JobDone| {
+        let line = match &d.result {
+            Ok(line) => format!("[{}/{}] {}: {line}", d.done, d.total, d.name),
+            Err(e) => format!("[{}/{}] {} FAILED: {e}", d.done, d.total, d.name),
+        };
+        // Above the bars on a terminal, plain on stderr otherwise.
+        if bars.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            let _ = bars.println(line);
+        }
+    };
+    let listener = Listener {
+        on_done: &on_done,
+        on_tick: &on_tick,
+    };
+    let outcome = run_experiment(&options, &on_start, &listener)?;
+    let _ = bars.clear();
     print!("{}", outcome.results_md);
     let [csv, md, report] = &outcome.files;
     println!(

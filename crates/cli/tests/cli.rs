@@ -647,3 +647,65 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
         "{err}"
     );
 }
+
+/// The quickstart writes an experiment of QR-DQN and DSAC, trains it, and prints and writes the
+/// table of both agents beside the baselines and the oracle; run again, it trains nothing and
+/// prints the same table.
+#[test]
+fn quickstart_trains_both_agents_and_reports_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("qs");
+    let args = [
+        "quickstart",
+        "--data",
+        "synthetic:2023-01-01..2023-03-31:seed=4",
+        "--steps",
+        "3000",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = imbarb(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    for row in [
+        "| qrdqn | 1 | ",
+        "| dsac | 1 | ",
+        "| mpc | 1 | ",
+        "| oracle | 1 | ",
+    ] {
+        assert!(table.contains(row), "{row}: {table}");
+    }
+    assert!(!table.contains("{ "), "no Debug text: {table}");
+    let file = std::fs::read_to_string(out.join("quickstart.toml")).unwrap();
+    assert!(file.contains("data = [\"synthetic:2023-01-01..2023-03-31:seed=4\"]"));
+    assert!(out.join("report.html").exists() && out.join("results.csv").exists());
+    let again = imbarb(&args);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stdout(&again), table);
+    assert!(
+        stderr(&again).contains("already finished"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+/// `belgium` is the embedded real Belgian prices, usable wherever data is named: the test days
+/// of the paper split, and their perfect-foresight optimum (exact DP on 3 levels).
+#[test]
+fn the_embedded_belgian_prices_need_no_download() {
+    let o = imbarb(&[
+        "oracle",
+        "--data",
+        "belgium",
+        "--actions",
+        "discrete:3",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["synthetic"], false);
+    assert_eq!(v["days"], 75);
+    // The README's perfect-foresight figure on these days: 2,028.1 EUR/day.
+    let per_day = v["eur_per_day"].as_f64().unwrap();
+    assert!((per_day - 2028.1).abs() < 0.1, "{per_day}");
+}

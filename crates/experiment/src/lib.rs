@@ -15,7 +15,7 @@ pub mod tables;
 
 pub use grid::{select_agents, ExperimentFile, Job};
 pub use policy::{make_policy, run_policy, runs_action_space, PolicySpec, DEFAULT_MPC_HORIZON};
-pub use runner::JobDone;
+pub use runner::{JobDone, JobProgress, Listener};
 pub use setup::{build_setup, DaySet, Setup};
 
 use anyhow::{bail, Context, Result};
@@ -80,14 +80,14 @@ fn prepare(o: &ExperimentOptions, file: &ExperimentFile) -> Result<(String, Path
     Ok((name, dir, jobs))
 }
 
-/// Runs an experiment: trains what is missing (`on_start` is told the plan, `on_done` each
-/// finished job), backtests every finished run beside the baselines and writes results.csv,
+/// Runs an experiment: trains what is missing (`on_start` is told the plan, `listener` how the
+/// runs go), backtests every finished run beside the baselines and writes results.csv,
 /// results.md, evaluation.json and report.html. Failed runs are reported in the outcome, not as
 /// an error, so the results of the others are still written.
 pub fn run_experiment(
     o: &ExperimentOptions,
     on_start: &dyn Fn(&str, usize, &Path),
-    on_done: &(dyn Fn(&JobDone) + Sync),
+    listener: &Listener,
 ) -> Result<ExperimentOutcome> {
     let file = ExperimentFile::read(&o.file)?;
     let baselines = file
@@ -98,7 +98,7 @@ pub fn run_experiment(
         vec![]
     } else {
         on_start(&name, jobs.len(), &dir);
-        runner::run_jobs(&o.exe, &jobs, o.jobs.max(1), on_done)
+        runner::run_jobs(&o.exe, &jobs, o.jobs.max(1), listener)
     };
     let evaluation = evaluate::evaluate(&name, &jobs, &baselines)?;
     let csv_path = dir.join("results.csv");

@@ -6,7 +6,38 @@ use crate::grid::Job;
 use anyhow::{bail, Context, Result};
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// How often `run_jobs` reports the runs' progress.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Where a job stands, from its run directory (updated at each of its validations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobProgress {
+    /// The run's name.
+    pub name: String,
+    /// Environment steps at its latest validation (0 before the first).
+    pub step: usize,
+    /// Its total environment steps.
+    pub total: usize,
+    /// Validation EUR/day at its latest validation.
+    pub validation: Option<f64>,
+}
+
+/// The progress of `job` as its run directory records it.
+pub fn progress_of(job: &Job) -> JobProgress {
+    let last = imbarb_agents::trainer::read_metrics(&job.run)
+        .ok()
+        .and_then(|m| m.last().cloned());
+    JobProgress {
+        name: job.name(),
+        step: last.as_ref().map_or(0, |l| l.step),
+        total: job.config.training.total_steps,
+        validation: last.map(|l| l.val_eur_per_day),
+    }
+}
 
 /// What one finished job reports: its place in the queue and its outcome.
 #[derive(Debug, Clone)]
@@ -49,20 +80,39 @@ pub fn train_job(exe: &Path, job: &Job) -> Result<String> {
     Ok(last)
 }
 
-/// Runs `jobs` on `workers` threads with `exe`, calling `on_done` as each finishes; returns the
+/// What a caller hears while jobs run: each finished job, and every second the progress of every
+/// job.
+pub struct Listener<'a> {
+    /// Called as each job finishes.
+    pub on_done: &'a (dyn Fn(&JobDone) + Sync),
+    /// Called every second with every job's progress, until all have finished.
+    pub on_tick: &'a (dyn Fn(&[JobProgress]) + Sync),
+}
+
+/// Runs `jobs` on `workers` threads with `exe`, telling `listener` how they go; returns the
 /// failures as (run name, error).
 pub fn run_jobs(
     exe: &Path,
     jobs: &[Job],
     workers: usize,
-    on_done: &(dyn Fn(&JobDone) + Sync),
+    listener: &Listener,
 ) -> Vec<(String, String)> {
+    let on_done = listener.on_done;
     let queue: Mutex<VecDeque<&Job>> = Mutex::new(jobs.iter().collect());
     let failures = Mutex::new(vec![]);
     let done = Mutex::new(0usize);
+    let all_done = AtomicBool::new(false);
     std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !all_done.load(Ordering::Acquire) {
+                let progress: Vec<JobProgress> = jobs.iter().map(progress_of).collect();
+                (listener.on_tick)(&progress);
+                std::thread::park_timeout(TICK);
+            }
+        });
+        let mut workers_running = vec![];
         for _ in 0..workers.clamp(1, jobs.len().max(1)) {
-            scope.spawn(|| loop {
+            workers_running.push(scope.spawn(|| loop {
                 let Some(job) = queue.lock().map(|mut q| q.pop_front()).ok().flatten() else {
                     return;
                 };
@@ -86,8 +136,12 @@ pub fn run_jobs(
                     }
                 }
                 on_done(&report);
-            });
+            }));
         }
+        for w in workers_running {
+            let _ = w.join();
+        }
+        all_done.store(true, Ordering::Release);
     });
     failures.into_inner().unwrap_or_default()
 }

@@ -1,5 +1,6 @@
-//! Data sources as users name them on the command line: a file path, several paths, or
-//! `synthetic[:FROM..TO][:seed=N][:minutes]` for the embedded synthetic market.
+//! Data sources as users name them on the command line: a file path, several paths,
+//! `belgium` for the embedded real Belgian prices, or `synthetic[:FROM..TO][:seed=N][:minutes]`
+//! for the embedded synthetic market.
 
 use crate::synth::{self, SynthParams};
 use crate::{read_files, DataError, MarketData, Result};
@@ -77,9 +78,42 @@ impl SyntheticSpec {
     }
 }
 
-/// Loads a data source: `synthetic...` (alone) or one or more files merged together.
+/// The name of the embedded real prices on the command line and in configs.
+pub const BELGIUM: &str = "belgium";
+
+/// The file embedded as `belgium`, as it is in `shared/data`.
+pub const BELGIUM_FILE: &str = "elia_be_imbalance_qh_2022-07_2023-08_combined.csv";
+
+/// Elia's quarter-hour imbalance prices, 2022-07-10 to 2023-08-31 (pre-MARI, Elia Open Data
+/// ods047, with SI / NRV / MIP / MDP / alpha for 2023-01 to 2023-05), gzip-compressed. It is the
+/// file the paper-protocol results are measured on, so `belgium` reproduces them without a
+/// download.
+const BELGIUM_GZ: &[u8] =
+    include_bytes!("../data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv.gz");
+
+/// The embedded real Belgian prices (`belgium`): the same records, and the same data hash, as
+/// the file it was compressed from.
+pub fn belgium() -> Result<MarketData> {
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(2_600_000);
+    flate2::read::GzDecoder::new(BELGIUM_GZ)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::Invalid(format!("the embedded {BELGIUM_FILE}: {e}")))?;
+    crate::read_bytes(&format!("{BELGIUM} (embedded {BELGIUM_FILE})"), &bytes)
+}
+
+/// Whether `source` names an embedded market (`belgium` or `synthetic...`), which stands alone.
+fn is_embedded(source: &str) -> bool {
+    source == BELGIUM || SyntheticSpec::parse(source).ok().flatten().is_some()
+}
+
+/// Loads a data source: `belgium` or `synthetic...` (alone) or one or more files merged
+/// together.
 pub fn load(sources: &[String]) -> Result<MarketData> {
     if let [only] = sources {
+        if only == BELGIUM {
+            return belgium();
+        }
         if let Some(spec) = SyntheticSpec::parse(only)? {
             return spec.generate();
         }
@@ -87,12 +121,9 @@ pub fn load(sources: &[String]) -> Result<MarketData> {
     if sources.is_empty() {
         return Err(DataError::Invalid("no data source given".into()));
     }
-    if let Some(s) = sources
-        .iter()
-        .find(|s| SyntheticSpec::parse(s).ok().flatten().is_some())
-    {
+    if let Some(s) = sources.iter().find(|s| is_embedded(s)) {
         return Err(DataError::Invalid(format!(
-            "`{s}` cannot be combined with files: the synthetic market stands alone"
+            "`{s}` cannot be combined with files: an embedded market stands alone"
         )));
     }
     read_files(sources)
