@@ -12,7 +12,7 @@ fn belgium_is_the_shared_file_record_for_record() {
     let Some(dir) = require_shared_data("belgium_is_the_shared_file_record_for_record") else {
         return;
     };
-    let file = read_file(&dir.join(BELGIUM_FILE)).expect("shared file");
+    let file = read_file(dir.join(BELGIUM_FILE)).expect("shared file");
     assert_eq!(embedded.data_hash(), file.data_hash());
     assert_eq!(embedded.qh, file.qh);
 }
