@@ -24,6 +24,15 @@ fn group_key(c: &TrainConfig) -> String {
     .to_string()
 }
 
+/// What a group shares with the groups of other action spaces: its key without the actions.
+fn comparable_key(c: &TrainConfig) -> String {
+    serde_json::json!({
+        "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
+        "battery": c.env.battery, "granularity": c.env.granularity,
+    })
+    .to_string()
+}
+
 /// A readable label of a group, e.g. "cap none / quarter-hour decisions / 3-level".
 pub fn group_label(env: &EnvConfig) -> String {
     let decisions = match env.granularity {
@@ -118,6 +127,8 @@ fn evaluate_group(
     });
     Ok(GroupResult {
         label: group_label(&s.config),
+        comparable: comparable_key(c),
+        continuous: c.env.actions == imbarb_sim::ActionSpace::Continuous,
         setup: s.describe().replace('\n', "; "),
         dates: s.eval.iter().map(|&d| s.days.days[d].date).collect(),
         prices: PriceSummary::of(&prices),

@@ -88,10 +88,66 @@ pub fn results_md(e: &Evaluation) -> String {
     }
     out.push_str(COLUMN_NOTES);
     out.push('\n');
+    out.push_str(&cross_space_md(e));
+    out.push_str(&frontier_md(e));
     for n in &e.notes {
         out.push_str(&format!("\n- {n}"));
     }
     out.push('\n');
+    out
+}
+
+/// Agents on power levels against the best baseline on continuous power at the same battery,
+/// cap and decisions (which may execute partial moves levels cannot): a section per group with
+/// such a twin in the experiment, none otherwise.
+pub fn cross_space_md(e: &Evaluation) -> String {
+    let mut out = String::new();
+    for g in &e.groups {
+        let Some(twin) = e.continuous_twin(g) else {
+            continue;
+        };
+        let Some((b, best)) = twin.best_baseline().filter(|(_, v)| *v > 0.0) else {
+            continue;
+        };
+        out.push_str(&format!(
+            "\n## {}: against continuous power\n\nThe best continuous-power baseline at the same battery, cap and decisions: {b}, {best:.1} EUR/day.\n\n| agent | EUR/day | vs best continuous baseline |\n|---|---|---|\n",
+            g.label
+        ));
+        for p in g.summaries().iter().filter(|p| p.kind == "agent") {
+            if let Some(eur) = p.eur_per_day {
+                out.push_str(&format!(
+                    "| {} | {} | {:.2}x ({b}) |\n",
+                    p.name,
+                    eur.display(1),
+                    eur.mean / best
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The risk-return frontier of each group: the policies no other beats on both mean profit and
+/// CVaR 10 % of daily P&L (the oracle left out), highest mean first.
+pub fn frontier_md(e: &Evaluation) -> String {
+    let mut out = String::from(
+        "\n## Risk-return frontier\n\nPer group, the policies that no other policy beats on both mean EUR/day and CVaR 10 % of daily P&L (the oracle left out): each is the best choice for some appetite for risk.\n",
+    );
+    for g in &e.groups {
+        let summaries = g.summaries();
+        let rows = imbarb_report::frontier(&summaries);
+        out.push_str(&format!(
+            "\n{}: {}\n",
+            g.label,
+            rows.iter()
+                .map(|p| {
+                    let eur = p.eur_per_day.map_or(f64::NAN, |e| e.mean);
+                    format!("{} ({eur:.1} EUR/day, CVaR {:.1})", p.name, p.cvar_10_eur)
+                })
+                .collect::<Vec<_>>()
+                .join(" > ")
+        ));
+    }
     out
 }
 

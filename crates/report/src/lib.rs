@@ -6,8 +6,8 @@ pub mod html;
 pub mod model;
 
 pub use model::{
-    throughput_by_agent, DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary, RunInfo,
-    Throughput,
+    frontier, throughput_by_agent, DayTrace, Evaluation, GroupResult, PolicyResult, PolicySummary,
+    PriceSummary, RunInfo, Throughput,
 };
 
 use imbarb_agents::trainer::{read_manifest, read_metrics, MetricsLine};

@@ -24,8 +24,15 @@ pub struct Evaluation {
 /// One group: the same days and constraints for every policy in it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupResult {
-    /// "cap none / Qh decisions / 3 levels".
+    /// "cap none / quarter-hour decisions / 3-level".
     pub label: String,
+    /// What the group shares with groups of other action spaces (data, split, battery with its
+    /// cap, decisions): groups with equal `comparable` differ only in their actions.
+    #[serde(default)]
+    pub comparable: String,
+    /// Whether the group acts on continuous power.
+    #[serde(default)]
+    pub continuous: bool,
     /// The evaluation setup in words (days, battery, data).
     pub setup: String,
     /// Test days, in order.
@@ -85,6 +92,43 @@ impl GroupResult {
             .map(|p| (p.name.as_str(), p.metrics.eur_per_day))
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
+}
+
+impl Evaluation {
+    /// The continuous-power group comparable to `g` (same data, battery, cap and decisions), if
+    /// `g` acts on levels and the experiment has one.
+    pub fn continuous_twin(&self, g: &GroupResult) -> Option<&GroupResult> {
+        if g.continuous || g.comparable.is_empty() {
+            return None;
+        }
+        self.groups
+            .iter()
+            .find(|h| h.continuous && h.comparable == g.comparable)
+    }
+}
+
+/// The policies of `rows` on the risk-return frontier: none other earns more on average with a
+/// tail (CVaR 10 % of daily P&L) at least as good, or a better tail at least as much on average.
+/// The oracle is left out (no policy can match it). Sorted by mean profit, highest first.
+pub fn frontier<'a>(rows: &[PolicySummary<'a>]) -> Vec<PolicySummary<'a>> {
+    let mean = |p: &PolicySummary| p.eur_per_day.map_or(f64::NAN, |e| e.mean);
+    let candidates: Vec<&PolicySummary> = rows
+        .iter()
+        .filter(|p| p.name != "oracle" && mean(p).is_finite())
+        .collect();
+    let dominated = |p: &PolicySummary| {
+        candidates.iter().any(|q| {
+            let (better_mean, better_tail) = (mean(q) >= mean(p), q.cvar_10_eur >= p.cvar_10_eur);
+            better_mean && better_tail && (mean(q) > mean(p) || q.cvar_10_eur > p.cvar_10_eur)
+        })
+    };
+    let mut out: Vec<PolicySummary> = candidates
+        .iter()
+        .filter(|p| !dominated(p))
+        .map(|p| (*p).clone())
+        .collect();
+    out.sort_by(|a, b| mean(b).total_cmp(&mean(a)));
+    out
 }
 
 /// Mean of `f` over a policy's runs (0 when there are none).
