@@ -278,6 +278,8 @@ mod tests {
     fn summaries_group_seeds_and_skip_the_oracle_as_baseline() {
         let g = GroupResult {
             label: "g".into(),
+            comparable: String::new(),
+            continuous: false,
             setup: "s".into(),
             dates: vec![],
             prices: PriceSummary::of(&[]),
@@ -319,7 +321,9 @@ mod tests {
             name: "demo <1>".into(),
             code_version: "0.1.0".into(),
             groups: vec![GroupResult {
-                label: "cap none / Qh decisions / 3 levels".into(),
+                label: "cap none / quarter-hour decisions / 3-level".into(),
+                comparable: String::new(),
+                continuous: false,
                 setup: "75 test days".into(),
                 dates: ["2023-06-01", "2023-06-02", "2023-06-03"]
                     .iter()
