@@ -12,15 +12,15 @@ use std::path::{Path, PathBuf};
 /// Run an experiment grid.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  imbarb experiment configs/experiments/smoke.toml --jobs 2
-  imbarb experiment configs/experiments/quality.toml --jobs 2 --out runs/quality
+  imbarb experiment experiments/smoke/experiment.toml --jobs 2
+  imbarb experiment experiments/quality/experiment.toml --jobs 2 --out runs/quality
 
 The file lists the agents (each a training config, optionally with `steps` and a `risk`
 override), the seeds, the cycle caps (\"none\" or cycles/day), the baselines and, optionally,
 the data (default: each agent config's own). Results: <out>/results.csv and results.md; runs in
 <out>/runs, their logs in <out>/logs.")]
 pub struct ExperimentArgs {
-    /// The experiment file (TOML).
+    /// The experiment file (TOML), or a record's directory (its experiment.toml).
     pub file: PathBuf,
     /// Training jobs at a time.
     #[arg(long, default_value_t = 1)]
@@ -35,6 +35,10 @@ pub struct ExperimentArgs {
     /// alone, e.g. to finish one agent's rows of a long grid first.
     #[arg(long, value_delimiter = ',')]
     pub agents: Option<Vec<String>>,
+    /// Train nothing: write a frozen record of the experiment into DIR (its file and every
+    /// agent's complete config), which later changes to the configs it names cannot change.
+    #[arg(long, value_name = "DIR")]
+    pub freeze: Option<PathBuf>,
 }
 
 /// Train, backtest and report in a few minutes.
@@ -72,6 +76,7 @@ pub fn quickstart(args: QuickstartArgs) -> Result<()> {
         out: Some(args.out),
         evaluate_only: false,
         agents: None,
+        freeze: None,
     })
 }
 
@@ -93,7 +98,17 @@ pub fn report(args: ReportArgs) -> Result<()> {
 
 /// `imbarb experiment FILE`: trains what is missing, prints one line per finished run, then
 /// the results table and where the files are.
-pub fn run(args: ExperimentArgs) -> Result<()> {
+pub fn run(mut args: ExperimentArgs) -> Result<()> {
+    // A record's directory stands for its experiment file.
+    if args.file.is_dir() {
+        args.file = args.file.join("experiment.toml");
+    }
+    if let Some(dir) = &args.freeze {
+        let file = imbarb_experiment::ExperimentFile::read(&args.file)?;
+        let record = file.freeze(&args.file, Path::new(""), dir)?;
+        println!("frozen record: {}", record.display());
+        return Ok(());
+    }
     let options = ExperimentOptions {
         file: args.file,
         out: args.out,

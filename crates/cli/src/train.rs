@@ -11,7 +11,8 @@ use std::path::PathBuf;
 const EXAMPLES: &str = "\
 Examples:
   imbarb train --config configs/qrdqn.toml
-  imbarb train --config configs/iqn.toml --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv --cap 1.1 --seed 2
+  imbarb train --config configs/iqn.toml --cap 1.1 --seed 2
+  imbarb train --config configs/qrdqn.toml --data synthetic --steps 50000 --out runs/try
   imbarb backtest --policy run:runs/qrdqn-seed0,rule,mpc --actions discrete:3";
 
 /// Train an agent.

@@ -219,22 +219,78 @@ impl ExperimentFile {
             .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))
     }
 
+    /// Each agent's config with everything the file says of it folded in (file-wide and agent
+    /// `set`, `steps`, `risk`), before the grid applies its data, caps and seeds.
+    fn agent_base(&self, a: &AgentEntry, path: &Path, root: &Path) -> Result<TrainConfig> {
+        let mut config = self.agent_config(a, path, root)?;
+        if let Some(steps) = a.steps {
+            config.training.total_steps = steps;
+        }
+        if let Some(risk) = a.risk {
+            config.risk = risk;
+        }
+        Ok(config)
+    }
+
+    /// Writes a frozen record of this experiment (read from `path`, agent configs resolved
+    /// relative to it, else to `root`) into `dir`: `experiment.toml`, whose agents name
+    /// `configs/<agent>.toml`, and those configs with every override folded in and every field
+    /// written. The record resolves to the same jobs as the original and no later change to the
+    /// configs it came from can change it. Returns the record's experiment file.
+    pub fn freeze(&self, path: &Path, root: &Path, dir: &Path) -> Result<PathBuf> {
+        let configs = dir.join("configs");
+        std::fs::create_dir_all(&configs)
+            .with_context(|| format!("creating {}", configs.display()))?;
+        let quote = |v: &[String]| {
+            let items: Vec<String> = v.iter().map(|s| format!("{s:?}")).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let mut text = format!(
+            "# A frozen experiment record, written by `imbarb experiment {} --freeze`: every\n\
+             # agent's config is in configs/, complete. Re-run with `imbarb experiment` on this file.\n\
+             name = {:?}\n",
+            path.display(),
+            self.name_for(path)
+        );
+        if let Some(data) = &self.data {
+            text.push_str(&format!("data = {}\n", quote(data)));
+        }
+        let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
+        let caps: Vec<String> = self
+            .caps(path)?
+            .iter()
+            .map(|c| c.map_or("\"none\"".to_string(), |c| format!("{c:?}")))
+            .collect();
+        text.push_str(&format!(
+            "seeds = [{}]\ncaps = [{}]\nbaselines = {}\n",
+            seeds.join(", "),
+            caps.join(", "),
+            quote(&self.baselines)
+        ));
+        for a in &self.agents {
+            let config = self.agent_base(a, path, root)?;
+            let file = format!("configs/{}.toml", a.name);
+            imbarb_market::write::write_atomic(&dir.join(&file), config.to_toml().as_bytes())?;
+            text.push_str(&format!(
+                "\n[[agents]]\nname = {:?}\nconfig = {file:?}\n",
+                a.name
+            ));
+        }
+        let out = dir.join("experiment.toml");
+        imbarb_market::write::write_atomic(&out, text.as_bytes())?;
+        Ok(out)
+    }
+
     /// Resolves every agent's config (relative to the experiment file, else to `root`) and lists
     /// the jobs, agents x caps x seeds, with run directories in `dir`.
     pub fn jobs(&self, path: &Path, root: &Path, dir: &Path) -> Result<Vec<Job>> {
         let mut jobs = vec![];
         for a in &self.agents {
-            let base = self.agent_config(a, path, root)?;
+            let base = self.agent_base(a, path, root)?;
             for cap in self.caps(path)? {
                 let mut config = base.clone();
                 if let Some(data) = &self.data {
                     config.data.sources = data.clone();
-                }
-                if let Some(steps) = a.steps {
-                    config.training.total_steps = steps;
-                }
-                if let Some(risk) = a.risk {
-                    config.risk = risk;
                 }
                 config.env.battery.cycles_per_day = cap;
                 config.resolve_for_cap();

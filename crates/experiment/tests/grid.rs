@@ -65,30 +65,34 @@ fn bad_experiment_files_are_named_with_their_field() {
     );
 }
 
-/// Every shipped experiment reads, and its agents' configs resolve and pass their checks.
+/// Every experiment record reads, its agents' configs (its own, frozen) resolve and pass their
+/// checks, and none names a config outside its record.
 #[test]
-fn every_shipped_experiment_resolves() {
+fn every_experiment_record_resolves() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = root.join("configs/experiments");
     let mut seen = 0;
-    for entry in std::fs::read_dir(&dir).expect("configs/experiments") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let f = ExperimentFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
-            // Agent configs are named from the repository root.
-            let jobs = f
-                .jobs(&path, &root, Path::new("out"))
-                .unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(
-                jobs.len(),
-                f.agents.len() * f.seeds.len() * f.caps(&path).unwrap().len(),
-                "{}",
-                path.display()
-            );
-            seen += 1;
-        }
+    for entry in std::fs::read_dir(root.join("experiments")).expect("experiments/") {
+        let dir = entry.expect("entry").path();
+        let path = dir.join("experiment.toml");
+        let f = ExperimentFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Resolved against a root with no configs: only the record's own can be found.
+        let jobs = f
+            .jobs(&path, Path::new("/nonexistent"), Path::new("out"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            jobs.len(),
+            f.agents.len() * f.seeds.len() * f.caps(&path).unwrap().len(),
+            "{}",
+            path.display()
+        );
+        assert!(
+            dir.join("notes.md").is_file(),
+            "{}: notes.md",
+            dir.display()
+        );
+        seen += 1;
     }
-    assert!(seen >= 3, "the smoke, quality and risk experiments");
+    assert!(seen >= 3, "the smoke, quality and risk records");
 }
 
 #[test]
@@ -172,4 +176,49 @@ fn capped_jobs_learn_with_the_capped_return_length() {
         })
         .collect();
     assert_eq!(n, vec![(None, 3, None), (Some(1.1), 10, None)]);
+}
+
+/// A frozen record resolves to exactly the original grid's jobs, and changing the configs it
+/// was frozen from afterwards changes nothing in it.
+#[test]
+fn a_frozen_record_resolves_to_the_same_jobs_and_stays_frozen() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("q.toml"),
+        "algo = \"qr-dqn\"\n[training]\nn_step = 3\nn_step_with_cap = 10\n",
+    )
+    .unwrap();
+    let p = write(
+        d.path(),
+        "name = \"study\"\nseeds = [3, 4]\ncaps = [\"none\", 1.1, 2]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
+         baselines = [\"mpc\", \"oracle\"]\n\
+         set = { training = { gamma = 0.98 } }\n\
+         [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
+         [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
+         risk = { kind = \"cvar\", alpha = 0.1 }\nset = { training = { gamma = 0.9995 } }\n",
+    );
+    let original = ExperimentFile::read(&p).unwrap();
+    let root = Path::new("/nonexistent");
+    let want = original.jobs(&p, root, Path::new("out")).unwrap();
+    let record = d.path().join("record");
+    let frozen_path = original.freeze(&p, root, &record).unwrap();
+    // The configs it came from change; the record does not.
+    std::fs::write(d.path().join("q.toml"), "algo = \"dqn\"\n").unwrap();
+    let frozen = ExperimentFile::read(&frozen_path).unwrap();
+    assert_eq!(frozen.name_for(&frozen_path), "study");
+    assert_eq!(frozen.baselines().unwrap(), original.baselines().unwrap());
+    let got = frozen.jobs(&frozen_path, root, Path::new("out")).unwrap();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(
+            (&g.run, &g.config_path, g.seed),
+            (&w.run, &w.config_path, w.seed)
+        );
+        assert_eq!(g.config, w.config, "{}", g.run.display());
+        assert_eq!(g.config.to_toml(), w.config.to_toml());
+    }
+    // The record's agents carry no overrides: everything is in their configs.
+    let text = std::fs::read_to_string(&frozen_path).unwrap();
+    assert!(!text.contains("set =") && !text.contains("steps =") && !text.contains("risk ="));
+    assert!(record.join("configs/q-averse.toml").is_file());
 }
