@@ -7,7 +7,7 @@ use imbarb_sim::EnvConfig;
 use serde::{Deserialize, Serialize};
 
 /// The algorithms: value-based (DQN, C51, QR-DQN, IQN) and actor-critic (SAC, DSAC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Algo {
     /// Double DQN (van Hasselt et al. 2016), optionally dueling (Wang et al. 2016).
@@ -39,10 +39,10 @@ impl Algo {
 }
 
 /// Where the market data comes from and how days split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// Files (merged) or `synthetic[:FROM..TO][:seed=N][:minutes]`; relative paths are relative to
+    /// Files (merged), `belgium` (the embedded Elia prices) or `synthetic[:FROM..TO][:seed=N][:minutes]`; relative paths are relative to
     /// the working directory. Default: the embedded synthetic market.
     pub sources: Vec<String>,
     /// `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`. Default `paper`.
@@ -62,7 +62,7 @@ impl Default for DataConfig {
 }
 
 /// Network shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetworkConfig {
     /// Hidden widths of the state network (the paper's [256, 128]).
@@ -92,7 +92,7 @@ impl Default for NetworkConfig {
 }
 
 /// Support of C51's categorical distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Support {
     /// Symmetric support +-M from train-day statistics (see `auto_support`).
@@ -107,7 +107,7 @@ pub enum Support {
 }
 
 /// Return-distribution settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DistributionConfig {
     /// QR-DQN quantiles per action.
@@ -132,7 +132,9 @@ pub struct DistributionConfig {
 }
 
 /// How IQN draws the quantile fractions of an update.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FractionSampling {
     /// N independent U(0, 1) draws per sample (Dabney et al. 2018b).
@@ -174,7 +176,7 @@ impl Default for DistributionConfig {
 
 /// Actor-critic (SAC, DSAC) settings. The critics use `network`, `distribution.quantiles` (DSAC)
 /// and `training`; the actor has the critics' hidden widths and learning-rate schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct SacConfig {
     /// Target entropy as a share of the maximum, ln(allowed actions), per state (masked states
@@ -201,7 +203,7 @@ pub struct SacConfig {
 }
 
 /// How an actor-critic combines its twin critics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TwinCombine {
     /// Quantile-wise minimum (Fujimoto et al. 2018; Ma et al. 2020): guards against
@@ -236,7 +238,9 @@ impl TwinCombine {
 }
 
 /// How the cycle budget's shadow price runs through a training day.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ShadowPriceSchedule {
     /// The same price at every decision: one Lagrange multiplier for every day.
@@ -260,7 +264,7 @@ impl ShadowPriceSchedule {
 }
 
 /// The greedy action of a trained actor-critic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SacGreedy {
     /// The policy's most likely allowed action.
@@ -286,7 +290,7 @@ impl Default for SacConfig {
 }
 
 /// Target-network updates.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum TargetUpdate {
     /// Copy the online net every `period` updates.
@@ -302,7 +306,7 @@ pub enum TargetUpdate {
 }
 
 /// The learning schedule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainingConfig {
     /// Environment steps (decisions) to train for.
@@ -383,7 +387,9 @@ pub struct TrainingConfig {
 }
 
 /// Which of a run's validated networks it deploys.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Deploy {
     /// The one with the best validation `selection` score. With few validation days the maximum
@@ -430,7 +436,7 @@ impl Default for TrainingConfig {
 }
 
 /// Everything that defines a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     /// Algorithm.

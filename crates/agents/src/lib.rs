@@ -7,6 +7,7 @@ pub mod average;
 pub mod build;
 pub mod c51;
 pub mod config;
+pub mod config_doc;
 pub mod dqn;
 pub mod iqn;
 pub mod policy;

@@ -1,5 +1,6 @@
 //! `imbarb`: the command-line front end. Thin: parses arguments, calls the library crates, prints.
 
+mod config;
 mod data;
 mod evaluate;
 mod experiment;
@@ -21,6 +22,9 @@ enum Command {
     /// Read, check, convert and generate market data.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Show training configs: every field, its default and what it does.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Perfect-foresight optimum (exact DP for discrete actions, LP for continuous power).
     Oracle(evaluate::OracleArgs),
     /// Backtest policies (rule, schedule, mpc, idle, oracle, run:<dir>) and print their metrics.
@@ -39,6 +43,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(cmd) => data::run(cmd),
+        Command::Config(cmd) => config::run(cmd),
         Command::Oracle(args) => evaluate::oracle(args),
         Command::Backtest(args) => evaluate::backtest_cmd(args),
         Command::Train(args) => train::run(args),

@@ -709,3 +709,33 @@ fn the_embedded_belgian_prices_need_no_download() {
     let per_day = v["eur_per_day"].as_f64().unwrap();
     assert!((per_day - 2028.1).abs() < 0.1, "{per_day}");
 }
+
+/// `config show` prints every shipped config with a doc on every field, as a config that parses
+/// back to the same values; a name that is neither a file nor an algorithm is refused.
+#[test]
+fn config_show_documents_every_field_and_round_trips() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let o = imbarb(&["config", "show", path.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        assert!(
+            text.lines().filter(|l| l.contains(" = ")).count() > 60,
+            "{text}"
+        );
+        let copy = dir.path().join("shown.toml");
+        std::fs::write(&copy, &text).unwrap();
+        // Shown again from its own output: the same text, so the same values.
+        let shown = imbarb(&["config", "show", copy.to_str().unwrap()]);
+        assert_eq!(stdout(&shown), text, "{}", path.display());
+    }
+    let o = imbarb(&["config", "show", "qr-dqn"]);
+    assert!(stdout(&o).contains("algo = \"qr-dqn\""));
+    let bad = imbarb(&["config", "show", "magic"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("`magic`"));
+}

@@ -6,7 +6,7 @@ use crate::normal::{normal_cdf, normal_quantile};
 use serde::{Deserialize, Serialize};
 
 /// A distortion of the quantile fraction.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Distortion {
     /// No distortion: the mean.

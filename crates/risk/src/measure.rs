@@ -6,7 +6,7 @@ use crate::distribution::Discrete;
 use serde::{Deserialize, Serialize};
 
 /// A risk measure (higher is better for all of them).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum RiskMeasure {
     /// E[Z]: risk-neutral.

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How the state of charge starts each day.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum InitialSoc {
     /// Every day starts at this fraction of usable energy.
@@ -39,7 +39,7 @@ impl std::fmt::Display for InitialSoc {
 
 /// A battery and its operating limits. The defaults are the paper's battery: 1 MW / 2 MWh, 90 %
 /// efficiency each way, full SoC range, no cycle cap, no degradation cost.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct BatteryConfig {
     /// Maximum charging power at the grid connection, MW.

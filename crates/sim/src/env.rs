@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// How actions are expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ActionSpace {
     /// `levels` evenly spaced power levels from full charge (index 0) to full discharge (last);
@@ -83,7 +83,7 @@ pub enum Action {
 }
 
 /// Everything that defines an environment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnvConfig {
     /// The battery.
@@ -100,7 +100,9 @@ pub struct EnvConfig {
 
 /// What a discrete power level does at the battery's limits (SoC bounds, the day's cycle
 /// budget). Continuous actions always clip.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LevelLimits {
     /// A level is allowed only when it fits in full for the whole decision period: the SoC

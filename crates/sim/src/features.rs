@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::f64::consts::TAU;
 
 /// Which features to build. Defaults give a compact, useful observation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ObservationConfig {
     /// Quarter-hour of the day as sin/cos.
