@@ -42,8 +42,9 @@ impl Algo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DataConfig {
-    /// Files (merged), `belgium` (the embedded Elia prices) or `synthetic[:FROM..TO][:seed=N][:minutes]`; relative paths are relative to
-    /// the working directory. Default: the embedded synthetic market.
+    /// Files (merged), `belgium` (the embedded Elia prices) or
+    /// `synthetic[:FROM..TO][:seed=N][:minutes]`; relative paths are relative to the working
+    /// directory. Default: the embedded synthetic market.
     pub sources: Vec<String>,
     /// `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`. Default `paper`.
     pub split: String,

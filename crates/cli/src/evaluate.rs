@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
-  imbarb oracle                                   # embedded synthetic market, test days
-  imbarb oracle --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv --cap 1.1
-  imbarb oracle --actions discrete:3 --soc fixed --json")]
+  imbarb oracle                                   # embedded Belgian prices, test days
+  imbarb oracle --cap 1.1 --data my_prices.csv
+  imbarb oracle --actions discrete:3 --soc fixed --data synthetic --json")]
 pub struct OracleArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
@@ -24,7 +24,7 @@ pub struct OracleArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   imbarb backtest --policy rule,schedule,mpc,idle,oracle
-  imbarb backtest --policy mpc --data ../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv --cap 1.1
+  imbarb backtest --policy mpc --cap 1.1 --data synthetic
   imbarb backtest --policy rule --actions discrete:3 --granularity minute --out runs/rule --json
 
 Policies: rule (threshold on the last known price, fitted on training days), schedule (time of

@@ -29,8 +29,9 @@ pub enum AtLimits {
 /// Data, days, battery and environment options.
 #[derive(Debug, Clone, Args)]
 pub struct SetupArgs {
-    /// Data: files (merged) or `synthetic[:FROM..TO][:seed=N][:minutes]`.
-    #[arg(long, num_args = 1.., default_value = "synthetic")]
+    /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), files (merged) or
+    /// `synthetic[:FROM..TO][:seed=N][:minutes]`.
+    #[arg(long, num_args = 1.., default_value = "belgium")]
     pub data: Vec<String>,
     /// Split: `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`.
     #[arg(long, default_value = "paper", value_parser = parse_split)]
