@@ -122,75 +122,19 @@ impl MarketFeatures {
         }
         let per_qh = granularity.decisions_per_qh();
         let minute = granularity == Granularity::Minute;
-        let mut names: Vec<String> = vec![];
-        if cfg.time_of_day {
-            names.extend(["qh_of_day_sin".into(), "qh_of_day_cos".into()]);
-        }
-        if cfg.minute_in_qh && minute {
-            names.push("minute_in_qh".into());
-        }
-        if cfg.weekday {
-            names.extend(["weekday_sin".into(), "weekday_cos".into()]);
-        }
-        if cfg.month {
-            names.extend(["month_sin".into(), "month_cos".into()]);
-        }
-        for k in 1..=cfg.last_prices {
-            names.push(format!("price_lag_{k}"));
-        }
-        if cfg.latest_estimate && minute {
-            names.push("latest_estimate".into());
-        }
         let comps: Vec<usize> = (0..7).filter(|&k| days.components_present[k]).collect();
-        for &k in &comps {
-            for lag in 1..=cfg.component_lags {
-                names.push(format!(
-                    "{}_lag_{lag}",
-                    imbarb_market::Component::ALL[k].canonical_name()
-                ));
-            }
-        }
-        for w in &cfg.rolling_windows {
-            names.push(format!("price_mean_{w}"));
-            names.push(format!("price_std_{w}"));
-        }
-        for j in 0..cfg.profile_ahead {
-            names.push(format!("profile_ahead_{j}"));
-        }
-        // Average final price by wall-clock slot over the training days.
-        let mut profile = [0.0f64; 96];
-        if cfg.profile_ahead > 0 {
-            let mut count = [0.0f64; 96];
-            for &d in train_days {
-                let Some(day) = days.days.get(d) else {
-                    continue;
-                };
-                for q in 0..day.n_qh() {
-                    let g = day.grid_offset + q;
-                    let p = days.grid_price.get(g).copied().unwrap_or(f64::NAN);
-                    if !p.is_nan() {
-                        let slot = wall_clock_slot(days.qh_start(g)).min(95);
-                        profile[slot] += p;
-                        count[slot] += 1.0;
-                    }
-                }
-            }
-            for (p, c) in profile.iter_mut().zip(count) {
-                *p = if c > 0.0 { *p / c } else { f64::NAN };
-            }
-        }
+        let names = feature_names(cfg, minute, &comps);
+        let profile = if cfg.profile_ahead > 0 {
+            training_profile(days, train_days)
+        } else {
+            [0.0f64; 96]
+        };
         let width = names.len();
         let rows: usize = days.days.iter().map(|d| d.n_qh() * per_qh).sum();
         let mut values = vec![f64::NAN; rows * width];
         let mut day_row = Vec::with_capacity(days.days.len());
         let mut row = 0;
-        let price = |i: isize| -> f64 {
-            if i < 0 {
-                f64::NAN
-            } else {
-                days.grid_price.get(i as usize).copied().unwrap_or(f64::NAN)
-            }
-        };
+        let price = |i: isize| grid_price(days, i);
         for day in &days.days {
             day_row.push(row);
             let weekday = f64::from(weekday_index(day.date)) / 7.0;
@@ -200,25 +144,7 @@ impl MarketFeatures {
                 let slot_index = wall_clock_slot(days.qh_start(day.grid_offset + q));
                 let slot = slot_index as f64 / 96.0;
                 // Price-history features at this QH only use grid indices < g (QHs already ended).
-                let mut rolling = Vec::with_capacity(cfg.rolling_windows.len() * 2);
-                for &w in &cfg.rolling_windows {
-                    let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
-                    for k in 1..=w as isize {
-                        let p = price(g - k);
-                        if !p.is_nan() {
-                            s += p;
-                            s2 += p * p;
-                            c += 1.0;
-                        }
-                    }
-                    if c > 0.0 {
-                        let m = s / c;
-                        rolling.push(m);
-                        rolling.push((s2 / c - m * m).max(0.0).sqrt());
-                    } else {
-                        rolling.extend([f64::NAN, f64::NAN]);
-                    }
-                }
+                let rolling = rolling_stats(days, g, &cfg.rolling_windows);
                 for m in 0..per_qh {
                     let out = &mut values[row * width..(row + 1) * width];
                     let mut c = 0;
@@ -279,31 +205,7 @@ impl MarketFeatures {
                 }
             }
         }
-        // Normalisation statistics from the training days only.
-        let mut mean = vec![0.0; width];
-        let mut std = vec![1.0; width];
-        for col in 0..width {
-            let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
-            for &d in train_days {
-                let Some(day) = days.days.get(d) else {
-                    continue;
-                };
-                let start = day_row[d];
-                for r in start..start + day.n_qh() * per_qh {
-                    let v = values[r * width + col];
-                    if !v.is_nan() {
-                        s += v;
-                        s2 += v * v;
-                        c += 1.0;
-                    }
-                }
-            }
-            if c > 0.0 {
-                mean[col] = s / c;
-                let sd = (s2 / c - mean[col] * mean[col]).max(0.0).sqrt();
-                std[col] = if sd > 1e-9 { sd } else { 1.0 };
-            }
-        }
+        let (mean, std) = normalisation(&values, width, days, &day_row, train_days, per_qh);
         let values = values
             .chunks_exact(width.max(1))
             .flat_map(|r| {
@@ -337,4 +239,140 @@ impl MarketFeatures {
     pub fn observation_width(&self) -> usize {
         self.width + BATTERY_FEATURES
     }
+}
+
+/// The names of the market features `cfg` asks for, in column order (`comps`: the indices of
+/// the components present in the data).
+fn feature_names(cfg: &ObservationConfig, minute: bool, comps: &[usize]) -> Vec<String> {
+    let mut names: Vec<String> = vec![];
+    if cfg.time_of_day {
+        names.extend(["qh_of_day_sin".into(), "qh_of_day_cos".into()]);
+    }
+    if cfg.minute_in_qh && minute {
+        names.push("minute_in_qh".into());
+    }
+    if cfg.weekday {
+        names.extend(["weekday_sin".into(), "weekday_cos".into()]);
+    }
+    if cfg.month {
+        names.extend(["month_sin".into(), "month_cos".into()]);
+    }
+    for k in 1..=cfg.last_prices {
+        names.push(format!("price_lag_{k}"));
+    }
+    if cfg.latest_estimate && minute {
+        names.push("latest_estimate".into());
+    }
+    for &k in comps {
+        for lag in 1..=cfg.component_lags {
+            names.push(format!(
+                "{}_lag_{lag}",
+                imbarb_market::Component::ALL[k].canonical_name()
+            ));
+        }
+    }
+    for w in &cfg.rolling_windows {
+        names.push(format!("price_mean_{w}"));
+        names.push(format!("price_std_{w}"));
+    }
+    for j in 0..cfg.profile_ahead {
+        names.push(format!("profile_ahead_{j}"));
+    }
+    names
+}
+
+/// The final price of grid quarter-hour `i` (NaN before the grid or where missing).
+fn grid_price(days: &MarketDays, i: isize) -> f64 {
+    if i < 0 {
+        f64::NAN
+    } else {
+        days.grid_price.get(i as usize).copied().unwrap_or(f64::NAN)
+    }
+}
+
+/// Average final price by Brussels wall-clock slot over the training days (NaN for a slot they
+/// never have).
+fn training_profile(days: &MarketDays, train_days: &[usize]) -> [f64; 96] {
+    let mut profile = [0.0f64; 96];
+    let mut count = [0.0f64; 96];
+    for &d in train_days {
+        let Some(day) = days.days.get(d) else {
+            continue;
+        };
+        for q in 0..day.n_qh() {
+            let g = day.grid_offset + q;
+            let p = days.grid_price.get(g).copied().unwrap_or(f64::NAN);
+            if !p.is_nan() {
+                let slot = wall_clock_slot(days.qh_start(g)).min(95);
+                profile[slot] += p;
+                count[slot] += 1.0;
+            }
+        }
+    }
+    for (p, c) in profile.iter_mut().zip(count) {
+        *p = if c > 0.0 { *p / c } else { f64::NAN };
+    }
+    profile
+}
+
+/// Mean and standard deviation of the final prices of the `w` quarter-hours before grid
+/// quarter-hour `g`, for each window `w` (only quarter-hours that have ended: indices < g).
+fn rolling_stats(days: &MarketDays, g: isize, windows: &[usize]) -> Vec<f64> {
+    let mut rolling = Vec::with_capacity(windows.len() * 2);
+    for &w in windows {
+        let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
+        for k in 1..=w as isize {
+            let p = grid_price(days, g - k);
+            if !p.is_nan() {
+                s += p;
+                s2 += p * p;
+                c += 1.0;
+            }
+        }
+        if c > 0.0 {
+            let m = s / c;
+            rolling.push(m);
+            rolling.push((s2 / c - m * m).max(0.0).sqrt());
+        } else {
+            rolling.extend([f64::NAN, f64::NAN]);
+        }
+    }
+    rolling
+}
+
+/// Per column, the mean and standard deviation (1 where it is ~0) over the training days' rows
+/// only, so nothing from validation or test days leaks into the observation.
+fn normalisation(
+    values: &[f64],
+    width: usize,
+    days: &MarketDays,
+    day_row: &[usize],
+    train_days: &[usize],
+    per_qh: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut mean = vec![0.0; width];
+    let mut std = vec![1.0; width];
+    for col in 0..width {
+        let (mut s, mut s2, mut c) = (0.0, 0.0, 0.0);
+        for &d in train_days {
+            let Some(day) = days.days.get(d) else {
+                continue;
+            };
+            let start = day_row[d];
+            for r in start..start + day.n_qh() * per_qh {
+                let v = values[r * width + col];
+                if !v.is_nan() {
+                    s += v;
+                    s2 += v * v;
+                    c += 1.0;
+                }
+            }
+        }
+        if c > 0.0 {
+            mean[col] = s / c;
+            let sd = (s2 / c - mean[col] * mean[col]).max(0.0).sqrt();
+            std[col] = if sd > 1e-9 { sd } else { 1.0 };
+        }
+    }
+    (mean, std)
 }

@@ -5,6 +5,7 @@
 //! pricing), decided per quarter-hour or per minute, observed only through information published
 //! before each decision, and stepped as a batch of days in lockstep.
 
+pub mod actions;
 pub mod battery;
 pub mod days;
 pub mod env;
