@@ -148,14 +148,20 @@ fn the_grid_is_agents_by_caps_by_seeds_with_overrides() {
     );
 }
 
-#[test]
-fn capped_jobs_learn_with_the_capped_return_length() {
+/// A directory holding `q.toml`: QR-DQN with 3-step returns, 10 under a cycle cap.
+fn dir_with_capped_qrdqn() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("q.toml"),
         "algo = \"qr-dqn\"\n[training]\nn_step = 3\nn_step_with_cap = 10\n",
     )
     .unwrap();
+    d
+}
+
+#[test]
+fn capped_jobs_learn_with_the_capped_return_length() {
+    let d = dir_with_capped_qrdqn();
     let p = write(
         d.path(),
         "seeds = [0]\ncaps = [\"none\", 1.1]\n[[agents]]\nname = \"q\"\nconfig = \"q.toml\"\n",
@@ -182,12 +188,7 @@ fn capped_jobs_learn_with_the_capped_return_length() {
 /// was frozen from afterwards changes nothing in it.
 #[test]
 fn a_frozen_record_resolves_to_the_same_jobs_and_stays_frozen() {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(
-        d.path().join("q.toml"),
-        "algo = \"qr-dqn\"\n[training]\nn_step = 3\nn_step_with_cap = 10\n",
-    )
-    .unwrap();
+    let d = dir_with_capped_qrdqn();
     let p = write(
         d.path(),
         "name = \"study\"\nseeds = [3, 4]\ncaps = [\"none\", 1.1, 2]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\

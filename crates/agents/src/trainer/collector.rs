@@ -5,7 +5,7 @@
 //! every step.
 
 use super::learner::Learner;
-use super::{TrainData, TrainState};
+use super::state::{TrainData, TrainState};
 use crate::config::{ShadowPriceSchedule, TrainConfig};
 use crate::replay::{NStep, Step};
 use crate::value::{masked_argmax, ValueAgent};

@@ -1,7 +1,7 @@
 //! Gradient updates: once replay holds enough transitions, `updates_per_step` minibatches after
 //! every lockstep step, with optional Gaussian noise on the market part of the observations.
 
-use super::TrainState;
+use super::state::TrainState;
 use crate::config::TrainConfig;
 use crate::replay::Batch;
 use crate::value::ValueAgent;

@@ -11,25 +11,23 @@ mod collector;
 mod learner;
 mod metrics;
 mod run_dir;
+mod state;
 mod validator;
 
 pub use collector::{next_day_start, shadow_prices, training_reward};
 pub use metrics::MetricsLine;
-pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus, Validation};
+pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus};
+pub use state::{TrainData, TrainError, TrainOptions, TrainOutcome, Validation};
 pub use validator::{validate, GreedyPolicy};
 
-use crate::average::WeightAverage;
 use crate::build::build_agent;
 use crate::config::{Support, TrainConfig};
-use crate::replay::ReplayBuffer;
 use crate::value::ValueAgent;
 use collector::Collector;
-use imbarb_sim::{MarketDays, MarketFeatures};
+use imbarb_sim::MarketDays;
 use learner::Learner;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use run_dir::{Opened, RunDir};
-use serde::{Deserialize, Serialize};
+use state::{Progress, TrainState, RECENT};
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
@@ -37,87 +35,6 @@ use validator::Validator;
 
 /// The code version compiled into this binary (crate version and git commit).
 pub const CODE_VERSION: &str = env!("IMBARB_CODE_VERSION");
-
-/// Training failures, each naming what went wrong and where.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// The configuration is invalid or does not fit the data.
-    #[error("config: {0}")]
-    Config(String),
-    /// A file in the run directory could not be read or written.
-    #[error("{path}: {message}")]
-    Io {
-        /// The file.
-        path: String,
-        /// What happened.
-        message: String,
-    },
-    /// A checkpoint could not be used.
-    #[error("checkpoint: {0}")]
-    Checkpoint(String),
-}
-
-fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
-    TrainError::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    }
-}
-
-/// The market a run trains on.
-pub struct TrainData<'a> {
-    /// Days (with per-minute estimates in minute mode).
-    pub days: &'a MarketDays,
-    /// Observations, normalised on the training days.
-    pub features: &'a MarketFeatures,
-    /// Training day indices.
-    pub train: &'a [usize],
-    /// Validation day indices (chronological).
-    pub validation: &'a [usize],
-    /// Hash of the loaded data, for the manifest.
-    pub data_hash: String,
-}
-
-/// How a call to `train` behaves.
-#[derive(Debug, Clone, Default)]
-pub struct TrainOptions {
-    /// Draw a progress bar on the terminal.
-    pub progress: bool,
-    /// Stop (as if interrupted) after this many lockstep rounds in this call; for tests.
-    pub stop_after_rounds: Option<usize>,
-}
-
-/// The result of a `train` call.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainOutcome {
-    /// True when the run reached `total_steps`.
-    pub finished: bool,
-    /// Environment steps taken (including earlier sessions of a resumed run).
-    pub steps: usize,
-    /// Gradient updates applied.
-    pub updates: u64,
-    /// The best validation.
-    pub best: Option<Validation>,
-    /// Environment steps per second in this call.
-    pub env_steps_per_s: f64,
-    /// Updates per second in this call.
-    pub updates_per_s: f64,
-}
-
-/// Counters and statistics that a resume restores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Progress {
-    steps: usize,
-    rounds: usize,
-    updates: u64,
-    next_validation: usize,
-    best: Option<Validation>,
-    recent_returns: VecDeque<f64>,
-    recent_losses: VecDeque<f64>,
-    metrics_lines: usize,
-}
-
-const RECENT: usize = 100;
 
 /// The support C51 uses when `support = auto`: +-M EUR with M = 0.15 x H x the 95th percentile
 /// of the full-power reward magnitude |price| x P x duration over training quarter-hours, and
@@ -148,38 +65,6 @@ pub fn auto_support(config: &TrainConfig, days: &MarketDays, train: &[usize]) ->
     };
     let m = (0.15 * horizon * p95).max(1.0);
     (-m, m)
-}
-
-/// Everything a run's learning carries from step to step, and what `latest.safetensors` saves
-/// besides the agent: replay, the weight average, the random stream and the counters.
-pub(crate) struct TrainState {
-    replay: ReplayBuffer,
-    average: Option<WeightAverage>,
-    rng: ChaCha8Rng,
-    progress: Progress,
-}
-
-impl TrainState {
-    /// The state of a run that has not taken a step.
-    fn fresh(config: &TrainConfig, obs_width: usize, n_actions: usize) -> TrainState {
-        let t = &config.training;
-        TrainState {
-            replay: ReplayBuffer::new(t.replay_capacity, obs_width, n_actions),
-            average: (t.weight_average_steps > 0)
-                .then(|| WeightAverage::new(t.weight_average_steps)),
-            rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5EED_F1A4),
-            progress: Progress {
-                steps: 0,
-                rounds: 0,
-                updates: 0,
-                next_validation: t.validate_every,
-                best: None,
-                recent_returns: VecDeque::new(),
-                recent_losses: VecDeque::new(),
-                metrics_lines: 0,
-            },
-        }
-    }
 }
 
 /// Trains (or resumes) the run in `dir`. A directory with a `latest` checkpoint resumes when its

@@ -4,7 +4,7 @@
 //! deploy). Every write is atomic or an fsynced append.
 
 use super::metrics::MetricsLine;
-use super::{io_err, TrainError, TrainState};
+use super::state::{io_err, TrainError, TrainState, Validation};
 use crate::build::build_agent;
 use crate::config::TrainConfig;
 use crate::value::ValueAgent;
@@ -79,19 +79,6 @@ impl PartialEq<&str> for RunStatus {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
     }
-}
-
-/// One validation: a greedy backtest over the validation days.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Validation {
-    /// Environment steps when it ran.
-    pub step: usize,
-    /// Mean daily P&L, EUR/day.
-    pub eur_per_day: f64,
-    /// The selection measure of daily P&L (EUR).
-    pub selection: f64,
-    /// Full equivalent cycles per day.
-    pub cycles_per_day: f64,
 }
 
 /// The files of one run directory.

@@ -3,8 +3,8 @@
 //! choice of the network to deploy (`best.safetensors`: the best so far, or the latest with
 //! `training.deploy = "final"`).
 
-use super::run_dir::{RunDir, Validation};
-use super::{TrainData, TrainError, TrainState};
+use super::run_dir::RunDir;
+use super::state::{TrainData, TrainError, TrainState, Validation};
 use crate::build::build_agent;
 use crate::config::{Deploy, TrainConfig};
 use crate::value::ValueAgent;
