@@ -4,7 +4,9 @@ use crate::setup::SetupArgs;
 use anyhow::Result;
 use clap::Args;
 use imbarb_eval::{render_table, Backtest, Metrics, Oracle};
-use imbarb_experiment::{run_policy, runs_action_space, PolicySpec, DEFAULT_MPC_HORIZON};
+use imbarb_experiment::{
+    run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
+};
 use imbarb_market::write::write_atomic;
 use std::path::PathBuf;
 
@@ -86,6 +88,9 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
 pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
     if args.setup.actions.is_none() {
         args.setup.actions = runs_action_space(&args.policy)?;
+    }
+    if args.setup.granularity.is_none() {
+        args.setup.granularity = runs_granularity(&args.policy)?;
     }
     let s = args.setup.build()?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;

@@ -60,9 +60,10 @@ pub struct SetupArgs {
     /// Degradation cost per MWh of cell throughput, EUR/MWh.
     #[arg(long, default_value_t = 0.0)]
     pub degradation: f64,
-    /// Decision granularity: `qh` or `minute`.
-    #[arg(long, default_value = "qh")]
-    pub granularity: Granularity,
+    /// Decision granularity: `qh` or `minute`. Default: qh, except that `backtest` of trained
+    /// runs takes the runs' own.
+    #[arg(long)]
+    pub granularity: Option<Granularity>,
     /// Actions: `continuous` or `discrete:N` (N power levels from full charge to full discharge).
     /// Default: continuous, except that `backtest` of trained runs takes the runs' own.
     #[arg(long)]
@@ -86,7 +87,7 @@ fn parse_split(text: &str) -> Result<String, String> {
 impl SetupArgs {
     /// The environment these options describe (battery checked).
     pub fn env_config(&self) -> Result<EnvConfig> {
-        let granularity = self.granularity;
+        let granularity = self.granularity.unwrap_or(Granularity::Qh);
         let actions = self.actions.unwrap_or(ActionSpace::Continuous);
         let initial_soc = match self.soc {
             SocMode::Carry => InitialSoc::CarryOver {

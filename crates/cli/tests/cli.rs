@@ -467,3 +467,46 @@ fn continuous_run_requests_any_power(policy: &str) {
         ledger.display()
     );
 }
+
+/// A backtest of a run that decides every minute takes the run's granularity, as it takes its
+/// action space; asked for quarter-hours explicitly it refuses, naming the mismatch.
+#[test]
+fn backtest_takes_a_minute_runs_own_granularity() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("minute-run");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data = "synthetic:2023-01-01..2023-02-28:seed=3:minutes";
+    let config = root.join("configs/qrdqn-minute.toml");
+    let trained = imbarb(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        data,
+        "--steps",
+        "3000",
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let policy = format!("run:{},rule", run.display());
+    let o = imbarb(&["backtest", "--data", data, "--policy", &policy]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("decisions every minute"),
+        "{}",
+        stdout(&o)
+    );
+    let qh = imbarb(&[
+        "backtest",
+        "--data",
+        data,
+        "--policy",
+        &policy,
+        "--granularity",
+        "qh",
+    ]);
+    assert!(!qh.status.success());
+    assert!(stderr(&qh).contains("granularity"), "{}", stderr(&qh));
+}

@@ -6,7 +6,7 @@ use crate::setup::Setup;
 use anyhow::{Context, Result};
 use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
 use imbarb_eval::{backtest, oracle_policy, Backtest, Metrics, Oracle};
-use imbarb_sim::{ActionSpace, Policy};
+use imbarb_sim::{ActionSpace, Granularity, Policy};
 use std::path::{Path, PathBuf};
 
 /// The MPC look-ahead (quarter-hours) of backtests, experiments and the quickstart: four hours,
@@ -154,23 +154,46 @@ pub fn run_policy(
 /// continuous power may execute partial moves it never chose). `None` when no run is named; an
 /// error when runs disagree or a manifest cannot be read.
 pub fn runs_action_space(policies: &[PolicySpec]) -> Result<Option<ActionSpace>> {
-    let mut found: Option<(ActionSpace, &Path)> = None;
+    runs_agree(
+        policies,
+        "act on different action spaces: choose one with --actions",
+        |m| m.config.env.actions,
+    )
+}
+
+/// The decision granularity of the trained runs among `policies`, when they agree (a run is
+/// evaluated at the granularity it learned); as `runs_action_space`.
+pub fn runs_granularity(policies: &[PolicySpec]) -> Result<Option<Granularity>> {
+    runs_agree(
+        policies,
+        "decide at different granularities: evaluate them separately",
+        |m| m.config.env.granularity,
+    )
+}
+
+/// What the trained runs among `policies` share according to `get` (from their manifests);
+/// `None` without runs; an error naming two runs that disagree (`differ`: how to say so).
+fn runs_agree<T: PartialEq + Copy + std::fmt::Display>(
+    policies: &[PolicySpec],
+    differ: &str,
+    get: impl Fn(&imbarb_agents::trainer::Manifest) -> T,
+) -> Result<Option<T>> {
+    let mut found: Option<(T, &Path)> = None;
     for dir in policies.iter().filter_map(PolicySpec::run_dir) {
         let manifest = imbarb_agents::trainer::read_manifest(dir)
             .with_context(|| format!("reading the manifest of trained run {}", dir.display()))?;
-        let actions = manifest.config.env.actions;
+        let value = get(&manifest);
         match found {
-            Some((first, other)) if first != actions => anyhow::bail!(
-                "trained runs {} ({first}) and {} ({actions}) act on different action \
-                 spaces: choose one with --actions",
+            Some((first, other)) if first != value => anyhow::bail!(
+                "trained runs {} ({first}) and {} ({value}) {differ}",
                 other.display(),
                 dir.display()
             ),
             Some(_) => {}
-            None => found = Some((actions, dir)),
+            None => found = Some((value, dir)),
         }
     }
-    Ok(found.map(|(actions, _)| actions))
+    Ok(found.map(|(value, _)| value))
 }
 
 #[cfg(test)]

@@ -7,6 +7,15 @@ use chrono_tz::Europe::Brussels;
 /// Number of seconds in a quarter-hour.
 pub const QH_SECONDS: i64 = 900;
 
+/// The Brussels wall-clock time of each quarter-hour of `day`, as `HH:MM` (on the fall-back day
+/// 02:00 to 02:45 appear twice; on the spring-forward day 02:00 to 02:45 do not appear).
+pub fn day_clock_labels(day: NaiveDate) -> Vec<String> {
+    day_qh_starts(day)
+        .iter()
+        .map(|t| t.with_timezone(&Brussels).format("%H:%M").to_string())
+        .collect()
+}
+
 /// The Brussels calendar day a UTC instant falls in.
 pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&Brussels).date_naive()
@@ -68,6 +77,25 @@ pub fn days_inclusive(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = Na
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn clock_labels_follow_the_brussels_clock() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let normal = day_clock_labels(d("2023-06-01"));
+        assert_eq!(normal.len(), 96);
+        assert_eq!(
+            (normal[0].as_str(), normal[95].as_str()),
+            ("00:00", "23:45")
+        );
+        // Spring forward: 01:45 is followed by 03:00.
+        let spring = day_clock_labels(d("2023-03-26"));
+        assert_eq!(spring.len(), 92);
+        assert_eq!((spring[7].as_str(), spring[8].as_str()), ("01:45", "03:00"));
+        // Fall back: 02:00-02:45 twice.
+        let autumn = day_clock_labels(d("2023-10-29"));
+        assert_eq!(autumn.len(), 100);
+        assert_eq!(autumn.iter().filter(|l| l.as_str() == "02:30").count(), 2);
+    }
+
     use super::*;
 
     fn d(s: &str) -> NaiveDate {

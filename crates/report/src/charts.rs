@@ -1,5 +1,7 @@
 //! The report's charts as inline SVG strings, drawn with plotters' SVG backend (text stays
 //! `<text>`, so no fonts are needed): lines, box plots, a labelled scatter and a day's trace.
+//! Legends are the page's (HTML under each chart), never drawn over the data; lines and points
+//! carry `<title>` tooltips.
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -23,27 +25,57 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// The legend's sample of a line series in colour `c`.
-fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
-}
-
-/// Draws a chart's legend box in the upper left (any plotters chart context).
-macro_rules! legend {
-    ($chart:expr) => {
-        $chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(|x| x.to_string())
-    };
-}
-
 /// The `i`-th series colour.
 pub fn colour(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// A colour as SVG writes it (`#1F77B4`), for the page's legends.
+pub fn hex(c: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+}
+
+/// Escapes text for SVG / HTML.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Gives `<element>`s a `<title>` (a tooltip in browsers): plotters writes no titles, so each
+/// self-closing `<element ... attr="COLOUR" .../>` whose colour matches the next unused entry of
+/// `titles` (colour, text), in drawing order, gets that entry's text. Axes and grid lines are
+/// black or white and never match a series colour.
+fn with_titles(svg: String, element: &str, attr: &str, titles: &[(String, String)]) -> String {
+    let mut left: Vec<&(String, String)> = titles.iter().collect();
+    let open = format!("<{element} ");
+    let mut out = String::with_capacity(svg.len() + titles.len() * 40);
+    let mut rest = svg.as_str();
+    while let Some(start) = rest.find(&open) {
+        out.push_str(&rest[..start]);
+        let tag_end = rest[start..].find("/>").map(|e| start + e);
+        let Some(end) = tag_end else {
+            break;
+        };
+        let tag = &rest[start..end];
+        let found = left
+            .iter()
+            .position(|(c, _)| tag.contains(&format!("{attr}=\"{c}\"")));
+        match found {
+            Some(k) => {
+                let (_, text) = left.remove(k);
+                out.push_str(&format!(
+                    "{tag}><title>{}</title></{element}>",
+                    escape(text)
+                ));
+            }
+            None => out.push_str(&rest[start..end + 2]),
+        }
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -127,31 +159,58 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Axis numbers without needless decimals.
-fn tick(v: &f64) -> String {
+/// Axis numbers without needless decimals, thousands separated.
+pub fn tick(v: &f64) -> String {
     if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
+        crate::format::thousands(*v, 0)
     } else {
         format!("{v:.2}")
     }
 }
 
-/// A line chart of series.
+/// A line chart of series (x labelled as numbers).
 pub fn lines(title: &str, x_desc: &str, y_desc: &str, series: &[Series]) -> Result<String, String> {
+    lines_labelled(title, x_desc, y_desc, series, &tick)
+}
+
+/// A line chart of series whose x values are labelled by `x_label` (e.g. a day index as its
+/// date). Each line's tooltip is its series name.
+pub fn lines_labelled(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    x_label: &dyn Fn(&f64) -> String,
+) -> Result<String, String> {
     let xs = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let ys = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    svg(|root| {
-        let mut chart = xy_chart(root, title, xs, ys, x_desc, y_desc)?;
+    let drawn = svg(|root| {
+        let mut chart = frame(root, title)
+            .build_cartesian_2d(xs, ys)
+            .map_err(|x| x.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(x_label)
+            .y_label_formatter(&tick)
+            .x_labels(6)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(|x| x.to_string())?;
         for s in series {
             let c = colour(s.colour);
             chart
                 .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
-                .map_err(|x| x.to_string())?
-                .label(s.name.as_str())
-                .legend(legend_line(c));
+                .map_err(|x| x.to_string())?;
         }
-        legend!(chart)
-    })
+        Ok(())
+    })?;
+    let titles: Vec<(String, String)> = series
+        .iter()
+        .map(|s| (hex(colour(s.colour)), s.name.clone()))
+        .collect();
+    Ok(with_titles(drawn, "polyline", "stroke", &titles))
 }
 
 /// Quartiles and 5 / 95 % points of `values` (linear interpolation between order statistics).
@@ -241,7 +300,20 @@ pub fn scatter(
     let ys = padded(points.iter().map(|p| p.3));
     // Room on the right for the last labels.
     let xs = xs.start..xs.end + (xs.end - xs.start) * 0.25;
-    svg(|root| {
+    let titles: Vec<(String, String)> = points
+        .iter()
+        .map(|(name, i, x, y)| {
+            let (x, y) = (
+                crate::format::thousands(*x, 1),
+                crate::format::thousands(*y, 1),
+            );
+            (
+                hex(colour(*i)),
+                format!("{name}: {x_desc} {x}, {y_desc} {y}"),
+            )
+        })
+        .collect();
+    let drawn = svg(|root| {
         let mut chart = xy_chart(root, title, xs, ys, x_desc, y_desc)?;
         for (name, i, x, y) in points {
             let c = colour(*i);
@@ -257,74 +329,101 @@ pub fn scatter(
                 .map_err(|x| x.to_string())?;
         }
         Ok(())
-    })
+    })?;
+    Ok(with_titles(drawn, "circle", "fill", &titles))
 }
 
-/// One day of a policy: the price (left axis) with grid power and SoC (right axis) by
-/// quarter-hour.
+/// One day of a policy in two panels over the same clock: the price above, grid power and SoC
+/// below (power as a step line, blue; SoC at each quarter-hour's end, green). `clock` labels
+/// each quarter-hour (Brussels time, `HH:MM`).
 pub fn day(
     title: &str,
+    clock: &[String],
     price: &[f64],
     power_mw: &[f64],
     soc_mwh: &[f64],
 ) -> Result<String, String> {
     let n = price.len().max(1) as f64;
-    let ys = padded(price.iter().copied());
-    let right = padded(power_mw.iter().chain(soc_mwh).copied());
-    svg(|root| {
-        let mut chart = frame(root, title)
-            .right_y_label_area_size(56)
-            .build_cartesian_2d(0f64..n, ys)
-            .map_err(|x| x.to_string())?
-            .set_secondary_coord(0f64..n, right);
-        chart
+    let label = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 {
+            clock.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let drawn = svg(|root| {
+        let (top, bottom) = root.split_vertically(SIZE.1 / 2 + 10);
+        let mut upper = frame(&top, title)
+            .build_cartesian_2d(0f64..n, padded(price.iter().copied()))
+            .map_err(|x| x.to_string())?;
+        upper
             .configure_mesh()
-            .x_desc("quarter-hour of the day")
             .y_desc("price, EUR/MWh")
-            .x_label_formatter(&tick)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 15))
+            .x_labels(9)
+            .x_label_formatter(&label)
             .y_label_formatter(&tick)
             .light_line_style(WHITE)
             .draw()
             .map_err(|x| x.to_string())?;
-        chart
-            .configure_secondary_axes()
-            .y_desc("power MW (> 0 discharge), SoC MWh")
-            .draw()
-            .map_err(|x| x.to_string())?;
-        let grey = RGBColor(90, 90, 90);
-        chart
+        let grey = grey_of();
+        upper
             .draw_series(LineSeries::new(
                 price.iter().enumerate().map(|(i, p)| (i as f64 + 0.5, *p)),
                 grey.stroke_width(2),
             ))
-            .map_err(|x| x.to_string())?
-            .label("price")
-            .legend(legend_line(grey));
+            .map_err(|x| x.to_string())?;
+        let mut lower = ChartBuilder::on(&bottom)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..n, padded(power_mw.iter().chain(soc_mwh).copied()))
+            .map_err(|x| x.to_string())?;
+        lower
+            .configure_mesh()
+            .x_desc("Brussels time")
+            .y_desc("MW / MWh")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 15))
+            .x_labels(9)
+            .x_label_formatter(&label)
+            .y_label_formatter(&tick)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(|x| x.to_string())?;
         // Power holds over each quarter-hour: a step line.
         let steps: Vec<(f64, f64)> = power_mw
             .iter()
             .enumerate()
             .flat_map(|(i, p)| [(i as f64, *p), (i as f64 + 1.0, *p)])
             .collect();
-        let (blue, green) = (colour(0), colour(2));
-        chart
-            .draw_secondary_series(LineSeries::new(steps, blue.stroke_width(2)))
-            .map_err(|x| x.to_string())?
-            .label("power")
-            .legend(legend_line(blue));
-        chart
-            .draw_secondary_series(LineSeries::new(
+        lower
+            .draw_series(LineSeries::new(steps, colour(0).stroke_width(2)))
+            .map_err(|x| x.to_string())?;
+        lower
+            .draw_series(LineSeries::new(
                 soc_mwh
                     .iter()
                     .enumerate()
                     .map(|(i, s)| (i as f64 + 1.0, *s)),
-                green.stroke_width(2),
+                colour(2).stroke_width(2),
             ))
-            .map_err(|x| x.to_string())?
-            .label("SoC")
-            .legend(legend_line(green));
-        legend!(chart)
-    })
+            .map_err(|x| x.to_string())?;
+        Ok(())
+    })?;
+    let titles = [
+        (hex(grey_of()), "price, EUR/MWh".to_string()),
+        (hex(colour(0)), "grid power, MW (> 0 discharge)".to_string()),
+        (hex(colour(2)), "state of charge, MWh".to_string()),
+    ];
+    Ok(with_titles(drawn, "polyline", "stroke", &titles))
+}
+
+/// The price line's colour in day charts.
+fn grey_of() -> RGBColor {
+    RGBColor(90, 90, 90)
 }
 
 #[cfg(test)]
@@ -365,7 +464,17 @@ mod tests {
         assert!(b.contains("<rect") && b.contains("<circle"));
         let p = scatter("frontier", "x", "y", &[("dsac".into(), 1, 1.0, 2.0)]).unwrap();
         assert!(p.contains("dsac") && p.contains("<circle"));
-        let d = day("day", &[10.0, 20.0], &[1.0, -1.0], &[1.5, 2.0]).unwrap();
-        assert!(d.contains("price") && d.contains("SoC"));
+        let clock = ["00:00".to_string(), "00:15".to_string()];
+        let d = day("day", &clock, &[10.0, 20.0], &[1.0, -1.0], &[1.5, 2.0]).unwrap();
+        assert!(d.contains("price") && d.contains("Brussels time") && d.contains("\n00:15\n"));
+        // Tooltips: the lines carry their series' names, the points their figures.
+        assert!(s.contains("<title>alpha</title></polyline>"), "{s}");
+        assert!(d.contains("<title>state of charge, MWh</title>"), "{d}");
+        assert!(
+            p.contains("<title>dsac: x 1.0, y 2.0</title></circle>"),
+            "{p}"
+        );
+        // No legend box is drawn over the data.
+        assert!(!s.contains("fill-opacity=\"0.85\""), "{s}");
     }
 }

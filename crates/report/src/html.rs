@@ -3,7 +3,8 @@
 //! runs, cumulative and daily P&L, the risk-return frontier, representative days, training
 //! curves and every run's manifest.
 
-use crate::charts::{self, Series};
+use crate::charts::{self, colour, hex, Series};
+use crate::format::thousands;
 use crate::model::{mean_over, Evaluation, GroupResult, PolicyResult, RunInfo};
 
 /// Escapes text for HTML.
@@ -14,11 +15,39 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The page's style: charts and tables fit the window (charts scale, wide tables scroll inside
+/// their own box), so a phone-wide screen needs no horizontal scrolling.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}figure{margin:1.5em 0}\
-figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}\
-.note{color:#555;font-size:14px}";
+figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-all}\
+.note{color:#555;font-size:14px}.scroll{overflow-x:auto;max-width:100%}svg{max-width:100%;height:auto;display:block}\
+.legend{font-size:13px;margin:.3em 0}.legend span{display:inline-block;margin-right:1.2em;white-space:nowrap}\
+.legend i{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:.4em}\
+h1,h2{overflow-wrap:anywhere}";
+
+/// The legend of a chart's series (name and palette colour), as HTML under the chart.
+fn legend(entries: &[(String, String)]) -> String {
+    let items: Vec<String> = entries
+        .iter()
+        .map(|(name, colour)| {
+            format!(
+                "<span><i style=\"background:{colour}\"></i>{}</span>",
+                escape(name)
+            )
+        })
+        .collect();
+    format!("<div class=\"legend\">{}</div>", items.join(""))
+}
+
+/// The legend of `series`.
+fn series_legend(series: &[Series]) -> String {
+    let entries: Vec<(String, String)> = series
+        .iter()
+        .map(|s| (s.name.clone(), hex(colour(s.colour))))
+        .collect();
+    legend(&entries)
+}
 
 /// Mean over a policy's seeds of each test day's P&L.
 fn mean_daily(runs: &[&PolicyResult]) -> Vec<f64> {
@@ -34,17 +63,20 @@ fn results_table(g: &GroupResult) -> String {
          <th>cycles/day</th><th>std/day</th><th>VaR 10 %</th><th>CVaR 10 %</th><th>losing days</th></tr>",
     );
     for p in g.summaries() {
-        let shown = p.eur_per_day.map_or("-".into(), |s| s.display(1));
+        let shown = p.eur_per_day.map_or("-".into(), |s| match s.half_width {
+            Some(h) => format!("{} ± {}", thousands(s.mean, 1), thousands(h, 1)),
+            None => thousands(s.mean, 1),
+        });
         t.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} %</td></tr>",
             escape(p.name),
             p.seeds,
             shown,
             p.pct_of_perfect,
             p.cycles_per_day,
-            p.daily_std_eur,
-            p.var_10_eur,
-            p.cvar_10_eur,
+            thousands(p.daily_std_eur, 1),
+            thousands(p.var_10_eur, 1),
+            thousands(p.cvar_10_eur, 1),
             100.0 * p.losing_day_share,
         ));
     }
@@ -52,35 +84,15 @@ fn results_table(g: &GroupResult) -> String {
     t
 }
 
-/// A number with thousands separators: `thousands(1234567.891, 1)` is "1,234,567.9".
-pub fn thousands(x: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, x.abs());
-    let (whole, frac) = text
-        .split_once('.')
-        .map_or((text.as_str(), ""), |(w, f)| (w, f));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    let sign = if x < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    if frac.is_empty() {
-        format!("{sign}{grouped}")
-    } else {
-        format!("{sign}{grouped}.{frac}")
-    }
+fn figure(svg: Result<String, String>, caption: &str) -> String {
+    figure_with(svg, "", caption)
 }
 
-fn figure(svg: Result<String, String>, caption: &str) -> String {
+/// A chart with its HTML legend (may be empty) and caption.
+fn figure_with(svg: Result<String, String>, legend: &str, caption: &str) -> String {
     match svg {
         Ok(svg) => format!(
-            "<figure class=\"chart\">{svg}<figcaption>{}</figcaption></figure>",
+            "<figure class=\"chart\">{svg}{legend}<figcaption>{}</figcaption></figure>",
             escape(caption)
         ),
         Err(e) => format!(
@@ -123,9 +135,17 @@ fn group_section(g: &GroupResult) -> String {
             }
         })
         .collect();
-    s.push_str(&figure(
-        charts::lines("Cumulative P&L", "test day", "EUR", &cumulative),
-        "Cumulative P&L over the test days: agents (mean over seeds), the perfect-foresight oracle and the best rule.",
+    let date_of = |x: &f64| {
+        let i = x.round();
+        match g.dates.get((i as usize).wrapping_sub(1)) {
+            Some(d) if (x - i).abs() < 1e-6 && i >= 1.0 => d.format("%Y-%m-%d").to_string(),
+            _ => String::new(),
+        }
+    };
+    s.push_str(&figure_with(
+        charts::lines_labelled("Cumulative P&L", "test day", "EUR", &cumulative, &date_of),
+        &series_legend(&cumulative),
+        "Cumulative P&L over the test days, by date: agents (mean over seeds), the perfect-foresight oracle and the best rule.",
     ));
     let daily: Vec<(String, Vec<f64>)> = named
         .iter()
@@ -162,18 +182,33 @@ fn group_section(g: &GroupResult) -> String {
             "mean EUR/day",
             &frontier,
         ),
-        "The risk-return frontier: mean profit against the mean of the worst 10 % of days (up and to the right is better).",
+        &format!(
+            "The risk-return frontier: mean profit against the mean of the worst 10 % of days (up and to the right is better). \
+             The perfect-foresight oracle is left out of the chart to keep the policies apart: it earns {} EUR/day with a CVaR 10 % of {} EUR.",
+            thousands(g.oracle_eur_per_day, 1),
+            named
+                .iter()
+                .find(|(n, _)| *n == "oracle")
+                .map_or("-".to_string(), |(_, r)| thousands(mean_over(r, |p| p.metrics.cvar_10_eur), 1)),
+        ),
     ));
+    let day_legend = legend(&[
+        ("price, EUR/MWh".into(), "#5A5A5A".into()),
+        ("grid power, MW (> 0 discharge)".into(), hex(colour(0))),
+        ("state of charge, MWh".into(), hex(colour(2))),
+    ]);
     for t in &g.traces {
-        s.push_str(&figure(
+        s.push_str(&figure_with(
             charts::day(
                 &format!("{} on {} ({} day)", t.policy, t.date, t.why),
+                &imbarb_market::calendar::day_clock_labels(t.date),
                 &t.price,
                 &t.power_mw,
                 &t.soc_mwh,
             ),
+            &day_legend,
             &format!(
-                "{} test day for {}: price, grid power and state of charge by quarter-hour.",
+                "{} test day for {}: the price (above), grid power (blue, > 0 discharge, MW) and state of charge (green, MWh) below, by Brussels time.",
                 t.why, t.policy
             ),
         ));
@@ -189,17 +224,17 @@ fn data_section(e: &Evaluation) -> String {
     for g in &e.groups {
         let p = &g.prices;
         s.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1} %</td><td>{:.1}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td><td>{:.1} %</td><td>{}</td></tr>",
             escape(&g.label),
             g.dates.len(),
             g.dates.first().map_or("-".into(), |d| d.to_string()),
             g.dates.last().map_or("-".into(), |d| d.to_string()),
             p.mean,
             p.std,
-            p.min,
-            p.max,
+            thousands(p.min, 1),
+            thousands(p.max, 1),
             100.0 * p.negative_share,
-            g.oracle_eur_per_day
+            thousands(g.oracle_eur_per_day, 1)
         ));
     }
     s.push_str(
@@ -319,8 +354,9 @@ fn training_section(runs: &[RunInfo]) -> String {
                     points: points(r),
                 })
                 .collect();
-            s.push_str(&figure(
+            s.push_str(&figure_with(
                 charts::lines(&format!("{a}: {title}"), "environment steps", y, &series),
+                &series_legend(&series),
                 &format!("{a}: {title} at each validation, per run."),
             ));
         }
@@ -364,8 +400,12 @@ pub fn render(e: &Evaluation, runs: &[RunInfo]) -> String {
         }
         body.push_str("</ul>");
     }
+    // Every table in a box that scrolls sideways on its own when the window is narrower.
+    let body = body
+        .replace("<table>", "<div class=\"scroll\"><table>")
+        .replace("</table>", "</table></div>");
     format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>imbarb: {}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>imbarb: {}</title><style>{STYLE}</style></head><body>{body}</body></html>\n",
         escape(&e.name)
     )
 }
@@ -384,15 +424,5 @@ mod tests {
         );
         assert_eq!(compact(&serde_json::json!("qh")), "qh");
         assert_eq!(escape("a<b & \"c\">"), "a&lt;b &amp; &quot;c&quot;&gt;");
-    }
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(1_234_567.891, 1), "1,234,567.9");
-        assert_eq!(thousands(999.0, 0), "999");
-        assert_eq!(thousands(1000.0, 0), "1,000");
-        assert_eq!(thousands(-12_345.0, 2), "-12,345.00");
-        assert_eq!(thousands(-0.01, 1), "0.0");
-        assert_eq!(thousands(100_000.0, 0), "100,000");
     }
 }

@@ -2,6 +2,7 @@
 //! built from an experiment directory's `evaluation.json` and its runs' manifests and metrics.
 
 pub mod charts;
+pub mod format;
 pub mod html;
 pub mod model;
 
