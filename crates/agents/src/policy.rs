@@ -47,8 +47,7 @@ impl RunPolicy {
             return Err(mismatch("decision granularity"));
         }
         let features =
-            MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)
-                .map_err(TrainError::Config)?;
+            MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?;
         let fw = features.width;
         if manifest.feature_names.len() != fw + BATTERY_FEATURES
             || manifest.feature_names[..fw] != features.names[..]

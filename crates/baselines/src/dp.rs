@@ -6,6 +6,7 @@
 //! 1e-5 MWh fits, it rounds to that grid and says so (`exact = false`). With a daily cycle
 //! budget the state also holds today's cell throughput in the same units.
 
+use crate::error::BaselineError;
 use crate::lp::{Horizon, Schedule};
 use imbarb_market::QhPrice;
 use imbarb_sim::{ActionSpace, BatteryConfig, MarketDays};
@@ -101,10 +102,10 @@ pub fn dp_oracle(
     b: &BatteryConfig,
     levels: usize,
     horizon: Horizon,
-) -> Result<DpSchedule, String> {
+) -> Result<DpSchedule, BaselineError> {
     b.check()?;
     if levels < 2 {
-        return Err("the DP oracle needs at least 2 levels".into());
+        return Err(BaselineError::TooFewLevels(levels));
     }
     let lat = Lattice::new(b, levels, 0.25);
     let start = (b.first_soc_mwh() * lat.units_per_mwh).round() as i64;
@@ -131,13 +132,7 @@ pub fn dp_oracle(
                 actions.push(sparse_day(&lat, block, start, budget, b));
             }
         }
-        (Horizon::Chained, Some(_)) => {
-            return Err(
-                "the DP oracle with a daily cycle cap runs per day; for SoC carried across capped \
-                 days use the LP oracle"
-                    .into(),
-            )
-        }
+        (Horizon::Chained, Some(_)) => return Err(BaselineError::ChainedCap),
     }
     // Replay the actions to report profits, cycles and powers.
     let mut schedule = Schedule {

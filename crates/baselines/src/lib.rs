@@ -3,11 +3,13 @@
 //! threshold rule on the last known price, a time-of-day schedule, a forecast-based MPC, and idle.
 
 pub mod dp;
+pub mod error;
 pub mod lp;
 pub mod mpc;
 pub mod rules;
 
 pub use dp::{dp_oracle, DpSchedule};
+pub use error::BaselineError;
 pub use lp::{lp_oracle, Horizon, Schedule};
 pub use mpc::ForecastMpc;
 pub use rules::{Idle, Replay, ThresholdRule, TimeOfDaySchedule};

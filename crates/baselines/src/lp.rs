@@ -10,6 +10,7 @@
 // The LP solver: HiGHS with the `highs` feature (about twice as fast on full periods), else the
 // pure-Rust clarabel, so a plain Rust toolchain builds everything.
 #[cfg(not(feature = "highs"))]
+use crate::error::BaselineError;
 use good_lp::clarabel as solver;
 #[cfg(feature = "highs")]
 use good_lp::highs as solver;
@@ -60,7 +61,7 @@ pub fn lp_oracle(
     day_indices: &[usize],
     battery: &BatteryConfig,
     horizon: Horizon,
-) -> Result<Schedule, String> {
+) -> Result<Schedule, BaselineError> {
     battery.check()?;
     match horizon {
         Horizon::Chained => {
@@ -87,7 +88,7 @@ pub fn solve(
     day_indices: &[usize],
     b: &BatteryConfig,
     start_soc_mwh: f64,
-) -> Result<Schedule, String> {
+) -> Result<Schedule, BaselineError> {
     let prices: Vec<Vec<(f64, f64)>> = day_indices
         .iter()
         .map(|&d| {
@@ -113,9 +114,12 @@ pub fn solve_prices(
     start_soc_mwh: f64,
     duration_h: f64,
     terminal_eur_per_mwh: f64,
-) -> Result<Schedule, String> {
+) -> Result<Schedule, BaselineError> {
     if blocks.len() != budgets_mwh.len() {
-        return Err("LP: one budget per block".into());
+        return Err(BaselineError::BudgetsPerBlock {
+            blocks: blocks.len(),
+            budgets: budgets_mwh.len(),
+        });
     }
     type Block<'a> = &'a Vec<(f64, f64)>;
     let (blocks, budgets_mwh): (Vec<Block>, Vec<f64>) = blocks
@@ -174,7 +178,9 @@ pub fn solve_prices(
             model = model.with(throughput.leq(budgets_mwh[k]));
         }
     }
-    let solution = model.solve().map_err(|e| format!("LP oracle: {e}"))?;
+    let solution = model
+        .solve()
+        .map_err(|e| BaselineError::Solver(e.to_string()))?;
     let mut out = Schedule {
         day_profit_eur: vec![],
         day_cycles: vec![],

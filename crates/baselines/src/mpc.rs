@@ -3,6 +3,7 @@
 //! training lag-1 autocorrelation), solve the LP on that forecast from the current SoC with the
 //! cycle budget left today, and apply the first step.
 
+use crate::error::BaselineError;
 use crate::lp::solve_prices;
 use crate::rules::train_profile;
 use imbarb_sim::{
@@ -36,9 +37,9 @@ impl ForecastMpc {
         battery: BatteryConfig,
         space: ActionSpace,
         horizon: usize,
-    ) -> Result<ForecastMpc, String> {
+    ) -> Result<ForecastMpc, BaselineError> {
         if train.is_empty() {
-            return Err("MPC: no training days".into());
+            return Err(BaselineError::NoTrainingDays("MPC"));
         }
         let profile = train_profile(days, train);
         let (mut num, mut den) = (0.0, 0.0);

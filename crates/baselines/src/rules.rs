@@ -1,6 +1,7 @@
 //! Rule-based policies fitted on training days: a threshold rule on the last known price, a
 //! time-of-day schedule on the training-average price profile, and idle.
 
+use crate::error::BaselineError;
 use imbarb_market::stats::quantile_sorted;
 use imbarb_sim::{
     action_for_fraction, rollout, Action, ActionSpace, Decision, EnvConfig, MarketDays,
@@ -60,7 +61,7 @@ pub fn profit_of(
     config: &EnvConfig,
     day_indices: &[usize],
     policy: &mut dyn Policy,
-) -> Result<f64, String> {
+) -> Result<f64, BaselineError> {
     let mut total = 0.0;
     rollout(days, features, config, day_indices, policy, |s| {
         total += s.reward_eur
@@ -76,7 +77,7 @@ fn best_on_training<P: Policy>(
     config: &EnvConfig,
     train: &[usize],
     candidates: impl Iterator<Item = P>,
-) -> Result<Option<P>, String> {
+) -> Result<Option<P>, BaselineError> {
     let mut best: Option<(f64, P)> = None;
     for mut candidate in candidates {
         let p = profit_of(days, features, config, train, &mut candidate)?;
@@ -110,10 +111,10 @@ impl ThresholdRule {
         features: &MarketFeatures,
         config: &EnvConfig,
         train: &[usize],
-    ) -> Result<ThresholdRule, String> {
+    ) -> Result<ThresholdRule, BaselineError> {
         let prices = sorted_prices(days, train);
         if prices.is_empty() {
-            return Err("threshold rule: no training days".into());
+            return Err(BaselineError::NoTrainingDays("threshold rule"));
         }
         let levels: Vec<f64> = (1..20)
             .map(|i| quantile_sorted(&prices, i as f64 / 20.0))
@@ -125,8 +126,12 @@ impl ThresholdRule {
                 space: config.actions,
             })
         });
-        best_on_training(days, features, config, train, candidates)?
-            .ok_or_else(|| "threshold rule: too few distinct training prices".into())
+        best_on_training(days, features, config, train, candidates)?.ok_or(
+            BaselineError::NothingToFit {
+                what: "threshold rule",
+                why: "too few distinct training prices",
+            },
+        )
     }
 }
 
@@ -189,12 +194,16 @@ impl TimeOfDaySchedule {
         features: &MarketFeatures,
         config: &EnvConfig,
         train: &[usize],
-    ) -> Result<TimeOfDaySchedule, String> {
+    ) -> Result<TimeOfDaySchedule, BaselineError> {
         let profile = train_profile(days, train);
         let candidates =
             (1..=24).map(|k| TimeOfDaySchedule::from_profile(&profile, k, config.actions));
-        best_on_training(days, features, config, train, candidates)?
-            .ok_or_else(|| "schedule: no candidates".into())
+        best_on_training(days, features, config, train, candidates)?.ok_or(
+            BaselineError::NothingToFit {
+                what: "schedule",
+                why: "no candidate schedules",
+            },
+        )
     }
 }
 

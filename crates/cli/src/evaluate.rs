@@ -58,7 +58,7 @@ pub struct BacktestArgs {
 pub fn oracle(args: OracleArgs) -> Result<()> {
     let s = args.setup.build()?;
     let t = std::time::Instant::now();
-    let o = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
+    let o = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let secs = t.elapsed().as_secs_f64();
     let n = s.eval.len() as f64;
     let per_day = o.total_eur() / n;
@@ -93,7 +93,7 @@ pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
         args.setup.granularity = runs_granularity(&args.policy)?;
     }
     let s = args.setup.build()?;
-    let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
+    let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let mut results: Vec<(Backtest, Metrics)> = vec![];
     for name in &args.policy {
         let (bt, m) = run_policy(name, &s, &oracle, args.mpc_horizon)?;

@@ -108,7 +108,7 @@ impl SetupArgs {
             degradation_eur_per_mwh: self.degradation,
             ..BatteryConfig::default()
         };
-        battery.check().map_err(anyhow::Error::msg)?;
+        battery.check()?;
         Ok(EnvConfig {
             battery,
             granularity,

@@ -61,7 +61,7 @@ pub fn backtest(
     config: &EnvConfig,
     day_indices: &[usize],
     policy: &mut dyn Policy,
-) -> Result<Backtest, String> {
+) -> Result<Backtest, imbarb_sim::SimError> {
     let per_qh = config.granularity.decisions_per_qh();
     let duration_h = config.granularity.duration_h();
     let mut ledger: Vec<LedgerRow> = Vec::with_capacity(day_indices.len() * 96);

@@ -23,7 +23,7 @@ impl Oracle {
         days: &MarketDays,
         day_indices: &[usize],
         config: &EnvConfig,
-    ) -> Result<Oracle, String> {
+    ) -> Result<Oracle, imbarb_baselines::BaselineError> {
         let horizon = match config.battery.initial_soc {
             InitialSoc::Fixed { .. } => Horizon::PerDay,
             InitialSoc::CarryOver { .. } => Horizon::Chained,

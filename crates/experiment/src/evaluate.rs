@@ -86,7 +86,7 @@ fn evaluate_group(
         c.data.minute_seed,
         DaySet::Test,
     )?;
-    let oracle = Oracle::solve(&s.days, &s.eval, &s.config).map_err(anyhow::Error::msg)?;
+    let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let mut results: Vec<(PolicyResult, Backtest)> = vec![];
     let mut run_one =
         |name: &str, kind: &str, seed: Option<u64>, spec: &PolicySpec| -> Result<()> {

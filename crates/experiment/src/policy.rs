@@ -103,24 +103,26 @@ pub fn make_policy(
     oracle: &Oracle,
     horizon: usize,
 ) -> Result<Box<dyn Policy>> {
-    let e = anyhow::Error::msg;
     Ok(match spec {
-        PolicySpec::Rule => {
-            Box::new(ThresholdRule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
-        }
-        PolicySpec::Schedule => {
-            Box::new(TimeOfDaySchedule::fit(&s.days, &s.features, &s.config, &s.train).map_err(e)?)
-        }
-        PolicySpec::Mpc => Box::new(
-            ForecastMpc::fit(
-                &s.days,
-                &s.train,
-                s.config.battery,
-                s.config.actions,
-                horizon,
-            )
-            .map_err(e)?,
-        ),
+        PolicySpec::Rule => Box::new(ThresholdRule::fit(
+            &s.days,
+            &s.features,
+            &s.config,
+            &s.train,
+        )?),
+        PolicySpec::Schedule => Box::new(TimeOfDaySchedule::fit(
+            &s.days,
+            &s.features,
+            &s.config,
+            &s.train,
+        )?),
+        PolicySpec::Mpc => Box::new(ForecastMpc::fit(
+            &s.days,
+            &s.train,
+            s.config.battery,
+            s.config.actions,
+            horizon,
+        )?),
         PolicySpec::Idle => Box::new(Idle {
             space: s.config.actions,
         }),
@@ -141,8 +143,7 @@ pub fn run_policy(
     horizon: usize,
 ) -> Result<(Backtest, Metrics)> {
     let mut policy = make_policy(spec, s, oracle, horizon)?;
-    let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())
-        .map_err(anyhow::Error::msg)?;
+    let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())?;
     let battery = &s.config.battery;
     let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
     let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);

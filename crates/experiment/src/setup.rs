@@ -88,7 +88,6 @@ pub fn build_setup(
         config.granularity,
         minute_seed,
     )
-    .map_err(anyhow::Error::msg)
     .context("arranging days")?;
     let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
         days.days
@@ -111,8 +110,7 @@ pub fn build_setup(
     if train.is_empty() {
         bail!("no complete training days in the data with split `{split}`");
     }
-    let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)
-        .map_err(anyhow::Error::msg)?;
+    let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)?;
     Ok(Setup {
         excluded_days: coverage.incomplete_days.len(),
         data_hash: data.data_hash(),

@@ -6,6 +6,7 @@
 //! the BRP is long and earns `price x energy`; `< 0` = charge = withdrawal = the BRP pays.
 //! Full equivalent cycles = (energy into the cells + energy out of the cells) / (2 x usable energy).
 
+use crate::error::SimError;
 use serde::{Deserialize, Serialize};
 
 /// How the state of charge starts each day.
@@ -99,32 +100,65 @@ pub struct StepOutcome {
 }
 
 impl BatteryConfig {
-    /// Checks physical plausibility.
-    pub fn check(&self) -> Result<(), String> {
-        let ok = self.charge_power_mw >= 0.0
-            && self.discharge_power_mw >= 0.0
-            && self.energy_mwh > 0.0
-            && (0.0..=1.0).contains(&self.charge_efficiency)
-            && self.charge_efficiency > 0.0
-            && (0.0..=1.0).contains(&self.discharge_efficiency)
-            && self.discharge_efficiency > 0.0
-            && 0.0 <= self.soc_min
-            && self.soc_min < self.soc_max
-            && self.soc_max <= 1.0
-            && self.cycles_per_day.is_none_or(|c| c >= 0.0)
-            && self.degradation_eur_per_mwh >= 0.0;
-        if !ok {
-            return Err(format!("battery configuration is not physical: {self:?}"));
+    /// Checks physical plausibility, naming the first parameter out of range.
+    pub fn check(&self) -> Result<(), SimError> {
+        let bad = |field, value, expected| {
+            Err(SimError::Battery {
+                field,
+                value,
+                expected,
+            })
+        };
+        let at_least_zero = "expected a finite number >= 0";
+        for (field, v) in [
+            ("charge_power_mw", self.charge_power_mw),
+            ("discharge_power_mw", self.discharge_power_mw),
+            ("degradation_eur_per_mwh", self.degradation_eur_per_mwh),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(field, v, at_least_zero);
+            }
+        }
+        if !(self.energy_mwh.is_finite() && self.energy_mwh > 0.0) {
+            return bad(
+                "energy_mwh",
+                self.energy_mwh,
+                "expected a finite number > 0",
+            );
+        }
+        for (field, v) in [
+            ("charge_efficiency", self.charge_efficiency),
+            ("discharge_efficiency", self.discharge_efficiency),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return bad(field, v, "expected a fraction in (0, 1]");
+            }
+        }
+        if !(0.0..1.0).contains(&self.soc_min) {
+            return bad("soc_min", self.soc_min, "expected a fraction in [0, 1)");
+        }
+        if !(self.soc_max > self.soc_min && self.soc_max <= 1.0) {
+            return bad(
+                "soc_max",
+                self.soc_max,
+                "expected a fraction above soc_min, at most 1",
+            );
+        }
+        if let Some(c) = self.cycles_per_day {
+            if !(c.is_finite() && c >= 0.0) {
+                return bad("cycles_per_day", c, at_least_zero);
+            }
         }
         let f = match self.initial_soc {
             InitialSoc::Fixed { fraction } => fraction,
             InitialSoc::CarryOver { first_fraction } => first_fraction,
         };
         if !(self.soc_min..=self.soc_max).contains(&f) {
-            return Err(format!(
-                "initial SoC {f} is outside the SoC bounds [{}, {}]",
-                self.soc_min, self.soc_max
-            ));
+            return Err(SimError::InitialSoc {
+                value: f,
+                min: self.soc_min,
+                max: self.soc_max,
+            });
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! for minute mode (real where Elia published all 15 minutes of a quarter-hour, otherwise a
 //! surrogate: final price + a real ods161 residual path drawn by minute index).
 
+use crate::error::SimError;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use imbarb_market::calendar::{day_qh_starts, QH_SECONDS};
 use imbarb_market::synth::SynthParams;
@@ -115,9 +116,9 @@ impl MarketDays {
         dates: &[NaiveDate],
         granularity: Granularity,
         seed: u64,
-    ) -> Result<MarketDays, String> {
+    ) -> Result<MarketDays, SimError> {
         let (Some(first), Some(last)) = (data.qh.first(), data.qh.last()) else {
-            return Err("the data has no quarter-hour prices".into());
+            return Err(SimError::NoPrices);
         };
         let grid_start = first.start_utc;
         let grid_len = ((last.start_utc - grid_start).num_seconds() / QH_SECONDS) as usize + 1;
@@ -144,17 +145,15 @@ impl MarketDays {
         let mut days = Vec::with_capacity(dates.len());
         for &date in dates {
             let starts = day_qh_starts(date);
-            let offset =
-                index_of(starts[0]).ok_or_else(|| format!("day {date} lies outside the data"))?;
+            let offset = index_of(starts[0]).ok_or(SimError::DayOutsideData(date))?;
             let mut prices = Vec::with_capacity(starts.len());
             for (i, start) in starts.iter().enumerate() {
-                prices.push(
-                    present
-                        .get(offset + i)
-                        .copied()
-                        .flatten()
-                        .ok_or_else(|| format!("day {date} misses quarter-hour {start}"))?,
-                );
+                prices.push(present.get(offset + i).copied().flatten().ok_or(
+                    SimError::MissingQuarterHour {
+                        date,
+                        start: *start,
+                    },
+                )?);
             }
             days.push(Day {
                 date,
@@ -163,7 +162,7 @@ impl MarketDays {
             });
         }
         if days.windows(2).any(|w| w[0].date >= w[1].date) {
-            return Err("days must be given in chronological order without repeats".into());
+            return Err(SimError::DaysOutOfOrder);
         }
         let mut md = MarketDays {
             days,
@@ -183,7 +182,7 @@ impl MarketDays {
         Ok(md)
     }
 
-    fn prepare_minutes(&mut self, data: &MarketData, seed: u64) -> Result<(), String> {
+    fn prepare_minutes(&mut self, data: &MarketData, seed: u64) -> Result<(), SimError> {
         let n = self.grid_price.len();
         let mut est = vec![f64::NAN; n * 15];
         let mut complete = vec![0u8; n];
@@ -199,9 +198,7 @@ impl MarketDays {
             est[q * 15 + m.minute_in_qh() as usize] = p;
             complete[q] += 1;
         }
-        let paths = SynthParams::embedded()
-            .map_err(|e| e.to_string())?
-            .minute_residual_paths;
+        let paths = SynthParams::embedded()?.minute_residual_paths;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_3141);
         let mut in_days = vec![false; n];
         for d in &self.days {

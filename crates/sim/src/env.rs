@@ -9,6 +9,7 @@ pub use crate::actions::{
 use crate::actions::{level_allowed, level_cell_energy};
 use crate::battery::{BatteryConfig, StepOutcome};
 use crate::days::{Granularity, MarketDays};
+use crate::error::SimError;
 use crate::features::{battery_observation, MarketFeatures, ObservationConfig, BATTERY_FEATURES};
 use crate::settlement::settle_legs;
 use chrono::NaiveDate;
@@ -132,16 +133,17 @@ impl<'a> VecEnv<'a> {
         days: &'a MarketDays,
         features: &'a MarketFeatures,
         config: EnvConfig,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SimError> {
         config.battery.check()?;
         if features.decisions_per_qh != config.granularity.decisions_per_qh() {
-            return Err("features were built for another decision granularity".into());
+            return Err(SimError::GranularityMismatch {
+                built: features.decisions_per_qh,
+                wanted: config.granularity.decisions_per_qh(),
+            });
         }
         if let ActionSpace::Discrete { levels } = config.actions {
             if levels < 2 {
-                return Err(format!(
-                    "discrete actions need at least 2 levels, got {levels}"
-                ));
+                return Err(SimError::TooFewLevels(levels));
             }
         }
         let levels = config.actions.n();
@@ -515,15 +517,11 @@ pub fn rollout(
     day_indices: &[usize],
     policy: &mut dyn Policy,
     mut on_step: impl FnMut(&StepRecord),
-) -> Result<(), String> {
+) -> Result<(), SimError> {
     let mut env = VecEnv::new(days, features, config.clone())?;
     let mut previous: Option<(NaiveDate, f64)> = None;
     for &d in day_indices {
-        let date = days
-            .days
-            .get(d)
-            .ok_or_else(|| format!("day index {d} out of range"))?
-            .date;
+        let date = days.days.get(d).ok_or(SimError::DayOutOfRange(d))?.date;
         let carried = match previous {
             Some((p, soc)) if p.succ_opt() == Some(date) => Some(soc),
             _ => None,

@@ -116,9 +116,9 @@ impl MarketFeatures {
         cfg: &ObservationConfig,
         granularity: Granularity,
         train_days: &[usize],
-    ) -> Result<MarketFeatures, String> {
+    ) -> Result<MarketFeatures, crate::SimError> {
         if granularity == Granularity::Minute && !days.has_minutes() {
-            return Err("minute mode needs MarketDays prepared with Granularity::Minute".into());
+            return Err(crate::SimError::NotMinuteDays);
         }
         let per_qh = granularity.decisions_per_qh();
         let minute = granularity == Granularity::Minute;

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod battery;
 pub mod days;
 pub mod env;
+pub mod error;
 pub mod features;
 pub mod settlement;
 
@@ -18,6 +19,7 @@ pub use env::{
     action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig,
     LevelLimits, ParseActionSpaceError, Policy, StepRecord, VecEnv,
 };
+pub use error::SimError;
 pub use features::{
     battery_observation, MarketFeatures, ObservationConfig, BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
 };

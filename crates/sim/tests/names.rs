@@ -40,3 +40,96 @@ fn the_soc_rule_reads_as_words() {
     let fixed = InitialSoc::Fixed { fraction: 0.25 };
     assert_eq!(fixed.to_string(), "25 % every day");
 }
+
+/// Each battery parameter out of range is refused by name with its value, infinities and NaN
+/// included; no Debug text of the whole config.
+#[test]
+fn a_bad_battery_names_its_parameter() {
+    use imbarb_sim::{BatteryConfig, SimError};
+    let ok = BatteryConfig::default();
+    assert!(ok.check().is_ok());
+    let cases: [(&str, BatteryConfig); 9] = [
+        (
+            "charge_power_mw",
+            BatteryConfig {
+                charge_power_mw: f64::INFINITY,
+                ..ok
+            },
+        ),
+        (
+            "discharge_power_mw",
+            BatteryConfig {
+                discharge_power_mw: -1.0,
+                ..ok
+            },
+        ),
+        (
+            "energy_mwh",
+            BatteryConfig {
+                energy_mwh: 0.0,
+                ..ok
+            },
+        ),
+        (
+            "energy_mwh",
+            BatteryConfig {
+                energy_mwh: f64::NAN,
+                ..ok
+            },
+        ),
+        (
+            "charge_efficiency",
+            BatteryConfig {
+                charge_efficiency: 1.5,
+                ..ok
+            },
+        ),
+        (
+            "discharge_efficiency",
+            BatteryConfig {
+                discharge_efficiency: 0.0,
+                ..ok
+            },
+        ),
+        (
+            "soc_max",
+            BatteryConfig {
+                soc_min: 0.5,
+                soc_max: 0.4,
+                ..ok
+            },
+        ),
+        (
+            "cycles_per_day",
+            BatteryConfig {
+                cycles_per_day: Some(f64::INFINITY),
+                ..ok
+            },
+        ),
+        (
+            "degradation_eur_per_mwh",
+            BatteryConfig {
+                degradation_eur_per_mwh: f64::NAN,
+                ..ok
+            },
+        ),
+    ];
+    for (field, b) in cases {
+        match b.check() {
+            Err(SimError::Battery { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+        let text = b.check().unwrap_err().to_string();
+        assert!(text.starts_with(&format!("battery: {field} = ")), "{text}");
+        assert!(!text.contains("BatteryConfig"), "{text}");
+    }
+    let soc = BatteryConfig {
+        initial_soc: InitialSoc::Fixed { fraction: 1.2 },
+        ..ok
+    };
+    assert!(soc
+        .check()
+        .unwrap_err()
+        .to_string()
+        .contains("initial SoC 1.2"));
+}

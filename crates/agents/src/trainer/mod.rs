@@ -202,8 +202,7 @@ impl<'a> Session<'a> {
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let env = imbarb_sim::VecEnv::new(data.days, data.features, config.env.clone())
-            .map_err(TrainError::Config)?;
+        let env = imbarb_sim::VecEnv::new(data.days, data.features, config.env.clone())?;
         Ok(Session {
             env,
             bar,

@@ -29,6 +29,9 @@ pub enum TrainError {
     /// A checkpoint could not be used.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// The environment could not be set up from the data and config.
+    #[error(transparent)]
+    Sim(#[from] imbarb_sim::SimError),
 }
 
 pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> TrainError {

@@ -49,7 +49,7 @@ pub fn validate(
     data: &TrainData,
     config: &TrainConfig,
     day_indices: &[usize],
-) -> Result<(Vec<f64>, f64), String> {
+) -> Result<(Vec<f64>, f64), imbarb_sim::SimError> {
     // Per day: P&L and the cycles used by its last decision.
     let mut daily: Vec<(usize, f64, f64)> = vec![];
     let mut policy = GreedyPolicy::new(agent, String::new());
@@ -120,8 +120,7 @@ impl Validator {
             }
             None => agent,
         };
-        let (daily, cycles) =
-            validate(acting, data, config, data.validation).map_err(TrainError::Config)?;
+        let (daily, cycles) = validate(acting, data, config, data.validation)?;
         let samples = Discrete::samples(&daily)
             .ok_or_else(|| TrainError::Config("validation produced no finite P&L".into()))?;
         let v = Validation {

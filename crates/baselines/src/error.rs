@@ -1,0 +1,42 @@
+//! What can go wrong when a baseline is fitted or the perfect-foresight optimum is solved.
+
+use imbarb_sim::SimError;
+
+/// Errors of the baselines and the oracle.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// The battery, days or environment were not valid.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// A baseline fitted on training days was given none.
+    #[error("{0}: no training days")]
+    NoTrainingDays(&'static str),
+    /// Fitting found nothing to choose from.
+    #[error("{what}: {why}")]
+    NothingToFit {
+        /// The baseline.
+        what: &'static str,
+        /// Why there was no candidate.
+        why: &'static str,
+    },
+    /// The exact DP needs power levels.
+    #[error("the DP oracle needs at least 2 levels, got {0}")]
+    TooFewLevels(usize),
+    /// The exact DP cannot carry the SoC across capped days.
+    #[error(
+        "the DP oracle with a daily cycle cap runs per day; for SoC carried across capped days \
+         use the LP oracle"
+    )]
+    ChainedCap,
+    /// The LP was given one cycle budget per block of days, and the counts differ.
+    #[error("LP: {blocks} blocks of days but {budgets} cycle budgets")]
+    BudgetsPerBlock {
+        /// Blocks of consecutive days.
+        blocks: usize,
+        /// Budgets given.
+        budgets: usize,
+    },
+    /// The LP solver failed.
+    #[error("LP oracle: {0}")]
+    Solver(String),
+}
