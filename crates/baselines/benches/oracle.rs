@@ -5,9 +5,9 @@
 //! Run: `cargo bench -p imbarb-baselines --bench oracle`
 
 use imbarb_baselines::{dp_oracle, lp_oracle, Horizon};
-use imbarb_market::testdata::shared_data_dir;
 use imbarb_market::{read_file, Coverage};
 use imbarb_sim::{BatteryConfig, Granularity, MarketDays};
+use imbarb_util::testdata::shared_data_dir;
 use std::time::Instant;
 
 fn median_secs(mut f: impl FnMut()) -> f64 {

@@ -2,11 +2,11 @@
 //! time-of-day schedule on the training-average price profile, and idle.
 
 use crate::error::BaselineError;
-use imbarb_market::stats::quantile_sorted;
 use imbarb_sim::{
     action_for_fraction, rollout, Action, ActionSpace, Decision, EnvConfig, MarketDays,
     MarketFeatures, Policy,
 };
+use imbarb_util::stats::quantile_sorted;
 
 /// Does nothing; the zero line of every report.
 #[derive(Debug, Clone, Copy)]

@@ -3,9 +3,9 @@
 //! power): ~2,041 EUR/day without a cap and ~998 EUR/day with 1.1 cycles/day, within 1 %.
 
 use imbarb_baselines::{lp_oracle, Horizon};
-use imbarb_market::testdata::require_shared_data;
 use imbarb_market::{read_file, Coverage, DaySplits, Split, SplitSpec};
 use imbarb_sim::{BatteryConfig, Granularity, MarketDays};
+use imbarb_util::testdata::require_shared_data;
 
 fn test_day_average(cap: Option<f64>) -> Option<(f64, f64, f64)> {
     let dir = require_shared_data("lp_reference")?;

@@ -5,8 +5,9 @@ use chrono::NaiveDate;
 use clap::Subcommand;
 use imbarb_market::summary::DataSummary;
 use imbarb_market::synth::{self, SynthParams};
-use imbarb_market::write::{canonical_minute_csv, canonical_qh_csv, write_atomic};
+use imbarb_market::write::{canonical_minute_csv, canonical_qh_csv};
 use imbarb_market::{read_files, source};
+use imbarb_util::fs::write_atomic;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]

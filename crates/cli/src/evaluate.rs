@@ -7,7 +7,7 @@ use imbarb_eval::{render_table, Backtest, Metrics, Oracle};
 use imbarb_experiment::{
     run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
 };
-use imbarb_market::write::write_atomic;
+use imbarb_util::fs::write_atomic;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]

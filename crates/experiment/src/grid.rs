@@ -270,14 +270,14 @@ impl ExperimentFile {
         for a in &self.agents {
             let config = self.agent_base(a, path, root)?;
             let file = format!("configs/{}.toml", a.name);
-            imbarb_market::write::write_atomic(&dir.join(&file), config.to_toml().as_bytes())?;
+            imbarb_util::fs::write_atomic(&dir.join(&file), config.to_toml().as_bytes())?;
             text.push_str(&format!(
                 "\n[[agents]]\nname = {:?}\nconfig = {file:?}\n",
                 a.name
             ));
         }
         let out = dir.join("experiment.toml");
-        imbarb_market::write::write_atomic(&out, text.as_bytes())?;
+        imbarb_util::fs::write_atomic(&out, text.as_bytes())?;
         Ok(out)
     }
 

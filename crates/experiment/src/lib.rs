@@ -21,7 +21,7 @@ pub use runner::{JobDone, JobProgress, Listener};
 pub use setup::{build_setup, DaySet, Setup};
 
 use anyhow::{bail, Context, Result};
-use imbarb_market::write::write_atomic;
+use imbarb_util::fs::write_atomic;
 use std::path::{Path, PathBuf};
 
 /// How to run an experiment.

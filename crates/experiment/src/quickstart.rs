@@ -3,7 +3,7 @@
 //! resumes, and `imbarb report` rebuilds it).
 
 use anyhow::{Context, Result};
-use imbarb_market::write::write_atomic;
+use imbarb_util::fs::write_atomic;
 use std::path::{Path, PathBuf};
 
 /// The quickstart's agents: name, shipped config and default environment steps. The lengths

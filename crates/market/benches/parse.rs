@@ -5,7 +5,7 @@
 //! Run: `cargo bench -p imbarb-market --bench parse`
 
 use imbarb_market::synth::{generate, SynthParams};
-use imbarb_market::testdata::shared_data_dir;
+use imbarb_util::testdata::shared_data_dir;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

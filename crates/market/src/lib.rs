@@ -15,7 +15,6 @@ pub mod split;
 pub mod stats;
 pub mod summary;
 pub mod synth;
-pub mod testdata;
 mod types;
 pub mod write;
 

@@ -4,6 +4,7 @@
 
 use crate::calendar::{wall_clock_slot, QH_SECONDS};
 use crate::QhRecord;
+use imbarb_util::stats::quantile_sorted;
 use serde::{Deserialize, Serialize};
 
 /// Quantile levels reported everywhere (1, 10, 50, 90, 99 %).
@@ -33,17 +34,6 @@ pub struct PriceStats {
     pub mean_by_slot: Vec<f64>,
     /// Autocorrelation at `ACF_LAGS`, over pairs that are both present on the 15-minute grid.
     pub acf: [f64; 4],
-}
-
-/// Linear-interpolated quantile of sorted values (type 7, as numpy's default).
-pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let h = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// Places the series on a gap-aware 15-minute grid (`None` where missing).
@@ -124,14 +114,6 @@ impl PriceStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_match_numpy_type_7() {
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile_sorted(&v, 0.5), 2.5);
-        assert!((quantile_sorted(&v, 0.1) - 1.3).abs() < 1e-12);
-        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
-    }
 
     #[test]
     fn acf_of_alternating_series_is_minus_one() {

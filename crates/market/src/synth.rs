@@ -330,7 +330,7 @@ pub fn calibrate(qh_data: &MarketData, minutes: Option<&MarketData>) -> Result<S
         .map(|v| {
             v.sort_by(f64::total_cmp);
             z_grid()
-                .map(|z| crate::stats::quantile_sorted(v, normal_cdf(z)))
+                .map(|z| imbarb_util::stats::quantile_sorted(v, normal_cdf(z)))
                 .collect()
         })
         .collect();

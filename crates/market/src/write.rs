@@ -1,26 +1,6 @@
-//! Writing canonical CSV files, atomically (a temporary file in the target folder, renamed into
-//! place), so an interrupted run never leaves a half-written file behind.
+//! Market data as canonical CSV text (written to disk atomically by `imbarb_util::fs`).
 
-use crate::{Component, DataError, MarketData, Pricing, Result};
-use std::io::Write;
-use std::path::Path;
-
-/// Writes `bytes` to `path` atomically: readers see the old file or the new one, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
-}
+use crate::{Component, MarketData, Pricing};
 
 /// The `price_source` column: `synthetic` for generated data, so the label survives a round
 /// trip through a file; empty otherwise.

@@ -2,8 +2,8 @@
 //! compressed from; its coverage even without the shared data folder.
 
 use imbarb_market::source::{self, BELGIUM, BELGIUM_FILE};
-use imbarb_market::testdata::require_shared_data;
 use imbarb_market::{read_file, Coverage};
+use imbarb_util::testdata::require_shared_data;
 
 #[test]
 fn belgium_is_the_shared_file_record_for_record() {

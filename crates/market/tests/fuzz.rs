@@ -2,8 +2,8 @@
 //! in ../shared/data, plus random bytes) to `read_bytes`, and summarises whatever parses.
 
 use imbarb_market::summary::DataSummary;
-use imbarb_market::testdata::shared_data_dir;
 use imbarb_market::{read_bytes, Coverage, DaySplits, SplitSpec};
+use imbarb_util::testdata::shared_data_dir;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -2,9 +2,9 @@
 //! canonical files derived from them.
 
 use imbarb_market::calendar::{local_day, qhs_in_day};
-use imbarb_market::testdata::require_shared_data;
 use imbarb_market::write::{canonical_minute_csv, canonical_qh_csv};
 use imbarb_market::*;
+use imbarb_util::testdata::require_shared_data;
 use std::path::PathBuf;
 
 const COMBINED: &str = "elia_be_imbalance_qh_2022-07_2023-08_combined.csv";

@@ -3,8 +3,8 @@
 use imbarb_market::calendar::local_day;
 use imbarb_market::stats::{PriceStats, ACF_LAGS, QUANTILE_LEVELS};
 use imbarb_market::synth::{calibrate, generate, SynthParams};
-use imbarb_market::testdata::require_shared_data;
 use imbarb_market::*;
+use imbarb_util::testdata::require_shared_data;
 
 const COMBINED: &str = "elia_be_imbalance_qh_2022-07_2023-08_combined.csv";
 const ODS161: &str = "elia_be_imbalance_price_minute_ods161_samples_2024-09-06_2025-04-08.csv";

@@ -124,7 +124,7 @@ pub fn write_report_of(
 ) -> Result<std::path::PathBuf, String> {
     let page = html::render(evaluation, runs);
     let out = dir.join("report.html");
-    imbarb_market::write::write_atomic(&out, page.as_bytes())
+    imbarb_util::fs::write_atomic(&out, page.as_bytes())
         .map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(out)
 }

@@ -276,7 +276,7 @@ fn restore_rng(ck: &Checkpoint) -> Result<ChaCha8Rng, TrainError> {
 
 /// Writes `bytes` to `path` atomically (the project's one implementation).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    imbarb_market::write::write_atomic(path, bytes).map_err(|e| io_err(path, e))
+    imbarb_util::fs::write_atomic(path, bytes).map_err(|e| io_err(path, e))
 }
 
 /// Keeps the first `n` lines of a file (metrics written after the last checkpoint are replayed
