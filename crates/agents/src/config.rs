@@ -200,6 +200,8 @@ pub struct SacConfig {
     /// Haarnoja et al.'s -dim(A) = -1 by default; lower asks for a more deterministic policy.
     pub continuous_target_entropy: f64,
     /// How the twin critics combine into the distribution that targets and the actor read.
+    /// Experimental: `mean` did not help DSAC (seed 0, docs/results.md), so no shipped config
+    /// uses it; kept to reproduce that measurement.
     pub twin: TwinCombine,
 }
 
@@ -376,12 +378,16 @@ pub struct TrainingConfig {
     /// the first mediocre spread). Ignored without a cap; 0 disables.
     pub cycle_budget_shadow_price_eur_per_mwh: f64,
     /// How the shadow price runs through a day: flat, or fading with the share of the day left.
+    /// Experimental: `fading` earned less with a cap (QR-DQN, experiments/shadow/), so no shipped
+    /// config uses it; kept to reproduce that record.
     pub cycle_budget_shadow_price_schedule: ShadowPriceSchedule,
     /// Validate, checkpoint and act with an exponential moving average of the online weights
     /// over about this many environment steps (sampled after every round), instead of the
     /// online weights themselves: the online network jitters with each noisy minibatch, and an
     /// average of nearby weights generalises better (Polyak averaging; Izmailov et al. 2018).
-    /// Learning and its targets are unchanged. 0 disables.
+    /// Learning and its targets are unchanged. 0 disables. Experimental: it did not pay for IQN
+    /// or DSAC (experiments/average/, experiments/dsac-average/), so no shipped config uses it;
+    /// kept to reproduce those records.
     pub weight_average_steps: usize,
     /// Which validated weights `best.safetensors` holds, the network backtests deploy.
     pub deploy: Deploy,

@@ -84,9 +84,15 @@ fn doc_of(field: &Value) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    match text.find(". ") {
+    let first = match text.find(". ") {
         Some(end) => text[..=end].to_string(),
-        None => text,
+        None => text.clone(),
+    };
+    // Knobs that no shipped config uses, kept to reproduce a record, say so.
+    if text.contains("Experimental:") && !first.contains("Experimental:") {
+        format!("{first} [experimental: measured no gain, see its doc]")
+    } else {
+        first
     }
 }
 
@@ -174,6 +180,12 @@ mod tests {
             let doc = l.split("  # ").nth(1).unwrap_or("");
             assert!(!doc.trim().is_empty(), "no doc: {l}");
         }
+        // Knobs kept only to reproduce records are labelled.
+        let average = text
+            .lines()
+            .find(|l| l.starts_with("weight_average_steps = "))
+            .expect("weight_average_steps");
+        assert!(average.contains("[experimental"), "{average}");
         // The unset optional field shows as a comment; the text is a valid config.
         assert!(text.contains("# n_step_with_cap = (unset)"), "{text}");
         let back = TrainConfig::from_toml(&text, "annotated").expect("parses back");
