@@ -5,6 +5,7 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use imbarb_experiment::{build_setup, DaySet, Setup};
+use imbarb_market::source::DataSource;
 use imbarb_market::SplitSpec;
 use imbarb_sim::{ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits};
 
@@ -32,10 +33,10 @@ pub struct SetupArgs {
     /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), files (merged) or
     /// `synthetic[:FROM..TO][:seed=N][:minutes]`.
     #[arg(long, num_args = 1.., default_value = "belgium")]
-    pub data: Vec<String>,
+    pub data: Vec<DataSource>,
     /// Split: `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`.
-    #[arg(long, default_value = "paper", value_parser = parse_split)]
-    pub split: String,
+    #[arg(long, default_value = "paper")]
+    pub split: SplitSpec,
     /// Days to evaluate: train, validation, test or all.
     #[arg(long, default_value = "test")]
     pub days: DaySet,
@@ -75,13 +76,6 @@ pub struct SetupArgs {
     /// Seed for the per-minute surrogate estimates.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-}
-
-/// A split as written, checked here so that a typo is a usage error.
-fn parse_split(text: &str) -> Result<String, String> {
-    SplitSpec::parse(text)
-        .map(|_| text.to_string())
-        .map_err(|e| e.to_string())
 }
 
 impl SetupArgs {

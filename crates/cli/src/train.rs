@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_agents::config::Deploy;
 use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
-use imbarb_experiment::{build_setup, DaySet};
+use imbarb_experiment::{build_setup, parse_data, DaySet};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -79,9 +79,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .map_or(String::new(), |c| format!("-cap{c}"));
         PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
     });
+    let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
     let s = build_setup(
-        &config.data.sources,
-        &config.data.split,
+        &sources,
+        &split,
         config.env.clone(),
         config.data.minute_seed,
         DaySet::Validation,

@@ -4,7 +4,7 @@
 
 use crate::grid::{cap_label, Job};
 use crate::policy::{run_policy, PolicySpec, DEFAULT_MPC_HORIZON};
-use crate::setup::{build_setup, describe_actions, DaySet};
+use crate::setup::{build_setup, describe_actions, parse_data, DaySet};
 use anyhow::Result;
 use imbarb_agents::trainer::RunStatus;
 use imbarb_agents::TrainConfig;
@@ -79,13 +79,8 @@ fn evaluate_group(
         levels_at_limits: c.env.levels_at_limits,
         ..EnvConfig::default()
     };
-    let s = build_setup(
-        &c.data.sources,
-        &c.data.split,
-        env,
-        c.data.minute_seed,
-        DaySet::Test,
-    )?;
+    let (sources, split) = parse_data(&c.data.sources, &c.data.split)?;
+    let s = build_setup(&sources, &split, env, c.data.minute_seed, DaySet::Test)?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let mut results: Vec<(PolicyResult, Backtest)> = vec![];
     let mut run_one =

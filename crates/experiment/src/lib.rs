@@ -18,7 +18,7 @@ pub use policy::{
     make_policy, run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
 };
 pub use runner::{JobDone, JobProgress, Listener};
-pub use setup::{build_setup, DaySet, Setup};
+pub use setup::{build_setup, parse_data, DaySet, Setup};
 
 use anyhow::{bail, Context, Result};
 use imbarb_util::fs::write_atomic;

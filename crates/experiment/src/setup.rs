@@ -3,7 +3,8 @@
 //! command that simulates (oracle, backtest, train, experiment).
 
 use anyhow::{bail, Context, Result};
-use imbarb_market::{source, Coverage, DaySplits, Split, SplitSpec};
+use imbarb_market::source::{self, DataSource};
+use imbarb_market::{Coverage, DaySplits, Split, SplitSpec};
 use imbarb_sim::{EnvConfig, MarketDays, MarketFeatures};
 
 /// Which days to evaluate.
@@ -68,20 +69,24 @@ pub struct Setup {
     pub data_hash: String,
 }
 
+/// The data sources and split of a config, as written there, parsed (errors name the text).
+pub fn parse_data(sources: &[String], split: &str) -> Result<(Vec<DataSource>, SplitSpec)> {
+    Ok((source::parse_sources(sources)?, SplitSpec::parse(split)?))
+}
+
 /// Loads `sources`, splits the days by `split`, arranges them for `config`'s granularity and
 /// builds the observation features (normalised on training days); `days_set` picks the
 /// evaluation set.
 pub fn build_setup(
-    sources: &[String],
-    split: &str,
+    sources: &[DataSource],
+    split: &SplitSpec,
     config: EnvConfig,
     minute_seed: u64,
     days_set: DaySet,
 ) -> Result<Setup> {
-    let data = source::load(sources)?;
+    let data = source::load_sources(sources)?;
     let coverage = Coverage::of(&data);
-    let spec = SplitSpec::parse(split)?;
-    let splits = DaySplits::new(&coverage, &spec);
+    let splits = DaySplits::new(&coverage, split);
     let days = MarketDays::new(
         &data,
         &coverage.complete_days,

@@ -102,36 +102,101 @@ pub fn belgium() -> Result<MarketData> {
     crate::read_bytes(&format!("{BELGIUM} (embedded {BELGIUM_FILE})"), &bytes)
 }
 
-/// Whether `source` names an embedded market (`belgium` or `synthetic...`), which stands alone.
-fn is_embedded(source: &str) -> bool {
-    source == BELGIUM || SyntheticSpec::parse(source).ok().flatten().is_some()
+/// A data source as a user names it, parsed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    /// The embedded real Belgian prices (`belgium`).
+    Belgium,
+    /// The embedded synthetic market (`synthetic[:FROM..TO][:seed=N][:minutes]`).
+    Synthetic(SyntheticSpec),
+    /// A file in any supported layout.
+    File(std::path::PathBuf),
 }
 
-/// Loads a data source: `belgium` or `synthetic...` (alone) or one or more files merged
-/// together.
+impl std::str::FromStr for DataSource {
+    type Err = DataError;
+    fn from_str(text: &str) -> Result<DataSource> {
+        if text == BELGIUM {
+            return Ok(DataSource::Belgium);
+        }
+        Ok(match SyntheticSpec::parse(text)? {
+            Some(spec) => DataSource::Synthetic(spec),
+            None => DataSource::File(text.into()),
+        })
+    }
+}
+
+/// The text a user writes for the source (and configs record).
+impl std::fmt::Display for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataSource::Belgium => f.write_str(BELGIUM),
+            DataSource::Synthetic(s) => {
+                write!(f, "synthetic:{}..{}:seed={}", s.from, s.to, s.seed)?;
+                if s.minutes {
+                    f.write_str(":minutes")?;
+                }
+                Ok(())
+            }
+            DataSource::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Parses data sources as written (`belgium`, `synthetic...` or file paths).
+pub fn parse_sources(sources: &[String]) -> Result<Vec<DataSource>> {
+    sources.iter().map(|s| s.parse()).collect()
+}
+
+/// Loads data sources: `belgium` or `synthetic...` (alone) or one or more files merged together.
+pub fn load_sources(sources: &[DataSource]) -> Result<MarketData> {
+    match sources {
+        [] => Err(DataError::Invalid("no data source given".into())),
+        [DataSource::Belgium] => belgium(),
+        [DataSource::Synthetic(spec)] => spec.generate(),
+        _ => {
+            let mut files = vec![];
+            for s in sources {
+                match s {
+                    DataSource::File(p) => files.push(p.clone()),
+                    embedded => {
+                        return Err(DataError::Invalid(format!(
+                            "`{embedded}` cannot be combined with files: an embedded market stands alone"
+                        )))
+                    }
+                }
+            }
+            read_files(&files)
+        }
+    }
+}
+
+/// Loads data sources as written (see `load_sources`).
 pub fn load(sources: &[String]) -> Result<MarketData> {
-    if let [only] = sources {
-        if only == BELGIUM {
-            return belgium();
-        }
-        if let Some(spec) = SyntheticSpec::parse(only)? {
-            return spec.generate();
-        }
-    }
-    if sources.is_empty() {
-        return Err(DataError::Invalid("no data source given".into()));
-    }
-    if let Some(s) = sources.iter().find(|s| is_embedded(s)) {
-        return Err(DataError::Invalid(format!(
-            "`{s}` cannot be combined with files: an embedded market stands alone"
-        )));
-    }
-    read_files(sources)
+    load_sources(&parse_sources(sources)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_sources_round_trip_through_their_text() {
+        for text in [
+            "belgium",
+            "synthetic:2023-02-01..2023-02-03:seed=9:minutes",
+            "prices.csv",
+        ] {
+            let source: DataSource = text.parse().unwrap();
+            assert_eq!(source.to_string(), text);
+        }
+        assert_eq!(
+            "belgium".parse::<DataSource>().unwrap(),
+            DataSource::Belgium
+        );
+        assert!(matches!("synthetic".parse(), Ok(DataSource::Synthetic(_))));
+        assert!("synthetic:seed=x".parse::<DataSource>().is_err());
+    }
 
     #[test]
     fn synthetic_specs_parse() {

@@ -68,6 +68,44 @@ fn default_validation_days() -> u32 {
     30
 }
 
+/// The command-line form `SplitSpec::parse` reads.
+impl std::fmt::Display for SplitSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ranges = |rs: &[DateRange]| {
+            rs.iter()
+                .map(|r| format!("{}..{}", r.from, r.to))
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        match self {
+            SplitSpec::Paper => f.write_str("paper"),
+            SplitSpec::WalkForward {
+                test_from,
+                validation_days,
+            } => write!(f, "walk-forward:{test_from}:{validation_days}"),
+            SplitSpec::Explicit {
+                train,
+                validation,
+                test,
+            } => write!(
+                f,
+                "explicit:train={},validation={},test={}",
+                ranges(train),
+                ranges(validation),
+                ranges(test)
+            ),
+        }
+    }
+}
+
+/// The command-line form (see `SplitSpec::parse`).
+impl std::str::FromStr for SplitSpec {
+    type Err = DataError;
+    fn from_str(text: &str) -> Result<SplitSpec> {
+        SplitSpec::parse(text)
+    }
+}
+
 impl SplitSpec {
     /// Parses the command-line form: `paper`, `walk-forward:2023-06-01[:30]`, or
     /// `explicit:train=2022-07-10..2023-02-28,validation=2023-03-01..2023-03-31,test=2023-04-01..2023-08-31`
@@ -258,6 +296,18 @@ impl DaySplits {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn splits_round_trip_through_their_text() {
+        for text in [
+            "paper",
+            "walk-forward:2023-06-01:30",
+            "explicit:train=2022-07-10..2023-02-28+2023-03-05..2023-03-09,validation=2023-03-01..2023-03-04,test=2023-04-01..2023-08-31",
+        ] {
+            let spec: SplitSpec = text.parse().unwrap();
+            assert_eq!(spec.to_string(), text);
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 
