@@ -94,14 +94,14 @@ fn frame<'a, 'b>(root: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SVGBac
 type XyChart<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// An x-y chart over `xs` x `ys` with its axes drawn and described.
+/// An x-y chart over `xs` x `ys` with its axes drawn and described, x values labelled by
+/// `x_label`.
 fn xy_chart<'a, 'b>(
     root: &'a Area<'b>,
     title: &str,
-    xs: Range<f64>,
-    ys: Range<f64>,
-    x_desc: &str,
-    y_desc: &str,
+    (xs, ys): (Range<f64>, Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+    x_label: &dyn Fn(&f64) -> String,
 ) -> Result<XyChart<'a, 'b>, String> {
     let mut chart = frame(root, title)
         .build_cartesian_2d(xs, ys)
@@ -110,8 +110,9 @@ fn xy_chart<'a, 'b>(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&tick)
+        .x_label_formatter(x_label)
         .y_label_formatter(&tick)
+        .x_labels(6)
         .light_line_style(WHITE)
         .draw()
         .map_err(|x| x.to_string())?;
@@ -185,19 +186,7 @@ pub fn lines_labelled(
     let xs = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
     let ys = padded(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
     let drawn = svg(|root| {
-        let mut chart = frame(root, title)
-            .build_cartesian_2d(xs, ys)
-            .map_err(|x| x.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(x_label)
-            .y_label_formatter(&tick)
-            .x_labels(6)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|x| x.to_string())?;
+        let mut chart = xy_chart(root, title, (xs, ys), (x_desc, y_desc), x_label)?;
         for s in series {
             let c = colour(s.colour);
             chart
@@ -314,7 +303,7 @@ pub fn scatter(
         })
         .collect();
     let drawn = svg(|root| {
-        let mut chart = xy_chart(root, title, xs, ys, x_desc, y_desc)?;
+        let mut chart = xy_chart(root, title, (xs, ys), (x_desc, y_desc), &tick)?;
         for (name, i, x, y) in points {
             let c = colour(*i);
             chart
@@ -331,6 +320,25 @@ pub fn scatter(
         Ok(())
     })?;
     Ok(with_titles(drawn, "circle", "fill", &titles))
+}
+
+/// Draws a day panel's axes: clock labels on x (`label`), readable type (plotters shrinks fonts
+/// in a split area). A macro because plotters' mesh builder type is unwieldy to name.
+macro_rules! clock_mesh {
+    ($chart:expr, $x_desc:expr, $y_desc:expr, $label:expr) => {
+        $chart
+            .configure_mesh()
+            .x_desc($x_desc)
+            .y_desc($y_desc)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 15))
+            .x_labels(9)
+            .x_label_formatter($label)
+            .y_label_formatter(&tick)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(|x| x.to_string())
+    };
 }
 
 /// One day of a policy in two panels over the same clock: the price above, grid power and SoC
@@ -357,17 +365,7 @@ pub fn day(
         let mut upper = frame(&top, title)
             .build_cartesian_2d(0f64..n, padded(price.iter().copied()))
             .map_err(|x| x.to_string())?;
-        upper
-            .configure_mesh()
-            .y_desc("price, EUR/MWh")
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .x_labels(9)
-            .x_label_formatter(&label)
-            .y_label_formatter(&tick)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|x| x.to_string())?;
+        clock_mesh!(upper, "", "price, EUR/MWh", &label)?;
         let grey = grey_of();
         upper
             .draw_series(LineSeries::new(
@@ -381,18 +379,7 @@ pub fn day(
             .y_label_area_size(64)
             .build_cartesian_2d(0f64..n, padded(power_mw.iter().chain(soc_mwh).copied()))
             .map_err(|x| x.to_string())?;
-        lower
-            .configure_mesh()
-            .x_desc("Brussels time")
-            .y_desc("MW / MWh")
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 15))
-            .x_labels(9)
-            .x_label_formatter(&label)
-            .y_label_formatter(&tick)
-            .light_line_style(WHITE)
-            .draw()
-            .map_err(|x| x.to_string())?;
+        clock_mesh!(lower, "Brussels time", "MW / MWh", &label)?;
         // Power holds over each quarter-hour: a step line.
         let steps: Vec<(f64, f64)> = power_mw
             .iter()
