@@ -9,8 +9,8 @@
 
 // The LP solver: HiGHS with the `highs` feature (about twice as fast on full periods), else the
 // pure-Rust clarabel, so a plain Rust toolchain builds everything.
-#[cfg(not(feature = "highs"))]
 use crate::error::BaselineError;
+#[cfg(not(feature = "highs"))]
 use good_lp::clarabel as solver;
 #[cfg(feature = "highs")]
 use good_lp::highs as solver;
