@@ -9,8 +9,11 @@ use crate::{
 };
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Reads one file of any supported layout.
 pub fn read_file(path: impl AsRef<Path>) -> Result<MarketData> {
@@ -53,17 +56,84 @@ struct ParsedFile {
     minute_lines: Vec<u64>,
 }
 
-/// Feeds every byte read through SHA-256, so hashing costs no second pass over the file.
+/// Feeds every byte read through SHA-256 and the line index, so neither costs a second pass
+/// over the file.
 struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    lines: Rc<RefCell<LineIndex>>,
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
+        self.lines.borrow_mut().observe(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// File line numbers from the csv crate's byte offsets. Written by hand because the csv crate's
+/// own `Position` points at the bytes before a record's content (the `\n` of a CRLF pair, or
+/// skipped blank lines), so its line numbers are short by one per CRLF or blank line before a
+/// record (Elia's raw exports are CRLF). A record's line is the first non-blank line starting at
+/// or after that offset. Records are looked up in file order, so only the line starts not yet
+/// passed are kept: memory stays within the read-ahead buffers.
+#[derive(Debug)]
+struct LineIndex {
+    /// (file offset, line number) of the non-blank line starts read but not yet passed.
+    pending: VecDeque<(u64, u64)>,
+    /// Lines started so far (the line number of the last line start seen).
+    lines: u64,
+    /// A line that starts exactly at the end of the bytes seen so far: blank or not depends on
+    /// the next byte.
+    open_start: Option<(u64, u64)>,
+    /// Bytes read so far.
+    seen: u64,
+}
+
+impl Default for LineIndex {
+    fn default() -> Self {
+        LineIndex {
+            pending: VecDeque::new(),
+            lines: 1,
+            open_start: Some((0, 1)),
+            seen: 0,
+        }
+    }
+}
+
+impl LineIndex {
+    /// Notes the line starts in the next `bytes` of the file.
+    fn observe(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let blank = |b: u8| b == b'\n' || b == b'\r';
+        if let Some(start) = self.open_start.take() {
+            if !blank(bytes[0]) {
+                self.pending.push_back(start);
+            }
+        }
+        for i in memchr::memchr_iter(b'\n', bytes) {
+            self.lines += 1;
+            let start = (self.seen + i as u64 + 1, self.lines);
+            match bytes.get(i + 1) {
+                Some(&next) if !blank(next) => self.pending.push_back(start),
+                Some(_) => {}
+                None => self.open_start = Some(start),
+            }
+        }
+        self.seen += bytes.len() as u64;
+    }
+
+    /// The 1-based line of the record the csv crate places at file offset `byte` (offsets must
+    /// not decrease between calls).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.pending.front().is_some_and(|&(start, _)| start < byte) {
+            self.pending.pop_front();
+        }
+        self.pending.front().map_or(self.lines, |&(_, line)| line)
     }
 }
 
@@ -72,9 +142,11 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
         path: path.to_path_buf(),
         source,
     };
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
     let hashing = HashingReader {
         inner: reader,
         hasher: Sha256::new(),
+        lines: Rc::clone(&lines),
     };
     let mut buffered = BufReader::with_capacity(1 << 16, hashing);
     // Sniff the delimiter from the first line and skip a UTF-8 BOM.
@@ -109,7 +181,12 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
         .flexible(true)
         .buffer_capacity(1 << 16)
         .from_reader(buffered);
-    let header_record = csv_reader.byte_headers().map_err(|e| csv_error(path, &e))?;
+    // csv byte offsets start after a skipped BOM; the index counts from the file's first byte.
+    let bom_len: u64 = if bom { 3 } else { 0 };
+    let line_of = |p: &csv::Position| lines.borrow_mut().line_at(p.byte() + bom_len);
+    let header_record = csv_reader
+        .byte_headers()
+        .map_err(|e| csv_error(path, &e, &line_of))?;
     let mut header = Vec::with_capacity(header_record.len());
     for (i, cell) in header_record.iter().enumerate() {
         let text = std::str::from_utf8(cell).map_err(|_| DataError::Cell {
@@ -153,9 +230,9 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
         match csv_reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(csv_error_in_row(path, &layout, &e)),
+            Err(e) => return Err(csv_error_in_row(path, &layout, &e, &line_of)),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, line_of);
         if record.len() == 1 && record.get(0).is_some_and(|c| c.trim().is_empty()) {
             continue; // a blank line
         }
@@ -201,25 +278,32 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
     })
 }
 
-/// Maps a CSV error inside the data rows, naming the column for invalid UTF-8.
-fn csv_error_in_row(path: &Path, layout: &Layout, e: &csv::Error) -> DataError {
+/// Maps a CSV error inside the data rows, naming the column for invalid UTF-8 (`line_of`: the
+/// file line of a csv position).
+fn csv_error_in_row(
+    path: &Path,
+    layout: &Layout,
+    e: &csv::Error,
+    line_of: &dyn Fn(&csv::Position) -> u64,
+) -> DataError {
     if let csv::ErrorKind::Utf8 { pos, err } = e.kind() {
         return DataError::Cell {
             path: path.to_path_buf(),
-            line: pos.as_ref().map_or(0, |p| p.line()),
+            line: pos.as_ref().map_or(0, line_of),
             column: layout.names.get(err.field()).cloned().unwrap_or_default(),
             column_index: err.field() + 1,
             text: "<invalid UTF-8>".into(),
             reason: "not valid UTF-8".into(),
         };
     }
-    csv_error(path, e)
+    csv_error(path, e, line_of)
 }
 
-fn csv_error(path: &Path, e: &csv::Error) -> DataError {
+/// A CSV error at its file line (`line_of`: the file line of a csv position).
+fn csv_error(path: &Path, e: &csv::Error, line_of: &dyn Fn(&csv::Position) -> u64) -> DataError {
     DataError::Csv {
         path: path.to_path_buf(),
-        line: e.position().map_or(0, |p| p.line()),
+        line: e.position().map_or(0, line_of),
         message: e.to_string(),
     }
 }
