@@ -13,24 +13,22 @@ use imbarb_report::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummar
 use imbarb_sim::EnvConfig;
 use std::collections::BTreeMap;
 
-/// What makes two runs comparable: data, split, battery (with its cap), granularity, actions and
-/// what levels do at the limits.
-fn group_key(c: &TrainConfig) -> String {
-    serde_json::json!({
-        "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
-        "battery": c.env.battery, "granularity": c.env.granularity, "actions": c.env.actions,
-        "levels_at_limits": c.env.levels_at_limits,
-    })
-    .to_string()
-}
-
-/// What a group shares with the groups of other action spaces: its key without the actions.
-fn comparable_key(c: &TrainConfig) -> String {
+/// What a group shares with the groups of other action spaces: data, split, battery (with its
+/// cap) and granularity.
+fn comparable(c: &TrainConfig) -> serde_json::Value {
     serde_json::json!({
         "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
         "battery": c.env.battery, "granularity": c.env.granularity,
     })
-    .to_string()
+}
+
+/// What makes two runs comparable: what `comparable` holds, the actions and what levels do at
+/// the limits.
+fn group_key(c: &TrainConfig) -> String {
+    let mut key = comparable(c);
+    key["actions"] = serde_json::json!(c.env.actions);
+    key["levels_at_limits"] = serde_json::json!(c.env.levels_at_limits);
+    key.to_string()
 }
 
 /// A readable label of a group, e.g. "cap none / quarter-hour decisions / 3-level".
@@ -122,7 +120,7 @@ fn evaluate_group(
     });
     Ok(GroupResult {
         label: group_label(&s.config),
-        comparable: comparable_key(c),
+        comparable: comparable(c).to_string(),
         continuous: c.env.actions == imbarb_sim::ActionSpace::Continuous,
         setup: s.describe().replace('\n', "; "),
         dates: s.eval.iter().map(|&d| s.days.days[d].date).collect(),

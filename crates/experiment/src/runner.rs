@@ -103,7 +103,7 @@ pub fn run_jobs(
     let done = Mutex::new(0usize);
     let all_done = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        scope.spawn(|| {
+        let ticker = scope.spawn(|| {
             while !all_done.load(Ordering::Acquire) {
                 let progress: Vec<JobProgress> = jobs.iter().map(progress_of).collect();
                 (listener.on_tick)(&progress);
@@ -142,6 +142,8 @@ pub fn run_jobs(
             let _ = w.join();
         }
         all_done.store(true, Ordering::Release);
+        // Wake the ticker rather than let a finished grid wait out its pause.
+        ticker.thread().unpark();
     });
     failures.into_inner().unwrap_or_default()
 }

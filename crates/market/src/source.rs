@@ -161,7 +161,7 @@ pub fn load_sources(sources: &[DataSource]) -> Result<MarketData> {
                     DataSource::File(p) => files.push(p.clone()),
                     embedded => {
                         return Err(DataError::Invalid(format!(
-                            "`{embedded}` cannot be combined with files: an embedded market stands alone"
+                            "`{embedded}` cannot be combined with other sources: an embedded market stands alone"
                         )))
                     }
                 }

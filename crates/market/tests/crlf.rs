@@ -46,7 +46,7 @@ fn a_duplicate_names_both_lines_in_lf_and_crlf_files() {
                 2023-01-01T00:15:00Z,11\n\
                 2023-01-01T00:15:00Z,12\n";
     for e in errors(text) {
-        assert!(e.contains('4') && e.contains('5'), "{e}");
+        assert!(e.contains("line 4") && e.contains("line 5"), "{e}");
         assert!(!e.contains("line 3") && !e.contains(" 3 "), "{e}");
     }
 }
