@@ -40,6 +40,25 @@ pub struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Stop when standard input closes: how `imbarb experiment` makes the runs it starts end
+    /// with it (the run resumes from its last checkpoint when the experiment is run again).
+    #[arg(long, hide = true)]
+    pub exit_with_parent: bool,
+}
+
+/// Watches standard input on a thread and ends the process when it closes (its writer, the
+/// parent, has ended). Checkpoints are written atomically, so stopping at any instant is safe.
+fn exit_when_stdin_closes() {
+    std::thread::spawn(|| {
+        use std::io::Read;
+        let mut buf = [0u8; 256];
+        let mut stdin = std::io::stdin();
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        eprintln!(
+            "the parent process ended: stopping (run again to resume from the last checkpoint)"
+        );
+        std::process::exit(3);
+    });
 }
 
 /// Reads the config and applies the command-line overrides.
@@ -66,6 +85,9 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    if args.exit_with_parent {
+        exit_when_stdin_closes();
+    }
     let config = resolve_config(&args)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let stem = args

@@ -21,7 +21,7 @@ pub use runner::{JobDone, JobProgress, Listener};
 pub use setup::{build_setup, parse_data, DaySet, Setup};
 
 use anyhow::{bail, Context, Result};
-use imbarb_util::fs::write_atomic;
+use imbarb_util::fs::{write_atomic, DirLock};
 use std::path::{Path, PathBuf};
 
 /// How to run an experiment.
@@ -57,7 +57,10 @@ pub struct ExperimentOutcome {
 }
 
 /// The experiment's directory and its jobs, with their configs written there.
-fn prepare(o: &ExperimentOptions, file: &ExperimentFile) -> Result<(String, PathBuf, Vec<Job>)> {
+fn prepare(
+    o: &ExperimentOptions,
+    file: &ExperimentFile,
+) -> Result<(String, PathBuf, Vec<Job>, DirLock)> {
     let name = file.name_for(&o.file);
     let dir = o
         .out
@@ -65,6 +68,8 @@ fn prepare(o: &ExperimentOptions, file: &ExperimentFile) -> Result<(String, Path
         .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
     let jobs = file.jobs(&o.file, Path::new(""), &dir)?;
     let jobs = select_agents(jobs, o.agents.as_deref(), &o.file)?;
+    // One experiment process per directory: a second one would train the same runs.
+    let lock = DirLock::acquire(&dir)?;
     for sub in ["configs", "runs", "logs"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
@@ -79,7 +84,7 @@ fn prepare(o: &ExperimentOptions, file: &ExperimentFile) -> Result<(String, Path
             write_atomic(&j.config_path, j.config.to_toml().as_bytes())?;
         }
     }
-    Ok((name, dir, jobs))
+    Ok((name, dir, jobs, lock))
 }
 
 /// Runs an experiment: trains what is missing (`on_start` is told the plan, `listener` how the
@@ -95,7 +100,7 @@ pub fn run_experiment(
     let baselines = file
         .baselines()
         .map_err(|e| anyhow::anyhow!("{}: baselines: {e}", o.file.display()))?;
-    let (name, dir, jobs) = prepare(o, &file)?;
+    let (name, dir, jobs, _owned) = prepare(o, &file)?;
     let failures = if o.evaluate_only {
         vec![]
     } else {

@@ -59,7 +59,7 @@ pub fn train_job(exe: &Path, job: &Job) -> Result<String> {
         .append(true)
         .open(&job.log)
         .with_context(|| format!("opening {}", job.log.display()))?;
-    let status = std::process::Command::new(exe)
+    let mut child = std::process::Command::new(exe)
         .arg("train")
         .arg("--config")
         .arg(&job.config_path)
@@ -68,10 +68,18 @@ pub fn train_job(exe: &Path, job: &Job) -> Result<String> {
         .arg("--out")
         .arg(&job.run)
         .arg("--quiet")
+        .arg("--exit-with-parent")
+        .stdin(std::process::Stdio::piped())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .status()
+        .spawn()
         .with_context(|| format!("starting {} train", exe.display()))?;
+    // The child watches this pipe: it closes when this process ends, however it ends (kill -9
+    // included), and the child stops then instead of training on as an orphan.
+    let _lifeline = child.stdin.take();
+    let status = child
+        .wait()
+        .with_context(|| format!("waiting for {} train", exe.display()))?;
     let text = std::fs::read_to_string(&job.log).unwrap_or_default();
     let last = text.lines().last().unwrap_or("").to_string();
     if !status.success() {

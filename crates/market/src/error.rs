@@ -7,12 +7,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file could not be opened or read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {reason}")]
     Io {
         /// File path.
         path: PathBuf,
         /// Underlying I/O error.
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     /// The file has no header line at all.
     #[error("{path}: the file is empty (expected a header line)")]

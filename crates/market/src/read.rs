@@ -27,9 +27,9 @@ pub fn read_files<P: AsRef<Path>>(paths: &[P]) -> Result<MarketData> {
     let mut parsed = Vec::with_capacity(paths.len());
     for p in paths {
         let path = p.as_ref();
-        let io = |source| DataError::Io {
+        let io = |reason| DataError::Io {
             path: path.to_path_buf(),
-            source,
+            reason,
         };
         let file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map(|m| m.len()).ok();
@@ -138,9 +138,9 @@ impl LineIndex {
 }
 
 fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Result<ParsedFile> {
-    let io = |source| DataError::Io {
+    let io = |reason| DataError::Io {
         path: path.to_path_buf(),
-        source,
+        reason,
     };
     let lines = Rc::new(RefCell::new(LineIndex::default()));
     let hashing = HashingReader {
@@ -323,8 +323,13 @@ pub(crate) const SYNTHETIC_SOURCE: &str = "synthetic";
 const QH: TimeDelta = TimeDelta::minutes(15);
 /// Timestamps outside these years are rejected as corrupt: electricity markets with 15-minute
 /// settlement did not exist before, and the bound keeps calendar arithmetic far from overflow.
-const MIN_YEAR: i32 = 1990;
-const MAX_YEAR: i32 = 2100;
+pub const MIN_YEAR: i32 = 1990;
+/// The last year a timestamp may have (see `MIN_YEAR`).
+pub const MAX_YEAR: i32 = 2100;
+/// The largest magnitude any numeric cell (prices in EUR/MWh, volumes in MW) may have: ten times
+/// any price cap of a European imbalance market, so real data always passes, while a value in
+/// the wrong unit or a corrupt export (1e39) is refused before it reaches a solver.
+pub const MAX_ABS_VALUE: f64 = 100_000.0;
 
 impl RowParser<'_> {
     fn err(&self, line: u64, col: usize, text: &str, reason: &str) -> DataError {
@@ -356,7 +361,13 @@ impl RowParser<'_> {
             None => Ok(None),
             Some((_, "")) => Ok(None),
             Some((col, s)) => match s.parse::<f64>() {
-                Ok(v) if v.is_finite() => Ok(Some(v)),
+                Ok(v) if v.is_finite() && v.abs() <= MAX_ABS_VALUE => Ok(Some(v)),
+                Ok(v) if v.is_finite() => Err(self.err(
+                    line,
+                    col,
+                    s,
+                    &format!("beyond the plausible range ±{MAX_ABS_VALUE:.0} (a unit or export error: Elia's prices are capped near ±15,000 EUR/MWh, the Belgian imbalance is a few GW)"),
+                )),
                 _ => Err(self.err(line, col, s, "expected a finite number")),
             },
         }

@@ -22,7 +22,7 @@ use crate::{
     Components, DataError, Format, Market, MarketData, Metadata, MinuteRecord, Pricing, QhPrice,
     QhRecord, Quality, Result, SourceFile,
 };
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{Datelike, NaiveDate, TimeDelta};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -234,6 +234,16 @@ pub fn generate(
     }
     let (start, slots) = slots_of(from, to)?;
     let n = slots.len();
+    // The reader refuses timestamps beyond these years: never write a file it cannot read back.
+    let last = start + TimeDelta::seconds((n.max(1) as i64 - 1) * QH_SECONDS);
+    let years = crate::read::MIN_YEAR..=crate::read::MAX_YEAR;
+    if !years.contains(&start.year()) || !years.contains(&last.year()) {
+        return Err(DataError::Invalid(format!(
+            "synthetic range --from {from} --to {to}: quarter-hours must lie in the supported years {}..={} (UTC)",
+            crate::read::MIN_YEAR,
+            crate::read::MAX_YEAR
+        )));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let prices = price_path(params, &slots, &mut rng);
     let mut qh = Vec::with_capacity(n);

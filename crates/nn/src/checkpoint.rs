@@ -1,12 +1,17 @@
 //! Checkpoints in the `safetensors` format: named f32 tensors plus string metadata, written
-//! atomically. Models and optimiser state go in together so training resumes exactly.
+//! atomically. Models and optimiser state go in together so training resumes exactly. Every file
+//! carries a SHA-256 of its content in its metadata, verified on load, and holds finite values
+//! only: a flipped byte or a diverged network is refused, never resumed or deployed.
 
 use crate::optim::{Adam, AdamConfig};
 use crate::{Mlp, MlpConfig, NnError, Result};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
+
+/// The metadata key of the content checksum (hex SHA-256 of `Checkpoint::digest`).
+pub const CHECKSUM_KEY: &str = "imbarb.sha256";
 
 /// An in-memory checkpoint: tensors by name and metadata by key.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,6 +49,11 @@ impl Checkpoint {
             .get(name)
             .map(|(_, d)| d.as_slice())
             .ok_or_else(|| NnError::Shape(format!("checkpoint has no tensor `{name}`")))
+    }
+
+    /// The stored tensors' names, in order.
+    pub fn tensor_names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
     }
 
     /// A stored tensor's shape.
@@ -189,8 +199,48 @@ impl Checkpoint {
         self.tensors.is_empty()
     }
 
-    /// Serialises to safetensors bytes.
+    /// The first tensor (by name) holding a NaN or infinity, with the value's index.
+    pub fn first_non_finite(&self) -> Option<(&str, usize)> {
+        self.tensors.iter().find_map(|(name, (_, data))| {
+            data.iter()
+                .position(|x| !x.is_finite())
+                .map(|i| (name.as_str(), i))
+        })
+    }
+
+    /// SHA-256 (hex) of the content: every tensor's name, shape and values and every metadata
+    /// entry but the checksum itself, in name order, so equal checkpoints hash equal whatever
+    /// order the file's header lists them in.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        for (name, (shape, data)) in &self.tensors {
+            h.update(name.as_bytes());
+            h.update([0u8]);
+            h.update((shape.len() as u64).to_le_bytes());
+            for d in shape {
+                h.update((*d as u64).to_le_bytes());
+            }
+            for x in data {
+                h.update(x.to_le_bytes());
+            }
+        }
+        for (k, v) in self.metadata.iter().filter(|(k, _)| *k != CHECKSUM_KEY) {
+            h.update(k.as_bytes());
+            h.update([0u8]);
+            h.update(v.as_bytes());
+            h.update([0u8]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Serialises to safetensors bytes, with the content checksum. Refuses non-finite values:
+    /// a checkpoint is something to resume from or deploy.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        if let Some((name, i)) = self.first_non_finite() {
+            return Err(NnError::Shape(format!(
+                "tensor {name} holds a non-finite value at index {i}; not saved"
+            )));
+        }
         let raw: Vec<(String, Vec<usize>, Vec<u8>)> = self
             .tensors
             .iter()
@@ -202,12 +252,14 @@ impl Checkpoint {
                 .map_err(|e| NnError::Shape(format!("{k}: {e:?}")))?;
             views.push((k.clone(), view));
         }
-        let meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        let mut meta: HashMap<String, String> = self.metadata.clone().into_iter().collect();
+        meta.insert(CHECKSUM_KEY.to_string(), self.digest());
         safetensors::tensor::serialize(views, &Some(meta))
             .map_err(|e| NnError::Shape(format!("serialise: {e:?}")))
     }
 
-    /// Parses safetensors bytes; `name` stands for the file in error messages.
+    /// Parses safetensors bytes and verifies them (checksum, finite values); `name` stands for
+    /// the file in error messages.
     pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Checkpoint> {
         let bad = |message: String| NnError::Checkpoint {
             path: name.to_string(),
@@ -234,25 +286,32 @@ impl Checkpoint {
                 .collect();
             ck.tensors.insert(k, (view.shape().to_vec(), data));
         }
+        let Some(stored) = ck.metadata.remove(CHECKSUM_KEY) else {
+            return Err(bad(format!(
+                "has no `{CHECKSUM_KEY}` checksum: not written by this imbarb, cannot be trusted"
+            )));
+        };
+        let actual = ck.digest();
+        if stored != actual {
+            return Err(bad(format!(
+                "checksum mismatch (stored {stored}, content {actual}): the file is corrupt"
+            )));
+        }
+        if let Some((tensor, i)) = ck.first_non_finite() {
+            return Err(bad(format!(
+                "tensor {tensor} holds a non-finite value at index {i}"
+            )));
+        }
         Ok(ck)
     }
 
     /// Writes the checkpoint atomically (temporary file in the same folder, then rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let err = |message: String| NnError::Checkpoint {
-            path: path.display().to_string(),
-            message,
-        };
         let bytes = self.to_bytes()?;
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
-        tmp.write_all(&bytes).map_err(|e| err(e.to_string()))?;
-        tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
-        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
-        Ok(())
+        imbarb_util::fs::write_atomic(path, &bytes).map_err(|e| NnError::Checkpoint {
+            path: path.display().to_string(),
+            message: e.reason.to_string(),
+        })
     }
 
     /// Reads a checkpoint file.
@@ -289,6 +348,56 @@ mod tests {
         assert!(err.is_err_and(|e| e.to_string().contains("different tensors")));
         let err = avg.lerp_toward(&one("w", &[1.0, 2.0]), 0.5);
         assert!(err.is_err_and(|e| e.to_string().contains("shape")));
+    }
+
+    /// Any flipped byte of a saved checkpoint is refused (by the checksum or the format), and
+    /// so is a non-finite value; the intact file loads back equal.
+    #[test]
+    fn corrupt_or_non_finite_checkpoints_are_refused() {
+        let mut ck = one("net.w", &[1.0, -2.5, 3.25, 0.0]);
+        ck.set_meta("progress", "{\"steps\":7}");
+        let bytes = ck.to_bytes().expect("bytes");
+        assert_eq!(Checkpoint::from_bytes("x", &bytes).expect("intact"), ck);
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x10;
+            assert!(
+                Checkpoint::from_bytes("x", &bad).is_err(),
+                "flipped byte {i} of {} loaded",
+                bytes.len()
+            );
+        }
+        let truncated = &bytes[..bytes.len() - 3];
+        assert!(Checkpoint::from_bytes("x", truncated).is_err());
+        let nan = one("net.w", &[1.0, f32::NAN]);
+        let e = nan.to_bytes().expect_err("NaN saved").to_string();
+        assert!(e.contains("net.w") && e.contains("index 1"), "{e}");
+        assert_eq!(nan.first_non_finite(), Some(("net.w", 1)));
+        assert_eq!(
+            Checkpoint::from_bytes("x", b"not a checkpoint")
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+                .split(':')
+                .next(),
+            Some("x")
+        );
+    }
+
+    /// A file without the checksum (another tool's safetensors) is refused, naming the key.
+    #[test]
+    fn a_checkpoint_without_checksum_is_refused() {
+        let data = bytes_of(&[1.0, 2.0]);
+        let view = TensorView::new(Dtype::F32, vec![2], &data).expect("view");
+        let bytes =
+            safetensors::tensor::serialize(vec![("w".to_string(), view)], &None).expect("bytes");
+        let e = Checkpoint::from_bytes("foreign.safetensors", &bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("foreign.safetensors") && e.contains(CHECKSUM_KEY),
+            "{e}"
+        );
     }
 
     /// A nested checkpoint comes back whole, apart from the outer one's own entries, also

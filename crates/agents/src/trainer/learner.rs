@@ -12,6 +12,8 @@ pub(super) struct Learner {
     batch: Batch,
     loss_sum: f64,
     loss_n: usize,
+    /// The step of the first update whose loss was not a finite number.
+    diverged_at: Option<usize>,
     /// Observation width.
     obs_width: usize,
     /// The market feature columns (the ones observation noise touches).
@@ -26,6 +28,7 @@ impl Learner {
             batch: Batch::default(),
             loss_sum: 0.0,
             loss_n: 0,
+            diverged_at: None,
             obs_width,
             market_width,
         }
@@ -55,10 +58,19 @@ impl Learner {
                     }
                 }
             }
-            self.loss_sum += agent.update(&self.batch, &mut state.rng) as f64;
+            let loss = agent.update(&self.batch, &mut state.rng);
+            if !loss.is_finite() && self.diverged_at.is_none() {
+                self.diverged_at = Some(state.progress.steps);
+            }
+            self.loss_sum += loss as f64;
             self.loss_n += 1;
             state.progress.updates += 1;
         }
+    }
+
+    /// The step at which a loss first stopped being finite (training must stop there).
+    pub(super) fn diverged_at(&self) -> Option<usize> {
+        self.diverged_at
     }
 
     /// The mean loss of the round's updates (`None` without updates), and a fresh start.
@@ -67,5 +79,60 @@ impl Learner {
         self.loss_sum = 0.0;
         self.loss_n = 0;
         mean
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::build_agent;
+    use crate::config::Algo;
+    use crate::replay::Transition;
+    use imbarb_nn::Checkpoint;
+    use imbarb_sim::Action;
+
+    /// A network whose weights overflow gives a non-finite loss, and the learner records the
+    /// step at which it first did (the trainer stops there); a sane network never does.
+    #[test]
+    fn a_non_finite_loss_is_recorded_with_its_step() {
+        let mut config = TrainConfig {
+            algo: Algo::Dqn,
+            ..TrainConfig::default()
+        };
+        config.network.hidden = vec![8];
+        let t = &mut config.training;
+        (t.batch_size, t.learning_starts, t.replay_capacity) = (4, 4, 16);
+        let width = 3;
+        for blow_up in [false, true] {
+            let mut agent = build_agent(&config, width, (-1.0, 1.0)).expect("agent");
+            if blow_up {
+                let mut ck = Checkpoint::new();
+                agent.save(&mut ck, false).expect("save");
+                let names: Vec<String> = ck.tensor_names().map(String::from).collect();
+                for n in names {
+                    let shape = ck.shape(&n).expect("shape").to_vec();
+                    let huge = vec![1e30_f32; ck.get(&n).expect("tensor").len()];
+                    ck.put(&n, shape, &huge).expect("put");
+                }
+                agent.load(&ck, false).expect("load");
+            }
+            let mut state = TrainState::fresh(&config, width, 3);
+            for i in 0..8 {
+                state.replay.push(&Transition {
+                    obs: vec![1.0, -0.5, i as f32],
+                    mask: vec![true; 3],
+                    action: Action::Discrete(i % 3),
+                    reward: 1.0,
+                    discount: 0.99,
+                    next_obs: vec![0.5, 0.5, 1.0],
+                    next_mask: vec![true; 3],
+                });
+            }
+            state.progress.steps = 123;
+            let mut learner = Learner::new(width, 1);
+            learner.learn(agent.as_mut(), &mut state, &config);
+            let expected = blow_up.then_some(123);
+            assert_eq!(learner.diverged_at(), expected, "blow up: {blow_up}");
+        }
     }
 }

@@ -89,6 +89,7 @@ pub fn train(
         build_agent(config, obs_width, support).map_err(|e| TrainError::Config(e.to_string()))?;
     let mut state = TrainState::fresh(config, obs_width, n_actions);
     let run = RunDir::new(dir);
+    let _owned = run.claim()?;
     let mut manifest = Manifest {
         algo: config.algo.name().into(),
         seed: config.seed,
@@ -131,6 +132,13 @@ pub fn train(
         );
         state.progress.rounds += 1;
         rounds_this_call += 1;
+        if let Some(step) = learner.diverged_at() {
+            session.bar.abandon();
+            return Err(TrainError::Diverged {
+                step,
+                what: "the training loss".into(),
+            });
+        }
         if let Some(a) = &mut state.average {
             a.observe(agent.as_ref(), round.steps)
                 .map_err(|e| TrainError::Checkpoint(format!("weight average: {e}")))?;
@@ -153,10 +161,11 @@ pub fn train(
             run.append_metrics(&line)?;
             state.progress.metrics_lines += 1;
             manifest.best = state.progress.best.clone();
+            run.save_latest(agent.as_ref(), &state)?;
             if state.progress.steps >= t.total_steps {
+                run.verify_best()?;
                 manifest.status = RunStatus::Finished;
             }
-            run.save_latest(agent.as_ref(), &state)?;
             run.write_manifest(&manifest)?;
         }
         if options

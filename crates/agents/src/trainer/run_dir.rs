@@ -9,6 +9,7 @@ use crate::build::build_agent;
 use crate::config::TrainConfig;
 use crate::value::ValueAgent;
 use imbarb_nn::Checkpoint;
+use imbarb_util::fs::{remove_orphan_temps, DirLock, LOCK_FILE, TEMP_PREFIX};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -101,7 +102,49 @@ pub(super) enum Opened {
     Finished,
 }
 
+/// The names a run directory holds (beside temporaries of interrupted writes).
+const RUN_ENTRIES: [&str; 5] = [
+    "config.toml",
+    "manifest.json",
+    "metrics.jsonl",
+    "checkpoints",
+    LOCK_FILE,
+];
+
 impl RunDir {
+    /// Takes the directory for this process: refuses a directory holding anything but a run's
+    /// files (training would replace them), locks it for as long as the returned lock lives
+    /// (another process training there is refused, naming its pid), then removes the temporary
+    /// files an interrupted write left.
+    pub(super) fn claim(&self) -> Result<DirLock, TrainError> {
+        let foreign: Vec<String> = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| !RUN_ENTRIES.contains(&n.as_str()) && !n.starts_with(TEMP_PREFIX))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+            Err(e) => return Err(io_err(&self.dir, e)),
+        };
+        if !foreign.is_empty() {
+            let mut shown = foreign;
+            shown.sort();
+            let more = shown.len().saturating_sub(3);
+            shown.truncate(3);
+            let list = shown.join(", ")
+                + &if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+            return Err(TrainError::Foreign(self.dir.display().to_string(), list));
+        }
+        let lock = DirLock::acquire(&self.dir)?;
+        remove_orphan_temps(&self.dir)?;
+        remove_orphan_temps(&self.dir.join("checkpoints"))?;
+        Ok(lock)
+    }
+
     /// The files of the run in `dir`.
     pub(super) fn new(dir: &Path) -> RunDir {
         RunDir {
@@ -155,6 +198,7 @@ impl RunDir {
             .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
         if state.progress.steps >= config.training.total_steps {
             if old.status != RunStatus::Finished {
+                self.verify_best()?;
                 let mut done = old;
                 done.status = RunStatus::Finished;
                 done.best = state.progress.best.clone();
@@ -208,6 +252,7 @@ impl RunDir {
             .map_err(|e| TrainError::Checkpoint(format!("progress: {e}")))?;
         ck.set_meta("progress", progress);
         save_rng(&mut ck, &state.rng);
+        finite(&ck, state.progress.steps)?;
         ck.save(&self.latest).map_err(ck_err)
     }
 
@@ -218,8 +263,19 @@ impl RunDir {
             .save(&mut ck, false)
             .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
         ck.set_meta("step", step.to_string());
+        finite(&ck, step)?;
         ck.save(&self.best)
             .map_err(|e| TrainError::Checkpoint(e.to_string()))
+    }
+
+    /// Checks that the network the run deploys loads (checksum, finite values): a run is marked
+    /// finished only then.
+    pub(super) fn verify_best(&self) -> Result<(), TrainError> {
+        Checkpoint::load(&self.best).map(|_| ()).map_err(|e| {
+            TrainError::Checkpoint(format!(
+                "{e}; the deployable network is damaged, so the run cannot finish: train it again in a new directory"
+            ))
+        })
     }
 
     /// Writes `manifest.json`.
@@ -238,6 +294,17 @@ impl RunDir {
             .map_err(|e| io_err(&self.metrics, e))?;
         writeln!(f, "{text}").map_err(|e| io_err(&self.metrics, e))?;
         f.sync_data().map_err(|e| io_err(&self.metrics, e))
+    }
+}
+
+/// Refuses a checkpoint with a non-finite value: the training that made it diverged.
+fn finite(ck: &Checkpoint, step: usize) -> Result<(), TrainError> {
+    match ck.first_non_finite() {
+        Some((tensor, i)) => Err(TrainError::Diverged {
+            step,
+            what: format!("tensor {tensor} (value {i})"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -276,7 +343,7 @@ fn restore_rng(ck: &Checkpoint) -> Result<ChaCha8Rng, TrainError> {
 
 /// Writes `bytes` to `path` atomically (the project's one implementation).
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    imbarb_util::fs::write_atomic(path, bytes).map_err(|e| io_err(path, e))
+    Ok(imbarb_util::fs::write_atomic(path, bytes)?)
 }
 
 /// Keeps the first `n` lines of a file (metrics written after the last checkpoint are replayed

@@ -29,6 +29,23 @@ pub enum TrainError {
     /// A checkpoint could not be used.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A file of the run could not be written.
+    #[error(transparent)]
+    Write(#[from] imbarb_util::fs::WriteError),
+    /// The run directory is not a run's, or another process owns it.
+    #[error(transparent)]
+    Lock(#[from] imbarb_util::fs::LockError),
+    /// A directory that holds files other than a run's: training there would replace them.
+    #[error("{0} holds files that are not an imbarb run's ({1}); choose a new or empty directory")]
+    Foreign(String, String),
+    /// Training diverged: a loss or weight stopped being a finite number.
+    #[error("training diverged at step {step}: {what} is not finite; a training.lr or training.reward_scale too large is the usual cause (the run is not finished; its last good checkpoint is kept)")]
+    Diverged {
+        /// The environment step.
+        step: usize,
+        /// What went non-finite.
+        what: String,
+    },
     /// The environment could not be set up from the data and config.
     #[error(transparent)]
     Sim(#[from] imbarb_sim::SimError),

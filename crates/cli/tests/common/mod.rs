@@ -1,4 +1,5 @@
 //! What the command-line tests share: running the binary and reading its output.
+#![allow(dead_code)]
 
 use std::process::{Command, Output};
 
