@@ -520,129 +520,45 @@ impl TrainConfig {
         toml::to_string_pretty(self).unwrap_or_else(|e| format!("# not serialisable: {e}\n"))
     }
 
-    /// Checks ranges and combinations.
+    /// Checks every numeric setting against its range (`limits::TRAINING_LIMITS`, the battery's
+    /// `BATTERY_LIMITS`) and the combinations that cannot train; the error names the key.
     pub fn check(&self) -> Result<(), String> {
-        let t = &self.training;
-        let d = &self.distribution;
-        match self.env.actions {
-            imbarb_sim::ActionSpace::Discrete { levels } if levels < 2 => {
-                return Err("env.actions.levels must be >= 2".into())
-            }
-            imbarb_sim::ActionSpace::Continuous if !matches!(self.algo, Algo::Sac | Algo::Dsac) => {
-                return Err(format!(
-                    "env.actions: {} acts on discrete levels ({{ kind = \"discrete\", levels = 3 }}); continuous power needs algo = \"sac\" or \"dsac\"",
-                    self.algo.name()
-                ))
-            }
-            _ => {}
-        }
         self.env
-            .battery
+            .actions
             .check()
-            .map_err(|e| format!("env.battery: {e}"))?;
+            .map_err(|e| format!("env.actions: {e}"))?;
+        if self.env.actions == imbarb_sim::ActionSpace::Continuous
+            && !matches!(self.algo, Algo::Sac | Algo::Dsac)
+        {
+            return Err(format!(
+                "env.actions: {} acts on discrete levels ({{ kind = \"discrete\", levels = 3 }}); continuous power needs algo = \"sac\" or \"dsac\"",
+                self.algo.name()
+            ));
+        }
+        self.env.battery.check().map_err(|e| format!("env.{e}"))?;
         self.risk.check().map_err(|e| format!("risk: {e}"))?;
         self.selection
             .check()
             .map_err(|e| format!("selection: {e}"))?;
-        let positive = [
-            ("training.total_steps", t.total_steps),
-            ("training.envs", t.envs),
-            ("training.batch_size", t.batch_size),
-            ("training.replay_capacity", t.replay_capacity),
-            ("training.n_step", t.n_step),
-            ("training.n_step_with_cap", t.n_step_with_cap.unwrap_or(1)),
-            ("training.validate_every", t.validate_every),
-            ("training.threads", t.threads),
-            ("distribution.quantiles", d.quantiles),
-            ("distribution.iqn_n", d.iqn_n),
-            ("distribution.iqn_n_prime", d.iqn_n_prime),
-            ("distribution.iqn_k", d.iqn_k),
-            ("distribution.iqn_cosines", d.iqn_cosines),
-        ];
-        for (name, v) in positive {
-            if v == 0 {
-                return Err(format!("{name} must be positive"));
-            }
+        crate::limits::check_ranges(self).map_err(|e| e.to_string())?;
+        if self.network.hidden.contains(&0) || self.network.iqn_head_hidden.contains(&0) {
+            return Err(
+                "network.hidden and network.iqn_head_hidden: widths must be positive".into(),
+            );
         }
-        if d.atoms < 2 {
-            return Err("distribution.atoms must be >= 2".into());
-        }
-        if let Support::Fixed { v_min, v_max } = d.support {
-            if v_min >= v_max || !v_min.is_finite() || !v_max.is_finite() {
+        if let Support::Fixed { v_min, v_max } = self.distribution.support {
+            if v_min >= v_max {
                 return Err(format!(
                     "distribution.support: need v_min < v_max, got {v_min}, {v_max}"
                 ));
             }
         }
-        if !(t.gamma > 0.0 && t.gamma <= 1.0) {
-            return Err(format!("training.gamma must be in (0, 1], got {}", t.gamma));
-        }
-        if t.lr.is_nan()
-            || t.lr <= 0.0
-            || t.reward_scale.is_nan()
-            || t.reward_scale <= 0.0
-            || t.grad_clip < 0.0
-        {
-            return Err("training.lr and reward_scale must be > 0, grad_clip >= 0".into());
-        }
-        for (name, e) in [
-            ("epsilon_start", t.epsilon_start),
-            ("epsilon_end", t.epsilon_end),
-        ] {
-            if !(0.0..=1.0).contains(&e) {
-                return Err(format!("training.{name} must be in [0, 1], got {e}"));
-            }
-        }
-        let non_negative = |x: f32| x.is_finite() && x >= 0.0;
-        if !(t.cycle_budget_shadow_price_eur_per_mwh.is_finite()
-            && t.cycle_budget_shadow_price_eur_per_mwh >= 0.0)
-        {
-            return Err("training.cycle_budget_shadow_price_eur_per_mwh must be >= 0".into());
-        }
-        if let Some(end) = t.lr_end {
-            if !(end.is_finite() && end > 0.0) {
-                return Err(format!("training.lr_end must be > 0, got {end}"));
-            }
-        }
-        if !non_negative(t.observation_noise) || !non_negative(t.weight_decay) {
-            return Err("training.observation_noise and weight_decay must be >= 0".into());
-        }
-        match t.target {
-            TargetUpdate::Hard { period: 0 } => {
-                return Err("training.target.period must be positive".into())
-            }
-            TargetUpdate::Polyak { tau } if !(tau > 0.0 && tau <= 1.0) => {
-                return Err(format!("training.target.tau must be in (0, 1], got {tau}"))
-            }
-            _ => {}
-        }
-        if self.network.hidden.is_empty() || self.network.hidden.contains(&0) {
-            return Err("network.hidden needs at least one positive width".into());
-        }
+        crate::limits::check_updates_happen(self)?;
         if matches!(self.algo, Algo::Dqn | Algo::Sac) && self.risk != RiskMeasure::Mean {
             return Err(format!(
                 "risk: {} learns only the mean; use c51, qr-dqn, iqn or dsac for a risk measure",
                 self.algo.name()
             ));
-        }
-        let s = &self.sac;
-        if !(s.target_entropy_ratio.is_finite() && (0.0..=1.0).contains(&s.target_entropy_ratio)) {
-            return Err(format!(
-                "sac.target_entropy_ratio must be in [0, 1], got {}",
-                s.target_entropy_ratio
-            ));
-        }
-        if !s.continuous_target_entropy.is_finite() {
-            return Err("sac.continuous_target_entropy must be finite".into());
-        }
-        for (name, v) in [
-            ("sac.initial_alpha", s.initial_alpha),
-            ("sac.alpha_lr", s.alpha_lr),
-            ("sac.actor_lr_scale", s.actor_lr_scale),
-        ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(format!("{name} must be > 0, got {v}"));
-            }
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod config_doc;
 pub mod dqn;
 pub mod iqn;
+pub mod limits;
 pub mod policy;
 pub mod qrdqn;
 pub mod replay;

@@ -104,8 +104,8 @@ pub fn dp_oracle(
     horizon: Horizon,
 ) -> Result<DpSchedule, BaselineError> {
     b.check()?;
-    if levels < 2 {
-        return Err(BaselineError::TooFewLevels(levels));
+    if !(2..=imbarb_sim::MAX_LEVELS).contains(&levels) {
+        return Err(BaselineError::Levels(levels));
     }
     let lat = Lattice::new(b, levels, 0.25);
     let start = (b.first_soc_mwh() * lat.units_per_mwh).round() as i64;

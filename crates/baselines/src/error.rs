@@ -8,6 +8,9 @@ pub enum BaselineError {
     /// The battery, days or environment were not valid.
     #[error(transparent)]
     Sim(#[from] SimError),
+    /// An MPC look-ahead of no quarter-hour, or longer than `MAX_MPC_HORIZON`.
+    #[error("MPC horizon {0}: expected 1 to {max} quarter-hours", max = crate::mpc::MAX_MPC_HORIZON)]
+    Horizon(usize),
     /// A baseline fitted on training days was given none.
     #[error("{0}: no training days")]
     NoTrainingDays(&'static str),
@@ -19,9 +22,9 @@ pub enum BaselineError {
         /// Why there was no candidate.
         why: &'static str,
     },
-    /// The exact DP needs power levels.
-    #[error("the DP oracle needs at least 2 levels, got {0}")]
-    TooFewLevels(usize),
+    /// The exact DP needs 2 to `MAX_LEVELS` power levels.
+    #[error("the DP oracle needs 2 to {max} levels, got {0}", max = imbarb_sim::MAX_LEVELS)]
+    Levels(usize),
     /// The exact DP cannot carry the SoC across capped days.
     #[error(
         "the DP oracle with a daily cycle cap runs per day; for SoC carried across capped days \

@@ -29,6 +29,10 @@ pub struct ForecastMpc {
     held: Option<(usize, usize, f64)>,
 }
 
+/// The longest MPC look-ahead, in quarter-hours: a week. The forecast is persistence fading into
+/// a time-of-day profile, so a longer horizon adds LP size and nothing else.
+pub const MAX_MPC_HORIZON: usize = 672;
+
 impl ForecastMpc {
     /// Fits the profile and autocorrelation on training days.
     pub fn fit(
@@ -40,6 +44,9 @@ impl ForecastMpc {
     ) -> Result<ForecastMpc, BaselineError> {
         if train.is_empty() {
             return Err(BaselineError::NoTrainingDays("MPC"));
+        }
+        if !(1..=MAX_MPC_HORIZON).contains(&horizon) {
+            return Err(BaselineError::Horizon(horizon));
         }
         let profile = train_profile(days, train);
         let (mut num, mut den) = (0.0, 0.0);
@@ -74,7 +81,7 @@ impl ForecastMpc {
         Ok(ForecastMpc {
             profile,
             rho,
-            horizon: horizon.max(1),
+            horizon,
             terminal_eur_per_mwh: (mean_price.0 / mean_price.1.max(1.0))
                 * battery.discharge_efficiency,
             battery,

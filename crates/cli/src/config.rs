@@ -38,7 +38,7 @@ pub fn run(cmd: ConfigCommand) -> Result<()> {
                     },
                 )?
             };
-            print!("{}", annotated(&config));
+            out!("{}", annotated(&config));
             Ok(())
         }
     }

@@ -3,11 +3,13 @@
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
-use imbarb_market::summary::DataSummary;
+use imbarb_market::summary::{DataSummary, Implausible, PLAUSIBLE_PRICE_EUR_PER_MWH};
 use imbarb_market::synth::{self, SynthParams};
 use imbarb_market::write::{canonical_minute_csv, canonical_qh_csv};
+use imbarb_market::MAX_ABS_VALUE;
 use imbarb_market::{read_files, source};
 use imbarb_util::fs::write_atomic;
+use imbarb_util::range::Range;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
@@ -28,6 +30,10 @@ or `synthetic[:FROM..TO][:seed=N][:minutes]` for the embedded synthetic market."
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Warn about prices beyond this magnitude, EUR/MWh (values beyond 100,000 are refused
+        /// when read).
+        #[arg(long, default_value_t = PLAUSIBLE_PRICE_EUR_PER_MWH)]
+        plausible_price: f64,
     },
     /// Convert files of any supported layout to imbarb's canonical CSV (UTC, ascending).
     #[command(after_help = "Examples:
@@ -90,13 +96,19 @@ Without --minutes, the per-minute residual paths are taken from the embedded cal
 
 pub fn run(cmd: DataCommand) -> Result<()> {
     match cmd {
-        DataCommand::Inspect { sources, json } => {
+        DataCommand::Inspect {
+            sources,
+            json,
+            plausible_price,
+        } => {
+            Range::above(0.0, MAX_ABS_VALUE).check("--plausible-price", plausible_price)?;
             let data = source::load(&sources)?;
-            let summary = DataSummary::of(&data);
+            let mut summary = DataSummary::of(&data);
+            summary.implausible = Implausible::of(&data, plausible_price);
             if json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                outln!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
-                print!("{}", summary.render_text());
+                out!("{}", summary.render_text());
             }
         }
         DataCommand::Convert { files, out } => {
@@ -154,7 +166,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
                     write_atomic(&path, json.as_bytes())?;
                     eprintln!("wrote {}", path.display());
                 }
-                None => print!("{json}"),
+                None => out!("{json}"),
             }
         }
     }

@@ -3,6 +3,7 @@
 use crate::setup::SetupArgs;
 use anyhow::Result;
 use clap::Args;
+use imbarb_baselines::mpc::MAX_MPC_HORIZON;
 use imbarb_eval::{render_table, Backtest, Metrics, Oracle};
 use imbarb_experiment::{
     run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
@@ -43,8 +44,12 @@ pub struct BacktestArgs {
         default_value = "rule,schedule,mpc,idle,oracle"
     )]
     pub policy: Vec<PolicySpec>,
-    /// MPC look-ahead in quarter-hours.
-    #[arg(long, default_value_t = DEFAULT_MPC_HORIZON)]
+    /// MPC look-ahead in quarter-hours (1 to 672, a week).
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MPC_HORIZON,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_MPC_HORIZON as u64)
+    )]
     pub mpc_horizon: usize,
     /// Write ledger (per quarter-hour) and daily P&L CSVs per policy to this folder.
     #[arg(long)]
@@ -71,10 +76,10 @@ pub fn oracle(args: OracleArgs) -> Result<()> {
             "daily": s.eval.iter().zip(&o.schedule.day_profit_eur).map(|(d, p)| serde_json::json!({
                 "date": s.days.days[*d].date.to_string(), "profit_eur": p})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}", s.describe());
-        println!(
+        outln!("{}", s.describe());
+        outln!(
             "perfect foresight ({}): {per_day:.1} EUR/day, {cycles:.2} cycles/day, {:.0} EUR over {} days (solved in {secs:.2} s)",
             o.method,
             o.total_eur(),
@@ -123,17 +128,17 @@ pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
             "synthetic": s.days.synthetic, "surrogate_minute_qhs": s.days.surrogate_qhs,
             "data_hash": s.data_hash, "metrics": metrics,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}", s.describe());
-        println!(
+        outln!("{}", s.describe());
+        outln!(
             "perfect foresight ({}): {:.1} EUR/day\n",
             oracle.method,
             oracle.total_eur() / s.eval.len() as f64
         );
-        print!("{}", render_table(&metrics));
+        out!("{}", render_table(&metrics));
         if let Some(dir) = &args.out {
-            println!("\nledgers and daily P&L written to {}", dir.display());
+            outln!("\nledgers and daily P&L written to {}", dir.display());
         }
     }
     Ok(())

@@ -22,8 +22,8 @@ the data (default: each agent config's own). Results: <out>/results.csv and resu
 pub struct ExperimentArgs {
     /// The experiment file (TOML), or a record's directory (its experiment.toml).
     pub file: PathBuf,
-    /// Training jobs at a time.
-    #[arg(long, default_value_t = 1)]
+    /// Training jobs at a time (1 to 256).
+    #[arg(long, default_value_t = 1, value_parser = crate::ranges::jobs())]
     pub jobs: usize,
     /// Experiment directory (default runs/experiments/<name>).
     #[arg(long)]
@@ -56,14 +56,14 @@ pub struct QuickstartArgs {
     /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), `synthetic`, or files.
     #[arg(long, num_args = 1.., default_value = "belgium")]
     pub data: Vec<String>,
-    /// Training jobs at a time.
-    #[arg(long, default_value_t = 2)]
+    /// Training jobs at a time (1 to 256).
+    #[arg(long, default_value_t = 2, value_parser = crate::ranges::jobs())]
     pub jobs: usize,
     /// Output directory.
     #[arg(long, default_value = "runs/quickstart")]
     pub out: PathBuf,
     /// Environment steps per agent (default: QR-DQN 700k, DSAC 400k).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::ranges::steps())]
     pub steps: Option<usize>,
 }
 
@@ -92,7 +92,7 @@ pub struct ReportArgs {
 /// `imbarb report DIR`: report.html again from evaluation.json and the runs (no backtests).
 pub fn report(args: ReportArgs) -> Result<()> {
     let path = imbarb_report::write_report(&args.dir).map_err(anyhow::Error::msg)?;
-    println!("report: {}", path.display());
+    outln!("report: {}", path.display());
     Ok(())
 }
 
@@ -106,7 +106,7 @@ pub fn run(mut args: ExperimentArgs) -> Result<()> {
     if let Some(dir) = &args.freeze {
         let file = imbarb_experiment::ExperimentFile::read(&args.file)?;
         let record = file.freeze(&args.file, Path::new(""), dir)?;
-        println!("frozen record: {}", record.display());
+        outln!("frozen record: {}", record.display());
         return Ok(());
     }
     let options = ExperimentOptions {
@@ -169,9 +169,9 @@ pub fn run(mut args: ExperimentArgs) -> Result<()> {
     };
     let outcome = run_experiment(&options, &on_start, &listener)?;
     let _ = bars.clear();
-    print!("{}", outcome.results_md);
+    out!("{}", outcome.results_md);
     let [csv, md, report] = &outcome.files;
-    println!(
+    outln!(
         "results: {}, {} and {}",
         csv.display(),
         md.display(),

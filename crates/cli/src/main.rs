@@ -1,9 +1,12 @@
 //! `imbarb`: the command-line front end. Thin: parses arguments, calls the library crates, prints.
 
+#[macro_use]
+mod out;
 mod config;
 mod data;
 mod evaluate;
 mod experiment;
+mod ranges;
 mod setup;
 mod train;
 
@@ -53,6 +56,8 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of a pipe stopped reading (`| head`): it has what it wanted.
+        Err(e) if out::is_closed_pipe(&e) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -7,7 +7,9 @@ use clap::{Args, ValueEnum};
 use imbarb_experiment::{build_setup, DaySet, Setup};
 use imbarb_market::source::DataSource;
 use imbarb_market::SplitSpec;
-use imbarb_sim::{ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits};
+use imbarb_sim::{
+    ActionSpace, BatteryConfig, EnvConfig, Granularity, InitialSoc, LevelLimits, SimError,
+};
 
 /// How the state of charge starts each day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,7 +104,8 @@ impl SetupArgs {
             degradation_eur_per_mwh: self.degradation,
             ..BatteryConfig::default()
         };
-        battery.check()?;
+        battery.check().map_err(as_flag_error)?;
+        actions.check()?;
         Ok(EnvConfig {
             battery,
             granularity,
@@ -124,5 +127,35 @@ impl SetupArgs {
             self.seed,
             self.days,
         )
+    }
+}
+
+/// A battery error in the words of the command line: the flag that set the parameter, not the
+/// config key behind it.
+fn as_flag_error(e: SimError) -> anyhow::Error {
+    match e {
+        SimError::Battery {
+            field,
+            value,
+            expected,
+        } => anyhow::anyhow!(
+            "{} = {}: expected {expected}",
+            flag_of(field),
+            imbarb_util::range::show_number(value)
+        ),
+        SimError::InitialSoc { .. } => anyhow::anyhow!("--initial-soc: {e}"),
+        other => other.into(),
+    }
+}
+
+/// The flag of battery parameter `field` (the parameter itself where no flag sets it).
+pub fn flag_of(field: &str) -> &str {
+    match field {
+        "charge_power_mw" | "discharge_power_mw" => "--power-mw",
+        "energy_mwh" => "--energy-mwh",
+        "charge_efficiency" | "discharge_efficiency" => "--efficiency",
+        "cycles_per_day" => "--cap",
+        "degradation_eur_per_mwh" => "--degradation",
+        other => other,
     }
 }

@@ -35,7 +35,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub cap: Option<f64>,
     /// Override the number of environment steps.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::ranges::steps())]
     pub steps: Option<usize>,
     /// No progress bar.
     #[arg(long)]
@@ -74,6 +74,7 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
         config.data.sources = data.clone();
     }
     if let Some(cap) = args.cap {
+        crate::ranges::cycles().check("--cap", cap)?;
         config.env.battery.cycles_per_day = Some(cap);
     }
     if let Some(steps) = args.steps {
@@ -101,14 +102,22 @@ pub fn run(args: TrainArgs) -> Result<()> {
             .map_or(String::new(), |c| format!("-cap{c}"));
         PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
     });
-    let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
+    // Data errors name where the data came from: the flag, or the config file's key.
+    let config_file = args.config.display();
+    let (sources, split) = parse_data(&config.data.sources, &config.data.split)
+        .with_context(|| format!("{config_file}"))?;
+    let data_origin = match args.data {
+        Some(_) => "--data".to_string(),
+        None => format!("{config_file}: data.sources"),
+    };
     let s = build_setup(
         &sources,
         &split,
         config.env.clone(),
         config.data.minute_seed,
         DaySet::Validation,
-    )?;
+    )
+    .with_context(|| data_origin)?;
     eprintln!(
         "training {} (seed {}) on {}{} training days, {} validation days -> {}",
         config.algo.name(),
@@ -149,7 +158,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Deploy::Final => "final network's validation",
     };
     match &outcome.best {
-        Some(b) => println!(
+        Some(b) => outln!(
             "{}: {deployed} {:.1} EUR/day ({:.2} cycles/day) at step {}; {} steps, {} updates ({rates})",
             out.display(),
             b.eur_per_day,
@@ -158,7 +167,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             outcome.steps,
             outcome.updates,
         ),
-        None => println!("{}: no validation yet", out.display()),
+        None => outln!("{}: no validation yet", out.display()),
     }
     Ok(())
 }

@@ -484,7 +484,7 @@ fn backtest_takes_a_minute_runs_own_granularity() {
         "--data",
         data,
         "--steps",
-        "3000",
+        "12000",
         "--out",
         run.to_str().unwrap(),
         "--quiet",

@@ -19,6 +19,7 @@ fn an_experiment_trains_its_grid_and_summarises_it_over_seeds() {
             "name = \"grid\"\nseeds = [0, 1]\ncaps = [\"none\", 1.1]\n\
              data = [\"synthetic:2023-01-01..2023-02-28:seed=2\"]\n\
              baselines = [\"rule\", \"oracle\"]\n\
+             set = {{ training = {{ learning_starts = 500 }} }}\n\
              [[agents]]\nname = \"qr\"\nconfig = \"{q}\"\nsteps = 1500\n\
              [[agents]]\nname = \"dsac-c\"\nconfig = \"{d}\"\nsteps = 1500\n\
              risk = {{ kind = \"mean-plus-cvar\", alpha = 0.1, beta = 1.0 }}\n",

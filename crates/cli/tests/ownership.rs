@@ -1,6 +1,7 @@
-//! Exclusive ownership of experiment and run directories (issue #29, class 1): a second
-//! experiment on the same directory is refused naming the first one's pid, and the runs an
-//! experiment started end with it when it is killed, instead of training on as orphans.
+//! What the CLI owns and where it writes (issue #29). Class 1: a second experiment on the same
+//! directory is refused naming the first one's pid, and the runs an experiment started end with
+//! it when it is killed, instead of training on as orphans. Class 6: a closed pipe or a full
+//! device ends the command cleanly, never with a panic.
 
 mod common;
 
@@ -108,4 +109,36 @@ fn an_experiment_owns_its_directory_and_its_runs_die_with_it() {
     // Both directories are free again.
     let free = imbarb_util::fs::DirLock::acquire(&run).and(imbarb_util::fs::DirLock::acquire(&out));
     assert!(free.is_ok(), "{free:?}");
+}
+
+/// Output to a closed pipe ends quietly with success; to a full device, with an error that
+/// names standard output (issue #29, class 6). Never a panic.
+#[test]
+fn closed_pipes_end_quietly_and_full_devices_fail_cleanly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let o = Command::new(env!("CARGO_BIN_EXE_imbarb"))
+        .args(["config", "show", "qr-dqn"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?} {}", o.status, stderr(&o));
+    assert_eq!(stderr(&o), "");
+
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    let Ok(full) = full else {
+        return; // not Linux: no full device to write to
+    };
+    let o = Command::new(env!("CARGO_BIN_EXE_imbarb"))
+        .args(["config", "show", "qr-dqn"])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o),
+        "error: cannot write to standard output: No space left on device (os error 28)\n"
+    );
 }

@@ -204,19 +204,30 @@ impl ExperimentFile {
         let text = std::fs::read_to_string(&config_path)
             .with_context(|| format!("reading {}", config_path.display()))?;
         let origin = config_path.display().to_string();
+        // The config file alone first, so its own errors name its own lines.
+        let mut config: TrainConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         let overrides: Vec<&toml::Table> = self.set.iter().chain(&a.set).collect();
-        let text = if overrides.is_empty() {
-            text
-        } else {
+        if !overrides.is_empty() {
             let mut table: toml::Table =
                 toml::from_str(&text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
             for over in overrides {
                 merge(&mut table, over);
             }
-            table.to_string()
-        };
-        TrainConfig::from_toml(&text, &origin)
-            .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))
+            // A line of the merged text would point into neither file: name the `set` instead.
+            config = table.try_into().map_err(|e: toml::de::Error| {
+                anyhow::anyhow!(
+                    "{}: agent `{}`: `set`: {}",
+                    path.display(),
+                    a.name,
+                    e.message().trim_end()
+                )
+            })?;
+        }
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
+        Ok(config)
     }
 
     /// Each agent's config with everything the file says of it folded in (file-wide and agent

@@ -33,12 +33,59 @@ pub fn write_quickstart(out: &Path, data: &[String], steps: Option<usize>) -> Re
     for (name, config, default_steps) in QUICKSTART_AGENTS {
         let path = format!("quickstart-{name}.toml");
         write_atomic(&out.join(&path), config.as_bytes())?;
+        let n = steps.unwrap_or(default_steps);
         file.push_str(&format!(
-            "\n[[agents]]\nname = \"{name}\"\nconfig = \"{path}\"\nsteps = {}\n",
-            steps.unwrap_or(default_steps)
+            "\n[[agents]]\nname = \"{name}\"\nconfig = \"{path}\"\nsteps = {n}\n"
         ));
+        let parsed =
+            imbarb_agents::TrainConfig::from_toml(config, &path).map_err(anyhow::Error::msg)?;
+        if let Some(starts) = earlier_start(&parsed, n) {
+            file.push_str(&format!(
+                "set = {{ training = {{ learning_starts = {starts} }} }}\n"
+            ));
+        }
     }
     let experiment = out.join("quickstart.toml");
     write_atomic(&experiment, file.as_bytes())?;
     Ok(experiment)
+}
+
+/// A shorter quickstart (`--steps`) than the config's `learning_starts` allows would never update
+/// its networks: it starts learning after a quarter of its steps instead (at least one batch).
+/// `None` when the config's own start fits.
+fn earlier_start(config: &imbarb_agents::TrainConfig, steps: usize) -> Option<usize> {
+    let t = &config.training;
+    (t.learning_starts.max(t.batch_size) > steps.min(t.replay_capacity))
+        .then(|| (steps / 4).max(t.batch_size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every quickstart length writes configs that update their networks; the shipped lengths
+    /// keep the configs' own start.
+    #[test]
+    fn any_length_trains_and_the_shipped_lengths_are_untouched() {
+        let d = tempfile::tempdir().expect("tempdir");
+        for steps in [None, Some(300), Some(3_000), Some(50_000)] {
+            let file = write_quickstart(d.path(), &["synthetic".into()], steps).expect("written");
+            let exp = crate::grid::ExperimentFile::read(&file).expect("read");
+            let jobs = exp
+                .jobs(&file, d.path(), &d.path().join("out"))
+                .expect("jobs");
+            for j in &jobs {
+                j.config.check().expect("a config that trains");
+                let t = &j.config.training;
+                if steps.is_none() {
+                    assert_eq!(t.learning_starts, 10_000);
+                } else {
+                    assert!(
+                        t.learning_starts.max(t.batch_size) <= t.total_steps,
+                        "{steps:?}"
+                    );
+                }
+            }
+        }
+    }
 }

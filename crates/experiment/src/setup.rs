@@ -71,7 +71,9 @@ pub struct Setup {
 
 /// The data sources and split of a config, as written there, parsed (errors name the text).
 pub fn parse_data(sources: &[String], split: &str) -> Result<(Vec<DataSource>, SplitSpec)> {
-    Ok((source::parse_sources(sources)?, SplitSpec::parse(split)?))
+    let sources = source::parse_sources(sources).context("data.sources")?;
+    let split = SplitSpec::parse(split).context("data.split")?;
+    Ok((sources, split))
 }
 
 /// Loads `sources`, splits the days by `split`, arranges them for `config`'s granularity and

@@ -103,7 +103,7 @@ fn the_grid_is_agents_by_caps_by_seeds_with_overrides() {
         d.path(),
         "seeds = [3, 4]\ncaps = [\"none\", 1.1]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
          set = { training = { gamma = 0.98, n_step = 7 } }\n\
-         [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
+         [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 12345\n\
          [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
          risk = { kind = \"cvar\", alpha = 0.1 }\n\
          set = { env = { granularity = \"minute\" }, training = { gamma = 0.9995 } }\n",
@@ -120,7 +120,7 @@ fn the_grid_is_agents_by_caps_by_seeds_with_overrides() {
     assert_eq!(names[0], "q-capnone-seed3");
     assert_eq!(names[3], "q-cap1.1-seed4");
     assert_eq!(names[7], "q-averse-cap1.1-seed4");
-    assert_eq!(jobs[0].config.training.total_steps, 1234);
+    assert_eq!(jobs[0].config.training.total_steps, 12345);
     assert_eq!(jobs[3].config.env.battery.cycles_per_day, Some(1.1));
     assert_eq!(jobs[3].seed, 4);
     assert_eq!(jobs[4].config.risk, RiskMeasure::Cvar { alpha: 0.1 });
@@ -194,7 +194,7 @@ fn a_frozen_record_resolves_to_the_same_jobs_and_stays_frozen() {
         "name = \"study\"\nseeds = [3, 4]\ncaps = [\"none\", 1.1, 2]\ndata = [\"synthetic:2023-01-01..2023-01-31\"]\n\
          baselines = [\"mpc\", \"oracle\"]\n\
          set = { training = { gamma = 0.98 } }\n\
-         [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 1234\n\
+         [[agents]]\nname = \"q\"\nconfig = \"q.toml\"\nsteps = 12345\n\
          [[agents]]\nname = \"q-averse\"\nconfig = \"q.toml\"\n\
          risk = { kind = \"cvar\", alpha = 0.1 }\nset = { training = { gamma = 0.9995 } }\n",
     );

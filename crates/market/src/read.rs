@@ -366,7 +366,10 @@ impl RowParser<'_> {
                     line,
                     col,
                     s,
-                    &format!("beyond the plausible range ±{MAX_ABS_VALUE:.0} (a unit or export error: Elia's prices are capped near ±15,000 EUR/MWh, the Belgian imbalance is a few GW)"),
+                    &format!(
+                        "beyond the plausible range ±{} (a unit or export error: Elia's prices are capped near ±15,000 EUR/MWh, the Belgian imbalance is a few GW)",
+                        imbarb_util::range::show_number(MAX_ABS_VALUE)
+                    ),
                 )),
                 _ => Err(self.err(line, col, s, "expected a finite number")),
             },

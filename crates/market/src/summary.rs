@@ -50,6 +50,42 @@ pub struct DataSummary {
     pub price: Option<PriceStats>,
     /// Per-minute part, when present.
     pub minutes: Option<MinuteSummary>,
+    /// Quarter-hours whose price lies beyond a plausibility bound (readable, but suspect).
+    pub implausible: Implausible,
+}
+
+/// The default plausibility bound of `data inspect`, EUR/MWh: about Elia's own price caps.
+pub const PLAUSIBLE_PRICE_EUR_PER_MWH: f64 = 15_000.0;
+
+/// Prices beyond a plausibility bound: worth a look before training on them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Implausible {
+    /// The bound, EUR/MWh (either sign).
+    pub bound_eur_per_mwh: f64,
+    /// Quarter-hours with a price (either side) beyond it.
+    pub quarter_hours: usize,
+    /// The first few of them (UTC starts).
+    pub first_utc: Vec<DateTime<Utc>>,
+}
+
+impl Implausible {
+    /// The quarter-hours of `data` priced beyond `bound` EUR/MWh.
+    pub fn of(data: &MarketData, bound: f64) -> Implausible {
+        let beyond: Vec<DateTime<Utc>> = data
+            .qh
+            .iter()
+            .filter(|r| {
+                r.price.long_eur_per_mwh().abs() > bound
+                    || r.price.short_eur_per_mwh().abs() > bound
+            })
+            .map(|r| r.start_utc)
+            .collect();
+        Implausible {
+            bound_eur_per_mwh: bound,
+            quarter_hours: beyond.len(),
+            first_utc: beyond.into_iter().take(5).collect(),
+        }
+    }
 }
 
 fn quality_counts(q: impl Iterator<Item = Quality>) -> BTreeMap<String, usize> {
@@ -94,6 +130,7 @@ impl DataSummary {
             dual_price_quarter_hours: data.qh.iter().filter(|r| r.price.is_dual()).count(),
             price: PriceStats::of(&data.qh),
             minutes,
+            implausible: Implausible::of(data, PLAUSIBLE_PRICE_EUR_PER_MWH),
         }
     }
 
@@ -186,6 +223,17 @@ impl DataSummary {
             }
         } else {
             let _ = writeln!(o, "rows     no quarter-hour prices");
+        }
+        let bad = &self.implausible;
+        if bad.quarter_hours > 0 {
+            let first: Vec<String> = bad.first_utc.iter().map(|t| t.to_string()).collect();
+            let _ = writeln!(
+                o,
+                "WARNING  {} quarter-hour(s) priced beyond ±{} EUR/MWh (first: {}): check the unit and the export",
+                bad.quarter_hours,
+                bad.bound_eur_per_mwh,
+                first.join(", ")
+            );
         }
         if let Some(p) = &self.price {
             let _ = writeln!(

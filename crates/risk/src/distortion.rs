@@ -3,6 +3,7 @@
 
 use crate::distribution::Discrete;
 use crate::normal::{normal_cdf, normal_quantile};
+use imbarb_util::range::Range;
 use serde::{Deserialize, Serialize};
 
 /// A distortion of the quantile fraction.
@@ -37,17 +38,20 @@ pub enum Distortion {
 impl Distortion {
     /// Checks the parameter range.
     pub fn check(&self) -> Result<(), String> {
-        let ok = match *self {
-            Distortion::Neutral => true,
-            Distortion::Cvar { eta } => eta > 0.0 && eta <= 1.0,
-            Distortion::Wang { eta } | Distortion::Pow { eta } => eta.is_finite(),
-            Distortion::Cpw { eta } => eta > 0.0 && eta.is_finite(),
+        let range = match *self {
+            Distortion::Neutral => return Ok(()),
+            Distortion::Cvar { .. } => Range::above(0.0, 1.0),
+            Distortion::Wang { .. } | Distortion::Pow { .. } => Range::closed(-10.0, 10.0),
+            Distortion::Cpw { .. } => Range::above(0.0, 10.0),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("distortion parameter out of range: {self:?}"))
-        }
+        let (Distortion::Cvar { eta }
+        | Distortion::Wang { eta }
+        | Distortion::Pow { eta }
+        | Distortion::Cpw { eta }) = *self
+        else {
+            return Ok(());
+        };
+        range.check("eta", eta).map(drop).map_err(|e| e.to_string())
     }
 
     /// The distorted fraction beta(tau), for tau in [0, 1].

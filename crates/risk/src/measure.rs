@@ -3,6 +3,7 @@
 
 use crate::distortion::Distortion;
 use crate::distribution::Discrete;
+use imbarb_util::range::Range;
 use serde::{Deserialize, Serialize};
 
 /// A risk measure (higher is better for all of them).
@@ -47,22 +48,22 @@ pub enum RiskMeasure {
 impl RiskMeasure {
     /// Checks parameter ranges.
     pub fn check(&self) -> Result<(), String> {
-        let alpha_ok = |a: f64| a > 0.0 && a <= 1.0;
-        let ok = match *self {
-            RiskMeasure::Mean => true,
-            RiskMeasure::Var { alpha } | RiskMeasure::Cvar { alpha } => alpha_ok(alpha),
-            RiskMeasure::MeanPlusVar { alpha, beta }
-            | RiskMeasure::MeanPlusCvar { alpha, beta } => {
-                alpha_ok(alpha) && beta.is_finite() && beta >= 0.0
+        let alpha = Range::above(0.0, 1.0);
+        let weight = Range::closed(0.0, 1_000.0);
+        let checked = match *self {
+            RiskMeasure::Mean => Ok(()),
+            RiskMeasure::Var { alpha: a } | RiskMeasure::Cvar { alpha: a } => {
+                alpha.check("alpha", a).map(drop)
             }
-            RiskMeasure::MeanMinusStd { lambda } => lambda.is_finite() && lambda >= 0.0,
+            RiskMeasure::MeanPlusVar { alpha: a, beta }
+            | RiskMeasure::MeanPlusCvar { alpha: a, beta } => alpha
+                .check("alpha", a)
+                .and_then(|_| weight.check("beta", beta))
+                .map(drop),
+            RiskMeasure::MeanMinusStd { lambda } => weight.check("lambda", lambda).map(drop),
             RiskMeasure::Distorted(d) => return d.check(),
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("risk measure parameter out of range: {self:?}"))
-        }
+        checked.map_err(|e| e.to_string())
     }
 
     /// Evaluates the measure on a distribution.

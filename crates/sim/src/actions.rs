@@ -26,7 +26,22 @@ impl Default for ActionSpace {
     }
 }
 
+/// The most discrete power levels an action space may have: one every 2 % of rated power. The
+/// exact DP's lattice, the action masks and the agents' output heads all grow with the count,
+/// and finer steps than this add nothing a continuous agent does not do better.
+pub const MAX_LEVELS: usize = 101;
+
 impl ActionSpace {
+    /// Checks the number of levels (2 to `MAX_LEVELS`).
+    pub fn check(&self) -> Result<(), crate::SimError> {
+        match *self {
+            ActionSpace::Discrete { levels } if !(2..=MAX_LEVELS).contains(&levels) => {
+                Err(crate::SimError::Levels(levels))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Number of discrete actions (0 for continuous).
     pub fn n(&self) -> usize {
         match self {
@@ -53,7 +68,7 @@ impl std::fmt::Display for ActionSpace {
 
 /// An action space that is neither `continuous` nor `discrete:N` with N >= 2, as written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("actions `{0}`: expected `continuous` or `discrete:N` with N >= 2")]
+#[error("actions `{0}`: expected `continuous` or `discrete:N` with N from 2 to {MAX_LEVELS}")]
 pub struct ParseActionSpaceError(pub String);
 
 impl std::str::FromStr for ActionSpace {
@@ -63,7 +78,9 @@ impl std::str::FromStr for ActionSpace {
             return Ok(ActionSpace::Continuous);
         }
         match s.strip_prefix("discrete:").map(str::parse::<usize>) {
-            Some(Ok(levels)) if levels >= 2 => Ok(ActionSpace::Discrete { levels }),
+            Some(Ok(levels)) if (2..=MAX_LEVELS).contains(&levels) => {
+                Ok(ActionSpace::Discrete { levels })
+            }
             _ => Err(ParseActionSpaceError(s.to_string())),
         }
     }

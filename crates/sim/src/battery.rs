@@ -7,6 +7,7 @@
 //! Full equivalent cycles = (energy into the cells + energy out of the cells) / (2 x usable energy).
 
 use crate::error::SimError;
+use imbarb_util::range::Range;
 use serde::{Deserialize, Serialize};
 
 /// How the state of charge starts each day.
@@ -99,55 +100,100 @@ pub struct StepOutcome {
     pub clipped_mw: f64,
 }
 
+/// One numeric battery parameter's allowed range.
+pub struct BatteryLimit {
+    /// The parameter, as configs name it.
+    pub key: &'static str,
+    /// Its allowed values.
+    pub range: Range,
+    /// Why the range is what it is.
+    pub why: &'static str,
+    /// The value in a config (`None`: not set, nothing to check).
+    pub get: fn(&BatteryConfig) -> Option<f64>,
+}
+
+/// The allowed range of every numeric battery parameter. Wide enough for any grid battery built
+/// or planned (hundreds of MW, thousands of MWh), narrow enough that every quantity the
+/// simulator and solvers form stays far from float overflow and round-off.
+pub const BATTERY_LIMITS: [BatteryLimit; 9] = [
+    BatteryLimit {
+        key: "charge_power_mw",
+        range: Range::above(0.0, 10_000.0),
+        why: "the largest batteries are a few GW",
+        get: |b| Some(b.charge_power_mw),
+    },
+    BatteryLimit {
+        key: "discharge_power_mw",
+        range: Range::above(0.0, 10_000.0),
+        why: "the largest batteries are a few GW",
+        get: |b| Some(b.discharge_power_mw),
+    },
+    BatteryLimit {
+        key: "energy_mwh",
+        range: Range::closed(0.001, 100_000.0),
+        why: "1 kWh to 100 GWh",
+        get: |b| Some(b.energy_mwh),
+    },
+    BatteryLimit {
+        key: "charge_efficiency",
+        range: Range::closed(0.1, 1.0),
+        why: "a fraction of the grid energy reaches the cells (at least 10 %: any storage device does better)",
+        get: |b| Some(b.charge_efficiency),
+    },
+    BatteryLimit {
+        key: "discharge_efficiency",
+        range: Range::closed(0.1, 1.0),
+        why: "a fraction of the cell energy reaches the grid (at least 10 %: any storage device does better)",
+        get: |b| Some(b.discharge_efficiency),
+    },
+    BatteryLimit {
+        key: "soc_min",
+        range: Range::below(0.0, 1.0),
+        why: "a fraction of usable energy",
+        get: |b| Some(b.soc_min),
+    },
+    BatteryLimit {
+        key: "soc_max",
+        range: Range::above(0.0, 1.0),
+        why: "a fraction of usable energy, above soc_min",
+        get: |b| Some(b.soc_max),
+    },
+    BatteryLimit {
+        key: "cycles_per_day",
+        range: Range::closed(0.0, 1_000.0),
+        why: "full equivalent cycles a day; beyond the battery's physical maximum a cap changes nothing",
+        get: |b| b.cycles_per_day,
+    },
+    BatteryLimit {
+        key: "degradation_eur_per_mwh",
+        range: Range::closed(0.0, 10_000.0),
+        why: "EUR per MWh of cell throughput, below the highest imbalance prices",
+        get: |b| Some(b.degradation_eur_per_mwh),
+    },
+];
+
 impl BatteryConfig {
-    /// Checks physical plausibility, naming the first parameter out of range.
+    /// Checks physical plausibility, naming the first parameter out of range (see
+    /// `BATTERY_LIMITS`).
     pub fn check(&self) -> Result<(), SimError> {
-        let bad = |field, value, expected| {
-            Err(SimError::Battery {
-                field,
-                value,
-                expected,
-            })
-        };
-        let at_least_zero = "expected a finite number >= 0";
-        for (field, v) in [
-            ("charge_power_mw", self.charge_power_mw),
-            ("discharge_power_mw", self.discharge_power_mw),
-            ("degradation_eur_per_mwh", self.degradation_eur_per_mwh),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(field, v, at_least_zero);
+        for limit in BATTERY_LIMITS {
+            let Some(value) = (limit.get)(self) else {
+                continue;
+            };
+            if !limit.range.contains(value) {
+                return Err(SimError::Battery {
+                    field: limit.key,
+                    value,
+                    expected: limit.range.to_string(),
+                });
             }
         }
-        if !(self.energy_mwh.is_finite() && self.energy_mwh > 0.0) {
-            return bad(
-                "energy_mwh",
-                self.energy_mwh,
-                "expected a finite number > 0",
-            );
-        }
-        for (field, v) in [
-            ("charge_efficiency", self.charge_efficiency),
-            ("discharge_efficiency", self.discharge_efficiency),
-        ] {
-            if !(v > 0.0 && v <= 1.0) {
-                return bad(field, v, "expected a fraction in (0, 1]");
-            }
-        }
-        if !(0.0..1.0).contains(&self.soc_min) {
-            return bad("soc_min", self.soc_min, "expected a fraction in [0, 1)");
-        }
-        if !(self.soc_max > self.soc_min && self.soc_max <= 1.0) {
-            return bad(
-                "soc_max",
-                self.soc_max,
-                "expected a fraction above soc_min, at most 1",
-            );
-        }
-        if let Some(c) = self.cycles_per_day {
-            if !(c.is_finite() && c >= 0.0) {
-                return bad("cycles_per_day", c, at_least_zero);
-            }
+        if self.soc_max <= self.soc_min {
+            return Err(SimError::Battery {
+                field: "soc_max",
+                value: self.soc_max,
+                expected: format!("a fraction above soc_min ({})", self.soc_min),
+            });
         }
         let f = match self.initial_soc {
             InitialSoc::Fixed { fraction } => fraction,

@@ -141,11 +141,7 @@ impl<'a> VecEnv<'a> {
                 wanted: config.granularity.decisions_per_qh(),
             });
         }
-        if let ActionSpace::Discrete { levels } = config.actions {
-            if levels < 2 {
-                return Err(SimError::TooFewLevels(levels));
-            }
-        }
+        config.actions.check()?;
         let levels = config.actions.n();
         let duration_h = config.granularity.duration_h();
         let level_fraction: Vec<f64> = (0..levels)

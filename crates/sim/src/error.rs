@@ -7,14 +7,14 @@ use imbarb_market::DataError;
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     /// A battery parameter outside its physical range (or not a finite number).
-    #[error("battery: {field} = {value}: {expected}")]
+    #[error("battery: {field} = {}: expected {expected}", imbarb_util::range::show_number(*value))]
     Battery {
         /// The parameter, as configs and options name it.
         field: &'static str,
         /// Its value.
         value: f64,
         /// What it must be.
-        expected: &'static str,
+        expected: String,
     },
     /// The first day's SoC lies outside the SoC bounds.
     #[error("battery: initial SoC {value} is outside the SoC bounds [{min}, {max}]")]
@@ -57,9 +57,9 @@ pub enum SimError {
     /// Minute-mode features asked of days arranged for quarter-hour decisions.
     #[error("minute mode needs days arranged with minute granularity")]
     NotMinuteDays,
-    /// Fewer than two discrete power levels.
-    #[error("discrete actions need at least 2 levels, got {0}")]
-    TooFewLevels(usize),
+    /// Fewer than two discrete power levels, or more than `MAX_LEVELS`.
+    #[error("discrete actions need 2 to {max} levels, got {0}", max = crate::actions::MAX_LEVELS)]
+    Levels(usize),
     /// The market data behind the surrogate minute estimates could not be read.
     #[error(transparent)]
     Data(#[from] DataError),

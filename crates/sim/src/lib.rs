@@ -13,7 +13,8 @@ pub mod error;
 pub mod features;
 pub mod settlement;
 
-pub use battery::{BatteryConfig, InitialSoc, StepOutcome};
+pub use actions::MAX_LEVELS;
+pub use battery::{BatteryConfig, BatteryLimit, InitialSoc, StepOutcome, BATTERY_LIMITS};
 pub use days::{Day, Granularity, MarketDays, ParseGranularityError};
 pub use env::{
     action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig,

@@ -366,7 +366,7 @@ fn the_profile_ahead_is_the_training_days_average_by_wall_clock_slot() {
                 let slot = if q < 8 { q } else { q + 4 };
                 10.0 * slot as f64 + 4.0
             }
-            _ => 1e4 * ((q * 7919) % 13) as f64,
+            _ => 1e3 * ((q * 7919) % 13) as f64,
         };
         (p, p)
     });

@@ -4,5 +4,7 @@
 //! (`testdata`).
 
 pub mod fs;
+pub mod range;
 pub mod stats;
+pub mod sys;
 pub mod testdata;

@@ -83,6 +83,9 @@ pub fn train(
     }
     imbarb_nn::set_threads(config.training.threads);
     let obs_width = data.features.observation_width();
+    if let Some(available) = imbarb_util::sys::total_memory_bytes() {
+        crate::limits::check_memory(config, obs_width, available).map_err(TrainError::Config)?;
+    }
     let n_actions = config.n_actions();
     let support = auto_support(config, data.days, data.train);
     let mut agent =
