@@ -1,12 +1,12 @@
 //! `imbarb oracle` and `imbarb backtest`.
 
 use crate::setup::SetupArgs;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_baselines::mpc::MAX_MPC_HORIZON;
 use imbarb_eval::{render_table, Backtest, Metrics, Oracle};
 use imbarb_experiment::{
-    run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
+    ledger_stems, run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
 };
 use imbarb_util::fs::write_atomic;
 use std::path::PathBuf;
@@ -100,15 +100,12 @@ pub fn backtest_cmd(mut args: BacktestArgs) -> Result<()> {
     let s = args.setup.build()?;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let mut results: Vec<(Backtest, Metrics)> = vec![];
-    for name in &args.policy {
+    let stems = ledger_stems(&args.policy);
+    for (name, stem) in args.policy.iter().zip(&stems) {
         let (bt, m) = run_policy(name, &s, &oracle, args.mpc_horizon)?;
         if let Some(dir) = &args.out {
-            std::fs::create_dir_all(dir)?;
-            let stem: String = name
-                .to_string()
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric())
-                .collect();
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             write_atomic(
                 &dir.join(format!("{stem}_ledger.csv")),
                 bt.ledger_csv().as_bytes(),

@@ -15,7 +15,8 @@ pub mod tables;
 
 pub use grid::{select_agents, ExperimentFile, Job};
 pub use policy::{
-    make_policy, run_policy, runs_action_space, runs_granularity, PolicySpec, DEFAULT_MPC_HORIZON,
+    ledger_stems, make_policy, run_policy, runs_action_space, runs_granularity, PolicySpec,
+    DEFAULT_MPC_HORIZON,
 };
 pub use runner::{JobDone, JobProgress, Listener};
 pub use setup::{build_setup, parse_data, DaySet, Setup};

@@ -49,6 +49,41 @@ impl PolicySpec {
     }
 }
 
+/// File-name stems for the ledgers of `specs`, one per spec and all different: the spec
+/// written with every character a file name should not hold replaced by `-` (`run:runs/a b` ->
+/// `run-runs-a-b`), and a `-2`, `-3`, ... where two specs would still share a stem (the same
+/// policy twice, or runs whose paths differ only in such characters).
+pub fn ledger_stems(specs: &[PolicySpec]) -> Vec<String> {
+    let mut used = std::collections::BTreeSet::new();
+    specs
+        .iter()
+        .map(|spec| {
+            let mut slug = String::new();
+            for c in spec.to_string().chars() {
+                let keep = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+                if keep {
+                    slug.push(c);
+                } else if !slug.ends_with('-') {
+                    slug.push('-');
+                }
+            }
+            let slug = slug.trim_matches(['-', '.']).to_string();
+            let slug = if slug.is_empty() {
+                "policy".to_string()
+            } else {
+                slug
+            };
+            let mut stem = slug.clone();
+            let mut k = 2;
+            while !used.insert(stem.clone()) {
+                stem = format!("{slug}-{k}");
+                k += 1;
+            }
+            stem
+        })
+        .collect()
+}
+
 impl std::fmt::Display for PolicySpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -200,6 +235,45 @@ fn runs_agree<T: PartialEq + Copy + std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs whose paths differ only in characters a file name drops, and a policy given twice,
+    /// still get ledgers of their own (they all went to one file before); plain names stay plain.
+    #[test]
+    fn ledger_stems_never_collide() {
+        let specs: Vec<PolicySpec> = [
+            "run:runs/a-b",
+            "run:runs/ab",
+            "run:runs/a b",
+            "run:runs/a-b",
+            "rule",
+            "rule",
+            "run:../x/./",
+        ]
+        .iter()
+        .map(|s| s.parse().expect("spec"))
+        .collect();
+        let stems = ledger_stems(&specs);
+        assert_eq!(
+            stems,
+            [
+                "run-runs-a-b",
+                "run-runs-ab",
+                "run-runs-a-b-2",
+                "run-runs-a-b-3",
+                "rule",
+                "rule-2",
+                "run-..-x"
+            ]
+        );
+        let distinct: std::collections::BTreeSet<&String> = stems.iter().collect();
+        assert_eq!(distinct.len(), stems.len());
+        for s in &stems {
+            assert!(
+                !s.contains('/') && !s.starts_with('.') && !s.is_empty(),
+                "{s}"
+            );
+        }
+    }
 
     #[test]
     fn specs_round_trip_and_bad_ones_are_named() {
