@@ -1,5 +1,6 @@
 //! A training config written out for a reader: every field (alphabetically, section by section), its
-//! value, its default where it differs, and the first line of its documentation. The
+//! value, its default where it differs, the first line of its documentation and, for a number,
+//! its allowed range. The
 //! documentation is the fields' own doc comments (through a JSON schema of `TrainConfig`), so it
 //! cannot drift from the code.
 
@@ -119,7 +120,11 @@ fn write_table(
             sections.push((key, field));
             continue;
         }
-        let doc = doc_of(field);
+        let mut doc = doc_of(field);
+        let dotted: Vec<&str> = path.iter().copied().chain([key.as_str()]).collect();
+        if let Some(range) = crate::limits::range_of(&dotted.join(".")) {
+            doc = format!("{doc} Range {}.", range.interval());
+        }
         match value {
             Some(v) => {
                 let shown = show(v);
@@ -190,5 +195,31 @@ mod tests {
         assert!(text.contains("# n_step_with_cap = (unset)"), "{text}");
         let back = TrainConfig::from_toml(&text, "annotated").expect("parses back");
         assert_eq!(back, config);
+        // Every plain numeric key of the ranges table is a real key and shows its range (a
+        // renamed field would leave its range unchecked).
+        for limit in crate::limits::TRAINING_LIMITS {
+            let parts: Vec<&str> = limit.key.split('.').collect();
+            let [_, leaf] = parts[..] else { continue };
+            if leaf.contains(' ') {
+                continue;
+            }
+            let shown = format!("Range {}.", limit.range.interval());
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(&format!("{leaf} = ")) && l.contains(&shown))
+                    || text.contains(&format!("# {leaf} = (unset)")),
+                "{}: {shown}\n{text}",
+                limit.key
+            );
+        }
+        for limit in imbarb_sim::BATTERY_LIMITS {
+            let shown = format!("Range {}.", limit.range.interval());
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(&format!("{} = ", limit.key)) && l.contains(&shown)),
+                "{}",
+                limit.key
+            );
+        }
     }
 }

@@ -321,3 +321,55 @@ pub fn check_memory(config: &TrainConfig, obs_width: usize, available: f64) -> R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped default fits in a gigabyte; a replay of a billion transitions or layers of
+    /// 16k units do not, and the refusal names the setting that costs the most.
+    #[test]
+    fn memory_estimates_refuse_what_cannot_fit_and_name_the_cause() {
+        let gib = (1u64 << 30) as f64;
+        let config = TrainConfig::default();
+        let base = memory_estimate(&config, 40);
+        assert!(base.bytes > 1e7 && base.bytes < gib, "{base:?}");
+        // 200k transitions x (8 x 40 + 2 x 3 + 16) bytes: replay by hand.
+        assert_eq!(
+            base.largest,
+            ("training.replay_capacity", 200_000.0 * 342.0)
+        );
+        check_memory(&config, 40, gib).expect("fits");
+
+        let mut huge = config.clone();
+        huge.training.replay_capacity = 1_000_000_000;
+        let e = check_memory(&huge, 40, 16.0 * gib).expect_err("342 GB of replay");
+        assert!(
+            e.contains("lower training.replay_capacity") && e.contains("318.5 GiB"),
+            "{e}"
+        );
+
+        let mut wide = config;
+        wide.network.hidden = vec![16_384; 8];
+        wide.distribution.quantiles = 1_024;
+        let e = check_memory(&wide, 40, 16.0 * gib).expect_err("wide");
+        assert!(e.contains("lower network.hidden"), "{e}");
+    }
+
+    /// Replay that can never hold one batch, or a start later than the run: refused; the
+    /// shipped default: fine.
+    #[test]
+    fn runs_that_would_never_update_are_refused() {
+        let mut c = TrainConfig::default();
+        check_updates_happen(&c).expect("default");
+        c.training.replay_capacity = 1;
+        assert!(check_updates_happen(&c).is_err());
+        c.training.replay_capacity = 200_000;
+        c.training.total_steps = 9_999;
+        let e = check_updates_happen(&c).expect_err("starts after the end");
+        assert!(e.contains("training.learning_starts = 10000"), "{e}");
+        c.training.learning_starts = 0;
+        c.training.batch_size = 10_000;
+        assert!(check_updates_happen(&c).is_err());
+    }
+}

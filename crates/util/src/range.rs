@@ -120,17 +120,23 @@ pub fn show_number(x: f64) -> String {
     }
 }
 
-impl fmt::Display for Range {
-    /// `a number in (0, 1]`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "a number in {}{}, {}{}",
+impl Range {
+    /// The interval alone: `(0, 1]`, `[1, 16,384]`.
+    pub fn interval(&self) -> String {
+        format!(
+            "{}{}, {}{}",
             if self.min_inclusive { '[' } else { '(' },
             show_number(self.min),
             show_number(self.max),
             if self.max_inclusive { ']' } else { ')' }
         )
+    }
+}
+
+impl fmt::Display for Range {
+    /// `a number in (0, 1]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a number in {}", self.interval())
     }
 }
 
