@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use clap::Subcommand;
+use imbarb_fetch::{fetch, ClientConfig, Dataset, EliaClient, FetchRequest};
 use imbarb_market::summary::{DataSummary, Implausible, PLAUSIBLE_PRICE_EUR_PER_MWH};
 use imbarb_market::synth::{self, SynthParams};
 use imbarb_market::write::{canonical_minute_csv, canonical_qh_csv};
@@ -34,6 +35,39 @@ or `synthetic[:FROM..TO][:seed=N][:minutes]` for the embedded synthetic market."
         /// when read).
         #[arg(long, default_value_t = PLAUSIBLE_PRICE_EUR_PER_MWH)]
         plausible_price: f64,
+    },
+    /// Download an Elia Open Data dataset into a canonical CSV (created, or extended: the same
+    /// window again changes nothing, an interrupted fetch resumes, validated rows replace
+    /// not-validated ones).
+    #[command(after_help = "Examples:
+  imbarb data fetch ods134 --from 2024-06-01 --to 2024-06-30 --out be_qh_2024-06.csv
+  imbarb data fetch ods047 --from 2023-01-01 --to 2023-12-31 --out be_qh_2023.csv
+  imbarb data fetch ods161 --from 2025-04-08 --to 2025-04-08 --out be_minutes.csv
+
+Datasets: ods047 / ods134 / ods162 (prices per quarter-hour: pre-MARI history, post-MARI
+history, today), ods046 / ods133 / ods161 (prices per minute: pre-MARI, post-MARI history, the
+current hour), ods126 / ods169 (system imbalance per minute: history, near real-time). Dates are
+Brussels days; quarter-hour datasets are asked for a month at a time, per-minute ones a day.
+The portal is https://opendata.elia.be (its API: /api/explore/v2.1/catalog/datasets/ID/exports/csv);
+--base-url or IMBARB_ELIA_URL point elsewhere.")]
+    Fetch {
+        /// Dataset id (ods047, ods134, ods162, ods046, ods133, ods161, ods126, ods169).
+        dataset: String,
+        /// First Brussels day.
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last Brussels day (included).
+        #[arg(long)]
+        to: NaiveDate,
+        /// The canonical CSV to create or extend (written atomically after each window).
+        #[arg(long)]
+        out: PathBuf,
+        /// The portal's base URL (default: $IMBARB_ELIA_URL, else https://opendata.elia.be).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Tries per window on transient failures (5xx, 429, broken connections), 1 to 20.
+        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=20))]
+        attempts: u32,
     },
     /// Convert files of any supported layout to imbarb's canonical CSV (UTC, ascending).
     #[command(after_help = "Examples:
@@ -110,6 +144,48 @@ pub fn run(cmd: DataCommand) -> Result<()> {
             } else {
                 out!("{}", summary.render_text());
             }
+        }
+        DataCommand::Fetch {
+            dataset,
+            from,
+            to,
+            out,
+            base_url,
+            attempts,
+        } => {
+            let dataset = Dataset::find(&dataset).map_err(anyhow::Error::msg)?;
+            let mut config = ClientConfig::default();
+            if let Some(url) = base_url {
+                config.base_url = url;
+            }
+            config.retry.attempts = attempts;
+            let client = EliaClient::new(config);
+            let report = fetch(
+                &client,
+                &FetchRequest {
+                    dataset,
+                    from,
+                    to,
+                    out: out.clone(),
+                },
+                &|w| {
+                    if w.skipped {
+                        eprintln!("{} .. {}: held whole and validated, skipped", w.from, w.to);
+                    } else {
+                        eprintln!("{} .. {}: {} rows", w.from, w.to, w.rows);
+                    }
+                },
+            )?;
+            outln!(
+                "{}: {} {} rows ({} new, {} revised); {} windows fetched, {} already held",
+                out.display(),
+                dataset.id,
+                report.total,
+                report.added,
+                report.replaced,
+                report.fetched,
+                report.skipped
+            );
         }
         DataCommand::Convert { files, out } => {
             let data = read_files(&files)?;
