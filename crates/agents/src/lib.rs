@@ -8,6 +8,7 @@ pub mod build;
 pub mod c51;
 pub mod config;
 pub mod config_doc;
+pub mod decide;
 pub mod dqn;
 pub mod iqn;
 pub mod limits;

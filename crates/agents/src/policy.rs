@@ -6,7 +6,8 @@
 use crate::trainer::{load_best, Manifest, TrainError};
 use crate::value::ValueAgent;
 use imbarb_sim::{
-    Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy, BATTERY_FEATURES,
+    components_in, Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy,
+    BATTERY_FEATURES,
 };
 use std::path::Path;
 
@@ -46,15 +47,35 @@ impl RunPolicy {
         if run_env.granularity != env.granularity {
             return Err(mismatch("decision granularity"));
         }
-        let features =
-            MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?;
+        // The run's own normalisation and profile where its manifest holds them (the
+        // observation `imbarb decide` rebuilds, exactly); older runs' features are re-normalised.
+        let comps = components_in(&manifest.feature_names);
+        if comps.iter().any(|&k| !days.components_present[k]) {
+            return Err(mismatch(
+                "data (the run observes system components this data lacks)",
+            ));
+        }
+        let features = match manifest.scaling() {
+            Some(scaling) => MarketFeatures::build_scaled(
+                days,
+                &run_env.observation,
+                run_env.granularity,
+                &comps,
+                &scaling,
+            )?,
+            None => MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?,
+        };
         let fw = features.width;
         if manifest.feature_names.len() != fw + BATTERY_FEATURES
             || manifest.feature_names[..fw] != features.names[..]
         {
             return Err(mismatch("observation (feature list)"));
         }
-        let (scale, shift) = remap(&manifest, &features);
+        let (scale, shift) = if manifest.scaling().is_some() {
+            (vec![1.0; fw], vec![0.0; fw])
+        } else {
+            remap(&manifest, &features)
+        };
         let levels = manifest.config.n_actions();
         let continuous = match (env.actions, manifest.config.env.actions) {
             (ActionSpace::Continuous, _) => true,

@@ -54,6 +54,14 @@ pub enum SimError {
         /// Decisions per quarter-hour of the environment.
         wanted: usize,
     },
+    /// A run's normalisation has another number of columns than its observation config gives.
+    #[error("the run's normalisation has {got} columns, its observation {expected}")]
+    FeatureWidth {
+        /// Columns the observation config gives.
+        expected: usize,
+        /// Columns the normalisation has.
+        got: usize,
+    },
     /// Minute-mode features asked of days arranged for quarter-hour decisions.
     #[error("minute mode needs days arranged with minute granularity")]
     NotMinuteDays,

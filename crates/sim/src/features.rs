@@ -98,8 +98,173 @@ pub struct MarketFeatures {
     pub mean: Vec<f64>,
     /// Per-column std used for normalisation.
     pub std: Vec<f64>,
+    /// The price profile by wall-clock slot the `profile_ahead` columns show.
+    pub profile: [f64; 96],
     /// Decisions per quarter-hour.
     pub decisions_per_qh: usize,
+}
+
+/// What a run's observations learned from its training days, and all a deployed run needs
+/// besides the market data to rebuild them: per-column normalisation and the average price by
+/// Brussels wall-clock slot (`profile_ahead`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureScaling {
+    /// Per-column mean.
+    pub mean: Vec<f64>,
+    /// Per-column standard deviation (1 where it was ~0).
+    pub std: Vec<f64>,
+    /// Average final price per wall-clock slot over the training days (NaN: never seen).
+    pub profile: [f64; 96],
+}
+
+/// The part of a decision's features shared by every decision of its quarter-hour.
+struct QhContext {
+    g: isize,
+    slot_index: usize,
+    weekday: f64,
+    month: f64,
+    rolling: Vec<f64>,
+}
+
+impl QhContext {
+    fn new(days: &MarketDays, cfg: &ObservationConfig, date: chrono::NaiveDate, g: usize) -> Self {
+        QhContext {
+            g: g as isize,
+            slot_index: wall_clock_slot(days.qh_start(g)),
+            weekday: f64::from(weekday_index(date)) / 7.0,
+            month: f64::from(date.month0()) / 12.0,
+            // Price-history features at this QH only use grid indices < g (QHs already ended).
+            rolling: rolling_stats(days, g as isize, &cfg.rolling_windows),
+        }
+    }
+}
+
+/// How the features of one decision are computed: the one definition behind training,
+/// backtests and a deployed run's decisions.
+struct RowSpec<'a> {
+    days: &'a MarketDays,
+    cfg: &'a ObservationConfig,
+    minute: bool,
+    comps: &'a [usize],
+    profile: &'a [f64; 96],
+}
+
+impl RowSpec<'_> {
+    /// The raw (unnormalised) features of minute `m` of the quarter-hour `ctx` into `out`.
+    fn fill(&self, ctx: &QhContext, m: usize, out: &mut [f64]) {
+        let (days, cfg, g) = (self.days, self.cfg, ctx.g);
+        let slot = ctx.slot_index as f64 / 96.0;
+        let mut c = 0;
+        let mut push = |v: f64| {
+            out[c] = v;
+            c += 1;
+        };
+        if cfg.time_of_day {
+            push((TAU * slot).sin());
+            push((TAU * slot).cos());
+        }
+        if cfg.minute_in_qh && self.minute {
+            push(m as f64 / 14.0);
+        }
+        if cfg.weekday {
+            push((TAU * ctx.weekday).sin());
+            push((TAU * ctx.weekday).cos());
+        }
+        if cfg.month {
+            push((TAU * ctx.month).sin());
+            push((TAU * ctx.month).cos());
+        }
+        for k in 1..=cfg.last_prices as isize {
+            push(grid_price(days, g - k));
+        }
+        if cfg.latest_estimate && self.minute {
+            // Decision at minute m sees the estimate computed in minute m - 1 (for m = 0: the
+            // previous quarter-hour's last minute).
+            let idx = g * 15 + m as isize - 1;
+            push(if idx < 0 {
+                f64::NAN
+            } else {
+                days.minute_estimates
+                    .get(idx as usize)
+                    .copied()
+                    .unwrap_or(f64::NAN)
+            });
+        }
+        for &k in self.comps {
+            for lag in 1..=cfg.component_lags as isize {
+                let i = g - lag;
+                push(if i < 0 {
+                    f64::NAN
+                } else {
+                    days.grid_components
+                        .get(i as usize)
+                        .map_or(f64::NAN, |cs| cs[k])
+                });
+            }
+        }
+        for v in &ctx.rolling {
+            push(*v);
+        }
+        for j in 0..cfg.profile_ahead {
+            push(self.profile[(ctx.slot_index + j) % 96]);
+        }
+    }
+}
+
+/// A raw feature value normalised as the observation holds it (missing: 0, the mean).
+#[inline]
+pub fn normalise(v: f64, mean: f64, std: f64) -> f32 {
+    if v.is_nan() {
+        0.0
+    } else {
+        ((v - mean) / std) as f32
+    }
+}
+
+/// The components (indices into `Component::ALL`) whose lags feature `names` holds: how a
+/// deployed run knows which columns it was trained with.
+pub fn components_in(names: &[String]) -> Vec<usize> {
+    (0..7)
+        .filter(|&k| {
+            let lag1 = format!(
+                "{}_lag_1",
+                imbarb_market::Component::ALL[k].canonical_name()
+            );
+            names.contains(&lag1)
+        })
+        .collect()
+}
+
+/// The normalised market features of one decision: minute `minute` of grid quarter-hour `g`
+/// (which may lie beyond the data, the quarter-hour in progress) on Brussels day `date`, from
+/// `days`' grid (prices, components and running estimates published so far), with the
+/// components `comps` and the run's `scaling`. Computed by the same code as `build`, so a
+/// deployed run observes exactly what it did in training and backtests.
+#[allow(clippy::too_many_arguments)]
+pub fn decision_features(
+    days: &MarketDays,
+    cfg: &ObservationConfig,
+    granularity: Granularity,
+    comps: &[usize],
+    scaling: &FeatureScaling,
+    date: chrono::NaiveDate,
+    g: usize,
+    minute: usize,
+) -> Vec<f32> {
+    let spec = RowSpec {
+        days,
+        cfg,
+        minute: granularity == Granularity::Minute,
+        comps,
+        profile: &scaling.profile,
+    };
+    let width = feature_names(cfg, spec.minute, comps).len();
+    let mut raw = vec![f64::NAN; width];
+    spec.fill(&QhContext::new(days, cfg, date, g), minute, &mut raw);
+    raw.iter()
+        .zip(scaling.mean.iter().zip(&scaling.std))
+        .map(|(v, (m, s))| normalise(*v, *m, *s))
+        .collect()
 }
 
 impl MarketFeatures {
@@ -110,123 +275,92 @@ impl MarketFeatures {
     }
 
     /// Builds the features of every day in `days`, normalising with statistics over the days
-    /// whose indices are in `train_days` (indices into `days.days`).
+    /// whose indices are in `train_days` (indices into `days.days`), which also give the price
+    /// profile.
     pub fn build(
         days: &MarketDays,
         cfg: &ObservationConfig,
         granularity: Granularity,
         train_days: &[usize],
     ) -> Result<MarketFeatures, crate::SimError> {
-        if granularity == Granularity::Minute && !days.has_minutes() {
-            return Err(crate::SimError::NotMinuteDays);
-        }
-        let per_qh = granularity.decisions_per_qh();
-        let minute = granularity == Granularity::Minute;
-        let comps: Vec<usize> = (0..7).filter(|&k| days.components_present[k]).collect();
-        let names = feature_names(cfg, minute, &comps);
         let profile = if cfg.profile_ahead > 0 {
             training_profile(days, train_days)
         } else {
             [0.0f64; 96]
         };
+        let comps: Vec<usize> = (0..7).filter(|&k| days.components_present[k]).collect();
+        let (names, values, day_row) = raw_features(days, cfg, granularity, &comps, &profile)?;
         let width = names.len();
-        let rows: usize = days.days.iter().map(|d| d.n_qh() * per_qh).sum();
-        let mut values = vec![f64::NAN; rows * width];
-        let mut day_row = Vec::with_capacity(days.days.len());
-        let mut row = 0;
-        let price = |i: isize| grid_price(days, i);
-        for day in &days.days {
-            day_row.push(row);
-            let weekday = f64::from(weekday_index(day.date)) / 7.0;
-            let month = f64::from(day.date.month0()) / 12.0;
-            for q in 0..day.n_qh() {
-                let g = (day.grid_offset + q) as isize;
-                let slot_index = wall_clock_slot(days.qh_start(day.grid_offset + q));
-                let slot = slot_index as f64 / 96.0;
-                // Price-history features at this QH only use grid indices < g (QHs already ended).
-                let rolling = rolling_stats(days, g, &cfg.rolling_windows);
-                for m in 0..per_qh {
-                    let out = &mut values[row * width..(row + 1) * width];
-                    let mut c = 0;
-                    let mut push = |v: f64| {
-                        out[c] = v;
-                        c += 1;
-                    };
-                    if cfg.time_of_day {
-                        push((TAU * slot).sin());
-                        push((TAU * slot).cos());
-                    }
-                    if cfg.minute_in_qh && minute {
-                        push(m as f64 / 14.0);
-                    }
-                    if cfg.weekday {
-                        push((TAU * weekday).sin());
-                        push((TAU * weekday).cos());
-                    }
-                    if cfg.month {
-                        push((TAU * month).sin());
-                        push((TAU * month).cos());
-                    }
-                    for k in 1..=cfg.last_prices as isize {
-                        push(price(g - k));
-                    }
-                    if cfg.latest_estimate && minute {
-                        // Decision at minute m sees the estimate computed in minute m - 1 (for
-                        // m = 0: the previous quarter-hour's last minute).
-                        let idx = g * 15 + m as isize - 1;
-                        push(if idx < 0 {
-                            f64::NAN
-                        } else {
-                            days.minute_estimates
-                                .get(idx as usize)
-                                .copied()
-                                .unwrap_or(f64::NAN)
-                        });
-                    }
-                    for &k in &comps {
-                        for lag in 1..=cfg.component_lags as isize {
-                            let i = g - lag;
-                            push(if i < 0 {
-                                f64::NAN
-                            } else {
-                                days.grid_components
-                                    .get(i as usize)
-                                    .map_or(f64::NAN, |cs| cs[k])
-                            });
-                        }
-                    }
-                    for v in &rolling {
-                        push(*v);
-                    }
-                    for j in 0..cfg.profile_ahead {
-                        push(profile[(slot_index + j) % 96]);
-                    }
-                    row += 1;
-                }
-            }
-        }
+        let per_qh = granularity.decisions_per_qh();
         let (mean, std) = normalisation(&values, width, days, &day_row, train_days, per_qh);
+        let scaling = FeatureScaling { mean, std, profile };
+        Ok(Self::normalised(names, values, day_row, scaling, per_qh))
+    }
+
+    /// Builds the features of every day in `days` with a run's own `scaling` (its training
+    /// days' normalisation and profile) and components `comps`: a deployed run's view of new
+    /// days, the same numbers `decision_features` gives one decision at a time.
+    pub fn build_scaled(
+        days: &MarketDays,
+        cfg: &ObservationConfig,
+        granularity: Granularity,
+        comps: &[usize],
+        scaling: &FeatureScaling,
+    ) -> Result<MarketFeatures, crate::SimError> {
+        let (names, values, day_row) =
+            raw_features(days, cfg, granularity, comps, &scaling.profile)?;
+        if scaling.mean.len() != names.len() || scaling.std.len() != names.len() {
+            return Err(crate::SimError::FeatureWidth {
+                expected: names.len(),
+                got: scaling.mean.len(),
+            });
+        }
+        let per_qh = granularity.decisions_per_qh();
+        Ok(Self::normalised(
+            names,
+            values,
+            day_row,
+            scaling.clone(),
+            per_qh,
+        ))
+    }
+
+    fn normalised(
+        names: Vec<String>,
+        values: Vec<f64>,
+        day_row: Vec<usize>,
+        scaling: FeatureScaling,
+        per_qh: usize,
+    ) -> MarketFeatures {
+        let width = names.len();
+        let FeatureScaling { mean, std, profile } = scaling;
         let values = values
             .chunks_exact(width.max(1))
             .flat_map(|r| {
-                r.iter().enumerate().map(|(c, v)| {
-                    if v.is_nan() {
-                        0.0
-                    } else {
-                        ((v - mean[c]) / std[c]) as f32
-                    }
-                })
+                r.iter()
+                    .enumerate()
+                    .map(|(c, v)| normalise(*v, mean[c], std[c]))
             })
             .collect();
-        Ok(MarketFeatures {
+        MarketFeatures {
             names,
             width,
             day_row,
             values,
             mean,
             std,
+            profile,
             decisions_per_qh: per_qh,
-        })
+        }
+    }
+
+    /// What these features learnt from their training days.
+    pub fn scaling(&self) -> FeatureScaling {
+        FeatureScaling {
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            profile: self.profile,
+        }
     }
 
     /// The normalised market features of decision `step` of day `day`.
@@ -279,6 +413,48 @@ fn feature_names(cfg: &ObservationConfig, minute: bool, comps: &[usize]) -> Vec<
         names.push(format!("profile_ahead_{j}"));
     }
     names
+}
+
+/// Every decision's raw features over `days`: names, row-major values (NaN where missing) and
+/// each day's first row.
+type RawFeatures = (Vec<String>, Vec<f64>, Vec<usize>);
+
+fn raw_features(
+    days: &MarketDays,
+    cfg: &ObservationConfig,
+    granularity: Granularity,
+    comps: &[usize],
+    profile: &[f64; 96],
+) -> Result<RawFeatures, crate::SimError> {
+    if granularity == Granularity::Minute && !days.has_minutes() {
+        return Err(crate::SimError::NotMinuteDays);
+    }
+    let per_qh = granularity.decisions_per_qh();
+    let minute = granularity == Granularity::Minute;
+    let names = feature_names(cfg, minute, comps);
+    let width = names.len();
+    let rows: usize = days.days.iter().map(|d| d.n_qh() * per_qh).sum();
+    let mut values = vec![f64::NAN; rows * width];
+    let mut day_row = Vec::with_capacity(days.days.len());
+    let spec = RowSpec {
+        days,
+        cfg,
+        minute,
+        comps,
+        profile,
+    };
+    let mut row = 0;
+    for day in &days.days {
+        day_row.push(row);
+        for q in 0..day.n_qh() {
+            let ctx = QhContext::new(days, cfg, day.date, day.grid_offset + q);
+            for m in 0..per_qh {
+                spec.fill(&ctx, m, &mut values[row * width..(row + 1) * width]);
+                row += 1;
+            }
+        }
+    }
+    Ok((names, values, day_row))
 }
 
 /// The final price of grid quarter-hour `i` (NaN before the grid or where missing).

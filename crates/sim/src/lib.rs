@@ -22,6 +22,7 @@ pub use env::{
 };
 pub use error::SimError;
 pub use features::{
-    battery_observation, MarketFeatures, ObservationConfig, BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
+    battery_observation, components_in, decision_features, normalise, FeatureScaling,
+    MarketFeatures, ObservationConfig, BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
 };
 pub use settlement::{settle, settle_increment};

@@ -108,6 +108,14 @@ pub fn train(
         validation_days: data.validation.len(),
         status: RunStatus::Running,
         best: None,
+        price_profile: Some(
+            data.features
+                .profile
+                .iter()
+                .map(|p| p.is_finite().then_some(*p))
+                .collect(),
+        ),
+        market: Some(format!("{:?}", data.days.market)),
     };
     match run.open(config, &data.data_hash, agent.as_mut(), &mut state)? {
         Opened::Finished => {

@@ -47,6 +47,36 @@ pub struct Manifest {
     /// The validation of the deployed network (`best.safetensors`): the best so far, or with
     /// `training.deploy = "final"` the latest.
     pub best: Option<Validation>,
+    /// The training days' average price per Brussels wall-clock slot (null: a slot they never
+    /// had), which the `profile_ahead` features show; recorded so a deployed run rebuilds its
+    /// observations without its training data. Absent in runs from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_profile: Option<Vec<Option<f64>>>,
+    /// The market the run was trained on (`BE`, `NL`); absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
+}
+
+impl Manifest {
+    /// The normalisation and profile the run observes with, when the manifest holds all of it
+    /// (older runs with `profile_ahead` lack the profile).
+    pub fn scaling(&self) -> Option<imbarb_sim::FeatureScaling> {
+        let mut profile = [0.0f64; 96];
+        match &self.price_profile {
+            Some(p) if p.len() == 96 => {
+                for (slot, v) in profile.iter_mut().zip(p) {
+                    *slot = v.unwrap_or(f64::NAN);
+                }
+            }
+            _ if self.config.env.observation.profile_ahead > 0 => return None,
+            _ => {}
+        }
+        Some(imbarb_sim::FeatureScaling {
+            mean: self.feature_mean.clone(),
+            std: self.feature_std.clone(),
+            profile,
+        })
+    }
 }
 
 /// Where a run stands, as `manifest.json` records it (`"running"` / `"finished"`).

@@ -1,0 +1,537 @@
+//! Deciding now: a trained run's action for the next decision time from the market data
+//! published so far and the battery's measured state. It observes through the same feature code
+//! as training and backtests (`imbarb_sim::decision_features`, with the run's recorded
+//! normalisation and price profile), so a decision taken here is the decision a backtest takes
+//! at the same moment; what it cannot see (a gap in the price lags, stale data, a state outside
+//! the battery's limits, another market) it refuses instead of guessing.
+
+use crate::trainer::{load_best, Manifest};
+use crate::value::ValueAgent;
+use chrono::{DateTime, TimeDelta, Utc};
+use imbarb_market::calendar::{local_day, minute_within_qh};
+use imbarb_market::MarketData;
+use imbarb_sim::{
+    action_mask, battery_observation, components_in, decision_features, Action, ActionSpace,
+    FeatureScaling, Granularity, MarketDays,
+};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The version of `Decided`'s JSON: bumped whenever a field changes meaning or goes.
+pub const DECISION_SCHEMA: u32 = 1;
+
+/// Why no decision could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    /// The run cannot be loaded or cannot decide (corrupt checkpoint, an older manifest).
+    #[error("run {dir}: {message}")]
+    Run {
+        /// The run directory.
+        dir: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data does not allow this decision.
+    #[error("{0}")]
+    Data(String),
+    /// The battery state is outside the run's battery.
+    #[error("{0}")]
+    State(String),
+}
+
+/// The battery as measured at the decision time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BatteryState {
+    /// Energy in the cells, MWh.
+    pub soc_mwh: f64,
+    /// Full equivalent cycles used since Brussels midnight.
+    pub cycles_used: f64,
+}
+
+/// One action's evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionScore {
+    /// The level index (discrete runs); `None` for the continuous greedy action.
+    pub level: Option<usize>,
+    /// The grid power it requests, MW (> 0 discharge).
+    pub power_mw: f64,
+    /// Whether the battery allows it now (SoC and cycle budget).
+    pub allowed: bool,
+    /// The run's acting score: its risk measure of the return (actor-critics: the policy's
+    /// preference), the number the action is chosen by.
+    pub score: f64,
+    /// Mean return of the action's distribution, EUR (when the agent has one).
+    pub mean_eur: Option<f64>,
+    /// Quantiles of the return distribution at 5, 25, 50, 75, 95 %, EUR.
+    pub quantiles_eur: Vec<(f64, f64)>,
+}
+
+/// Who decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunIdentity {
+    /// The run directory.
+    pub dir: String,
+    /// Algorithm.
+    pub algo: String,
+    /// SHA-256 of the run's manifest.json.
+    pub manifest_sha256: String,
+    /// The code version that trained it.
+    pub code_version: String,
+}
+
+/// A decision, for people (`Display`) and programs (JSON, schema `DECISION_SCHEMA`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decided {
+    /// `DECISION_SCHEMA`.
+    pub schema: u32,
+    /// The decision time (start of the quarter-hour or minute the set-point holds for), UTC.
+    pub at: DateTime<Utc>,
+    /// `qh` or `minute`.
+    pub granularity: String,
+    /// The chosen level (discrete runs).
+    pub level: Option<usize>,
+    /// The chosen power as a fraction of rated power (> 0 discharge).
+    pub fraction: f64,
+    /// The set-point, MW (> 0 discharge: the BRP is long and earns the price).
+    pub power_mw: f64,
+    /// Every action's evaluation (discrete runs), or the greedy one (continuous).
+    pub scores: Vec<ActionScore>,
+    /// End of the newest data used (its publication time at the earliest), UTC.
+    pub latest_data_utc: DateTime<Utc>,
+    /// Seconds between it and the decision time.
+    pub data_age_s: i64,
+    /// The battery state decided on.
+    pub state: BatteryState,
+    /// Full equivalent cycles left today (`None` without a cap).
+    pub cycles_left: Option<f64>,
+    /// System components the run observes that the data lacks for the lags it reads (fed as
+    /// the training mean, as in backtests).
+    pub missing_components: Vec<String>,
+    /// The run.
+    pub run: RunIdentity,
+}
+
+/// A trained run, ready to decide.
+pub struct Decider {
+    dir: PathBuf,
+    agent: Box<dyn ValueAgent>,
+    manifest: Manifest,
+    scaling: FeatureScaling,
+    comps: Vec<usize>,
+    identity: RunIdentity,
+    /// The oldest the newest data may be at a decision time.
+    pub max_age: TimeDelta,
+}
+
+impl Decider {
+    /// Loads the deployed network of the run in `dir` (checksums verified).
+    pub fn load(dir: &Path) -> Result<Decider, DecideError> {
+        let run_err = |message: String| DecideError::Run {
+            dir: dir.display().to_string(),
+            message,
+        };
+        let (agent, manifest) = load_best(dir).map_err(|e| run_err(e.to_string()))?;
+        let scaling = manifest.scaling().ok_or_else(|| {
+            run_err("its manifest lacks the price profile its observation shows (trained before profiles were recorded); retrain it to deploy it".into())
+        })?;
+        let bytes = std::fs::read(dir.join("manifest.json")).map_err(|e| run_err(e.to_string()))?;
+        let identity = RunIdentity {
+            dir: dir.display().to_string(),
+            algo: manifest.algo.clone(),
+            manifest_sha256: sha256_hex(&bytes),
+            code_version: manifest.code_version.clone(),
+        };
+        let granularity = manifest.config.env.granularity;
+        Ok(Decider {
+            dir: dir.to_path_buf(),
+            agent,
+            comps: components_in(&manifest.feature_names),
+            scaling,
+            identity,
+            max_age: match granularity {
+                Granularity::Qh => TimeDelta::minutes(30),
+                Granularity::Minute => TimeDelta::minutes(5),
+            },
+            manifest,
+        })
+    }
+
+    /// The run's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The decision time after the newest data in `market`: the next quarter-hour (or minute)
+    /// to start once it was published.
+    pub fn next_decision_time(&self, market: &MarketData) -> Option<DateTime<Utc>> {
+        let qh_end = market
+            .qh
+            .last()
+            .map(|r| r.start_utc + TimeDelta::minutes(15));
+        match self.manifest.config.env.granularity {
+            Granularity::Qh => qh_end,
+            Granularity::Minute => {
+                let minute_end = market
+                    .minutes
+                    .iter()
+                    .map(|m| m.minute_utc + TimeDelta::minutes(1))
+                    .max();
+                minute_end.or(qh_end)
+            }
+        }
+    }
+
+    /// The action at `at` (default: `next_decision_time`) from what `market` had published
+    /// before `at` (rows published later are ignored), with the battery in `state`.
+    pub fn decide(
+        &mut self,
+        market: &MarketData,
+        state: BatteryState,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Decided, DecideError> {
+        let config = self.manifest.config.clone();
+        let granularity = config.env.granularity;
+        let at = match at {
+            Some(t) => t,
+            None => self
+                .next_decision_time(market)
+                .ok_or_else(|| DecideError::Data("the data holds no quarter-hour prices".into()))?,
+        };
+        let step = TimeDelta::minutes(match granularity {
+            Granularity::Qh => 15,
+            Granularity::Minute => 1,
+        });
+        if at.timestamp() % step.num_seconds() != 0 || at.timestamp_subsec_nanos() != 0 {
+            return Err(DecideError::Data(format!(
+                "decision time {at} is not the start of a {}",
+                if granularity == Granularity::Qh {
+                    "quarter-hour"
+                } else {
+                    "minute"
+                }
+            )));
+        }
+        if let Some(m) = &self.manifest.market {
+            let data_market = format!("{:?}", market.meta.market);
+            if *m != data_market {
+                return Err(DecideError::Data(format!(
+                    "the run was trained on the {m} market, the data is {data_market}"
+                )));
+            }
+        }
+        let published = published_before(market, at);
+        let grid = Grid::new(&published, at, granularity)?;
+        let latest = grid.latest;
+        if at - latest > self.max_age {
+            return Err(DecideError::Data(format!(
+                "the newest data ends at {latest}, {} min before the decision time {at} (at most {} min allowed)",
+                (at - latest).num_minutes(),
+                self.max_age.num_minutes()
+            )));
+        }
+        let obs_cfg = &config.env.observation;
+        let g = grid.g;
+        for k in 1..=obs_cfg.last_prices {
+            if g < k || grid.days.grid_price[g - k].is_nan() {
+                let t = at - TimeDelta::minutes(15 * k as i64);
+                return Err(DecideError::Data(format!(
+                    "a gap in the price lags the run reads: no final price for the quarter-hour before {t} (lag {k})"
+                )));
+            }
+        }
+        let minute = minute_within_qh(at) as usize;
+        if granularity == Granularity::Minute && obs_cfg.latest_estimate {
+            let idx = (g * 15 + minute).checked_sub(1);
+            if idx
+                .and_then(|i| grid.days.minute_estimates.get(i))
+                .is_none_or(|v| v.is_nan())
+            {
+                return Err(DecideError::Data(format!(
+                    "no running estimate for the minute before {at}: the run reads the latest one"
+                )));
+            }
+        }
+        let missing_components = self
+            .comps
+            .iter()
+            .filter(|&&k| {
+                (1..=obs_cfg.component_lags)
+                    .any(|lag| g < lag || grid.days.grid_components[g - lag][k].is_nan())
+            })
+            .map(|&k| {
+                imbarb_market::Component::ALL[k]
+                    .canonical_name()
+                    .to_string()
+            })
+            .collect();
+        let b = &config.env.battery;
+        check_state(b, state)?;
+        let throughput = state.cycles_used * 2.0 * b.energy_mwh;
+        let budget = b.daily_throughput_budget_mwh();
+        let date = local_day(grid.days.qh_start(g));
+        let mut obs = decision_features(
+            &grid.days,
+            obs_cfg,
+            granularity,
+            &self.comps,
+            &self.scaling,
+            date,
+            g,
+            minute,
+        );
+        obs.extend_from_slice(&battery_observation(b, state.soc_mwh, throughput, budget));
+        let levels = config.n_actions();
+        let mut mask = vec![false; levels];
+        action_mask(
+            b,
+            state.soc_mwh,
+            budget - throughput,
+            granularity.duration_h(),
+            config.env.levels_at_limits,
+            &mut mask,
+        );
+        let mut actions = vec![];
+        self.agent.act(&obs, &mask, 1, &mut actions);
+        let b = *b;
+        let power_of = |fraction: f64| {
+            fraction
+                * if fraction > 0.0 {
+                    b.discharge_power_mw
+                } else {
+                    b.charge_power_mw
+                }
+        };
+        let (level, fraction) = match actions.first() {
+            Some(Action::Discrete(i)) => (Some(*i), ActionSpace::level_fraction(*i, levels)),
+            Some(Action::Continuous(f)) => (None, *f),
+            None => return Err(DecideError::Data("the agent returned no action".into())),
+        };
+        let scores = self.scores(&obs, &mask, level, fraction, &power_of);
+        Ok(Decided {
+            schema: DECISION_SCHEMA,
+            at,
+            granularity: granularity.to_string(),
+            level,
+            fraction,
+            power_mw: power_of(fraction),
+            scores,
+            latest_data_utc: latest,
+            data_age_s: (at - latest).num_seconds(),
+            state,
+            cycles_left: b.cycles_per_day.map(|c| (c - state.cycles_used).max(0.0)),
+            missing_components,
+            run: self.identity.clone(),
+        })
+    }
+
+    /// Every action's score and return distribution (the greedy one for continuous runs).
+    fn scores(
+        &mut self,
+        obs: &[f32],
+        mask: &[bool],
+        level: Option<usize>,
+        fraction: f64,
+        power_of: &dyn Fn(f64) -> f64,
+    ) -> Vec<ActionScore> {
+        let mut raw = vec![];
+        self.agent.scores(obs, 1, &mut raw);
+        let dists = self.agent.distributions(obs);
+        let levels = mask.len();
+        let describe = |i: usize| {
+            dists.get(i).map_or((None, vec![]), |d| {
+                let qs = [0.05, 0.25, 0.5, 0.75, 0.95]
+                    .map(|u| (u, d.quantile(u)))
+                    .to_vec();
+                (Some(d.mean()), qs)
+            })
+        };
+        if level.is_none() {
+            let (mean_eur, quantiles_eur) = describe(0);
+            return vec![ActionScore {
+                level: None,
+                power_mw: power_of(fraction),
+                allowed: true,
+                score: raw.first().copied().unwrap_or(f64::NAN),
+                mean_eur,
+                quantiles_eur,
+            }];
+        }
+        (0..levels)
+            .map(|i| {
+                let (mean_eur, quantiles_eur) = describe(i);
+                ActionScore {
+                    level: Some(i),
+                    power_mw: power_of(ActionSpace::level_fraction(i, levels)),
+                    allowed: mask[i],
+                    score: raw.get(i).copied().unwrap_or(f64::NAN),
+                    mean_eur,
+                    quantiles_eur,
+                }
+            })
+            .collect()
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Refuses a state the battery cannot be in.
+fn check_state(b: &imbarb_sim::BatteryConfig, s: BatteryState) -> Result<(), DecideError> {
+    let tol = 1e-9 * b.energy_mwh.max(1.0);
+    if !(s.soc_mwh.is_finite()
+        && s.soc_mwh >= b.soc_min_mwh() - tol
+        && s.soc_mwh <= b.soc_max_mwh() + tol)
+    {
+        return Err(DecideError::State(format!(
+            "--soc-mwh = {}: the run's battery holds {} to {} MWh",
+            s.soc_mwh,
+            b.soc_min_mwh(),
+            b.soc_max_mwh()
+        )));
+    }
+    let cap = b.cycles_per_day.unwrap_or(f64::INFINITY);
+    if !(s.cycles_used.is_finite() && s.cycles_used >= 0.0 && s.cycles_used <= cap + 1e-9) {
+        return Err(DecideError::State(format!(
+            "--cycles-used = {}: expected 0 to {} full equivalent cycles today",
+            s.cycles_used, cap
+        )));
+    }
+    Ok(())
+}
+
+/// `market` without what was published at or after `at`: a quarter-hour's final price from its
+/// end on, a running estimate from the end of its minute on.
+fn published_before(market: &MarketData, at: DateTime<Utc>) -> MarketData {
+    let mut m = market.clone();
+    m.qh.retain(|r| r.start_utc + TimeDelta::minutes(15) <= at);
+    m.minutes
+        .retain(|r| r.minute_utc + TimeDelta::minutes(1) <= at);
+    m
+}
+
+/// The price grid a decision reads: every published quarter-hour up to the one in progress.
+struct Grid {
+    days: MarketDays,
+    /// Grid index of the decision's quarter-hour.
+    g: usize,
+    /// End of the newest published data.
+    latest: DateTime<Utc>,
+}
+
+impl Grid {
+    fn new(
+        data: &MarketData,
+        at: DateTime<Utc>,
+        granularity: Granularity,
+    ) -> Result<Grid, DecideError> {
+        let mut days = MarketDays::new(data, &[], Granularity::Qh, 0).map_err(|e| {
+            DecideError::Data(format!("no quarter-hour price published before {at}: {e}"))
+        })?;
+        let qh_start = at - TimeDelta::seconds(at.timestamp().rem_euclid(900));
+        let g = ((qh_start - days.grid_start).num_seconds() / 900) as usize;
+        let n = days.grid_price.len().max(g + 1);
+        days.grid_price.resize(n, f64::NAN);
+        days.grid_components.resize(n, [f64::NAN; 7]);
+        let mut latest = data
+            .qh
+            .last()
+            .map_or(days.grid_start, |r| r.start_utc + TimeDelta::minutes(15));
+        if granularity == Granularity::Minute {
+            // Published estimates only: never the surrogate a backtest draws for missing ones.
+            let mut est = vec![f64::NAN; n * 15];
+            for m in &data.minutes {
+                let s = (m.qh_start_utc - days.grid_start).num_seconds();
+                if s < 0 || s % 900 != 0 || (s / 900) as usize >= n {
+                    continue;
+                }
+                if let Some(p) = m.price_estimate_eur_per_mwh {
+                    est[(s / 900) as usize * 15 + m.minute_in_qh() as usize] = p;
+                    latest = latest.max(m.minute_utc + TimeDelta::minutes(1));
+                }
+            }
+            days.minute_estimates = est;
+        }
+        Ok(Grid { days, g, latest })
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl std::fmt::Display for Decided {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.level {
+            Some(l) => format!("level {l}, "),
+            None => String::new(),
+        };
+        let verb = if self.power_mw > 0.0 {
+            "discharge"
+        } else if self.power_mw < 0.0 {
+            "charge"
+        } else {
+            "idle"
+        };
+        writeln!(
+            f,
+            "decision for {} ({}): {verb} {:.3} MW ({what}{:+.3} of rated power)",
+            self.at,
+            self.granularity,
+            self.power_mw.abs(),
+            self.fraction
+        )?;
+        writeln!(
+            f,
+            "data up to {} ({} s old); battery {:.3} MWh, {:.3} cycles used today{}",
+            self.latest_data_utc,
+            self.data_age_s,
+            self.state.soc_mwh,
+            self.state.cycles_used,
+            self.cycles_left
+                .map_or(String::new(), |c| format!(", {c:.3} left"))
+        )?;
+        for s in &self.scores {
+            let name = s.level.map_or("greedy".into(), |l| format!("level {l}"));
+            let chosen = if s.level == self.level {
+                " <- chosen"
+            } else {
+                ""
+            };
+            let dist = match (s.mean_eur, s.quantiles_eur.as_slice()) {
+                (Some(m), [q05, _, q50, _, q95]) => format!(
+                    " mean {m:.1} EUR, median {:.1}, 5-95 % [{:.1}, {:.1}]",
+                    q50.1, q05.1, q95.1
+                ),
+                _ => String::new(),
+            };
+            writeln!(
+                f,
+                "  {name:>8} {:+8.3} MW {} score {:.3}{dist}{chosen}",
+                s.power_mw,
+                if s.allowed { "allowed  " } else { "forbidden" },
+                s.score
+            )?;
+        }
+        if !self.missing_components.is_empty() {
+            writeln!(
+                f,
+                "missing components (fed as the training mean): {}",
+                self.missing_components.join(", ")
+            )?;
+        }
+        write!(
+            f,
+            "run {} ({}, manifest {}, code {})",
+            self.run.dir,
+            self.run.algo,
+            &self.run.manifest_sha256[..12],
+            self.run.code_version
+        )
+    }
+}
