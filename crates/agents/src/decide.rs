@@ -57,9 +57,12 @@ pub struct ActionScore {
     pub power_mw: f64,
     /// Whether the battery allows it now (SoC and cycle budget).
     pub allowed: bool,
-    /// The run's acting score: its risk measure of the return (actor-critics: the policy's
-    /// preference), the number the action is chosen by.
+    /// The number the action is chosen by: for value agents the run's risk measure of the
+    /// return, EUR; for actor-critics the policy's preference (a logit).
     pub score: f64,
+    /// Actor-critics on levels: the policy's probability of the action (softmax of the allowed
+    /// actions' preferences).
+    pub probability: Option<f64>,
     /// Mean return of the action's distribution, EUR (when the agent has one).
     pub mean_eur: Option<f64>,
     /// Quantiles of the return distribution at 5, 25, 50, 75, 95 %, EUR.
@@ -335,6 +338,12 @@ impl Decider {
     ) -> Vec<ActionScore> {
         let mut raw = vec![];
         self.agent.scores(obs, 1, &mut raw);
+        // Value agents score in scaled reward units: back to EUR.
+        let config = &self.manifest.config;
+        if !matches!(config.algo, crate::Algo::Sac | crate::Algo::Dsac) {
+            let scale = f64::from(config.training.reward_scale);
+            raw.iter_mut().for_each(|s| *s /= scale);
+        }
         let dists = self.agent.distributions(obs);
         let levels = mask.len();
         let describe = |i: usize| {
@@ -352,10 +361,24 @@ impl Decider {
                 power_mw: power_of(fraction),
                 allowed: true,
                 score: raw.first().copied().unwrap_or(f64::NAN),
+                probability: None,
                 mean_eur,
                 quantiles_eur,
             }];
         }
+        let actor_critic = matches!(config.algo, crate::Algo::Sac | crate::Algo::Dsac);
+        let allowed_max = (0..levels)
+            .filter(|&i| mask[i])
+            .map(|i| raw.get(i).copied().unwrap_or(f64::NEG_INFINITY))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let weight = |i: usize| {
+            if mask[i] {
+                (raw.get(i).copied().unwrap_or(f64::NEG_INFINITY) - allowed_max).exp()
+            } else {
+                0.0
+            }
+        };
+        let total: f64 = (0..levels).map(weight).sum();
         (0..levels)
             .map(|i| {
                 let (mean_eur, quantiles_eur) = describe(i);
@@ -364,6 +387,7 @@ impl Decider {
                     power_mw: power_of(ActionSpace::level_fraction(i, levels)),
                     allowed: mask[i],
                     score: raw.get(i).copied().unwrap_or(f64::NAN),
+                    probability: (actor_critic && total > 0.0).then(|| weight(i) / total),
                     mean_eur,
                     quantiles_eur,
                 }
@@ -503,6 +527,9 @@ impl std::fmt::Display for Decided {
             } else {
                 ""
             };
+            let probability = s
+                .probability
+                .map_or(String::new(), |p| format!(" p {:.2}", p));
             let dist = match (s.mean_eur, s.quantiles_eur.as_slice()) {
                 (Some(m), [q05, _, q50, _, q95]) => format!(
                     " mean {m:.1} EUR, median {:.1}, 5-95 % [{:.1}, {:.1}]",
@@ -512,7 +539,7 @@ impl std::fmt::Display for Decided {
             };
             writeln!(
                 f,
-                "  {name:>8} {:+8.3} MW {} score {:.3}{dist}{chosen}",
+                "  {name:>8} {:+8.3} MW {} score {:.3}{probability}{dist}{chosen}",
                 s.power_mw,
                 if s.allowed { "allowed  " } else { "forbidden" },
                 s.score

@@ -4,6 +4,7 @@
 mod out;
 mod config;
 mod data;
+mod decide;
 mod evaluate;
 mod experiment;
 mod ranges;
@@ -34,6 +35,9 @@ enum Command {
     Backtest(evaluate::BacktestArgs),
     /// Train an agent (DQN, C51, QR-DQN, IQN; SAC or DSAC on levels or continuous power) from a config file.
     Train(train::TrainArgs),
+    /// The set-point of a trained run for the next decision time, from the data published so far
+    /// and the battery's state.
+    Decide(decide::DecideArgs),
     /// Run an experiment grid (agents x caps x seeds), backtest every run and write results.csv / results.md.
     Experiment(experiment::ExperimentArgs),
     /// Rebuild an experiment's report.html from its evaluation.json and runs.
@@ -50,6 +54,7 @@ fn main() -> std::process::ExitCode {
         Command::Oracle(args) => evaluate::oracle(args),
         Command::Backtest(args) => evaluate::backtest_cmd(args),
         Command::Train(args) => train::run(args),
+        Command::Decide(args) => decide::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Report(args) => experiment::report(args),
         Command::Quickstart(args) => experiment::quickstart(args),

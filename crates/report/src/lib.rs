@@ -187,6 +187,8 @@ mod tests {
             validation_days: 1,
             status: imbarb_agents::trainer::RunStatus::Finished,
             best: None,
+            price_profile: None,
+            market: None,
         }
     }
 
