@@ -7,13 +7,15 @@ mod common;
 use common::{imbarb, stderr, stdout};
 use std::path::Path;
 
-/// Trains a small QR-DQN on the embedded Belgian prices into `dir/run`.
-fn trained(dir: &Path) -> String {
-    let config = dir.join("q.toml");
+/// Trains a small `algo` run on the embedded Belgian prices into `dir/run`.
+fn trained(dir: &Path, algo: &str) -> String {
+    let config = dir.join("c.toml");
     std::fs::write(
         &config,
-        "algo = \"qr-dqn\"\n[training]\nlearning_starts = 500\nvalidate_every = 1500\nenvs = 8\n\
-         [network]\nhidden = [32, 32]\n",
+        format!(
+            "algo = \"{algo}\"\n[training]\nlearning_starts = 500\nvalidate_every = 1500\n\
+             envs = 8\n[network]\nhidden = [32, 32]\n"
+        ),
     )
     .unwrap();
     let run = dir.join("run");
@@ -36,7 +38,7 @@ fn trained(dir: &Path) -> String {
 #[test]
 fn decide_prints_a_set_point_and_refuses_what_it_cannot_see() {
     let dir = tempfile::tempdir().unwrap();
-    let run = trained(dir.path());
+    let run = trained(dir.path(), "qr-dqn");
     let decide = |extra: &[&str]| {
         let mut args = vec!["decide", "--run", run.as_str(), "--data", "belgium"];
         args.extend_from_slice(extra);
@@ -151,7 +153,7 @@ fn a_run_refuses_another_markets_data() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = trained(dir.path());
+    let run = trained(dir.path(), "qr-dqn");
     let nl = shared.join("tennet_nl_imbalance_qh_2024-01_2024-03.csv");
     let o = imbarb(&[
         "decide",
@@ -176,31 +178,11 @@ fn a_run_refuses_another_markets_data() {
 #[test]
 fn an_actor_critic_reports_its_policy_probabilities() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("d.toml");
-    std::fs::write(
-        &config,
-        "algo = \"dsac\"\n[training]\nlearning_starts = 500\nvalidate_every = 1500\nenvs = 8\n\
-         [network]\nhidden = [32, 32]\n",
-    )
-    .unwrap();
-    let run = dir.path().join("run");
-    let o = imbarb(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        "belgium",
-        "--steps",
-        "3000",
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let run = trained(dir.path(), "dsac");
     let o = imbarb(&[
         "decide",
         "--run",
-        run.to_str().unwrap(),
+        &run,
         "--data",
         "belgium",
         "--soc-mwh",
