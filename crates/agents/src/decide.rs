@@ -164,6 +164,21 @@ impl Decider {
         &self.manifest
     }
 
+    /// The run's identity, as decisions report it.
+    pub fn identity(&self) -> &RunIdentity {
+        &self.identity
+    }
+
+    /// The end of the newest data in `market` published before `at` (its age decides whether
+    /// it may still be acted on).
+    pub fn next_decision_time_before(
+        &self,
+        market: &MarketData,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        self.next_decision_time(&published_before(market, at))
+    }
+
     /// The decision time after the newest data in `market`: the next quarter-hour (or minute)
     /// to start once it was published.
     pub fn next_decision_time(&self, market: &MarketData) -> Option<DateTime<Utc>> {
@@ -296,14 +311,8 @@ impl Decider {
         let mut actions = vec![];
         self.agent.act(&obs, &mask, 1, &mut actions);
         let b = *b;
-        let power_of = |fraction: f64| {
-            fraction
-                * if fraction > 0.0 {
-                    b.discharge_power_mw
-                } else {
-                    b.charge_power_mw
-                }
-        };
+        // The environment's own conversion, so a set-point is the backtest's power exactly.
+        let power_of = |fraction: f64| imbarb_sim::actions::fraction_to_mw(&b, fraction);
         let (level, fraction) = match actions.first() {
             Some(Action::Discrete(i)) => (Some(*i), ActionSpace::level_fraction(*i, levels)),
             Some(Action::Continuous(f)) => (None, *f),

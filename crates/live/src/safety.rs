@@ -1,0 +1,294 @@
+//! The safety layer between the policy and the battery, always on: whatever the model proposes,
+//! the set-point sent respects the battery's power and SoC limits and the day's cycle budget,
+//! and when the inputs cannot be trusted (stale data, a failing model, missing or contradictory
+//! telemetry) a fallback policy decides instead, with the reason recorded.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use imbarb_sim::BatteryConfig;
+use serde::{Deserialize, Serialize};
+
+/// What decides when the model may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallbackPolicy {
+    /// Hold 0 MW.
+    Idle,
+}
+
+/// The safety layer's limits (all in the live config, with these defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// The oldest the newest market data may be at a decision, minutes.
+    pub max_data_age_min: i64,
+    /// The oldest the latest telemetry may be at a decision, minutes.
+    pub max_telemetry_age_min: i64,
+    /// How far the measured SoC may drift from what the commands imply, MWh, before the
+    /// telemetry is called contradictory.
+    pub soc_tolerance_mwh: f64,
+    /// What decides instead of the model.
+    pub fallback: FallbackPolicy,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            max_data_age_min: 30,
+            max_telemetry_age_min: 5,
+            soc_tolerance_mwh: 0.1,
+            fallback: FallbackPolicy::Idle,
+        }
+    }
+}
+
+/// Why the fallback decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FallbackReason {
+    /// The newest market data is too old.
+    StaleData {
+        /// Its age, minutes.
+        age_min: i64,
+    },
+    /// The model could not decide (its error).
+    Model {
+        /// What it said.
+        error: String,
+    },
+    /// The model proposed a non-finite power.
+    NonFinite,
+    /// No telemetry yet, or too old.
+    NoTelemetry {
+        /// Its age, minutes (`None`: never received).
+        age_min: Option<i64>,
+    },
+    /// The measured SoC contradicts the commands sent since the last measurement.
+    Contradiction {
+        /// SoC the commands imply, MWh.
+        expected_mwh: f64,
+        /// SoC measured, MWh.
+        measured_mwh: f64,
+    },
+}
+
+impl std::fmt::Display for FallbackReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FallbackReason::StaleData { age_min } => write!(f, "market data {age_min} min old"),
+            FallbackReason::Model { error } => write!(f, "model failed: {error}"),
+            FallbackReason::NonFinite => write!(f, "model proposed a non-finite power"),
+            FallbackReason::NoTelemetry { age_min: None } => write!(f, "no telemetry yet"),
+            FallbackReason::NoTelemetry { age_min: Some(a) } => write!(f, "telemetry {a} min old"),
+            FallbackReason::Contradiction {
+                expected_mwh,
+                measured_mwh,
+            } => write!(
+                f,
+                "measured SoC {measured_mwh:.3} MWh, commands imply {expected_mwh:.3} MWh"
+            ),
+        }
+    }
+}
+
+/// The battery's state as the safety layer knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KnownState {
+    /// SoC, MWh (measured, or carried forward from the commands).
+    pub soc_mwh: f64,
+    /// Cell throughput today, MWh.
+    pub throughput_mwh: f64,
+    /// Power the battery says it can deliver now, MW (its rating when it does not say).
+    pub available_mw: f64,
+    /// When the SoC was last measured.
+    pub measured_at: Option<DateTime<Utc>>,
+    /// SoC the commands since then imply, MWh (equal to `soc_mwh` right after a measurement).
+    pub expected_soc_mwh: f64,
+}
+
+/// What goes to the battery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SafeSetPoint {
+    /// The set-point, MW (> 0 discharge).
+    pub power_mw: f64,
+    /// What the model proposed, MW (`None` when it did not).
+    pub proposed_mw: Option<f64>,
+    /// Proposed minus sent, MW: what the hard limits removed.
+    pub clipped_mw: f64,
+    /// Why the fallback decided, if it did.
+    pub fallback: Option<FallbackReason>,
+}
+
+/// Turns a model proposal into what is sent: the fallback's set-point when the inputs cannot be
+/// trusted, then the hard limits (rating, available power, SoC bounds, the day's cycle budget)
+/// through the battery model the simulator uses, for a set-point held `duration_h` hours.
+#[allow(clippy::too_many_arguments)]
+pub fn secure(
+    config: &SafetyConfig,
+    battery: &BatteryConfig,
+    state: &KnownState,
+    proposal: Result<f64, String>,
+    data_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    duration_h: f64,
+) -> SafeSetPoint {
+    let minutes = |t: DateTime<Utc>| (now - t).num_minutes();
+    let reason = if let Err(error) = &proposal {
+        Some(FallbackReason::Model {
+            error: error.clone(),
+        })
+    } else if proposal.as_ref().is_ok_and(|p| !p.is_finite()) {
+        Some(FallbackReason::NonFinite)
+    } else if data_end.is_none_or(|t| now - t > TimeDelta::minutes(config.max_data_age_min)) {
+        Some(FallbackReason::StaleData {
+            age_min: data_end.map_or(i64::MAX, minutes),
+        })
+    } else if state
+        .measured_at
+        .is_none_or(|t| now - t > TimeDelta::minutes(config.max_telemetry_age_min))
+    {
+        Some(FallbackReason::NoTelemetry {
+            age_min: state.measured_at.map(minutes),
+        })
+    } else if (state.soc_mwh - state.expected_soc_mwh).abs() > config.soc_tolerance_mwh {
+        Some(FallbackReason::Contradiction {
+            expected_mwh: state.expected_soc_mwh,
+            measured_mwh: state.soc_mwh,
+        })
+    } else {
+        None
+    };
+    let proposed_mw = proposal.ok().filter(|p| p.is_finite());
+    let wanted = match (&reason, config.fallback) {
+        (Some(_), FallbackPolicy::Idle) => 0.0,
+        (None, _) => proposed_mw.unwrap_or(0.0),
+    };
+    let available = state.available_mw.max(0.0);
+    let rated = wanted.clamp(-available, available);
+    let left = battery.daily_throughput_budget_mwh() - state.throughput_mwh;
+    let step = battery.step(state.soc_mwh, left, rated, duration_h);
+    SafeSetPoint {
+        power_mw: step.power_mw,
+        proposed_mw,
+        clipped_mw: proposed_mw.map_or(0.0, |p| p - step.power_mw),
+        fallback: reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn fresh(soc: f64) -> KnownState {
+        KnownState {
+            soc_mwh: soc,
+            throughput_mwh: 0.0,
+            available_mw: 1.0,
+            measured_at: Some(t("2024-06-01T12:00:00Z")),
+            expected_soc_mwh: soc,
+        }
+    }
+
+    const NOW: &str = "2024-06-01T12:02:00Z";
+
+    fn run(
+        state: &KnownState,
+        proposal: Result<f64, String>,
+        data_end: &str,
+        battery: &BatteryConfig,
+    ) -> SafeSetPoint {
+        secure(
+            &SafetyConfig::default(),
+            battery,
+            state,
+            proposal,
+            Some(t(data_end)),
+            t(NOW),
+            0.25,
+        )
+    }
+
+    /// Trusted inputs pass through, clipped only by physics: the rating, the available power,
+    /// the SoC room and the cycle budget, each by hand.
+    #[test]
+    fn hard_limits_clip_what_physics_forbids() {
+        let b = BatteryConfig::default(); // 1 MW / 2 MWh, 90 % each way, no cap
+        let ok = "2024-06-01T12:00:00Z";
+        let s = run(&fresh(1.0), Ok(0.8), ok, &b);
+        assert_eq!((s.power_mw, s.fallback.clone()), (0.8, None));
+        // Beyond the rating.
+        assert_eq!(run(&fresh(1.0), Ok(5.0), ok, &b).power_mw, 1.0);
+        // The battery says it can do 0.3 MW now.
+        let limited = KnownState {
+            available_mw: 0.3,
+            ..fresh(1.0)
+        };
+        assert_eq!(run(&limited, Ok(-1.0), ok, &b).power_mw, -0.3);
+        // 0.1 MWh above the floor: 0.1 x 0.9 / 0.25 h = 0.36 MW.
+        let low = run(&fresh(0.1), Ok(1.0), ok, &b);
+        assert!((low.power_mw - 0.36).abs() < 1e-12 && (low.clipped_mw - 0.64).abs() < 1e-12);
+        // A cap of 1 cycle (4 MWh of throughput) with 3.95 MWh used: 0.05 MWh left.
+        let capped = BatteryConfig {
+            cycles_per_day: Some(1.0),
+            ..b
+        };
+        let used = KnownState {
+            throughput_mwh: 3.95,
+            ..fresh(1.0)
+        };
+        let s = run(&used, Ok(1.0), ok, &capped);
+        assert!((s.power_mw - 0.05 * 0.9 / 0.25).abs() < 1e-12, "{s:?}");
+    }
+
+    /// Every untrusted input hands the decision to the fallback (idle), with its reason.
+    #[test]
+    fn untrusted_inputs_fall_back_with_their_reason() {
+        let b = BatteryConfig::default();
+        let ok = "2024-06-01T12:00:00Z";
+        let reason = |s: SafeSetPoint| {
+            assert_eq!(s.power_mw, 0.0);
+            s.fallback.expect("a fallback")
+        };
+        assert!(matches!(
+            reason(run(&fresh(1.0), Err("boom".into()), ok, &b)),
+            FallbackReason::Model { .. }
+        ));
+        assert_eq!(
+            reason(run(&fresh(1.0), Ok(f64::NAN), ok, &b)),
+            FallbackReason::NonFinite
+        );
+        assert_eq!(
+            reason(run(&fresh(1.0), Ok(1.0), "2024-06-01T11:00:00Z", &b)),
+            FallbackReason::StaleData { age_min: 62 }
+        );
+        let never = KnownState {
+            measured_at: None,
+            ..fresh(1.0)
+        };
+        assert_eq!(
+            reason(run(&never, Ok(1.0), ok, &b)),
+            FallbackReason::NoTelemetry { age_min: None }
+        );
+        let old = KnownState {
+            measured_at: Some(t("2024-06-01T11:50:00Z")),
+            ..fresh(1.0)
+        };
+        assert_eq!(
+            reason(run(&old, Ok(1.0), ok, &b)),
+            FallbackReason::NoTelemetry { age_min: Some(12) }
+        );
+        let drift = KnownState {
+            expected_soc_mwh: 1.5,
+            ..fresh(1.0)
+        };
+        assert!(matches!(
+            reason(run(&drift, Ok(1.0), ok, &b)),
+            FallbackReason::Contradiction { .. }
+        ));
+        // Even the fallback stays inside the limits (idle always does).
+        assert_eq!(run(&fresh(1.0), Ok(0.5), ok, &b).fallback, None);
+    }
+}
