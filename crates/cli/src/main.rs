@@ -7,6 +7,7 @@ mod data;
 mod decide;
 mod evaluate;
 mod experiment;
+mod live;
 mod ranges;
 mod setup;
 mod train;
@@ -38,6 +39,8 @@ enum Command {
     /// The set-point of a trained run for the next decision time, from the data published so far
     /// and the battery's state.
     Decide(decide::DecideArgs),
+    /// The decision service: live on Elia's data, or replaying recorded days (paper trading).
+    Live(live::LiveArgs),
     /// Run an experiment grid (agents x caps x seeds), backtest every run and write results.csv / results.md.
     Experiment(experiment::ExperimentArgs),
     /// Rebuild an experiment's report.html from its evaluation.json and runs.
@@ -55,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Backtest(args) => evaluate::backtest_cmd(args),
         Command::Train(args) => train::run(args),
         Command::Decide(args) => decide::run(args),
+        Command::Live(args) => live::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Report(args) => experiment::report(args),
         Command::Quickstart(args) => experiment::quickstart(args),

@@ -4,36 +4,8 @@
 
 mod common;
 
-use common::{imbarb, stderr, stdout};
+use common::{imbarb, stderr, stdout, trained};
 use std::path::Path;
-
-/// Trains a small `algo` run on the embedded Belgian prices into `dir/run`.
-fn trained(dir: &Path, algo: &str) -> String {
-    let config = dir.join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "algo = \"{algo}\"\n[training]\nlearning_starts = 500\nvalidate_every = 1500\n\
-             envs = 8\n[network]\nhidden = [32, 32]\n"
-        ),
-    )
-    .unwrap();
-    let run = dir.join("run");
-    let o = imbarb(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        "belgium",
-        "--steps",
-        "3000",
-        "--out",
-        run.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    run.display().to_string()
-}
 
 #[test]
 fn decide_prints_a_set_point_and_refuses_what_it_cannot_see() {

@@ -118,7 +118,8 @@ impl Journal {
                 recorded TEXT NOT NULL,
                 body TEXT NOT NULL
             );
-            CREATE INDEX IF NOT EXISTS events_day_kind ON events (day, kind);",
+            CREATE INDEX IF NOT EXISTS events_day_kind ON events (day, kind);
+            CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at);",
         )
         .map_err(err)?;
         Ok(Journal {
@@ -178,6 +179,23 @@ impl Journal {
             serde_json::from_str(&text).map_err(|e| self.err(format!("a corrupt event: {e}")))
         })
         .collect()
+    }
+
+    /// The decision journaled for decision time `at`, if any (a restart does not decide twice).
+    pub fn decision_at(&self, at: DateTime<Utc>) -> Result<Option<DecisionEvent>, JournalError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM events WHERE kind = 'decision' AND at = ?1 ORDER BY id LIMIT 1",
+                params![at.to_rfc3339()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| self.err(format!("a corrupt event: {e}")))
+        })
+        .transpose()
     }
 
     fn latest<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Option<T>, JournalError> {

@@ -4,10 +4,11 @@
 //! so a replay is what the service would have done.
 
 use crate::journal::{DecisionEvent, TelemetryEvent};
+use crate::safety::SafeSetPoint;
 use crate::service::{LiveCore, LiveError};
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use imbarb_market::calendar::day_qh_starts;
-use imbarb_market::MarketData;
+use imbarb_market::{MarketData, QhPrice};
 use imbarb_sim::{settle_increment, BatteryConfig, Granularity};
 
 /// One replayed decision with the simulated battery's outcome.
@@ -15,70 +16,139 @@ use imbarb_sim::{settle_increment, BatteryConfig, Granularity};
 pub struct Replayed {
     /// The decision as journaled.
     pub decision: DecisionEvent,
+    /// What the safety layer made of the proposal.
+    pub set_point: SafeSetPoint,
     /// What the settlement paid for it, minus degradation, EUR.
     pub profit_eur: f64,
 }
 
-/// Replays `days` (Brussels dates, in order) of `market` through `core`, whose battery is
-/// simulated from `soc_mwh`; returns every decision with its settlement.
+/// A replay in progress: the decision times still to come and the simulated battery.
+pub struct Replay {
+    times: Vec<(DateTime<Utc>, QhPrice, bool)>,
+    next: usize,
+    battery: BatteryConfig,
+    duration_h: f64,
+    soc_mwh: f64,
+    throughput_mwh: f64,
+    position_mwh: f64,
+    day: Option<NaiveDate>,
+}
+
+impl Replay {
+    /// A replay of `days` (Brussels dates, in order) of `market`, the simulated battery
+    /// starting at `soc_mwh`. Quarter-hours without a price are skipped.
+    pub fn new(
+        market: &MarketData,
+        days: &[NaiveDate],
+        battery: BatteryConfig,
+        granularity: Granularity,
+        soc_mwh: f64,
+    ) -> Replay {
+        let mut times = vec![];
+        for &day in days {
+            for qh_start in day_qh_starts(day) {
+                let Ok(i) = market.qh.binary_search_by_key(&qh_start, |r| r.start_utc) else {
+                    continue;
+                };
+                for m in 0..granularity.decisions_per_qh() {
+                    times.push((
+                        qh_start + TimeDelta::minutes(m as i64),
+                        market.qh[i].price,
+                        m == 0,
+                    ));
+                }
+            }
+        }
+        Replay {
+            times,
+            next: 0,
+            battery,
+            duration_h: granularity.duration_h(),
+            soc_mwh,
+            throughput_mwh: 0.0,
+            position_mwh: 0.0,
+            day: None,
+        }
+    }
+
+    /// Decisions in all, and done so far.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.times.len())
+    }
+
+    /// The next decision time, if any.
+    pub fn next_time(&self) -> Option<DateTime<Utc>> {
+        self.times.get(self.next).map(|t| t.0)
+    }
+
+    /// Runs the next decision through `core`: telemetry from the simulated battery, the
+    /// decision on what `market` had published, the battery following it. `None` when done.
+    pub fn step(
+        &mut self,
+        core: &mut LiveCore,
+        market: &MarketData,
+    ) -> Result<Option<Replayed>, LiveError> {
+        let Some(&(at, price, qh_start)) = self.times.get(self.next) else {
+            return Ok(None);
+        };
+        self.next += 1;
+        let day = imbarb_market::calendar::local_day(at);
+        if self.day != Some(day) {
+            self.day = Some(day);
+            self.throughput_mwh = 0.0;
+        }
+        if qh_start {
+            self.position_mwh = 0.0;
+        }
+        // A resumed replay does not re-send what the journal already holds.
+        if core.last_telemetry().is_none_or(|t| t < at) {
+            core.telemetry(TelemetryEvent {
+                at,
+                soc_mwh: self.soc_mwh,
+                available_mw: None,
+                throughput_today_mwh: None,
+            })?;
+        }
+        let recent = window(market, at - TimeDelta::days(2), at + TimeDelta::minutes(15));
+        let (decision, set_point) = core.decide(&recent, at)?;
+        let b = &self.battery;
+        let left = b.daily_throughput_budget_mwh() - self.throughput_mwh;
+        let step = b.step(self.soc_mwh, left, decision.power_mw, self.duration_h);
+        self.soc_mwh = (self.soc_mwh + step.cell_in_mwh - step.cell_out_mwh)
+            .clamp(b.soc_min_mwh(), b.soc_max_mwh());
+        let cell = step.cell_in_mwh + step.cell_out_mwh;
+        self.throughput_mwh += cell;
+        let after = self.position_mwh + step.grid_energy_mwh;
+        let profit =
+            settle_increment(&price, self.position_mwh, after) - b.degradation_eur_per_mwh * cell;
+        self.position_mwh = after;
+        Ok(Some(Replayed {
+            decision,
+            set_point,
+            profit_eur: profit,
+        }))
+    }
+}
+
+/// Replays `days` of `market` through `core` to the end; every decision with its settlement.
 pub fn replay(
     core: &mut LiveCore,
     market: &MarketData,
     days: &[NaiveDate],
     battery: &BatteryConfig,
     granularity: Granularity,
-    mut soc_mwh: f64,
+    soc_mwh: f64,
 ) -> Result<Vec<Replayed>, LiveError> {
-    let per_qh = granularity.decisions_per_qh();
-    let duration_h = granularity.duration_h();
+    let mut r = Replay::new(market, days, *battery, granularity, soc_mwh);
     let mut out = vec![];
-    for &day in days {
-        let mut throughput = 0.0;
-        for qh_start in day_qh_starts(day) {
-            let Some(price) = market
-                .qh
-                .binary_search_by_key(&qh_start, |r| r.start_utc)
-                .ok()
-                .map(|i| market.qh[i].price)
-            else {
-                continue;
-            };
-            let mut position = 0.0;
-            for m in 0..per_qh {
-                let at = qh_start + TimeDelta::minutes(m as i64);
-                core.telemetry(TelemetryEvent {
-                    at,
-                    soc_mwh,
-                    available_mw: None,
-                    throughput_today_mwh: None,
-                })?;
-                let recent = window(market, at - TimeDelta::days(2), at + TimeDelta::minutes(15));
-                let (decision, _) = core.decide(&recent, at)?;
-                let left = battery.daily_throughput_budget_mwh() - throughput;
-                let step = battery.step(soc_mwh, left, decision.power_mw, duration_h);
-                soc_mwh = (soc_mwh + step.cell_in_mwh - step.cell_out_mwh)
-                    .clamp(battery.soc_min_mwh(), battery.soc_max_mwh());
-                throughput += step.cell_in_mwh + step.cell_out_mwh;
-                let after = position + step.grid_energy_mwh;
-                let profit = settle_increment(&price, position, after)
-                    - battery.degradation_eur_per_mwh * (step.cell_in_mwh + step.cell_out_mwh);
-                position = after;
-                out.push(Replayed {
-                    decision,
-                    profit_eur: profit,
-                });
-            }
-        }
+    while let Some(x) = r.step(core, market)? {
+        out.push(x);
     }
     Ok(out)
 }
 
-/// The rows of `market` from `from` to `to` (the decision only reads the last two days).
-fn window(
-    market: &MarketData,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> MarketData {
+/// The rows of `market` from `from` to `to` (a decision reads the last two days at most).
+fn window(market: &MarketData, from: DateTime<Utc>, to: DateTime<Utc>) -> MarketData {
     let (a, b) = (
         market.qh.partition_point(|r| r.start_utc < from),
         market.qh.partition_point(|r| r.start_utc < to),

@@ -91,6 +91,31 @@ impl LiveCore {
         &self.journal
     }
 
+    /// When the latest accepted telemetry was measured.
+    pub fn last_telemetry(&self) -> Option<DateTime<Utc>> {
+        self.last_telemetry
+    }
+
+    /// The run's identity (manifest SHA-256).
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The battery the run was trained for.
+    pub fn battery(&self) -> &BatteryConfig {
+        &self.battery
+    }
+
+    /// Quarter-hour or minute decisions.
+    pub fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
+    /// The safety settings.
+    pub fn safety(&self) -> &SafetyConfig {
+        &self.safety
+    }
+
     /// Accepts a telemetry message: finite, in the battery's range, newer than the last one.
     pub fn telemetry(&mut self, t: TelemetryEvent) -> Result<(), LiveError> {
         let b = &self.battery;
@@ -155,6 +180,20 @@ impl LiveCore {
         at: DateTime<Utc>,
     ) -> Result<(DecisionEvent, SafeSetPoint), LiveError> {
         let day = local_day(at);
+        if let Some(done) = self.journal.decision_at(at)? {
+            // Decided before a restart: in force already, and counted once.
+            if self.day != Some(day) {
+                self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
+                self.day = Some(day);
+            }
+            let safe = SafeSetPoint {
+                power_mw: done.power_mw,
+                proposed_mw: done.proposed_mw,
+                clipped_mw: done.proposed_mw.map_or(0.0, |p| p - done.power_mw),
+                fallback: None,
+            };
+            return Ok((done, safe));
+        }
         if self.day != Some(day) {
             // A new day (or a restart): the budget counts this day's decisions only.
             self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;

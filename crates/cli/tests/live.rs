@@ -1,0 +1,192 @@
+//! `imbarb live` (issue #24) in replay mode: the API answers while it runs (decision, status,
+//! readiness, metrics; telemetry refused in replay, writes refused without the token), a
+//! service killed with SIGKILL mid-day and restarted on its journal decides every decision
+//! time exactly once, and `live export` writes the day's ledger.
+
+mod common;
+
+use common::{imbarb, stderr, trained};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(url: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    match agent.get(url).call() {
+        Ok(mut r) => (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        ),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+fn post(url: &str, token: Option<&str>, body: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.post(url).header("content-type", "application/json");
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    req.send(body).map_or(0, |r| r.status().as_u16())
+}
+
+/// Polls until `f` holds, for up to `limit`.
+fn until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn a_replayed_day_serves_the_api_and_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path(), "qr-dqn");
+    let port = free_port();
+    let config = dir.path().join("live.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:{port}\"\ntoken = \"s3cret\"\njournal = \"live/journal.sqlite\"\n"
+        ),
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    // 96 quarter-hours at 900 s each, 7200x: 12.5 ms a decision.
+    let args = [
+        "live",
+        "--run",
+        &run,
+        "--config",
+        config.to_str().unwrap(),
+        "--replay",
+        "belgium",
+        "--from",
+        "2023-08-30",
+        "--to",
+        "2023-08-30",
+        "--speed",
+        "7200",
+    ];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_imbarb"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serving = until(Duration::from_secs(60), || {
+        get(&format!("{base}/health")).0 == 200
+    });
+    assert!(serving, "the API never answered");
+    assert!(until(Duration::from_secs(30), || get(&format!(
+        "{base}/v1/decision"
+    ))
+    .0 == 200));
+    let (code, body) = get(&format!("{base}/v1/decision"));
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(v["power_mw"].is_number() && v["reason"] == "model", "{v}");
+    assert_eq!(get(&format!("{base}/ready")).0, 200);
+    let (_, metrics) = get(&format!("{base}/metrics"));
+    assert!(
+        metrics.contains("# TYPE imbarb_decisions_total counter"),
+        "{metrics}"
+    );
+    let (_, status) = get(&format!("{base}/v1/status"));
+    let s: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(s["mode"], "replay");
+    // Writes need the token; in replay the simulated battery reports, so telemetry is refused.
+    let telemetry = r#"{"at": "2023-08-30T12:00:00Z", "soc_mwh": 1.0, "available_mw": null, "throughput_today_mwh": null}"#;
+    assert_eq!(post(&format!("{base}/v1/telemetry"), None, telemetry), 401);
+    assert_eq!(
+        post(&format!("{base}/v1/telemetry"), Some("s3cret"), telemetry),
+        409
+    );
+
+    // Killed mid-day (no chance to clean up)...
+    let decided = |s: &str| -> u64 {
+        serde_json::from_str::<serde_json::Value>(s)
+            .map_or(0, |v| v["decisions"].as_u64().unwrap_or(0))
+    };
+    assert!(until(Duration::from_secs(30), || decided(
+        &get(&format!("{base}/v1/status")).1
+    ) >= 10));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // ...and restarted on the same journal: it finishes the day.
+    let o = imbarb(&[
+        "live",
+        "--run",
+        &run,
+        "--config",
+        config.to_str().unwrap(),
+        "--replay",
+        "belgium",
+        "--from",
+        "2023-08-30",
+        "--to",
+        "2023-08-30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ledger = imbarb(&[
+        "live",
+        "export",
+        "--config",
+        config.to_str().unwrap(),
+        "--day",
+        "2023-08-30",
+    ]);
+    let csv = String::from_utf8_lossy(&ledger.stdout).to_string();
+    let times: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    let distinct: std::collections::BTreeSet<&&str> = times.iter().collect();
+    assert_eq!(times.len(), 96, "{csv}");
+    assert_eq!(distinct.len(), 96, "a decision time journaled twice");
+}
+
+#[test]
+fn binding_beyond_loopback_without_a_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("live.toml");
+    std::fs::write(&config, "bind = \"0.0.0.0:0\"\n").unwrap();
+    let run = trained(dir.path(), "qr-dqn");
+    let o = imbarb(&[
+        "live",
+        "--run",
+        &run,
+        "--config",
+        config.to_str().unwrap(),
+        "--replay",
+        "belgium",
+        "--from",
+        "2023-08-30",
+        "--to",
+        "2023-08-30",
+    ]);
+    assert!(
+        stderr(&o).contains("refusing to bind 0.0.0.0:0 (beyond this machine) without a token"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1,0 +1,252 @@
+//! The service's loops: live (poll Elia, decide at every decision time, serve the API) and
+//! replay (the same on recorded data with a simulated clock and battery), and its config.
+
+use crate::http::{check_bind, serve, Counters, Mode, Service, Status};
+use crate::replay::Replay;
+use crate::safety::SafetyConfig;
+use crate::service::LiveCore;
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use imbarb_market::MarketData;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// `live.toml`: where to serve, where to journal, where the data comes from, the safety limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Address of the HTTP API.
+    pub bind: String,
+    /// Bearer token for writes (and for everything when bound beyond loopback).
+    pub token: Option<String>,
+    /// The journal database.
+    pub journal: PathBuf,
+    /// Where fetched market data is kept (live).
+    pub data_dir: PathBuf,
+    /// Files with the market's history (the lags the run reads at the start).
+    pub history: Vec<PathBuf>,
+    /// Elia dataset polled for quarter-hour prices (live).
+    pub qh_dataset: String,
+    /// Elia dataset polled for per-minute estimates (live, minute runs).
+    pub minute_dataset: String,
+    /// Seconds between polls (live).
+    pub poll_seconds: u64,
+    /// Elia's portal (default: $IMBARB_ELIA_URL, else https://opendata.elia.be).
+    pub base_url: Option<String>,
+    /// The safety layer's limits.
+    pub safety: SafetyConfig,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig {
+            bind: "127.0.0.1:8750".into(),
+            token: None,
+            journal: "live/journal.sqlite".into(),
+            data_dir: "live/data".into(),
+            history: vec![],
+            qh_dataset: "ods162".into(),
+            minute_dataset: "ods161".into(),
+            poll_seconds: 60,
+            base_url: None,
+            safety: SafetyConfig::default(),
+        }
+    }
+}
+
+impl LiveConfig {
+    /// Reads `path`; relative paths inside are relative to its folder.
+    pub fn read(path: &Path) -> Result<LiveConfig, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut c: LiveConfig =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rebase(&mut c.journal);
+        rebase(&mut c.data_dir);
+        c.history.iter_mut().for_each(rebase);
+        Ok(c)
+    }
+}
+
+/// Opens the service for `run_dir` with `config` and binds its API (refused beyond loopback
+/// without a token). Returns the service and the bound listener.
+pub fn open(
+    run_dir: &Path,
+    config: &LiveConfig,
+    mode: Mode,
+) -> Result<(Arc<Service>, std::net::TcpListener), String> {
+    let addr: std::net::SocketAddr = config
+        .bind
+        .parse()
+        .map_err(|e| format!("bind = {:?}: {e}", config.bind))?;
+    let protect_reads = check_bind(&addr, config.token.as_deref())?;
+    if let Some(dir) = config.journal.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let core = LiveCore::open(run_dir, &config.journal, config.safety.clone())
+        .map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
+    let svc = Arc::new(Service {
+        core: Mutex::new(core),
+        status: Mutex::new(Status::default()),
+        counters: Counters::default(),
+        token: config.token.clone().filter(|t| !t.is_empty()),
+        protect_reads,
+        mode,
+    });
+    Ok((svc, listener))
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Replays `days` of `market` through the service, `speed` simulated seconds per real second (0:
+/// as fast as it goes), serving the API meanwhile; returns when the replay ends.
+pub fn run_replay(
+    svc: Arc<Service>,
+    listener: std::net::TcpListener,
+    market: &MarketData,
+    days: &[NaiveDate],
+    speed: f64,
+) -> Result<(), String> {
+    let server = svc.clone();
+    std::thread::spawn(move || serve(server, listener));
+    let (battery, granularity) = {
+        let core = locked(&svc.core);
+        (*core.battery(), core.granularity())
+    };
+    let mut replay = Replay::new(market, days, battery, granularity, battery.first_soc_mwh());
+    let pause = if speed > 0.0 {
+        std::time::Duration::from_secs_f64(granularity.duration_h() * 3600.0 / speed)
+    } else {
+        std::time::Duration::ZERO
+    };
+    let mut day = None;
+    loop {
+        let started = std::time::Instant::now();
+        let step = {
+            let mut core = locked(&svc.core);
+            replay.step(&mut core, market)
+        };
+        let r = match step {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                locked(&svc.status).error(&e);
+                return Err(e.to_string());
+            }
+        };
+        svc.counters
+            .decision_ns
+            .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
+        if r.set_point.fallback.is_some() {
+            svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
+        }
+        {
+            let mut s = locked(&svc.status);
+            if day != Some(r.decision.day) {
+                day = Some(r.decision.day);
+                s.pnl_today_eur = 0.0;
+            }
+            s.pnl_today_eur += r.profit_eur;
+            s.clock = Some(r.decision.at);
+            s.data_end = Some(r.decision.at);
+            s.last = Some((r.decision, r.set_point));
+        }
+        std::thread::sleep(pause);
+    }
+}
+
+/// The live loop: every `poll_seconds`, fetch today's prices (and estimates, for minute runs)
+/// from Elia, then decide for every decision time that has started and is not yet decided.
+/// Serves the API meanwhile; runs until the process ends.
+pub fn run_live(
+    svc: Arc<Service>,
+    listener: std::net::TcpListener,
+    config: &LiveConfig,
+) -> Result<(), String> {
+    let server = svc.clone();
+    std::thread::spawn(move || serve(server, listener));
+    let minute_run = locked(&svc.core).granularity() == imbarb_sim::Granularity::Minute;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let mut client_config = imbarb_fetch::ClientConfig::default();
+    if let Some(url) = &config.base_url {
+        client_config.base_url = url.clone();
+    }
+    client_config.retry.attempts = 3;
+    let client = imbarb_fetch::EliaClient::new(client_config);
+    let mut datasets = vec![config.qh_dataset.clone()];
+    if minute_run {
+        datasets.push(config.minute_dataset.clone());
+    }
+    let step = TimeDelta::minutes(if minute_run { 1 } else { 15 });
+    let mut last_decided: Option<DateTime<Utc>> = None;
+    loop {
+        let now = Utc::now();
+        let today = imbarb_market::calendar::local_day(now);
+        let mut files = config.history.clone();
+        for id in &datasets {
+            let out = config.data_dir.join(format!("{id}.csv"));
+            let fetched = imbarb_fetch::Dataset::find(id).and_then(|dataset| {
+                let request = imbarb_fetch::FetchRequest {
+                    dataset,
+                    from: today.pred_opt().unwrap_or(today),
+                    to: today,
+                    out: out.clone(),
+                };
+                imbarb_fetch::fetch(&client, &request, &|_| {}).map_err(|e| e.to_string())
+            });
+            if let Err(e) = fetched {
+                svc.counters.fetch_errors.fetch_add(1, Ordering::Relaxed);
+                locked(&svc.status).error(format!("fetch {id}: {e}"));
+            }
+            if out.exists() {
+                files.push(out);
+            }
+        }
+        match imbarb_market::read_files(&files) {
+            Ok(market) => {
+                let at = DateTime::from_timestamp(
+                    now.timestamp() - now.timestamp().rem_euclid(step.num_seconds()),
+                    0,
+                )
+                .unwrap_or(now);
+                if last_decided.is_none_or(|t| t < at) {
+                    let started = std::time::Instant::now();
+                    let decided = locked(&svc.core).decide(&market, at);
+                    match decided {
+                        Ok((decision, set_point)) => {
+                            svc.counters
+                                .decision_ns
+                                .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                            svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
+                            if set_point.fallback.is_some() {
+                                svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
+                            }
+                            let mut s = locked(&svc.status);
+                            s.clock = Some(now);
+                            s.data_end = market
+                                .qh
+                                .last()
+                                .map(|r| r.start_utc + TimeDelta::minutes(15));
+                            s.last = Some((decision, set_point));
+                            last_decided = Some(at);
+                        }
+                        Err(e) => locked(&svc.status).error(e),
+                    }
+                }
+            }
+            Err(e) => locked(&svc.status).error(format!("reading market data: {e}")),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(config.poll_seconds.max(1)));
+    }
+}
