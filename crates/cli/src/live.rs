@@ -41,7 +41,8 @@ pub struct LiveArgs {
     /// The trained run.
     #[arg(long)]
     pub run: Option<PathBuf>,
-    /// The live config (TOML).
+    /// The live config (TOML; default: every key's default, the API on 127.0.0.1:8750, the
+    /// journal in live/journal.sqlite).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Paper trading: replay these data sources instead of polling Elia.
@@ -63,9 +64,9 @@ pub struct LiveArgs {
 pub enum LiveAction {
     /// Write a day's ledger (one row per decision) from the journal as CSV.
     Export {
-        /// The live config (its journal).
+        /// The live config (its journal; default live/journal.sqlite).
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// The Brussels day.
         #[arg(long)]
         day: NaiveDate,
@@ -81,7 +82,7 @@ fn config(path: Option<&PathBuf>) -> Result<LiveConfig> {
 
 pub fn run(args: LiveArgs) -> Result<()> {
     if let Some(LiveAction::Export { config: path, day }) = &args.action {
-        let c = config(Some(path))?;
+        let c = config(path.as_ref())?;
         let journal = Journal::open(&c.journal)?;
         out!("{}", journal.ledger_csv(*day)?);
         return Ok(());
