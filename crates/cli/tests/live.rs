@@ -105,6 +105,17 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["power_mw"].is_number() && v["reason"] == "model", "{v}");
     assert_eq!(get(&format!("{base}/ready")).0, 200);
+    // The status page: one self-contained page with today's chart, nothing fetched.
+    let (code, page) = get(&format!("{base}/"));
+    assert_eq!(code, 200);
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("<svg") && page.contains("<polyline"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Set-point:") && !page.contains("src=") && !page.contains("<script"),
+        "{page}"
+    );
     let (_, metrics) = get(&format!("{base}/metrics"));
     assert!(
         metrics.contains("# TYPE imbarb_decisions_total counter"),

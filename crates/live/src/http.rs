@@ -56,6 +56,8 @@ pub struct Status {
     pub pnl_today_eur: f64,
     /// The latest errors, newest last.
     pub errors: VecDeque<String>,
+    /// Today's final prices so far, for the status page.
+    pub prices_today: Vec<(DateTime<Utc>, f64)>,
 }
 
 impl Status {
@@ -114,6 +116,7 @@ fn unauthorised() -> Response {
 /// The API's routes.
 pub fn router(svc: Arc<Service>) -> Router {
     Router::new()
+        .route("/", get(page))
         .route("/health", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .route("/v1/decision", get(decision))
@@ -125,6 +128,54 @@ pub fn router(svc: Arc<Service>) -> Router {
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn page(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    if svc.protect_reads && !authorised(&svc, &headers) {
+        return unauthorised();
+    }
+    let s = locked(&svc.status).clone();
+    let (model, state, battery, decisions) = {
+        let core = locked(&svc.core);
+        let day = s.last.as_ref().map(|l| l.0.day);
+        let decisions = day
+            .and_then(|d| {
+                core.journal()
+                    .events(crate::journal::EventKind::Decision, d)
+                    .ok()
+            })
+            .unwrap_or_default();
+        (
+            core.model().to_string(),
+            *core.state(),
+            *core.battery(),
+            decisions,
+        )
+    };
+    let mode = match svc.mode {
+        Mode::Live => "live",
+        Mode::Replay => "replay",
+    };
+    let errors: Vec<String> = s.errors.iter().cloned().collect();
+    let html = crate::page::render(&crate::page::PageInput {
+        mode,
+        model: &model,
+        clock: s.clock,
+        data_end: s.data_end,
+        soc_mwh: state.soc_mwh,
+        energy_mwh: battery.energy_mwh,
+        cycles_used: battery.cycles_of(state.throughput_mwh),
+        cycles_cap: battery.cycles_per_day,
+        pnl_eur: s.pnl_today_eur,
+        decisions: &decisions,
+        prices: &s.prices_today,
+        counts: (
+            svc.counters.decisions.load(Ordering::Relaxed),
+            svc.counters.fallbacks.load(Ordering::Relaxed),
+        ),
+        errors: &errors,
+    });
+    ([("content-type", "text/html; charset=utf-8")], html).into_response()
 }
 
 async fn ready(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod journal;
+pub mod page;
 pub mod replay;
 pub mod run;
 pub mod safety;

@@ -155,6 +155,17 @@ pub fn run_replay(
             if day != Some(r.decision.day) {
                 day = Some(r.decision.day);
                 s.pnl_today_eur = 0.0;
+                s.prices_today.clear();
+            }
+            // The quarter-hour that just ended is published now.
+            let ended = r.decision.at - TimeDelta::minutes(15);
+            if let Ok(i) = market.qh.binary_search_by_key(&ended, |q| q.start_utc) {
+                if imbarb_market::calendar::local_day(ended) == r.decision.day
+                    && s.prices_today.last().is_none_or(|p| p.0 < ended)
+                {
+                    s.prices_today
+                        .push((ended, market.qh[i].price.reference_eur_per_mwh()));
+                }
             }
             s.pnl_today_eur += r.profit_eur;
             s.clock = Some(r.decision.at);
@@ -238,6 +249,14 @@ pub fn run_live(
                                 .qh
                                 .last()
                                 .map(|r| r.start_utc + TimeDelta::minutes(15));
+                            s.prices_today = market
+                                .qh
+                                .iter()
+                                .filter(|r| {
+                                    imbarb_market::calendar::local_day(r.start_utc) == today
+                                })
+                                .map(|r| (r.start_utc, r.price.reference_eur_per_mwh()))
+                                .collect();
                             s.last = Some((decision, set_point));
                             last_decided = Some(at);
                         }

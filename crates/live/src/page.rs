@@ -1,0 +1,175 @@
+//! The status page at `/`: one self-contained HTML page (inline CSS and SVG, no scripts, nothing
+//! fetched) that refreshes itself: the set-point in force and why, data freshness, SoC, cycles
+//! and P&L today, and today's prices with the decisions taken.
+
+use crate::journal::DecisionEvent;
+use chrono::{DateTime, Utc};
+
+/// What the page shows.
+pub struct PageInput<'a> {
+    /// `live` or `replay`.
+    pub mode: &'a str,
+    /// The model's identity.
+    pub model: &'a str,
+    /// The service's clock.
+    pub clock: Option<DateTime<Utc>>,
+    /// End of the newest market data.
+    pub data_end: Option<DateTime<Utc>>,
+    /// SoC now, MWh, and the battery's usable energy.
+    pub soc_mwh: f64,
+    /// Usable energy, MWh.
+    pub energy_mwh: f64,
+    /// Cycles used today, and the cap.
+    pub cycles_used: f64,
+    /// The daily cap, if any.
+    pub cycles_cap: Option<f64>,
+    /// P&L today, EUR.
+    pub pnl_eur: f64,
+    /// Today's decisions, oldest first.
+    pub decisions: &'a [DecisionEvent],
+    /// Today's final prices so far: (quarter-hour start, EUR/MWh).
+    pub prices: &'a [(DateTime<Utc>, f64)],
+    /// Decisions and fallbacks in all.
+    pub counts: (u64, u64),
+    /// The latest errors.
+    pub errors: &'a [String],
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Today's prices (line) and set-points (bars) as an inline SVG, 24 h wide.
+fn chart(input: &PageInput) -> String {
+    let (w, h) = (720.0, 200.0);
+    let Some(first) = input
+        .decisions
+        .first()
+        .map(|d| d.at)
+        .or(input.prices.first().map(|p| p.0))
+    else {
+        return "<p>No decisions today yet.</p>".into();
+    };
+    let day_start = first
+        - chrono::TimeDelta::seconds(
+            (first
+                - imbarb_market::calendar::day_start_utc(imbarb_market::calendar::local_day(
+                    first,
+                )))
+            .num_seconds(),
+        );
+    let x = |t: DateTime<Utc>| (t - day_start).num_seconds() as f64 / 86_400.0 * w;
+    let (lo, hi) = input
+        .prices
+        .iter()
+        .fold((0.0f64, 1.0f64), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let y = |p: f64| h - (p - lo) / (hi - lo).max(1e-9) * (h - 20.0) - 10.0;
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {w} {h}\" width=\"100%\" role=\"img\"><title>Today: price (line) and set-points (bars: up discharge, down charge)</title>\
+         <line x1=\"0\" x2=\"{w}\" y1=\"{mid}\" y2=\"{mid}\" stroke=\"#bbb\"/>",
+        mid = h / 2.0
+    );
+    let max_mw = input
+        .decisions
+        .iter()
+        .map(|d| d.power_mw.abs())
+        .fold(1e-9, f64::max);
+    for d in input.decisions {
+        let bar = d.power_mw / max_mw * (h / 2.0 - 10.0);
+        let colour = if d.fallback.is_some() {
+            "#d62728"
+        } else if bar >= 0.0 {
+            "#2ca02c"
+        } else {
+            "#1f77b4"
+        };
+        svg.push_str(&format!(
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" opacity=\"0.6\"/>",
+            x(d.at),
+            (h / 2.0 - bar.max(0.0)),
+            (d.duration_h * 3600.0 / 86_400.0 * w).max(0.5),
+            bar.abs()
+        ));
+    }
+    let points: Vec<String> = input
+        .prices
+        .iter()
+        .map(|(t, p)| format!("{:.1},{:.1}", x(*t), y(*p)))
+        .collect();
+    svg.push_str(&format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\"/></svg>",
+        points.join(" ")
+    ));
+    svg
+}
+
+/// The page.
+pub fn render(input: &PageInput) -> String {
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    };
+    let age = input
+        .data_end
+        .zip(input.clock)
+        .map_or("-".into(), |(e, c)| {
+            format!("{} min", (c - e).num_minutes())
+        });
+    let last = input.decisions.last();
+    let set_point = last.map_or("no decision yet".into(), |d| {
+        format!(
+            "{:+.3} MW from {} ({})",
+            d.power_mw,
+            d.at.format("%H:%M"),
+            d.fallback
+                .as_deref()
+                .map_or("model".into(), |f| format!("fallback: {}", escape(f)))
+        )
+    });
+    let cap = input
+        .cycles_cap
+        .map_or("no cap".into(), |c| format!("cap {c}"));
+    let rows: String = input
+        .decisions
+        .iter()
+        .rev()
+        .take(12)
+        .map(|d| {
+            format!(
+                "<tr><td>{}</td><td>{:+.3}</td><td>{}</td></tr>",
+                d.at.format("%H:%M"),
+                d.power_mw,
+                d.fallback.as_deref().map_or("model".into(), escape)
+            )
+        })
+        .collect();
+    let errors: String = input
+        .errors
+        .iter()
+        .map(|e| format!("<li>{}</li>", escape(e)))
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>imbarb live</title>\
+         <style>body{{font-family:sans-serif;margin:1em;max-width:60em}}table{{border-collapse:collapse}}\
+         td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}}.k{{color:#555}}</style></head><body>\
+         <h1>imbarb {mode}</h1><p><b>Set-point:</b> {set_point}</p>\
+         <p><span class=\"k\">clock</span> {clock} · <span class=\"k\">data up to</span> {data} ({age} old) · \
+         <span class=\"k\">SoC</span> {soc:.3} / {energy} MWh · <span class=\"k\">cycles today</span> {cycles:.2} ({cap}) · \
+         <span class=\"k\">P&amp;L today</span> {pnl:.2} EUR · <span class=\"k\">decisions</span> {n} ({fb} by the fallback)</p>\
+         {chart}<h2>Latest decisions</h2><table><tr><th>time (UTC)</th><th>MW</th><th>by</th></tr>{rows}</table>\
+         <h2>Errors</h2><ul>{errors}</ul><p class=\"k\">model {model}</p></body></html>",
+        mode = escape(input.mode),
+        clock = when(input.clock),
+        data = when(input.data_end),
+        soc = input.soc_mwh,
+        energy = input.energy_mwh,
+        cycles = input.cycles_used,
+        pnl = input.pnl_eur,
+        n = input.counts.0,
+        fb = input.counts.1,
+        chart = chart(input),
+        model = escape(input.model),
+    )
+}
