@@ -12,10 +12,14 @@ use imbarb_market::source::{load_sources, DataSource};
 use imbarb_market::SplitSpec;
 use imbarb_sim::rollout;
 
-fn trained_backtest_and_replay(config_text: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn trained_backtest_and_replay(
+    config_text: &str,
+    source: DataSource,
+    n_days: usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut config = TrainConfig::from_toml(config_text, "test").unwrap();
     config.resolve_for_cap();
-    let sources = vec![DataSource::Belgium];
+    let sources = vec![source];
     let fit = build_setup(
         &sources,
         &SplitSpec::Paper,
@@ -45,7 +49,7 @@ fn trained_backtest_and_replay(config_text: &str) -> (Vec<f64>, Vec<f64>, Vec<f6
     .unwrap();
     let runs = test.days.consecutive_runs(&test.eval);
     let longest = runs.iter().max_by_key(|r| r.len()).unwrap();
-    let chosen = &longest[..longest.len().min(3)];
+    let chosen = &longest[..longest.len().min(n_days)];
     let mut policy = RunPolicy::load(&run, &test.days, &test.train, &test.config).unwrap();
     let (mut bt_power, mut bt_profit) = (vec![], vec![]);
     rollout(
@@ -104,7 +108,8 @@ fn replay_sends_the_backtests_set_points_and_earns_its_pnl() {
             "algo = \"qr-dqn\"\n[training]\ntotal_steps = 4000\nlearning_starts = 500\n\
              validate_every = 2000\nenvs = 8\n[network]\nhidden = [32, 32]\n{extra}"
         );
-        let (bt_power, rp_power, bt_profit, rp_profit) = trained_backtest_and_replay(&text);
+        let (bt_power, rp_power, bt_profit, rp_profit) =
+            trained_backtest_and_replay(&text, DataSource::Belgium, 3);
         assert_eq!(bt_power.len(), rp_power.len());
         assert!(bt_power.len() >= 3 * 92);
         assert_eq!(bt_power, rp_power, "{extra}");
@@ -115,4 +120,20 @@ fn replay_sends_the_backtests_set_points_and_earns_its_pnl() {
         );
         assert!(bt_power.iter().any(|p| *p != 0.0), "the run never trades");
     }
+}
+
+/// Minute decisions on the synthetic market's published running estimates: the same equality.
+#[test]
+fn a_minute_replay_sends_the_backtests_set_points() {
+    let text = "algo = \"qr-dqn\"\n[env]\ngranularity = \"minute\"\n[training]\ntotal_steps = 4000\n\
+                learning_starts = 500\nvalidate_every = 2000\nenvs = 8\n[network]\nhidden = [32, 32]\n";
+    let source: DataSource = "synthetic:2023-01-01..2023-03-31:seed=4:minutes"
+        .parse()
+        .unwrap();
+    let (bt_power, rp_power, bt_profit, rp_profit) = trained_backtest_and_replay(text, source, 1);
+    assert!(bt_power.len() >= 92 * 15);
+    assert_eq!(bt_power, rp_power);
+    assert!(bt_power.iter().any(|p| *p != 0.0), "the run never trades");
+    let (a, b): (f64, f64) = (bt_profit.iter().sum(), rp_profit.iter().sum());
+    assert!((a - b).abs() < 1e-6, "backtest {a} EUR, replay {b} EUR");
 }
