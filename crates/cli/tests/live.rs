@@ -3,6 +3,9 @@
 //! service killed with SIGKILL mid-day and restarted on its journal decides every decision
 //! time exactly once, and `live export` writes the day's ledger.
 
+#[path = "../../fetch/tests/common/mod.rs"]
+mod server;
+
 mod common;
 
 use common::{imbarb, stderr, trained};
@@ -199,5 +202,78 @@ fn binding_beyond_loopback_without_a_token_is_refused() {
         stderr(&o).contains("refusing to bind 0.0.0.0:0 (beyond this machine) without a token"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// Live, with Elia answering 503 to everything and only days-old history: the service keeps
+/// answering, counts the fetch errors, says it is not ready, and idles with the reason.
+#[test]
+fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
+    let Some(elia) = server::Server::ods047("live_with_elia_down") else {
+        return;
+    };
+    elia.script(&vec![server::Scripted::Status(503, "down".into()); 1000]);
+    let base_url = elia.start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = trained(dir.path(), "qr-dqn");
+    let today = chrono::Utc::now().date_naive();
+    let history = dir.path().join("history.csv");
+    let from = (today - chrono::TimeDelta::days(6)).to_string();
+    let to = (today - chrono::TimeDelta::days(4)).to_string();
+    let o = imbarb(&[
+        "data",
+        "synth",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--out",
+        history.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let port = free_port();
+    let config = dir.path().join("live.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "bind = \"127.0.0.1:{port}\"\njournal = \"j.sqlite\"\ndata_dir = \"data\"\n\
+             history = [\"history.csv\"]\nbase_url = \"{base_url}\"\npoll_seconds = 1\n"
+        ),
+    )
+    .unwrap();
+    let mut service = Command::new(env!("CARGO_BIN_EXE_imbarb"))
+        .args(["live", "--run", &run, "--config", config.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let decided = until(Duration::from_secs(60), || {
+        get(&format!("{base}/v1/decision")).0 == 200
+    });
+    let (_, body) = get(&format!("{base}/v1/decision"));
+    let (ready, _) = get(&format!("{base}/ready"));
+    let (health, _) = get(&format!("{base}/health"));
+    let (_, metrics) = get(&format!("{base}/metrics"));
+    let (_, status) = get(&format!("{base}/v1/status"));
+    let _ = service.kill();
+    let _ = service.wait();
+    assert!(decided, "no decision within a minute");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["power_mw"], 0.0, "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().starts_with("market data"),
+        "{v}"
+    );
+    assert_eq!((ready, health), (503, 200));
+    let errors: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("imbarb_fetch_errors_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(errors >= 1, "{metrics}");
+    assert!(
+        status.contains("fetch ods162") && status.contains("HTTP 503"),
+        "{status}"
     );
 }

@@ -132,16 +132,17 @@ pub fn secure(
     duration_h: f64,
 ) -> SafeSetPoint {
     let minutes = |t: DateTime<Utc>| (now - t).num_minutes();
-    let reason = if let Err(error) = &proposal {
+    // Causes before symptoms: stale data also makes the model fail (a gap in its lags).
+    let reason = if data_end.is_none_or(|t| now - t > TimeDelta::minutes(config.max_data_age_min)) {
+        Some(FallbackReason::StaleData {
+            age_min: data_end.map_or(i64::MAX, minutes),
+        })
+    } else if let Err(error) = &proposal {
         Some(FallbackReason::Model {
             error: error.clone(),
         })
     } else if proposal.as_ref().is_ok_and(|p| !p.is_finite()) {
         Some(FallbackReason::NonFinite)
-    } else if data_end.is_none_or(|t| now - t > TimeDelta::minutes(config.max_data_age_min)) {
-        Some(FallbackReason::StaleData {
-            age_min: data_end.map_or(i64::MAX, minutes),
-        })
     } else if state
         .measured_at
         .is_none_or(|t| now - t > TimeDelta::minutes(config.max_telemetry_age_min))
