@@ -205,14 +205,16 @@ fn binding_beyond_loopback_without_a_token_is_refused() {
     );
 }
 
-/// Live, with Elia answering 503 to everything and only days-old history: the service keeps
-/// answering, counts the fetch errors, says it is not ready, and idles with the reason.
-#[test]
-fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
-    let Some(elia) = server::Server::ods047("live_with_elia_down") else {
-        return;
-    };
-    elia.script(&vec![server::Scripted::Status(503, "down".into()); 1000]);
+/// Starts `imbarb live` on days-old history against the Elia stand-in scripted with `failures`,
+/// and returns what the API says once the first decision is in (or after a minute): (seconds to
+/// the first decision, /v1/decision, /ready status, /health status, /metrics, /v1/status).
+fn live_against(
+    failures: Vec<server::Scripted>,
+    test: &str,
+    await_fetch_error: bool,
+) -> Option<(f64, String, u16, u16, String, String)> {
+    let elia = server::Server::ods047(test)?;
+    elia.script(&failures);
     let base_url = elia.start();
     let dir = tempfile::tempdir().unwrap();
     let run = trained(dir.path(), "qr-dqn");
@@ -241,6 +243,7 @@ fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
         ),
     )
     .unwrap();
+    let started = Instant::now();
     let mut service = Command::new(env!("CARGO_BIN_EXE_imbarb"))
         .args(["live", "--run", &run, "--config", config.to_str().unwrap()])
         .stdout(Stdio::null())
@@ -248,18 +251,40 @@ fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let decided = until(Duration::from_secs(60), || {
+    until(Duration::from_secs(60), || {
         get(&format!("{base}/v1/decision")).0 == 200
     });
-    let (_, body) = get(&format!("{base}/v1/decision"));
-    let (ready, _) = get(&format!("{base}/ready"));
-    let (health, _) = get(&format!("{base}/health"));
-    let (_, metrics) = get(&format!("{base}/metrics"));
-    let (_, status) = get(&format!("{base}/v1/status"));
+    let first = started.elapsed().as_secs_f64();
+    // Let the fetcher fail at least once before reading the counters.
+    if await_fetch_error {
+        until(Duration::from_secs(30), || {
+            get(&format!("{base}/v1/status")).1.contains("fetch ods162")
+        });
+    }
+    let answers = (
+        first,
+        get(&format!("{base}/v1/decision")).1,
+        get(&format!("{base}/ready")).0,
+        get(&format!("{base}/health")).0,
+        get(&format!("{base}/metrics")).1,
+        get(&format!("{base}/v1/status")).1,
+    );
     let _ = service.kill();
     let _ = service.wait();
-    assert!(decided, "no decision within a minute");
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    Some(answers)
+}
+
+/// Live, with Elia answering 503 to everything and only days-old history: the service keeps
+/// answering, counts the fetch errors, says it is not ready, and idles with the reason.
+#[test]
+fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
+    let failures = vec![server::Scripted::Status(503, "down".into()); 1000];
+    let Some((_, decision, ready, health, metrics, status)) =
+        live_against(failures, "live_with_elia_down", true)
+    else {
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_str(&decision).unwrap();
     assert_eq!(v["power_mw"], 0.0, "{v}");
     assert!(
         v["reason"].as_str().unwrap().starts_with("market data"),
@@ -275,5 +300,24 @@ fn live_with_elia_down_idles_with_its_reason_and_keeps_answering() {
     assert!(
         status.contains("fetch ods162") && status.contains("HTTP 503"),
         "{status}"
+    );
+}
+
+/// Live, with Elia stalling every request for a minute: decisions do not wait for it (the
+/// fetcher times out on its own thread), and the fallback idles on the stale data meanwhile.
+#[test]
+fn a_stalled_elia_never_delays_a_decision() {
+    let failures = vec![server::Scripted::Stall(60); 50];
+    let Some((first, decision, _, health, _, _)) =
+        live_against(failures, "a_stalled_elia_never_delays_a_decision", false)
+    else {
+        return;
+    };
+    assert!(first < 20.0, "the first decision took {first:.1} s");
+    assert_eq!(health, 200);
+    let v: serde_json::Value = serde_json::from_str(&decision).unwrap();
+    assert!(
+        v["reason"].as_str().unwrap().starts_with("market data"),
+        "{v}"
     );
 }

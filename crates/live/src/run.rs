@@ -176,9 +176,9 @@ pub fn run_replay(
     }
 }
 
-/// The live loop: every `poll_seconds`, fetch today's prices (and estimates, for minute runs)
-/// from Elia, then decide for every decision time that has started and is not yet decided.
-/// Serves the API meanwhile; runs until the process ends.
+/// The live loop: a fetcher polls Elia for today's prices (and estimates, for minute runs) every
+/// `poll_seconds`; every second the service reads what it has and decides for the decision time
+/// that has started, once. Serves the API meanwhile; runs until the process ends.
 pub fn run_live(
     svc: Arc<Service>,
     listener: std::net::TcpListener,
@@ -189,30 +189,103 @@ pub fn run_live(
     let minute_run = locked(&svc.core).granularity() == imbarb_sim::Granularity::Minute;
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let mut client_config = imbarb_fetch::ClientConfig::default();
-    if let Some(url) = &config.base_url {
-        client_config.base_url = url.clone();
-    }
-    client_config.retry.attempts = 3;
-    let client = imbarb_fetch::EliaClient::new(client_config);
     let mut datasets = vec![config.qh_dataset.clone()];
     if minute_run {
         datasets.push(config.minute_dataset.clone());
     }
+    // Fetching runs on its own thread: a stalled or failing Elia never delays a decision (the
+    // safety layer judges the data's age instead).
+    let fetcher = svc.clone();
+    let (fetch_config, fetch_sets) = (config.clone(), datasets.clone());
+    std::thread::spawn(move || fetch_loop(&fetcher, &fetch_config, &fetch_sets));
     let step = TimeDelta::minutes(if minute_run { 1 } else { 15 });
     let mut last_decided: Option<DateTime<Utc>> = None;
     loop {
         let now = Utc::now();
         let today = imbarb_market::calendar::local_day(now);
+        let at = DateTime::from_timestamp(
+            now.timestamp() - now.timestamp().rem_euclid(step.num_seconds()),
+            0,
+        )
+        .unwrap_or(now);
+        if last_decided.is_some_and(|t| t >= at) {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            continue;
+        }
         let mut files = config.history.clone();
-        for id in &datasets {
+        files.extend(
+            datasets
+                .iter()
+                .map(|id| config.data_dir.join(format!("{id}.csv")))
+                .filter(|p| p.exists()),
+        );
+        // Without readable data the decision still happens: the safety layer idles for it.
+        let market = imbarb_market::read_files(&files).unwrap_or_else(|e| {
+            locked(&svc.status).error(format!("reading market data: {e}"));
+            MarketData {
+                qh: vec![],
+                minutes: vec![],
+                meta: imbarb_market::Metadata {
+                    market: imbarb_market::Market::BE,
+                    pricing: imbarb_market::Pricing::Single,
+                    sources: vec![],
+                    synthetic: false,
+                    duplicates_dropped: 0,
+                },
+            }
+        });
+        let started = std::time::Instant::now();
+        let decided = locked(&svc.core).decide(&market, at);
+        match decided {
+            Ok((decision, set_point)) => {
+                svc.counters
+                    .decision_ns
+                    .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
+                if set_point.fallback.is_some() {
+                    svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
+                }
+                let mut s = locked(&svc.status);
+                s.clock = Some(now);
+                s.data_end = market
+                    .qh
+                    .last()
+                    .map(|r| r.start_utc + TimeDelta::minutes(15));
+                s.prices_today = market
+                    .qh
+                    .iter()
+                    .filter(|r| imbarb_market::calendar::local_day(r.start_utc) == today)
+                    .map(|r| (r.start_utc, r.price.reference_eur_per_mwh()))
+                    .collect();
+                s.last = Some((decision, set_point));
+                last_decided = Some(at);
+            }
+            Err(e) => locked(&svc.status).error(e),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// Fetches `datasets` for yesterday and today into the data folder every `poll_seconds`, each
+/// request bounded by a timeout of at most the poll interval (at least 10 s).
+fn fetch_loop(svc: &Service, config: &LiveConfig, datasets: &[String]) {
+    let mut client_config = imbarb_fetch::ClientConfig::default();
+    if let Some(url) = &config.base_url {
+        client_config.base_url = url.clone();
+    }
+    client_config.retry.attempts = 3;
+    client_config.timeout = std::time::Duration::from_secs(config.poll_seconds.clamp(10, 120));
+    let client = imbarb_fetch::EliaClient::new(client_config);
+    loop {
+        let today = imbarb_market::calendar::local_day(Utc::now());
+        for id in datasets {
             let out = config.data_dir.join(format!("{id}.csv"));
             let fetched = imbarb_fetch::Dataset::find(id).and_then(|dataset| {
                 let request = imbarb_fetch::FetchRequest {
                     dataset,
                     from: today.pred_opt().unwrap_or(today),
                     to: today,
-                    out: out.clone(),
+                    out,
                 };
                 imbarb_fetch::fetch(&client, &request, &|_| {}).map_err(|e| e.to_string())
             });
@@ -220,51 +293,6 @@ pub fn run_live(
                 svc.counters.fetch_errors.fetch_add(1, Ordering::Relaxed);
                 locked(&svc.status).error(format!("fetch {id}: {e}"));
             }
-            if out.exists() {
-                files.push(out);
-            }
-        }
-        match imbarb_market::read_files(&files) {
-            Ok(market) => {
-                let at = DateTime::from_timestamp(
-                    now.timestamp() - now.timestamp().rem_euclid(step.num_seconds()),
-                    0,
-                )
-                .unwrap_or(now);
-                if last_decided.is_none_or(|t| t < at) {
-                    let started = std::time::Instant::now();
-                    let decided = locked(&svc.core).decide(&market, at);
-                    match decided {
-                        Ok((decision, set_point)) => {
-                            svc.counters
-                                .decision_ns
-                                .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                            svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
-                            if set_point.fallback.is_some() {
-                                svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
-                            }
-                            let mut s = locked(&svc.status);
-                            s.clock = Some(now);
-                            s.data_end = market
-                                .qh
-                                .last()
-                                .map(|r| r.start_utc + TimeDelta::minutes(15));
-                            s.prices_today = market
-                                .qh
-                                .iter()
-                                .filter(|r| {
-                                    imbarb_market::calendar::local_day(r.start_utc) == today
-                                })
-                                .map(|r| (r.start_utc, r.price.reference_eur_per_mwh()))
-                                .collect();
-                            s.last = Some((decision, set_point));
-                            last_decided = Some(at);
-                        }
-                        Err(e) => locked(&svc.status).error(e),
-                    }
-                }
-            }
-            Err(e) => locked(&svc.status).error(format!("reading market data: {e}")),
         }
         std::thread::sleep(std::time::Duration::from_secs(config.poll_seconds.max(1)));
     }

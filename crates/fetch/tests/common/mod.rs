@@ -22,6 +22,8 @@ pub enum Scripted {
     TooMany(u64),
     /// 200 whose body stops halfway.
     Truncated,
+    /// No answer for this many seconds, then the export.
+    Stall(u64),
 }
 
 /// What the server holds and has seen.
@@ -168,6 +170,10 @@ async fn export(
                 Err(std::io::Error::other("connection reset mid-body")),
             ];
             Body::from_stream(futures_util::stream::iter(parts)).into_response()
+        }
+        Some(Scripted::Stall(secs)) => {
+            tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
+            text.into_response()
         }
         None => text.into_response(),
     }
