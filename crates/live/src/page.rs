@@ -153,7 +153,8 @@ pub fn render(input: &PageInput) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>imbarb live</title>\
          <style>body{{font-family:sans-serif;margin:1em;max-width:60em}}table{{border-collapse:collapse}}\
-         td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}}.k{{color:#555}}</style></head><body>\
+         td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}}.k{{color:#555}}\
+         p,li{{overflow-wrap:anywhere}}svg{{max-width:100%;height:auto}}</style></head><body>\
          <h1>imbarb {mode}</h1><p><b>Set-point:</b> {set_point}</p>\
          <p><span class=\"k\">clock</span> {clock} · <span class=\"k\">data up to</span> {data} ({age} old) · \
          <span class=\"k\">SoC</span> {soc:.3} / {energy} MWh · <span class=\"k\">cycles today</span> {cycles:.2} ({cap}) · \
@@ -170,6 +171,6 @@ pub fn render(input: &PageInput) -> String {
         n = input.counts.0,
         fb = input.counts.1,
         chart = chart(input),
-        model = escape(input.model),
+        model = escape(&input.model.chars().take(12).collect::<String>()),
     )
 }
