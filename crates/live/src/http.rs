@@ -41,6 +41,24 @@ pub struct Counters {
     pub telemetry_refused: AtomicU64,
     /// The latest decision's latency inside the service, nanoseconds.
     pub decision_ns: AtomicU64,
+    /// Fallback decisions by reason kind.
+    pub fallbacks_by_reason: Mutex<std::collections::BTreeMap<&'static str, u64>>,
+    /// The latest fetch's duration, nanoseconds.
+    pub fetch_ns: AtomicU64,
+}
+
+impl Counters {
+    /// Counts a decision (and its fallback, by reason) that took `ns`.
+    pub fn decision(&self, set_point: &SafeSetPoint, ns: u64) {
+        self.decision_ns.store(ns, Ordering::Relaxed);
+        self.decisions.fetch_add(1, Ordering::Relaxed);
+        if let Some(reason) = &set_point.fallback {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            *locked(&self.fallbacks_by_reason)
+                .entry(reason.kind())
+                .or_default() += 1;
+        }
+    }
 }
 
 /// What `/v1/status` and `/v1/decision` report.
@@ -307,14 +325,23 @@ async fn metrics(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Respons
          # HELP imbarb_fallbacks_total Decisions made by the fallback policy.\n# TYPE imbarb_fallbacks_total counter\nimbarb_fallbacks_total {}\n\
          # HELP imbarb_fetch_errors_total Market-data fetches that failed.\n# TYPE imbarb_fetch_errors_total counter\nimbarb_fetch_errors_total {}\n\
          # HELP imbarb_telemetry_refused_total Telemetry messages refused.\n# TYPE imbarb_telemetry_refused_total counter\nimbarb_telemetry_refused_total {}\n\
+         # HELP imbarb_fetch_seconds Duration of the latest market-data fetch.\n# TYPE imbarb_fetch_seconds gauge\nimbarb_fetch_seconds {}\n\
          # HELP imbarb_data_age_seconds Age of the newest market data.\n# TYPE imbarb_data_age_seconds gauge\nimbarb_data_age_seconds {age}\n\
          # HELP imbarb_decision_seconds Latency of the latest decision inside the service.\n# TYPE imbarb_decision_seconds gauge\nimbarb_decision_seconds {}\n",
         c.decisions.load(Ordering::Relaxed),
         c.fallbacks.load(Ordering::Relaxed),
         c.fetch_errors.load(Ordering::Relaxed),
         c.telemetry_refused.load(Ordering::Relaxed),
+        c.fetch_ns.load(Ordering::Relaxed) as f64 / 1e9,
         c.decision_ns.load(Ordering::Relaxed) as f64 / 1e9,
     );
+    let mut text = text;
+    text.push_str("# HELP imbarb_fallbacks_by_reason_total Fallback decisions by reason.\n# TYPE imbarb_fallbacks_by_reason_total counter\n");
+    for (reason, n) in locked(&c.fallbacks_by_reason).iter() {
+        text.push_str(&format!(
+            "imbarb_fallbacks_by_reason_total{{reason=\"{reason}\"}} {n}\n"
+        ));
+    }
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }
 

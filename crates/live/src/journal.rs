@@ -78,6 +78,19 @@ pub struct TelemetryEvent {
     pub throughput_today_mwh: Option<f64>,
 }
 
+/// One market-data fetch as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FetchEvent {
+    /// The dataset id.
+    pub dataset: String,
+    /// How long it took, seconds.
+    pub seconds: f64,
+    /// Rows in the local file afterwards (when it succeeded).
+    pub rows: Option<usize>,
+    /// The error (when it failed).
+    pub error: Option<String>,
+}
+
 /// What a restart recovers for a day.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recovered {

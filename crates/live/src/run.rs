@@ -2,6 +2,7 @@
 //! replay (the same on recorded data with a simulated clock and battery), and its config.
 
 use crate::http::{check_bind, serve, Counters, Mode, Service, Status};
+use crate::journal::{EventKind, FetchEvent};
 use crate::replay::Replay;
 use crate::safety::SafetyConfig;
 use crate::service::LiveCore;
@@ -144,12 +145,7 @@ pub fn run_replay(
             }
         };
         svc.counters
-            .decision_ns
-            .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
-        if r.set_point.fallback.is_some() {
-            svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
-        }
+            .decision(&r.set_point, started.elapsed().as_nanos() as u64);
         {
             let mut s = locked(&svc.status);
             if day != Some(r.decision.day) {
@@ -239,12 +235,7 @@ pub fn run_live(
         match decided {
             Ok((decision, set_point)) => {
                 svc.counters
-                    .decision_ns
-                    .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                svc.counters.decisions.fetch_add(1, Ordering::Relaxed);
-                if set_point.fallback.is_some() {
-                    svc.counters.fallbacks.fetch_add(1, Ordering::Relaxed);
-                }
+                    .decision(&set_point, started.elapsed().as_nanos() as u64);
                 let mut s = locked(&svc.status);
                 s.clock = Some(now);
                 s.data_end = market
@@ -280,6 +271,7 @@ fn fetch_loop(svc: &Service, config: &LiveConfig, datasets: &[String]) {
         let today = imbarb_market::calendar::local_day(Utc::now());
         for id in datasets {
             let out = config.data_dir.join(format!("{id}.csv"));
+            let started = std::time::Instant::now();
             let fetched = imbarb_fetch::Dataset::find(id).and_then(|dataset| {
                 let request = imbarb_fetch::FetchRequest {
                     dataset,
@@ -289,6 +281,22 @@ fn fetch_loop(svc: &Service, config: &LiveConfig, datasets: &[String]) {
                 };
                 imbarb_fetch::fetch(&client, &request, &|_| {}).map_err(|e| e.to_string())
             });
+            svc.counters
+                .fetch_ns
+                .store(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            let event = FetchEvent {
+                dataset: id.clone(),
+                seconds: started.elapsed().as_secs_f64(),
+                rows: fetched.as_ref().ok().map(|r| r.total),
+                error: fetched.as_ref().err().cloned(),
+            };
+            let now = Utc::now();
+            if let Err(e) = locked(&svc.core)
+                .journal()
+                .append(EventKind::Fetch, now, today, &event)
+            {
+                locked(&svc.status).error(e);
+            }
             if let Err(e) = fetched {
                 svc.counters.fetch_errors.fetch_add(1, Ordering::Relaxed);
                 locked(&svc.status).error(format!("fetch {id}: {e}"));

@@ -8,11 +8,54 @@ use imbarb_sim::BatteryConfig;
 use serde::{Deserialize, Serialize};
 
 /// What decides when the model may not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum FallbackPolicy {
     /// Hold 0 MW.
     Idle,
+    /// The threshold rule on the latest final price: full charge below one price, full
+    /// discharge above another, idle between (`imbarb backtest --policy rule` prints the
+    /// thresholds fitted on training days). Idle when the price itself is stale or unknown.
+    Rule {
+        /// Charge at full power below this price, EUR/MWh.
+        charge_below_eur_mwh: f64,
+        /// Discharge at full power above this price, EUR/MWh.
+        discharge_above_eur_mwh: f64,
+    },
+}
+
+impl FallbackPolicy {
+    /// The fallback's set-point before the hard limits: `price` is the latest final price when
+    /// it is fresh enough to act on.
+    fn power_mw(&self, battery: &BatteryConfig, price: Option<f64>) -> f64 {
+        match (*self, price) {
+            (
+                FallbackPolicy::Rule {
+                    charge_below_eur_mwh,
+                    discharge_above_eur_mwh,
+                },
+                Some(p),
+            ) if p.is_finite() => {
+                if p < charge_below_eur_mwh {
+                    -battery.charge_power_mw
+                } else if p > discharge_above_eur_mwh {
+                    battery.discharge_power_mw
+                } else {
+                    0.0
+                }
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// What the safety layer knows of the market at a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MarketView {
+    /// End of the newest data (its publication time at the earliest).
+    pub data_end: Option<DateTime<Utc>>,
+    /// The latest final quarter-hour price, EUR/MWh.
+    pub last_price: Option<f64>,
 }
 
 /// The safety layer's limits (all in the live config, with these defaults).
@@ -71,6 +114,19 @@ pub enum FallbackReason {
     },
 }
 
+impl FallbackReason {
+    /// The reason's kind, as `/metrics` labels it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FallbackReason::StaleData { .. } => "stale-data",
+            FallbackReason::Model { .. } => "model",
+            FallbackReason::NonFinite => "non-finite",
+            FallbackReason::NoTelemetry { .. } => "no-telemetry",
+            FallbackReason::Contradiction { .. } => "contradiction",
+        }
+    }
+}
+
 impl std::fmt::Display for FallbackReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -121,16 +177,16 @@ pub struct SafeSetPoint {
 /// Turns a model proposal into what is sent: the fallback's set-point when the inputs cannot be
 /// trusted, then the hard limits (rating, available power, SoC bounds, the day's cycle budget)
 /// through the battery model the simulator uses, for a set-point held `duration_h` hours.
-#[allow(clippy::too_many_arguments)]
 pub fn secure(
     config: &SafetyConfig,
     battery: &BatteryConfig,
     state: &KnownState,
     proposal: Result<f64, String>,
-    data_end: Option<DateTime<Utc>>,
+    market: MarketView,
     now: DateTime<Utc>,
     duration_h: f64,
 ) -> SafeSetPoint {
+    let data_end = market.data_end;
     let minutes = |t: DateTime<Utc>| (now - t).num_minutes();
     // Causes before symptoms: stale data also makes the model fail (a gap in its lags).
     let reason = if data_end.is_none_or(|t| now - t > TimeDelta::minutes(config.max_data_age_min)) {
@@ -159,9 +215,11 @@ pub fn secure(
         None
     };
     let proposed_mw = proposal.ok().filter(|p| p.is_finite());
-    let wanted = match (&reason, config.fallback) {
-        (Some(_), FallbackPolicy::Idle) => 0.0,
-        (None, _) => proposed_mw.unwrap_or(0.0),
+    let wanted = match &reason {
+        // Stale data: no price to act on, whatever the fallback.
+        Some(FallbackReason::StaleData { .. }) => 0.0,
+        Some(_) => config.fallback.power_mw(battery, market.last_price),
+        None => proposed_mw.unwrap_or(0.0),
     };
     let available = state.available_mw.max(0.0);
     let rated = wanted.clamp(-available, available);
@@ -206,7 +264,10 @@ mod tests {
             battery,
             state,
             proposal,
-            Some(t(data_end)),
+            MarketView {
+                data_end: Some(t(data_end)),
+                last_price: Some(100.0),
+            },
             t(NOW),
             0.25,
         )
@@ -291,5 +352,51 @@ mod tests {
         ));
         // Even the fallback stays inside the limits (idle always does).
         assert_eq!(run(&fresh(1.0), Ok(0.5), ok, &b).fallback, None);
+    }
+
+    /// The threshold-rule fallback acts on the latest price (charge below, discharge above,
+    /// idle between, clipped like any set-point), and idles when the price itself is stale.
+    #[test]
+    fn the_rule_fallback_trades_on_a_fresh_price_only() {
+        let b = BatteryConfig::default();
+        let config = SafetyConfig {
+            fallback: FallbackPolicy::Rule {
+                charge_below_eur_mwh: 50.0,
+                discharge_above_eur_mwh: 200.0,
+            },
+            ..SafetyConfig::default()
+        };
+        let never = KnownState {
+            measured_at: None,
+            ..fresh(1.0)
+        };
+        let at = |price: f64, data_end: &str| {
+            let market = MarketView {
+                data_end: Some(t(data_end)),
+                last_price: Some(price),
+            };
+            secure(&config, &b, &never, Ok(0.3), market, t(NOW), 0.25)
+        };
+        let ok = "2024-06-01T12:00:00Z";
+        assert_eq!(at(20.0, ok).power_mw, -1.0);
+        assert_eq!(at(300.0, ok).power_mw, 1.0);
+        assert_eq!(at(100.0, ok).power_mw, 0.0);
+        assert!(at(300.0, ok).fallback.is_some());
+        // An old price: idle, whatever it says.
+        assert_eq!(at(300.0, "2024-06-01T10:00:00Z").power_mw, 0.0);
+        // Clipped like the model: an empty battery cannot discharge.
+        let empty = KnownState {
+            soc_mwh: 0.0,
+            expected_soc_mwh: 0.0,
+            ..never
+        };
+        let market = MarketView {
+            data_end: Some(t(ok)),
+            last_price: Some(300.0),
+        };
+        assert_eq!(
+            secure(&config, &b, &empty, Ok(0.3), market, t(NOW), 0.25).power_mw,
+            0.0
+        );
     }
 }

@@ -213,14 +213,22 @@ impl LiveCore {
             )
             .map(|d| d.power_mw)
             .map_err(|e| e.to_string());
-        let data_end = self.decider.next_decision_time_before(market, at);
+        let market_view = crate::safety::MarketView {
+            data_end: self.decider.next_decision_time_before(market, at),
+            last_price: market
+                .qh
+                .iter()
+                .rev()
+                .find(|r| r.start_utc + TimeDelta::minutes(15) <= at)
+                .map(|r| r.price.reference_eur_per_mwh()),
+        };
         let duration_h = self.granularity.duration_h();
         let safe = secure(
             &self.safety,
             &b,
             &self.state,
             proposal,
-            data_end,
+            market_view,
             at,
             duration_h,
         );
