@@ -49,7 +49,7 @@ pub struct BatteryState {
 }
 
 /// One action's evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ActionScore {
     /// The level index (discrete runs); `None` for the continuous greedy action.
     pub level: Option<usize>,

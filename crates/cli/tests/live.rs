@@ -107,6 +107,8 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["power_mw"].is_number() && v["reason"] == "model", "{v}");
+    // The model's evaluation of the three levels comes with the set-point.
+    assert_eq!(v["scores"].as_array().map(Vec::len), Some(3), "{v}");
     assert_eq!(get(&format!("{base}/ready")).0, 200);
     // The status page: one self-contained page with today's chart, nothing fetched.
     let (code, page) = get(&format!("{base}/"));

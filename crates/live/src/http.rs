@@ -240,6 +240,7 @@ async fn decision(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Respon
             "data_end": s.data_end,
             "data_age_s": s.data_end.zip(s.clock).map(|(e, c)| (c - e).num_seconds()),
             "model": d.model,
+            "scores": d.scores,
         }))
         .into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, "no decision yet\n").into_response(),

@@ -63,6 +63,9 @@ pub struct DecisionEvent {
     pub profit_eur: Option<f64>,
     /// The model's identity (manifest SHA-256).
     pub model: String,
+    /// The model's evaluation of every action (empty when it could not decide).
+    #[serde(default)]
+    pub scores: Vec<imbarb_agents::decide::ActionScore>,
 }
 
 /// One telemetry message as journaled.
@@ -279,6 +282,7 @@ mod tests {
             duration_h: 0.25,
             profit_eur: Some(25.0),
             model: "m".into(),
+            scores: vec![],
         }
     }
 

@@ -249,6 +249,9 @@ pub fn run_live(
                     .map(|r| (r.start_utc, r.price.reference_eur_per_mwh()))
                     .collect();
                 s.last = Some((decision, set_point));
+                drop(s);
+                let pnl = pnl_estimate(&svc, &market, today);
+                locked(&svc.status).pnl_today_eur = pnl;
                 last_decided = Some(at);
             }
             Err(e) => locked(&svc.status).error(e),
@@ -302,6 +305,30 @@ fn fetch_loop(svc: &Service, config: &LiveConfig, datasets: &[String]) {
                 locked(&svc.status).error(format!("fetch {id}: {e}"));
             }
         }
-        std::thread::sleep(std::time::Duration::from_secs(config.poll_seconds.max(1)));
+        // Aligned to the clock: with the default 60 s, a poll at the start of every minute.
+        let every = config.poll_seconds.max(1) as i64;
+        let wait = every - Utc::now().timestamp().rem_euclid(every);
+        std::thread::sleep(std::time::Duration::from_secs(wait as u64));
     }
+}
+
+/// Today's P&L so far, estimated: each journaled set-point of `day` times the final price of
+/// its quarter-hour, where published.
+fn pnl_estimate(svc: &Service, market: &MarketData, day: NaiveDate) -> f64 {
+    let decisions: Vec<crate::journal::DecisionEvent> = locked(&svc.core)
+        .journal()
+        .events(EventKind::Decision, day)
+        .unwrap_or_default();
+    decisions
+        .iter()
+        .filter_map(|d| {
+            let qh =
+                DateTime::from_timestamp(d.at.timestamp() - d.at.timestamp().rem_euclid(900), 0)?;
+            let i = market.qh.binary_search_by_key(&qh, |r| r.start_utc).ok()?;
+            Some(imbarb_sim::settle(
+                &market.qh[i].price,
+                d.power_mw * d.duration_h,
+            ))
+        })
+        .sum()
 }

@@ -211,8 +211,9 @@ impl LiveCore {
                 },
                 Some(at),
             )
-            .map(|d| d.power_mw)
             .map_err(|e| e.to_string());
+        let scores = proposal.as_ref().map_or(vec![], |d| d.scores.clone());
+        let proposal = proposal.map(|d| d.power_mw);
         let market_view = crate::safety::MarketView {
             data_end: self.decider.next_decision_time_before(market, at),
             last_price: market
@@ -246,6 +247,7 @@ impl LiveCore {
             soc_after_mwh: soc_after,
             duration_h,
             profit_eur: None,
+            scores,
             model: self.model.clone(),
         };
         self.journal.append(EventKind::Decision, at, day, &event)?;
