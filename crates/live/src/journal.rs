@@ -199,29 +199,28 @@ impl Journal {
 
     /// The decision journaled for decision time `at`, if any (a restart does not decide twice).
     pub fn decision_at(&self, at: DateTime<Utc>) -> Result<Option<DecisionEvent>, JournalError> {
-        let text: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT body FROM events WHERE kind = 'decision' AND at = ?1 ORDER BY id LIMIT 1",
-                params![at.to_rfc3339()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        text.map(|t| {
-            serde_json::from_str(&t).map_err(|e| self.err(format!("a corrupt event: {e}")))
-        })
-        .transpose()
+        self.first(
+            "SELECT body FROM events WHERE kind = 'decision' AND at = ?1 ORDER BY id LIMIT 1",
+            &at.to_rfc3339(),
+        )
     }
 
     fn latest<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Option<T>, JournalError> {
+        self.first(
+            "SELECT body FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
+            kind.as_str(),
+        )
+    }
+
+    /// The body of the first row `sql` (one text parameter) returns, parsed.
+    fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        param: &str,
+    ) -> Result<Option<T>, JournalError> {
         let text: Option<String> = self
             .conn
-            .query_row(
-                "SELECT body FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
-                params![kind.as_str()],
-                |r| r.get(0),
-            )
+            .query_row(sql, params![param], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
         text.map(|t| {
