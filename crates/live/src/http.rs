@@ -76,6 +76,8 @@ pub struct Status {
     pub errors: VecDeque<String>,
     /// Today's final prices so far, for the status page.
     pub prices_today: Vec<(DateTime<Utc>, f64)>,
+    /// The latest running estimate of the quarter-hour in progress (minute computed, EUR/MWh).
+    pub latest_estimate: Option<(DateTime<Utc>, f64)>,
 }
 
 impl Status {
@@ -192,6 +194,7 @@ async fn page(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
             svc.counters.fallbacks.load(Ordering::Relaxed),
         ),
         errors: &errors,
+        latest_estimate: s.latest_estimate,
     });
     ([("content-type", "text/html; charset=utf-8")], html).into_response()
 }

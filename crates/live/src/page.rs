@@ -33,6 +33,8 @@ pub struct PageInput<'a> {
     pub counts: (u64, u64),
     /// The latest errors.
     pub errors: &'a [String],
+    /// The latest running estimate: (the minute it was computed in, EUR/MWh).
+    pub latest_estimate: Option<(DateTime<Utc>, f64)>,
 }
 
 fn escape(s: &str) -> String {
@@ -77,7 +79,12 @@ fn chart(input: &PageInput) -> String {
         .map(|d| d.power_mw.abs())
         .fold(1e-9, f64::max);
     for d in input.decisions {
+        // A model's idle draws nothing; a fallback's idle a red tick, so every fallback shows.
+        if d.power_mw == 0.0 && d.fallback.is_none() {
+            continue;
+        }
         let bar = d.power_mw / max_mw * (h / 2.0 - 10.0);
+        let bar = if bar == 0.0 { 4.0 } else { bar };
         let colour = if d.fallback.is_some() {
             "#d62728"
         } else if bar >= 0.0 {
@@ -127,6 +134,12 @@ pub fn render(input: &PageInput) -> String {
                 .map_or("model".into(), |f| format!("fallback: {}", escape(f)))
         )
     });
+    let estimate = input.latest_estimate.map_or(String::new(), |(t, p)| {
+        format!(
+            " · <span class=\"k\">running estimate</span> {p:.2} EUR/MWh ({})",
+            t.format("%H:%M")
+        )
+    });
     let cap = input
         .cycles_cap
         .map_or("no cap".into(), |c| format!("cap {c}"));
@@ -158,7 +171,7 @@ pub fn render(input: &PageInput) -> String {
          <h1>imbarb {mode}</h1><p><b>Set-point:</b> {set_point}</p>\
          <p><span class=\"k\">clock</span> {clock} · <span class=\"k\">data up to</span> {data} ({age} old) · \
          <span class=\"k\">SoC</span> {soc:.3} / {energy} MWh · <span class=\"k\">cycles today</span> {cycles:.2} ({cap}) · \
-         <span class=\"k\">P&amp;L today</span> {pnl:.2} EUR · <span class=\"k\">decisions</span> {n} ({fb} by the fallback)</p>\
+         <span class=\"k\">P&amp;L today</span> {pnl:.2} EUR · <span class=\"k\">decisions</span> {n} ({fb} by the fallback){estimate}</p>\
          {chart}<h2>Latest decisions</h2><table><tr><th>time (UTC)</th><th>MW</th><th>by</th></tr>{rows}</table>\
          <h2>Errors</h2><ul>{errors}</ul><p class=\"k\">model {model}</p></body></html>",
         mode = escape(input.mode),
@@ -173,4 +186,73 @@ pub fn render(input: &PageInput) -> String {
         chart = chart(input),
         model = escape(&input.model.chars().take(12).collect::<String>()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(at: &str, power: f64, fallback: Option<&str>) -> DecisionEvent {
+        let at: DateTime<Utc> = at.parse().unwrap();
+        DecisionEvent {
+            at,
+            day: imbarb_market::calendar::local_day(at),
+            power_mw: power,
+            proposed_mw: Some(power),
+            fallback: fallback.map(String::from),
+            throughput_mwh: 0.0,
+            soc_after_mwh: 1.0,
+            duration_h: 0.25,
+            profit_eur: None,
+            model: "abc".into(),
+            scores: vec![],
+        }
+    }
+
+    /// The page shows the set-point in force and why, the running estimate, a bar per decision
+    /// (red for the fallback's) and the price line; markup in reasons is escaped.
+    #[test]
+    fn the_page_shows_the_day_and_escapes_what_it_quotes() {
+        let decisions = [
+            decision("2024-06-01T09:45:00Z", 0.0, None),
+            decision("2024-06-01T10:00:00Z", 1.0, None),
+            decision("2024-06-01T10:15:00Z", 0.0, Some("model failed: <gap>")),
+        ];
+        let prices = [(decisions[1].at, 80.0), (decisions[2].at, 120.0)];
+        let html = render(&PageInput {
+            mode: "live",
+            model: "0123456789abcdef0123",
+            clock: Some(decisions[2].at),
+            data_end: Some(decisions[2].at),
+            soc_mwh: 1.2,
+            energy_mwh: 2.0,
+            cycles_used: 0.5,
+            cycles_cap: Some(1.1),
+            pnl_eur: 12.5,
+            decisions: &decisions,
+            prices: &prices,
+            counts: (3, 1),
+            errors: &["fetch ods162: <timeout>".into()],
+            latest_estimate: Some(("2024-06-01T10:21:00Z".parse().unwrap(), 123.456)),
+        });
+        assert!(
+            html.contains(
+                "Set-point:</b> +0.000 MW from 10:15 (fallback: model failed: &lt;gap&gt;)"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("running estimate</span> 123.46 EUR/MWh (10:21)"),
+            "{html}"
+        );
+        // The discharge bar and the fallback's red tick; the model's idle draws nothing.
+        assert_eq!(html.matches("<rect").count(), 2, "{html}");
+        assert!(html.contains("fill=\"#d62728\""));
+        assert!(
+            html.contains("<polyline")
+                && html.contains("cap 1.1")
+                && html.contains("model 0123456789ab<")
+        );
+        assert!(html.contains("&lt;timeout&gt;") && !html.contains("<timeout>"));
+    }
 }

@@ -31,6 +31,7 @@ pub struct Replay {
     soc_mwh: f64,
     throughput_mwh: f64,
     position_mwh: f64,
+    pnl_day_eur: f64,
     day: Option<NaiveDate>,
 }
 
@@ -67,6 +68,7 @@ impl Replay {
             soc_mwh,
             throughput_mwh: 0.0,
             position_mwh: 0.0,
+            pnl_day_eur: 0.0,
             day: None,
         }
     }
@@ -96,6 +98,7 @@ impl Replay {
         if self.day != Some(day) {
             self.day = Some(day);
             self.throughput_mwh = 0.0;
+            self.pnl_day_eur = 0.0;
         }
         if qh_start {
             self.position_mwh = 0.0;
@@ -122,6 +125,9 @@ impl Replay {
         let profit =
             settle_increment(&price, self.position_mwh, after) - b.degradation_eur_per_mwh * cell;
         self.position_mwh = after;
+        // Settled: the daily-loss guard of the next decision reads it.
+        self.pnl_day_eur += profit;
+        core.set_pnl_today(self.pnl_day_eur);
         Ok(Some(Replayed {
             decision,
             set_point,

@@ -166,6 +166,13 @@ pub fn run_replay(
             s.pnl_today_eur += r.profit_eur;
             s.clock = Some(r.decision.at);
             s.data_end = Some(r.decision.at);
+            let published = market
+                .minutes
+                .partition_point(|m| m.minute_utc + TimeDelta::minutes(1) <= r.decision.at);
+            s.latest_estimate = published
+                .checked_sub(1)
+                .and_then(|i| market.minutes.get(i))
+                .and_then(|m| Some((m.minute_utc, m.price_estimate_eur_per_mwh?)));
             s.last = Some((r.decision, r.set_point));
         }
         std::thread::sleep(pause);
@@ -248,10 +255,16 @@ pub fn run_live(
                     .filter(|r| imbarb_market::calendar::local_day(r.start_utc) == today)
                     .map(|r| (r.start_utc, r.price.reference_eur_per_mwh()))
                     .collect();
+                s.latest_estimate = market
+                    .minutes
+                    .iter()
+                    .rev()
+                    .find_map(|m| Some((m.minute_utc, m.price_estimate_eur_per_mwh?)));
                 s.last = Some((decision, set_point));
                 drop(s);
                 let pnl = pnl_estimate(&svc, &market, today);
                 locked(&svc.status).pnl_today_eur = pnl;
+                locked(&svc.core).set_pnl_today(pnl);
                 last_decided = Some(at);
             }
             Err(e) => locked(&svc.status).error(e),

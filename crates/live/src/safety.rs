@@ -71,6 +71,10 @@ pub struct SafetyConfig {
     pub soc_tolerance_mwh: f64,
     /// What decides instead of the model.
     pub fallback: FallbackPolicy,
+    /// Optional guard: once today's P&L falls to minus this, EUR, stop trading for the day.
+    pub max_daily_loss_eur: Option<f64>,
+    /// Optional guard: the set-point moves at most this many MW per minute from the previous one.
+    pub max_change_mw_per_min: Option<f64>,
 }
 
 impl Default for SafetyConfig {
@@ -80,6 +84,8 @@ impl Default for SafetyConfig {
             max_telemetry_age_min: 5,
             soc_tolerance_mwh: 0.1,
             fallback: FallbackPolicy::Idle,
+            max_daily_loss_eur: None,
+            max_change_mw_per_min: None,
         }
     }
 }
@@ -105,6 +111,11 @@ pub enum FallbackReason {
         /// Its age, minutes (`None`: never received).
         age_min: Option<i64>,
     },
+    /// Today's loss reached `max_daily_loss_eur`: no more trading today.
+    DailyLoss {
+        /// Today's P&L, EUR.
+        pnl_eur: f64,
+    },
     /// The measured SoC contradicts the commands sent since the last measurement.
     Contradiction {
         /// SoC the commands imply, MWh.
@@ -123,6 +134,7 @@ impl FallbackReason {
             FallbackReason::NonFinite => "non-finite",
             FallbackReason::NoTelemetry { .. } => "no-telemetry",
             FallbackReason::Contradiction { .. } => "contradiction",
+            FallbackReason::DailyLoss { .. } => "daily-loss",
         }
     }
 }
@@ -133,6 +145,12 @@ impl std::fmt::Display for FallbackReason {
             FallbackReason::StaleData { age_min } => write!(f, "market data {age_min} min old"),
             FallbackReason::Model { error } => write!(f, "model failed: {error}"),
             FallbackReason::NonFinite => write!(f, "model proposed a non-finite power"),
+            FallbackReason::DailyLoss { pnl_eur } => {
+                write!(
+                    f,
+                    "today's P&L {pnl_eur:.2} EUR reached the daily loss limit"
+                )
+            }
             FallbackReason::NoTelemetry { age_min: None } => write!(f, "no telemetry yet"),
             FallbackReason::NoTelemetry { age_min: Some(a) } => write!(f, "telemetry {a} min old"),
             FallbackReason::Contradiction {
@@ -159,6 +177,10 @@ pub struct KnownState {
     pub measured_at: Option<DateTime<Utc>>,
     /// SoC the commands since then imply, MWh (equal to `soc_mwh` right after a measurement).
     pub expected_soc_mwh: f64,
+    /// The set-point in force until now, MW.
+    pub last_power_mw: f64,
+    /// Today's P&L so far, EUR (settled or estimated).
+    pub pnl_today_eur: f64,
 }
 
 /// What goes to the battery.
@@ -206,6 +228,13 @@ pub fn secure(
         Some(FallbackReason::NoTelemetry {
             age_min: state.measured_at.map(minutes),
         })
+    } else if config
+        .max_daily_loss_eur
+        .is_some_and(|limit| state.pnl_today_eur <= -limit)
+    {
+        Some(FallbackReason::DailyLoss {
+            pnl_eur: state.pnl_today_eur,
+        })
     } else if (state.soc_mwh - state.expected_soc_mwh).abs() > config.soc_tolerance_mwh {
         Some(FallbackReason::Contradiction {
             expected_mwh: state.expected_soc_mwh,
@@ -222,7 +251,11 @@ pub fn secure(
         None => proposed_mw.unwrap_or(0.0),
     };
     let available = state.available_mw.max(0.0);
-    let rated = wanted.clamp(-available, available);
+    let mut rated = wanted.clamp(-available, available);
+    if let Some(ramp) = config.max_change_mw_per_min {
+        let step = ramp.max(0.0) * duration_h * 60.0;
+        rated = rated.clamp(state.last_power_mw - step, state.last_power_mw + step);
+    }
     let left = battery.daily_throughput_budget_mwh() - state.throughput_mwh;
     let step = battery.step(state.soc_mwh, left, rated, duration_h);
     SafeSetPoint {
@@ -248,6 +281,8 @@ mod tests {
             available_mw: 1.0,
             measured_at: Some(t("2024-06-01T12:00:00Z")),
             expected_soc_mwh: soc,
+            last_power_mw: 0.0,
+            pnl_today_eur: 0.0,
         }
     }
 
@@ -352,6 +387,50 @@ mod tests {
         ));
         // Even the fallback stays inside the limits (idle always does).
         assert_eq!(run(&fresh(1.0), Ok(0.5), ok, &b).fallback, None);
+    }
+
+    /// The optional guards: a day's loss at the limit stops trading for the day; the set-point
+    /// ramps at most the configured MW per minute (a quarter-hour: 15 x that) from the last.
+    #[test]
+    fn the_daily_loss_and_ramp_guards_hold() {
+        let b = BatteryConfig::default();
+        let config = SafetyConfig {
+            max_daily_loss_eur: Some(100.0),
+            max_change_mw_per_min: Some(0.02),
+            ..SafetyConfig::default()
+        };
+        let market = MarketView {
+            data_end: Some(t("2024-06-01T12:00:00Z")),
+            last_price: Some(100.0),
+        };
+        let go = |s: &KnownState, p: f64| secure(&config, &b, s, Ok(p), market, t(NOW), 0.25);
+        // From idle, a full discharge ramps to 0.02 x 15 = 0.3 MW.
+        let s = go(&fresh(1.0), 1.0);
+        assert!(
+            (s.power_mw - 0.3).abs() < 1e-12 && s.fallback.is_none(),
+            "{s:?}"
+        );
+        // From -0.5 MW, it may reach -0.2 MW at most.
+        let charging = KnownState {
+            last_power_mw: -0.5,
+            ..fresh(1.0)
+        };
+        assert!((go(&charging, 1.0).power_mw + 0.2).abs() < 1e-12);
+        // 99.99 EUR down: still trading; 100 down: idle for the day, with the reason.
+        let bad = KnownState {
+            pnl_today_eur: -99.99,
+            ..fresh(1.0)
+        };
+        assert!(go(&bad, 1.0).fallback.is_none());
+        let worse = KnownState {
+            pnl_today_eur: -100.0,
+            ..fresh(1.0)
+        };
+        let s = go(&worse, 1.0);
+        assert_eq!(
+            (s.power_mw, s.fallback.map(|r| r.kind())),
+            (0.0, Some("daily-loss"))
+        );
     }
 
     /// The threshold-rule fallback acts on the latest price (charge below, discharge above,

@@ -64,6 +64,8 @@ impl LiveCore {
                 available_mw: battery.charge_power_mw.max(battery.discharge_power_mw),
                 measured_at: None,
                 expected_soc_mwh: battery.first_soc_mwh(),
+                last_power_mw: 0.0,
+                pnl_today_eur: 0.0,
             },
             day: None,
             last_telemetry: None,
@@ -73,6 +75,7 @@ impl LiveCore {
         if let Some(d) = &recovered.last_decision {
             core.state.soc_mwh = d.soc_after_mwh;
             core.state.expected_soc_mwh = d.soc_after_mwh;
+            core.state.last_power_mw = d.power_mw;
         }
         if let Some(t) = recovered.telemetry {
             core.last_telemetry = Some(t.at);
@@ -109,6 +112,11 @@ impl LiveCore {
     /// Quarter-hour or minute decisions.
     pub fn granularity(&self) -> Granularity {
         self.granularity
+    }
+
+    /// Sets today's P&L so far (settled in replay, estimated live): the daily-loss guard reads it.
+    pub fn set_pnl_today(&mut self, eur: f64) {
+        self.state.pnl_today_eur = eur;
     }
 
     /// The safety settings.
@@ -197,6 +205,7 @@ impl LiveCore {
         if self.day != Some(day) {
             // A new day (or a restart): the budget counts this day's decisions only.
             self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
+            self.state.pnl_today_eur = 0.0;
             self.day = Some(day);
         }
         let b = self.battery;
@@ -252,6 +261,7 @@ impl LiveCore {
         };
         self.journal.append(EventKind::Decision, at, day, &event)?;
         self.state.throughput_mwh += event.throughput_mwh;
+        self.state.last_power_mw = event.power_mw;
         self.state.soc_mwh = soc_after;
         self.state.expected_soc_mwh = soc_after;
         Ok((event, safe))
