@@ -194,6 +194,7 @@ impl LiveCore {
                 self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
                 self.day = Some(day);
             }
+            self.state.last_power_mw = done.power_mw;
             let safe = SafeSetPoint {
                 power_mw: done.power_mw,
                 proposed_mw: done.proposed_mw,
