@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod coverage;
 mod error;
 mod header;
+mod merge;
 pub(crate) mod read;
 pub mod source;
 pub mod split;
