@@ -136,6 +136,16 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
         post(&format!("{base}/v1/telemetry"), Some("s3cret"), telemetry),
         409
     );
+    // A second service on the same journal is refused, naming the first.
+    let second = imbarb(&args);
+    assert!(
+        stderr(&second).contains(&format!(
+            "in use by another imbarb process (pid {})",
+            first.id()
+        )),
+        "{}",
+        stderr(&second)
+    );
 
     // Killed mid-day (no chance to clean up)...
     let decided = |s: &str| -> u64 {

@@ -123,6 +123,7 @@ fn main() {
         token: None,
         protect_reads: false,
         mode: Mode::Replay,
+        owned: None,
     });
     svc.status.lock().expect("status").last = Some(decision);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");

@@ -105,6 +105,9 @@ pub struct Service {
     pub protect_reads: bool,
     /// Live or replay.
     pub mode: Mode,
+    /// Exclusive ownership of the journal's folder for the service's life (`None` in tests and
+    /// benchmarks that own their temporary folder).
+    pub owned: Option<imbarb_util::fs::DirLock>,
 }
 
 /// Refuses to bind beyond loopback without a token; says whether reads need it.

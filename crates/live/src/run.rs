@@ -87,9 +87,12 @@ pub fn open(
         .parse()
         .map_err(|e| format!("bind = {:?}: {e}", config.bind))?;
     let protect_reads = check_bind(&addr, config.token.as_deref())?;
-    if let Some(dir) = config.journal.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    // One service per journal: a second would decide every time twice.
+    let journal_dir = match config.journal.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let owned = imbarb_util::fs::DirLock::acquire(&journal_dir).map_err(|e| e.to_string())?;
     let core = LiveCore::open(run_dir, &config.journal, config.safety.clone())
         .map_err(|e| e.to_string())?;
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
@@ -100,6 +103,7 @@ pub fn open(
         token: config.token.clone().filter(|t| !t.is_empty()),
         protect_reads,
         mode,
+        owned: Some(owned),
     });
     Ok((svc, listener))
 }
