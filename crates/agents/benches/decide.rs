@@ -67,7 +67,7 @@ fn main() {
         let mut us = Vec::with_capacity(2000);
         for i in 0..2000 {
             let at = start + TimeDelta::minutes(15 * i);
-            let recent = window(&data, at - TimeDelta::days(2), at);
+            let recent = data.between(at - TimeDelta::days(2), at);
             let t0 = Instant::now();
             let d = decider.decide(&recent, state, Some(at)).expect("decide");
             us.push(t0.elapsed().as_secs_f64() * 1e6);
@@ -81,21 +81,6 @@ fn main() {
             config.algo.name(),
             if ok { "met" } else { "MISSED" }
         );
-    }
-}
-
-/// The quarter-hours of `data` in [from, to).
-fn window(
-    data: &MarketData,
-    from: chrono::DateTime<chrono::Utc>,
-    to: chrono::DateTime<chrono::Utc>,
-) -> MarketData {
-    let a = data.qh.partition_point(|r| r.start_utc < from);
-    let b = data.qh.partition_point(|r| r.start_utc < to);
-    MarketData {
-        qh: data.qh[a..b].to_vec(),
-        minutes: vec![],
-        meta: data.meta.clone(),
     }
 }
 

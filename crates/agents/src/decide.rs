@@ -9,13 +9,13 @@ use crate::trainer::{load_best, Manifest};
 use crate::value::ValueAgent;
 use chrono::{DateTime, TimeDelta, Utc};
 use imbarb_market::calendar::{local_day, minute_within_qh};
-use imbarb_market::MarketData;
+use imbarb_market::{MarketData, MinuteRecord, QhRecord};
 use imbarb_sim::{
     action_mask, battery_observation, components_in, decision_features, Action, ActionSpace,
     FeatureScaling, Granularity, MarketDays,
 };
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The version of `Decided`'s JSON: bumped whenever a field changes meaning or goes.
 pub const DECISION_SCHEMA: u32 = 1;
@@ -116,7 +116,6 @@ pub struct Decided {
 
 /// A trained run, ready to decide.
 pub struct Decider {
-    dir: PathBuf,
     agent: Box<dyn ValueAgent>,
     manifest: Manifest,
     scaling: FeatureScaling,
@@ -146,7 +145,6 @@ impl Decider {
         };
         let granularity = manifest.config.env.granularity;
         Ok(Decider {
-            dir: dir.to_path_buf(),
             agent,
             comps: components_in(&manifest.feature_names),
             scaling,
@@ -176,26 +174,25 @@ impl Decider {
         market: &MarketData,
         at: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        self.next_decision_time(&published_before(market, at))
+        let (qh, minutes) = market.published_counts(at);
+        self.data_end(&market.qh[..qh], &market.minutes[..minutes])
     }
 
     /// The decision time after the newest data in `market`: the next quarter-hour (or minute)
     /// to start once it was published.
     pub fn next_decision_time(&self, market: &MarketData) -> Option<DateTime<Utc>> {
-        let qh_end = market
-            .qh
-            .last()
-            .map(|r| r.start_utc + TimeDelta::minutes(15));
+        self.data_end(&market.qh, &market.minutes)
+    }
+
+    /// The end of the newest of these (chronological) rows the run reads.
+    fn data_end(&self, qh: &[QhRecord], minutes: &[MinuteRecord]) -> Option<DateTime<Utc>> {
+        let qh_end = qh.last().map(|r| r.start_utc + TimeDelta::minutes(15));
         match self.manifest.config.env.granularity {
             Granularity::Qh => qh_end,
-            Granularity::Minute => {
-                let minute_end = market
-                    .minutes
-                    .iter()
-                    .map(|m| m.minute_utc + TimeDelta::minutes(1))
-                    .max();
-                minute_end.or(qh_end)
-            }
+            Granularity::Minute => minutes
+                .last()
+                .map(|m| m.minute_utc + TimeDelta::minutes(1))
+                .or(qh_end),
         }
     }
 
@@ -237,7 +234,7 @@ impl Decider {
                 )));
             }
         }
-        let published = published_before(market, at);
+        let published = market.published_before(at);
         let grid = Grid::new(&published, at, granularity)?;
         let latest = grid.latest;
         if at - latest > self.max_age {
@@ -403,11 +400,6 @@ impl Decider {
             })
             .collect()
     }
-
-    /// The run directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 /// Refuses a state the battery cannot be in.
@@ -432,16 +424,6 @@ fn check_state(b: &imbarb_sim::BatteryConfig, s: BatteryState) -> Result<(), Dec
         )));
     }
     Ok(())
-}
-
-/// `market` without what was published at or after `at`: a quarter-hour's final price from its
-/// end on, a running estimate from the end of its minute on.
-fn published_before(market: &MarketData, at: DateTime<Utc>) -> MarketData {
-    let mut m = market.clone();
-    m.qh.retain(|r| r.start_utc + TimeDelta::minutes(15) <= at);
-    m.minutes
-        .retain(|r| r.minute_utc + TimeDelta::minutes(1) <= at);
-    m
 }
 
 /// The price grid a decision reads: every published quarter-hour up to the one in progress.

@@ -118,11 +118,7 @@ fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (us
     };
     for t in &policy.taken {
         // Two days of history cover every lag and rolling window the runs read.
-        let market = around(
-            &market,
-            t.at - TimeDelta::days(2),
-            t.at + TimeDelta::hours(2),
-        );
+        let market = market.between(t.at - TimeDelta::days(2), t.at + TimeDelta::hours(2));
         let d = decider
             .decide(&market, t.state, Some(t.at))
             .unwrap_or_else(|e| panic!("{}: {e}", t.at));
@@ -156,29 +152,6 @@ fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (us
         }
     }
     (policy.taken.len(), shifted, off)
-}
-
-/// The rows of `market` from `from` to `to`.
-fn around(
-    market: &imbarb_market::MarketData,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> imbarb_market::MarketData {
-    let qh = &market.qh;
-    let (a, b) = (
-        qh.partition_point(|r| r.start_utc < from),
-        qh.partition_point(|r| r.start_utc < to),
-    );
-    let mins = &market.minutes;
-    let (c, d) = (
-        mins.partition_point(|r| r.qh_start_utc < from),
-        mins.partition_point(|r| r.qh_start_utc < to),
-    );
-    imbarb_market::MarketData {
-        qh: qh[a..b].to_vec(),
-        minutes: mins[c..d].to_vec(),
-        meta: market.meta.clone(),
-    }
 }
 
 const SHORT: &str =

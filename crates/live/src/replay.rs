@@ -48,7 +48,7 @@ impl Replay {
         let mut times = vec![];
         for &day in days {
             for qh_start in day_qh_starts(day) {
-                let Ok(i) = market.qh.binary_search_by_key(&qh_start, |r| r.start_utc) else {
+                let Some(i) = market.qh_index(qh_start) else {
                     continue;
                 };
                 for m in 0..granularity.decisions_per_qh() {
@@ -112,7 +112,7 @@ impl Replay {
                 throughput_today_mwh: None,
             })?;
         }
-        let recent = window(market, at - TimeDelta::days(2), at + TimeDelta::minutes(15));
+        let recent = market.between(at - TimeDelta::days(2), at + TimeDelta::minutes(15));
         let (decision, set_point) = core.decide(&recent, at)?;
         let b = &self.battery;
         let left = b.daily_throughput_budget_mwh() - self.throughput_mwh;
@@ -151,21 +151,4 @@ pub fn replay(
         out.push(x);
     }
     Ok(out)
-}
-
-/// The rows of `market` from `from` to `to` (a decision reads the last two days at most).
-fn window(market: &MarketData, from: DateTime<Utc>, to: DateTime<Utc>) -> MarketData {
-    let (a, b) = (
-        market.qh.partition_point(|r| r.start_utc < from),
-        market.qh.partition_point(|r| r.start_utc < to),
-    );
-    let (c, d) = (
-        market.minutes.partition_point(|r| r.qh_start_utc < from),
-        market.minutes.partition_point(|r| r.qh_start_utc < to),
-    );
-    MarketData {
-        qh: market.qh[a..b].to_vec(),
-        minutes: market.minutes[c..d].to_vec(),
-        meta: market.meta.clone(),
-    }
 }

@@ -159,7 +159,7 @@ pub fn run_replay(
             }
             // The quarter-hour that just ended is published now.
             let ended = r.decision.at - TimeDelta::minutes(15);
-            if let Ok(i) = market.qh.binary_search_by_key(&ended, |q| q.start_utc) {
+            if let Some(i) = market.qh_index(ended) {
                 if imbarb_market::calendar::local_day(ended) == r.decision.day
                     && s.prices_today.last().is_none_or(|p| p.0 < ended)
                 {
@@ -341,7 +341,7 @@ fn pnl_estimate(svc: &Service, market: &MarketData, day: NaiveDate) -> f64 {
         .filter_map(|d| {
             let qh =
                 DateTime::from_timestamp(d.at.timestamp() - d.at.timestamp().rem_euclid(900), 0)?;
-            let i = market.qh.binary_search_by_key(&qh, |r| r.start_utc).ok()?;
+            let i = market.qh_index(qh)?;
             Some(imbarb_sim::settle(
                 &market.qh[i].price,
                 d.power_mw * d.duration_h,

@@ -55,11 +55,9 @@ fn telemetry(core: &mut LiveCore, at: DateTime<Utc>) {
 
 /// The market as published just before `at`.
 fn published(market: &MarketData, at: DateTime<Utc>) -> MarketData {
-    let mut m = market.clone();
-    m.qh.retain(|r| {
-        r.start_utc + TimeDelta::minutes(15) <= at && r.start_utc >= at - TimeDelta::days(2)
-    });
-    m
+    market
+        .between(at - TimeDelta::days(2), at)
+        .published_before(at)
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The market-data model: quarter-hour settlement records, per-minute running estimates, and the
 //! `MarketData` container every other crate reads.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Publication status of a record, as the TSO labels it.
@@ -371,6 +371,43 @@ impl MarketData {
         hex(&hasher.finalize())
     }
 
+    /// How many quarter-hours and running estimates had been published before `at`: a
+    /// quarter-hour's final price from its end on, an estimate from the end of its minute on.
+    /// Both lists are chronological, so what was published is a prefix of each.
+    pub fn published_counts(&self, at: DateTime<Utc>) -> (usize, usize) {
+        let qh = self
+            .qh
+            .partition_point(|r| r.start_utc + TimeDelta::minutes(15) <= at);
+        let minutes = self
+            .minutes
+            .partition_point(|r| r.minute_utc + TimeDelta::minutes(1) <= at);
+        (qh, minutes)
+    }
+
+    /// What had been published before `at` (see `published_counts`).
+    pub fn published_before(&self, at: DateTime<Utc>) -> MarketData {
+        let (qh, minutes) = self.published_counts(at);
+        MarketData {
+            qh: self.qh[..qh].to_vec(),
+            minutes: self.minutes[..minutes].to_vec(),
+            meta: self.meta.clone(),
+        }
+    }
+
+    /// The quarter-hours starting in `[from, to)` and the running estimates of those
+    /// quarter-hours: the recent window a decision reads, without copying the whole history.
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> MarketData {
+        let qh = self.qh.partition_point(|r| r.start_utc < from)
+            ..self.qh.partition_point(|r| r.start_utc < to);
+        let minutes = self.minutes.partition_point(|r| r.qh_start_utc < from)
+            ..self.minutes.partition_point(|r| r.qh_start_utc < to);
+        MarketData {
+            qh: self.qh[qh].to_vec(),
+            minutes: self.minutes[minutes].to_vec(),
+            meta: self.meta.clone(),
+        }
+    }
+
     /// Index of the quarter-hour starting at `start_utc`, if present.
     pub fn qh_index(&self, start_utc: DateTime<Utc>) -> Option<usize> {
         self.qh
@@ -387,4 +424,40 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Published before 10:30: the quarter-hours that ended by then and the estimates computed
+    /// in minutes that ended by then; `between` keeps the quarter-hours starting in the window
+    /// and their estimates.
+    #[test]
+    fn published_prefixes_and_windows() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let csv = "timestamp_utc,imbalance_price_eur_mwh\n2023-01-01T10:00:00Z,1\n\
+                   2023-01-01T10:15:00Z,2\n2023-01-01T10:30:00Z,3\n";
+        let mut data = crate::read_bytes("t.csv", csv.as_bytes()).unwrap();
+        data.minutes = (0..20)
+            .map(|m| MinuteRecord {
+                minute_utc: t("2023-01-01T10:15:00Z") + TimeDelta::minutes(m),
+                qh_start_utc: if m < 15 {
+                    t("2023-01-01T10:15:00Z")
+                } else {
+                    t("2023-01-01T10:30:00Z")
+                },
+                price_estimate_eur_per_mwh: Some(m as f64),
+                components: Components::default(),
+                quality: Quality::Validated,
+            })
+            .collect();
+        assert_eq!(data.published_counts(t("2023-01-01T10:30:00Z")), (2, 15));
+        assert_eq!(data.published_counts(t("2023-01-01T10:29:59Z")), (1, 14));
+        let p = data.published_before(t("2023-01-01T10:32:00Z"));
+        assert_eq!((p.qh.len(), p.minutes.len()), (2, 17));
+        let w = data.between(t("2023-01-01T10:15:00Z"), t("2023-01-01T10:30:00Z"));
+        assert_eq!((w.qh.len(), w.minutes.len()), (1, 15));
+        assert_eq!(w.qh[0].start_utc, t("2023-01-01T10:15:00Z"));
+    }
 }
