@@ -455,18 +455,18 @@ impl Grid {
             .map_or(days.grid_start, |r| r.start_utc + TimeDelta::minutes(15));
         if granularity == Granularity::Minute {
             // Published estimates only: never the surrogate a backtest draws for missing ones.
-            let mut est = vec![f64::NAN; n * 15];
-            for m in &data.minutes {
-                let s = (m.qh_start_utc - days.grid_start).num_seconds();
-                if s < 0 || s % 900 != 0 || (s / 900) as usize >= n {
-                    continue;
-                }
-                if let Some(p) = m.price_estimate_eur_per_mwh {
-                    est[(s / 900) as usize * 15 + m.minute_in_qh() as usize] = p;
-                    latest = latest.max(m.minute_utc + TimeDelta::minutes(1));
-                }
+            days.minute_estimates = days.published_estimates(data, n).0;
+            let in_grid = days.grid_start + TimeDelta::minutes(15 * n as i64);
+            if let Some(end) = data
+                .minutes
+                .iter()
+                .filter(|m| m.price_estimate_eur_per_mwh.is_some())
+                .filter(|m| m.qh_start_utc >= days.grid_start && m.qh_start_utc < in_grid)
+                .map(|m| m.minute_utc + TimeDelta::minutes(1))
+                .max()
+            {
+                latest = latest.max(end);
             }
-            days.minute_estimates = est;
         }
         Ok(Grid { days, g, latest })
     }

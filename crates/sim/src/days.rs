@@ -182,10 +182,12 @@ impl MarketDays {
         Ok(md)
     }
 
-    fn prepare_minutes(&mut self, data: &MarketData, seed: u64) -> Result<(), SimError> {
-        let n = self.grid_price.len();
+    /// The running estimates `data` publishes for the first `n` grid quarter-hours, `n x 15`
+    /// (NaN where none), and how many each quarter-hour has. What a deployed run reads; a
+    /// backtest adds surrogates where a quarter-hour is incomplete (`prepare_minutes`).
+    pub fn published_estimates(&self, data: &MarketData, n: usize) -> (Vec<f64>, Vec<u8>) {
         let mut est = vec![f64::NAN; n * 15];
-        let mut complete = vec![0u8; n];
+        let mut count = vec![0u8; n];
         for m in &data.minutes {
             let Some(p) = m.price_estimate_eur_per_mwh else {
                 continue;
@@ -196,8 +198,14 @@ impl MarketDays {
             }
             let q = (s / QH_SECONDS) as usize;
             est[q * 15 + m.minute_in_qh() as usize] = p;
-            complete[q] += 1;
+            count[q] += 1;
         }
+        (est, count)
+    }
+
+    fn prepare_minutes(&mut self, data: &MarketData, seed: u64) -> Result<(), SimError> {
+        let n = self.grid_price.len();
+        let (mut est, complete) = self.published_estimates(data, n);
         let paths = SynthParams::embedded()?.minute_residual_paths;
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005E_ED0F_3141);
         let mut in_days = vec![false; n];
