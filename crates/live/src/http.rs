@@ -149,7 +149,8 @@ pub fn router(svc: Arc<Service>) -> Router {
         .with_state(svc)
 }
 
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// The value behind `m`; a panic elsewhere while holding it does not take the service down.
+pub(crate) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

@@ -1,7 +1,7 @@
 //! The service's loops: live (poll Elia, decide at every decision time, serve the API) and
 //! replay (the same on recorded data with a simulated clock and battery), and its config.
 
-use crate::http::{check_bind, serve, Counters, Mode, Service, Status};
+use crate::http::{check_bind, locked, serve, Counters, Mode, Service, Status};
 use crate::journal::{EventKind, FetchEvent};
 use crate::replay::Replay;
 use crate::safety::SafetyConfig;
@@ -106,10 +106,6 @@ pub fn open(
         owned: Some(owned),
     });
     Ok((svc, listener))
-}
-
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Replays `days` of `market` through the service, `speed` simulated seconds per real second (0:

@@ -188,12 +188,14 @@ impl LiveCore {
         at: DateTime<Utc>,
     ) -> Result<(DecisionEvent, SafeSetPoint), LiveError> {
         let day = local_day(at);
+        if self.day != Some(day) {
+            // A new day (or a restart): the budget counts this day's decisions only.
+            self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
+            self.state.pnl_today_eur = 0.0;
+            self.day = Some(day);
+        }
         if let Some(done) = self.journal.decision_at(at)? {
             // Decided before a restart: in force already, and counted once.
-            if self.day != Some(day) {
-                self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
-                self.day = Some(day);
-            }
             self.state.last_power_mw = done.power_mw;
             let safe = SafeSetPoint {
                 power_mw: done.power_mw,
@@ -202,12 +204,6 @@ impl LiveCore {
                 fallback: None,
             };
             return Ok((done, safe));
-        }
-        if self.day != Some(day) {
-            // A new day (or a restart): the budget counts this day's decisions only.
-            self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
-            self.state.pnl_today_eur = 0.0;
-            self.day = Some(day);
         }
         let b = self.battery;
         let cycles_used = b.cycles_of(self.state.throughput_mwh);
