@@ -55,13 +55,14 @@ impl RunPolicy {
                 "data (the run observes system components this data lacks)",
             ));
         }
-        let features = match manifest.scaling() {
+        let scaling = manifest.scaling();
+        let features = match &scaling {
             Some(scaling) => MarketFeatures::build_scaled(
                 days,
                 &run_env.observation,
                 run_env.granularity,
                 &comps,
-                &scaling,
+                scaling,
             )?,
             None => MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?,
         };
@@ -71,7 +72,7 @@ impl RunPolicy {
         {
             return Err(mismatch("observation (feature list)"));
         }
-        let (scale, shift) = if manifest.scaling().is_some() {
+        let (scale, shift) = if scaling.is_some() {
             (vec![1.0; fw], vec![0.0; fw])
         } else {
             remap(&manifest, &features)

@@ -166,9 +166,7 @@ pub fn run_replay(
             s.pnl_today_eur += r.profit_eur;
             s.clock = Some(r.decision.at);
             s.data_end = Some(r.decision.at);
-            let published = market
-                .minutes
-                .partition_point(|m| m.minute_utc + TimeDelta::minutes(1) <= r.decision.at);
+            let (_, published) = market.published_counts(r.decision.at);
             s.latest_estimate = published
                 .checked_sub(1)
                 .and_then(|i| market.minutes.get(i))
