@@ -71,7 +71,16 @@ impl LiveConfig {
         rebase(&mut c.journal);
         rebase(&mut c.data_dir);
         c.history.iter_mut().for_each(rebase);
+        c.check().map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(c)
+    }
+
+    /// Checks the numbers: the safety limits, and `poll_seconds` (1 s to an hour).
+    pub fn check(&self) -> Result<(), String> {
+        imbarb_util::range::Range::closed(1.0, 3_600.0)
+            .check("poll_seconds", self.poll_seconds as f64)
+            .map_err(|e| e.to_string())?;
+        self.safety.check()
     }
 }
 

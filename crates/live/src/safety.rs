@@ -77,6 +77,53 @@ pub struct SafetyConfig {
     pub max_change_mw_per_min: Option<f64>,
 }
 
+impl SafetyConfig {
+    /// Checks every limit against its range; the error names the `[safety]` key.
+    pub fn check(&self) -> Result<(), String> {
+        use imbarb_util::range::Range;
+        let minutes = Range::closed(1.0, 10_080.0); // a minute to a week
+        let err = |e: imbarb_util::range::OutOfRange| format!("safety.{e}");
+        minutes
+            .check("max_data_age_min", self.max_data_age_min as f64)
+            .map_err(err)?;
+        minutes
+            .check("max_telemetry_age_min", self.max_telemetry_age_min as f64)
+            .map_err(err)?;
+        Range::closed(0.0, 100_000.0)
+            .check("soc_tolerance_mwh", self.soc_tolerance_mwh)
+            .map_err(err)?;
+        if let Some(x) = self.max_daily_loss_eur {
+            Range::closed(0.0, 1e9)
+                .check("max_daily_loss_eur", x)
+                .map_err(err)?;
+        }
+        if let Some(x) = self.max_change_mw_per_min {
+            Range::above(0.0, 10_000.0)
+                .check("max_change_mw_per_min", x)
+                .map_err(err)?;
+        }
+        if let FallbackPolicy::Rule {
+            charge_below_eur_mwh: lo,
+            discharge_above_eur_mwh: hi,
+        } = self.fallback
+        {
+            let prices = Range::closed(-100_000.0, 100_000.0);
+            prices
+                .check("fallback.charge_below_eur_mwh", lo)
+                .map_err(err)?;
+            prices
+                .check("fallback.discharge_above_eur_mwh", hi)
+                .map_err(err)?;
+            if lo > hi {
+                return Err(format!(
+                    "safety.fallback: charge_below_eur_mwh ({lo}) is above discharge_above_eur_mwh ({hi})"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for SafetyConfig {
     fn default() -> Self {
         SafetyConfig {
@@ -431,6 +478,63 @@ mod tests {
             (s.power_mw, s.fallback.map(|r| r.kind())),
             (0.0, Some("daily-loss"))
         );
+    }
+
+    /// Out-of-range limits are refused naming their key; the defaults pass.
+    #[test]
+    fn limits_are_checked_by_key() {
+        assert_eq!(SafetyConfig::default().check(), Ok(()));
+        let bad = [
+            (
+                SafetyConfig {
+                    max_data_age_min: 0,
+                    ..SafetyConfig::default()
+                },
+                "safety.max_data_age_min = 0",
+            ),
+            (
+                SafetyConfig {
+                    max_telemetry_age_min: -5,
+                    ..SafetyConfig::default()
+                },
+                "safety.max_telemetry_age_min = -5",
+            ),
+            (
+                SafetyConfig {
+                    soc_tolerance_mwh: f64::NAN,
+                    ..SafetyConfig::default()
+                },
+                "safety.soc_tolerance_mwh = NaN",
+            ),
+            (
+                SafetyConfig {
+                    max_daily_loss_eur: Some(-1.0),
+                    ..SafetyConfig::default()
+                },
+                "safety.max_daily_loss_eur = -1",
+            ),
+            (
+                SafetyConfig {
+                    max_change_mw_per_min: Some(f64::INFINITY),
+                    ..SafetyConfig::default()
+                },
+                "safety.max_change_mw_per_min = inf",
+            ),
+            (
+                SafetyConfig {
+                    fallback: FallbackPolicy::Rule {
+                        charge_below_eur_mwh: 200.0,
+                        discharge_above_eur_mwh: 50.0,
+                    },
+                    ..SafetyConfig::default()
+                },
+                "charge_below_eur_mwh (200) is above",
+            ),
+        ];
+        for (config, says) in bad {
+            let e = config.check().unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     /// The threshold-rule fallback acts on the latest price (charge below, discharge above,
