@@ -536,6 +536,7 @@ impl TrainConfig {
             ));
         }
         self.env.battery.check().map_err(|e| format!("env.{e}"))?;
+        self.env.observation.check()?;
         self.risk.check().map_err(|e| format!("risk: {e}"))?;
         self.selection
             .check()

@@ -65,6 +65,9 @@ pub struct Setup {
     pub eval: Vec<usize>,
     /// Incomplete days left out of every split.
     pub excluded_days: usize,
+    /// Complete days left out because the observation reads the day-ahead curve and theirs is
+    /// incomplete.
+    pub no_day_ahead_days: Vec<chrono::NaiveDate>,
     /// Hash of the loaded data (recorded with runs and results).
     pub data_hash: String,
 }
@@ -89,13 +92,31 @@ pub fn build_setup(
     let data = source::load_sources(sources)?;
     let coverage = Coverage::of(&data);
     let splits = DaySplits::new(&coverage, split);
-    let days = MarketDays::new(
+    let mut days = MarketDays::new(
         &data,
         &coverage.complete_days,
         config.granularity,
         minute_seed,
     )
     .context("arranging days")?;
+    // Days the observation cannot be built for (no day-ahead curve) are named and left out,
+    // as incomplete days are.
+    let mut no_day_ahead_days = vec![];
+    if config.observation.uses_day_ahead() {
+        let (with, without): (Vec<_>, Vec<_>) =
+            days.days.iter().partition(|d| days.has_day_ahead_curve(d));
+        if with.is_empty() {
+            bail!(
+                "env.observation reads the day-ahead price, but no complete day of the data has a day-ahead curve: add a day-ahead file to the data sources"
+            );
+        }
+        if !without.is_empty() {
+            no_day_ahead_days = without.iter().map(|d| d.date).collect();
+            let kept: Vec<chrono::NaiveDate> = with.iter().map(|d| d.date).collect();
+            days = MarketDays::new(&data, &kept, config.granularity, minute_seed)
+                .context("arranging days")?;
+        }
+    }
     let index_of = |set: &[chrono::NaiveDate]| -> Vec<usize> {
         days.days
             .iter()
@@ -120,6 +141,7 @@ pub fn build_setup(
     let features = MarketFeatures::build(&days, &config.observation, config.granularity, &train)?;
     Ok(Setup {
         excluded_days: coverage.incomplete_days.len(),
+        no_day_ahead_days,
         data_hash: data.data_hash(),
         days,
         features,
@@ -154,6 +176,21 @@ impl Setup {
             b.initial_soc,
             describe_actions(&self.config),
         );
+        if let (Some(first), Some(last)) = (
+            self.no_day_ahead_days.first(),
+            self.no_day_ahead_days.last(),
+        ) {
+            s.push_str(&format!(
+                "\n{} days without a complete day-ahead curve left out ({first} .. {last})",
+                self.no_day_ahead_days.len()
+            ));
+        }
+        if self.days.day_ahead_filled > 0 {
+            s.push_str(&format!(
+                "\nday-ahead curve: {} quarter-hours filled with the price before them (gaps of at most 2 h)",
+                self.days.day_ahead_filled
+            ));
+        }
         if self.days.surrogate_qhs > 0 {
             s.push_str(&format!(
                 "\nminute mode uses SURROGATE running estimates (final price + real ods161 residuals) for {} quarter-hours",

@@ -240,6 +240,7 @@ fn write(path: &std::path::Path, rows: &Rows) -> Result<(), FetchError> {
     let mut data = MarketData {
         qh: vec![],
         minutes: vec![],
+        day_ahead: vec![],
         meta: imbarb_market::Metadata {
             market: imbarb_market::Market::BE,
             pricing: Pricing::Single,

@@ -235,6 +235,7 @@ pub fn run_live(
             MarketData {
                 qh: vec![],
                 minutes: vec![],
+                day_ahead: vec![],
                 meta: imbarb_market::Metadata {
                     market: imbarb_market::Market::BE,
                     pricing: imbarb_market::Pricing::Single,

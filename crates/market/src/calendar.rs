@@ -32,6 +32,20 @@ pub fn day_start_utc(day: NaiveDate) -> DateTime<Utc> {
     }
 }
 
+/// When day `day`'s day-ahead curve becomes public: on the day before, at `published_at`
+/// Brussels time (SDAC publishes about 12:45). A local time that does not exist (clock change)
+/// is read an hour later.
+pub fn day_ahead_published_utc(day: NaiveDate, published_at: chrono::NaiveTime) -> DateTime<Utc> {
+    let before = day.pred_opt().unwrap_or(day).and_time(published_at);
+    match Brussels.from_local_datetime(&before) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => match Brussels.from_local_datetime(&(before + TimeDelta::hours(1))) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+            LocalResult::None => before.and_utc(),
+        },
+    }
+}
+
 /// Number of quarter-hours in a Brussels local day: 92 (spring forward), 100 (fall back) or 96.
 pub fn qhs_in_day(day: NaiveDate) -> usize {
     let next = day.succ_opt().unwrap_or(day);

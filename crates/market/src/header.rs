@@ -37,6 +37,9 @@ pub(crate) enum Field {
     PriceSource,
     /// Market column of canonical files (`BE` / `NL`).
     Market,
+    /// Day-ahead market price of the quarter-hour (canonical day-ahead files, or a column of a
+    /// canonical quarter-hour file).
+    DayAheadPrice,
 }
 
 /// Lower-cases a header cell and keeps only ASCII letters and digits, spelling `'` as `prime`,
@@ -88,6 +91,8 @@ const ALIASES: &[(&str, Field)] = &[
     ("alphaprimeeurmwh", Field::AlphaPrime),
     ("pricesource", Field::PriceSource),
     ("market", Field::Market),
+    ("dayaheadpriceeurmwh", Field::DayAheadPrice),
+    ("dayaheadprice", Field::DayAheadPrice),
 ];
 
 /// What each layout is recognised by, shown when a header matches none of them.
@@ -99,7 +104,8 @@ pub(crate) const EXPECTED_LAYOUTS: &str = "\
   - Elia ods161/ods133 (per minute, post-MARI): Datetime; Quarter hour; Quality status; Imbalance Price; ...
   - Elia ods046 (per minute, pre-MARI): datetime; quarterhour; qualitystatus; positiveimbalanceprice; negativeimbalanceprice
   - Elia per-minute system imbalance: Datetime, Resolution code, System imbalance, Net regulation volume, ...
-  - TenneT NL: timestamp_utc, price_take_from_system_eur_mwh, price_feed_into_system_eur_mwh, ...";
+  - TenneT NL: timestamp_utc, price_take_from_system_eur_mwh, price_feed_into_system_eur_mwh, ...
+  - imbarb canonical day-ahead CSV: timestamp_utc, day_ahead_price_eur_mwh";
 
 /// A recognised header: the layout and, for every field, the column index holding it.
 #[derive(Debug, Clone)]
@@ -117,12 +123,17 @@ pub(crate) struct Layout {
     pub minute_label_is_end: bool,
 }
 
-const FIELD_COUNT: usize = Field::Market as usize + 1;
+const FIELD_COUNT: usize = Field::DayAheadPrice as usize + 1;
 
 impl Layout {
     /// Column index of `field`, if the header has it.
     pub fn col(&self, field: Field) -> Option<usize> {
         self.columns[field as usize]
+    }
+
+    /// Whether this layout holds day-ahead prices only (no imbalance price).
+    pub fn is_day_ahead(&self) -> bool {
+        self.format == Format::CanonicalDayAhead
     }
 
     /// Whether this layout yields per-minute records (as opposed to quarter-hours).
@@ -170,6 +181,11 @@ pub(crate) fn detect(path: &Path, header: &[String]) -> Result<Layout> {
                     (Field::PriceShort, "price_take_from_system_eur_mwh"),
                     (Field::PriceLong, "price_feed_into_system_eur_mwh"),
                 ],
+            )
+        } else if has(Field::DayAheadPrice) && !has(Field::Price) && !has(Field::PriceLong) {
+            (
+                Format::CanonicalDayAhead,
+                &[(Field::DayAheadPrice, "day_ahead_price_eur_mwh")],
             )
         } else if has(Field::PriceLong) || has(Field::PriceShort) {
             (

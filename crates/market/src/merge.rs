@@ -104,6 +104,7 @@ pub(crate) fn merge(files: Vec<ParsedFile>) -> Result<MarketData> {
     let mut sources = Vec::with_capacity(files.len());
     let (mut qh, mut qh_origin, mut minutes, mut minute_origin) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut day_ahead, mut day_ahead_origin) = (Vec::new(), Vec::new());
     let single = files.len() == 1;
     let synthetic = files.iter().any(|f| f.synthetic);
     for (i, f) in files.into_iter().enumerate() {
@@ -114,12 +115,15 @@ pub(crate) fn merge(files: Vec<ParsedFile>) -> Result<MarketData> {
             // Move, don't copy: one file needs no concatenation.
             qh = f.qh;
             minutes = f.minutes;
+            day_ahead = f.day_ahead;
         } else {
             qh.extend_from_slice(&f.qh);
             minutes.extend_from_slice(&f.minutes);
+            day_ahead.extend_from_slice(&f.day_ahead);
         }
         qh_origin.extend(tag(f.qh_lines));
         minute_origin.extend(tag(f.minute_lines));
+        day_ahead_origin.extend(tag(f.day_ahead_lines));
     }
     let conflict =
         |what: &'static str, t: DateTime<Utc>, a: Origin, b: Origin| DataError::Duplicate {
@@ -146,6 +150,16 @@ pub(crate) fn merge(files: Vec<ParsedFile>) -> Result<MarketData> {
         |r| r.quality,
         |r, a, b| conflict("minute", r.minute_utc, a, b),
     )?;
+    // Day-ahead prices carry no quality status: any two different values for one quarter-hour
+    // are a conflict.
+    let dropped_day_ahead = sort_dedup(
+        &mut day_ahead,
+        &mut day_ahead_origin,
+        |r: &DayAheadPrice| r.start_utc,
+        |a, b| a.eur_per_mwh == b.eur_per_mwh,
+        |_| Quality::NotValidated,
+        |r, a, b| conflict("day-ahead price", r.start_utc, a, b),
+    )?;
     let pricing = if qh.iter().any(|r| r.price.is_dual()) || market == Market::NL {
         Pricing::Dual
     } else {
@@ -154,12 +168,13 @@ pub(crate) fn merge(files: Vec<ParsedFile>) -> Result<MarketData> {
     Ok(MarketData {
         qh,
         minutes,
+        day_ahead,
         meta: Metadata {
             market,
             pricing,
             sources,
             synthetic,
-            duplicates_dropped: dropped_qh + dropped_minutes,
+            duplicates_dropped: dropped_qh + dropped_minutes + dropped_day_ahead,
         },
     })
 }

@@ -5,8 +5,8 @@ use crate::header::{self, Field, Layout};
 use crate::merge::merge;
 use crate::types::hex;
 use crate::{
-    Component, Components, DataError, Format, Market, MarketData, MinuteRecord, QhPrice, QhRecord,
-    Quality, Result, SourceFile,
+    Component, Components, DataError, DayAheadPrice, Format, Market, MarketData, MinuteRecord,
+    QhPrice, QhRecord, Quality, Result, SourceFile,
 };
 use chrono::{DateTime, Datelike, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
@@ -55,6 +55,8 @@ pub(crate) struct ParsedFile {
     pub(crate) qh_lines: Vec<u64>,
     pub(crate) minutes: Vec<MinuteRecord>,
     pub(crate) minute_lines: Vec<u64>,
+    pub(crate) day_ahead: Vec<DayAheadPrice>,
+    pub(crate) day_ahead_lines: Vec<u64>,
 }
 
 /// Feeds every byte read through SHA-256 and the line index, so neither costs a second pass
@@ -217,6 +219,8 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
     let mut qh_lines = Vec::new();
     let mut minutes = Vec::new();
     let mut minute_lines = Vec::new();
+    let mut day_ahead = Vec::new();
+    let mut day_ahead_lines = Vec::new();
     if layout.is_minute() {
         minutes.reserve(estimated_rows);
         minute_lines.reserve(estimated_rows);
@@ -245,6 +249,15 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
                 expected: header.len(),
                 found: record.len(),
             });
+        }
+        if layout.col(Field::DayAheadPrice).is_some() {
+            if let Some(d) = rows.day_ahead(&record, line)? {
+                day_ahead.push(d);
+                day_ahead_lines.push(line);
+            }
+        }
+        if layout.is_day_ahead() {
+            continue;
         }
         if layout.is_minute() {
             if let Some(m) = rows.minute(&record, line)? {
@@ -276,6 +289,8 @@ fn parse_stream<R: Read>(path: &Path, reader: R, size_hint: Option<u64>) -> Resu
         qh_lines,
         minutes,
         minute_lines,
+        day_ahead,
+        day_ahead_lines,
     })
 }
 
@@ -532,6 +547,21 @@ impl RowParser<'_> {
             components: self.components(rec, line)?,
             quality: self.quality(rec, line)?,
         }))
+    }
+
+    /// Parses the day-ahead price of a row; `None` when its cell is empty (a gap, reported by
+    /// `data inspect` and filled or refused by rule where the features need it).
+    fn day_ahead(&mut self, rec: &csv::StringRecord, line: u64) -> Result<Option<DayAheadPrice>> {
+        self.check_market(rec, line)?;
+        let start_utc = self
+            .timestamp(rec, line, Field::Timestamp, 900)?
+            .ok_or_else(|| self.err(line, 0, "", "missing timestamp"))?;
+        Ok(self
+            .number(rec, line, Field::DayAheadPrice)?
+            .map(|eur_per_mwh| DayAheadPrice {
+                start_utc,
+                eur_per_mwh,
+            }))
     }
 
     /// Parses a per-minute row.

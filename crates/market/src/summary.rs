@@ -27,6 +27,46 @@ pub struct MinuteSummary {
     pub quality: BTreeMap<String, usize>,
 }
 
+/// Summary of the day-ahead part: its period and the quarter-hours missing inside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayAheadSummary {
+    /// Day-ahead prices.
+    pub rows: usize,
+    /// First quarter-hour, UTC.
+    pub first_utc: Option<DateTime<Utc>>,
+    /// Last quarter-hour, UTC.
+    pub last_utc: Option<DateTime<Utc>>,
+    /// Runs of missing quarter-hours between the first and the last: (first missing start UTC,
+    /// quarter-hours missing).
+    pub gaps: Vec<(DateTime<Utc>, usize)>,
+}
+
+impl DayAheadSummary {
+    /// The day-ahead part of `data`, `None` without one.
+    pub fn of(data: &MarketData) -> Option<DayAheadSummary> {
+        let (first, last) = (data.day_ahead.first()?, data.day_ahead.last()?);
+        let gaps = data
+            .day_ahead
+            .windows(2)
+            .filter_map(|w| {
+                let missing = (w[1].start_utc - w[0].start_utc).num_minutes() / 15 - 1;
+                (missing > 0).then(|| {
+                    (
+                        w[0].start_utc + chrono::TimeDelta::minutes(15),
+                        missing as usize,
+                    )
+                })
+            })
+            .collect();
+        Some(DayAheadSummary {
+            rows: data.day_ahead.len(),
+            first_utc: Some(first.start_utc),
+            last_utc: Some(last.start_utc),
+            gaps,
+        })
+    }
+}
+
 /// Everything `data inspect` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct DataSummary {
@@ -50,6 +90,8 @@ pub struct DataSummary {
     pub price: Option<PriceStats>,
     /// Per-minute part, when present.
     pub minutes: Option<MinuteSummary>,
+    /// Day-ahead part, when present.
+    pub day_ahead: Option<DayAheadSummary>,
     /// Quarter-hours whose price lies beyond a plausibility bound (readable, but suspect).
     pub implausible: Implausible,
 }
@@ -130,6 +172,7 @@ impl DataSummary {
             dual_price_quarter_hours: data.qh.iter().filter(|r| r.price.is_dual()).count(),
             price: PriceStats::of(&data.qh),
             minutes,
+            day_ahead: DayAheadSummary::of(data),
             implausible: Implausible::of(data, PLAUSIBLE_PRICE_EUR_PER_MWH),
         }
     }
@@ -268,6 +311,26 @@ impl DataSummary {
             );
             let q: Vec<String> = m.quality.iter().map(|(k, v)| format!("{k}: {v}")).collect();
             let _ = writeln!(o, "         quality {}", q.join(", "));
+        }
+        if let Some(d) = &self.day_ahead {
+            let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_string()).unwrap_or_default();
+            let gaps: Vec<String> = d
+                .gaps
+                .iter()
+                .map(|(t, n)| format!("{n} QH from {t}"))
+                .collect();
+            let _ = writeln!(
+                o,
+                "day-ahead {} quarter-hours, {} .. {}, gaps: {}",
+                d.rows,
+                show(d.first_utc),
+                show(d.last_utc),
+                if gaps.is_empty() {
+                    "none".to_string()
+                } else {
+                    gaps.join(", ")
+                }
+            );
         }
         o
     }

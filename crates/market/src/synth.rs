@@ -285,6 +285,7 @@ pub fn generate(
     Ok(MarketData {
         qh,
         minutes,
+        day_ahead: vec![],
         meta: Metadata {
             market: Market::BE,
             pricing: Pricing::Single,

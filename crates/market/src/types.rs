@@ -276,6 +276,17 @@ impl MinuteRecord {
     }
 }
 
+/// The day-ahead market price of one quarter-hour (hourly products repeat over their four
+/// quarter-hours). Known the day before: day D's curve is published on D-1 (SDAC: about 12:45
+/// Brussels); the features apply that rule (`ObservationConfig::day_ahead_published_at`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayAheadPrice {
+    /// Start of the quarter-hour, UTC.
+    pub start_utc: DateTime<Utc>,
+    /// Day-ahead price, EUR/MWh.
+    pub eur_per_mwh: f64,
+}
+
 /// The layout a file was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Format {
@@ -283,6 +294,8 @@ pub enum Format {
     CanonicalQh,
     /// imbarb's canonical per-minute CSV (`minute_utc`, `quarter_hour_start_utc`, ...).
     CanonicalMinute,
+    /// imbarb's canonical day-ahead CSV (`timestamp_utc`, `day_ahead_price_eur_mwh`).
+    CanonicalDayAhead,
     /// Elia ods047: quarter-hour prices before MARI (positive / negative imbalance price).
     EliaOds047,
     /// Elia ods134 / ods162: quarter-hour prices after MARI (`imbalanceprice`, `alpha_prime`).
@@ -305,6 +318,7 @@ impl Format {
         match self {
             Format::CanonicalQh => "imbarb canonical quarter-hour CSV",
             Format::CanonicalMinute => "imbarb canonical per-minute CSV",
+            Format::CanonicalDayAhead => "imbarb canonical day-ahead prices",
             Format::EliaOds047 => "Elia ods047 quarter-hour prices (pre-MARI)",
             Format::EliaQhPostMari => "Elia ods134/ods162 quarter-hour prices (post-MARI)",
             Format::EliaMinutePrice => "Elia ods161/ods133 per-minute price estimates (post-MARI)",
@@ -355,6 +369,10 @@ pub struct MarketData {
     pub qh: Vec<QhRecord>,
     /// Per-minute records, ascending by (`qh_start_utc`, `minute_utc`), unique.
     pub minutes: Vec<MinuteRecord>,
+    /// Day-ahead prices per quarter-hour, ascending by `start_utc`, unique (empty without a
+    /// day-ahead file). Kept whole by `published_before`: the curve is published a day ahead,
+    /// and the features apply the publication rule.
+    pub day_ahead: Vec<DayAheadPrice>,
     /// Market, pricing and provenance.
     pub meta: Metadata,
 }
@@ -390,20 +408,27 @@ impl MarketData {
         MarketData {
             qh: self.qh[..qh].to_vec(),
             minutes: self.minutes[..minutes].to_vec(),
+            day_ahead: self.day_ahead.clone(),
             meta: self.meta.clone(),
         }
     }
 
     /// The quarter-hours starting in `[from, to)` and the running estimates of those
-    /// quarter-hours: the recent window a decision reads, without copying the whole history.
+    /// quarter-hours, with the day-ahead prices from `from` to two days after `to` (a decision
+    /// looks ahead on the day-ahead curve): the recent window a decision reads, without copying
+    /// the whole history.
     pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> MarketData {
         let qh = self.qh.partition_point(|r| r.start_utc < from)
             ..self.qh.partition_point(|r| r.start_utc < to);
         let minutes = self.minutes.partition_point(|r| r.qh_start_utc < from)
             ..self.minutes.partition_point(|r| r.qh_start_utc < to);
+        let ahead_end = to + TimeDelta::days(2);
+        let day_ahead = self.day_ahead.partition_point(|r| r.start_utc < from)
+            ..self.day_ahead.partition_point(|r| r.start_utc < ahead_end);
         MarketData {
             qh: self.qh[qh].to_vec(),
             minutes: self.minutes[minutes].to_vec(),
+            day_ahead: self.day_ahead[day_ahead].to_vec(),
             meta: self.meta.clone(),
         }
     }

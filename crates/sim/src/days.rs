@@ -94,6 +94,12 @@ pub struct MarketDays {
     pub grid_components: Vec<[f64; 7]>,
     /// Which components appear anywhere in the data.
     pub components_present: [bool; 7],
+    /// Day-ahead price per grid quarter-hour, running two days past the grid (NaN where
+    /// missing; empty without day-ahead data). Gaps of up to `MAX_DAY_AHEAD_FILL_QH` hold the
+    /// price before them.
+    pub grid_day_ahead: Vec<f64>,
+    /// Day-ahead quarter-hours filled by that rule.
+    pub day_ahead_filled: usize,
     /// Per-minute running estimates, `grid_len x 15` (NaN where missing); empty unless prepared
     /// for minute mode.
     pub minute_estimates: Vec<f64>,
@@ -164,12 +170,16 @@ impl MarketDays {
         if days.windows(2).any(|w| w[0].date >= w[1].date) {
             return Err(SimError::DaysOutOfOrder);
         }
+        let (grid_day_ahead, day_ahead_filled) =
+            crate::day_ahead::day_ahead_grid(data, grid_start, grid_len);
         let mut md = MarketDays {
             days,
             grid_start,
             grid_price,
             grid_components,
             components_present,
+            grid_day_ahead,
+            day_ahead_filled,
             minute_estimates: vec![],
             surrogate_qhs: 0,
             market: data.meta.market,
@@ -254,6 +264,16 @@ impl MarketDays {
             }
         }
         runs
+    }
+
+    /// The day-ahead price of grid quarter-hour `i` (NaN where missing or beyond the data).
+    pub fn day_ahead_at(&self, i: usize) -> f64 {
+        self.grid_day_ahead.get(i).copied().unwrap_or(f64::NAN)
+    }
+
+    /// True when `day` has a day-ahead price for every quarter-hour.
+    pub fn has_day_ahead_curve(&self, day: &Day) -> bool {
+        (day.grid_offset..day.grid_offset + day.n_qh()).all(|i| !self.day_ahead_at(i).is_nan())
     }
 
     /// True when minute-mode estimates were prepared.

@@ -68,6 +68,10 @@ pub struct Decision<'a> {
     pub cycles_used: f64,
     /// Final prices of all grid quarter-hours before the current one (NaN where missing).
     pub known_prices: &'a [f64],
+    /// Day-ahead prices of the current quarter-hour and the ones after it that are public at
+    /// the decision (the rest of today, and tomorrow once its curve is published; NaN where
+    /// missing; empty without day-ahead data).
+    pub day_ahead_known: &'a [f64],
     /// The latest running estimate of the current quarter-hour's price (minute mode).
     pub latest_estimate: Option<f64>,
     /// Normalised observation (market features then battery features).
@@ -125,6 +129,8 @@ pub struct VecEnv<'a> {
     minute_t: usize,
     /// Steps of the longest day in the batch.
     max_steps: usize,
+    /// When the day-ahead curve is public (from the observation config).
+    day_ahead_rule: crate::DayAheadRule,
 }
 
 impl<'a> VecEnv<'a> {
@@ -142,6 +148,10 @@ impl<'a> VecEnv<'a> {
             });
         }
         config.actions.check()?;
+        let day_ahead_rule = config
+            .observation
+            .day_ahead_rule()
+            .map_err(SimError::Observation)?;
         let levels = config.actions.n();
         let duration_h = config.granularity.duration_h();
         let level_fraction: Vec<f64> = (0..levels)
@@ -164,6 +174,7 @@ impl<'a> VecEnv<'a> {
             qh_t: 0,
             minute_t: 0,
             max_steps: 0,
+            day_ahead_rule,
             duration_h,
             per_qh: config.granularity.decisions_per_qh(),
             budget_mwh: config.battery.daily_throughput_budget_mwh(),
@@ -437,6 +448,17 @@ impl<'a> VecEnv<'a> {
                     .filter(|v| !v.is_nan())
             })
             .flatten();
+        let day_ahead_known = if self.days.grid_day_ahead.is_empty() {
+            &[][..]
+        } else {
+            let now = self.days.qh_start(g) + chrono::TimeDelta::minutes(m as i64);
+            let end = self
+                .day_ahead_rule
+                .ends(day)
+                .at(now)
+                .min(self.days.grid_day_ahead.len());
+            &self.days.grid_day_ahead[g.min(end)..end]
+        };
         Decision {
             date: day.date,
             day_index: self.day[i],
@@ -448,6 +470,7 @@ impl<'a> VecEnv<'a> {
             soc_mwh: self.soc[i],
             cycles_used: self.cycles_used(i),
             known_prices: &self.days.grid_price[..g],
+            day_ahead_known,
             latest_estimate,
             observation: &self.obs[i * w..(i + 1) * w],
             mask: &self.mask[i * a..(i + 1) * a],

@@ -26,6 +26,9 @@ pub enum SimError {
         /// Highest allowed SoC fraction.
         max: f64,
     },
+    /// An observation setting no observation can be built with, or data it needs is absent.
+    #[error("{0}")]
+    Observation(String),
     /// The data holds no quarter-hour prices.
     #[error("the data has no quarter-hour prices")]
     NoPrices,

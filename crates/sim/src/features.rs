@@ -35,6 +35,54 @@ pub struct ObservationConfig {
     /// current quarter-hour and this many - 1 after it: what the day usually looks like ahead,
     /// learnt from training days only (0 disables).
     pub profile_ahead: usize,
+    /// The day-ahead price of the current quarter-hour and this many - 1 after it, each where
+    /// published by the decision time (see `day_ahead_published_at`; missing: the mean). Needs
+    /// a day-ahead series in the data; days without a full curve are left out (0 disables).
+    pub day_ahead: usize,
+    /// Windows (in quarter-hours) of the mean spread between the final imbalance price and the
+    /// day-ahead price over the quarter-hours that have ended.
+    pub day_ahead_spread: Vec<usize>,
+    /// Brussels time on the day before at which a day's day-ahead curve is public (SDAC: about
+    /// 12:45), `HH:MM`. Before it, only the current day's curve is known.
+    pub day_ahead_published_at: String,
+}
+
+/// The most day-ahead quarter-hours an observation may show: two days.
+pub const MAX_DAY_AHEAD_FEATURES: usize = 192;
+
+impl ObservationConfig {
+    /// True when any feature reads the day-ahead curve.
+    pub fn uses_day_ahead(&self) -> bool {
+        self.day_ahead > 0 || !self.day_ahead_spread.is_empty()
+    }
+
+    /// The day-ahead publication rule these features apply.
+    pub fn day_ahead_rule(&self) -> Result<crate::DayAheadRule, String> {
+        crate::DayAheadRule::parse(&self.day_ahead_published_at)
+    }
+
+    /// Refuses settings no observation can be built with, naming the key.
+    pub fn check(&self) -> Result<(), String> {
+        self.day_ahead_rule()
+            .map_err(|e| format!("env.observation.{e}"))?;
+        if self.day_ahead > MAX_DAY_AHEAD_FEATURES {
+            return Err(format!(
+                "env.observation.day_ahead = {}: expected at most {MAX_DAY_AHEAD_FEATURES} (two days)",
+                self.day_ahead
+            ));
+        }
+        if let Some(w) = self
+            .day_ahead_spread
+            .iter()
+            .chain(&self.rolling_windows)
+            .find(|&&w| w == 0 || w > 96 * 30)
+        {
+            return Err(format!(
+                "env.observation: window {w} in rolling_windows or day_ahead_spread: expected 1..=2880 quarter-hours"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ObservationConfig {
@@ -49,6 +97,9 @@ impl Default for ObservationConfig {
             component_lags: 1,
             rolling_windows: vec![4, 16, 96],
             profile_ahead: 0,
+            day_ahead: 0,
+            day_ahead_spread: vec![],
+            day_ahead_published_at: "12:45".into(),
         }
     }
 }
@@ -124,10 +175,30 @@ struct QhContext {
     weekday: f64,
     month: f64,
     rolling: Vec<f64>,
+    spread: Vec<f64>,
+    /// End (exclusive grid index) of the day-ahead curve public at each minute of the
+    /// quarter-hour (one entry in QH mode).
+    day_ahead_known: Vec<usize>,
 }
 
 impl QhContext {
-    fn new(days: &MarketDays, cfg: &ObservationConfig, date: chrono::NaiveDate, g: usize) -> Self {
+    fn new(
+        days: &MarketDays,
+        cfg: &ObservationConfig,
+        rule: &crate::DayAheadRule,
+        date: chrono::NaiveDate,
+        g: usize,
+        per_qh: usize,
+    ) -> Self {
+        let day_ahead_known = if cfg.day_ahead > 0 {
+            let ends = rule.ends(&day_of(days, date, g));
+            let start = days.qh_start(g);
+            (0..per_qh)
+                .map(|m| ends.at(start + chrono::TimeDelta::minutes(m as i64)))
+                .collect()
+        } else {
+            vec![]
+        };
         QhContext {
             g: g as isize,
             slot_index: wall_clock_slot(days.qh_start(g)),
@@ -135,7 +206,23 @@ impl QhContext {
             month: f64::from(date.month0()) / 12.0,
             // Price-history features at this QH only use grid indices < g (QHs already ended).
             rolling: rolling_stats(days, g as isize, &cfg.rolling_windows),
+            spread: spread_stats(days, g as isize, &cfg.day_ahead_spread),
+            day_ahead_known,
         }
+    }
+}
+
+/// The day `date` whose quarter-hour `g` is, as a `Day` placed on the grid (its prices are not
+/// needed): a deployed run's current day may lie beyond the days arranged.
+fn day_of(days: &MarketDays, date: chrono::NaiveDate, g: usize) -> crate::Day {
+    let start = imbarb_market::calendar::day_start_utc(date);
+    let offset = ((start - days.grid_start).num_seconds() / imbarb_market::calendar::QH_SECONDS)
+        .max(0) as usize;
+    let n = imbarb_market::calendar::qhs_in_day(date);
+    crate::Day {
+        date,
+        grid_offset: offset.min(g),
+        prices: vec![imbarb_market::QhPrice::Single(0.0); n],
     }
 }
 
@@ -208,6 +295,20 @@ impl RowSpec<'_> {
         for j in 0..cfg.profile_ahead {
             push(self.profile[(ctx.slot_index + j) % 96]);
         }
+        if cfg.day_ahead > 0 {
+            let known = ctx.day_ahead_known[m.min(ctx.day_ahead_known.len() - 1)];
+            for j in 0..cfg.day_ahead {
+                let h = g as usize + j;
+                push(if h < known {
+                    days.day_ahead_at(h)
+                } else {
+                    f64::NAN
+                });
+            }
+        }
+        for v in &ctx.spread {
+            push(*v);
+        }
     }
 }
 
@@ -260,7 +361,10 @@ pub fn decision_features(
     };
     let width = feature_names(cfg, spec.minute, comps).len();
     let mut raw = vec![f64::NAN; width];
-    spec.fill(&QhContext::new(days, cfg, date, g), minute, &mut raw);
+    // A rule that does not parse was refused when the run's config was checked.
+    let rule = cfg.day_ahead_rule().unwrap_or_default();
+    let ctx = QhContext::new(days, cfg, &rule, date, g, minute + 1);
+    spec.fill(&ctx, minute, &mut raw);
     raw.iter()
         .zip(scaling.mean.iter().zip(&scaling.std))
         .map(|(v, (m, s))| normalise(*v, *m, *s))
@@ -412,6 +516,12 @@ fn feature_names(cfg: &ObservationConfig, minute: bool, comps: &[usize]) -> Vec<
     for j in 0..cfg.profile_ahead {
         names.push(format!("profile_ahead_{j}"));
     }
+    for j in 0..cfg.day_ahead {
+        names.push(format!("day_ahead_{j}"));
+    }
+    for w in &cfg.day_ahead_spread {
+        names.push(format!("day_ahead_spread_{w}"));
+    }
     names
 }
 
@@ -429,6 +539,13 @@ fn raw_features(
     if granularity == Granularity::Minute && !days.has_minutes() {
         return Err(crate::SimError::NotMinuteDays);
     }
+    cfg.check().map_err(crate::SimError::Observation)?;
+    if cfg.uses_day_ahead() && days.grid_day_ahead.is_empty() {
+        return Err(crate::SimError::Observation(
+            "env.observation reads the day-ahead price, but the data has none: add a day-ahead file (e.g. timestamp_utc,day_ahead_price_eur_mwh) to data.sources".into(),
+        ));
+    }
+    let rule = cfg.day_ahead_rule().map_err(crate::SimError::Observation)?;
     let per_qh = granularity.decisions_per_qh();
     let minute = granularity == Granularity::Minute;
     let names = feature_names(cfg, minute, comps);
@@ -447,7 +564,7 @@ fn raw_features(
     for day in &days.days {
         day_row.push(row);
         for q in 0..day.n_qh() {
-            let ctx = QhContext::new(days, cfg, day.date, day.grid_offset + q);
+            let ctx = QhContext::new(days, cfg, &rule, day.date, day.grid_offset + q, per_qh);
             for m in 0..per_qh {
                 spec.fill(&ctx, m, &mut values[row * width..(row + 1) * width]);
                 row += 1;
@@ -514,6 +631,33 @@ fn rolling_stats(days: &MarketDays, g: isize, windows: &[usize]) -> Vec<f64> {
         }
     }
     rolling
+}
+
+/// Mean of (final price - day-ahead price) over the `w` quarter-hours before grid quarter-hour
+/// `g` where both are known, for each window `w` (NaN where none).
+fn spread_stats(days: &MarketDays, g: isize, windows: &[usize]) -> Vec<f64> {
+    windows
+        .iter()
+        .map(|&w| {
+            let (mut s, mut c) = (0.0, 0.0);
+            for k in 1..=w as isize {
+                let i = g - k;
+                if i < 0 {
+                    break;
+                }
+                let d = grid_price(days, i) - days.day_ahead_at(i as usize);
+                if !d.is_nan() {
+                    s += d;
+                    c += 1.0;
+                }
+            }
+            if c > 0.0 {
+                s / c
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
 }
 
 /// Per column, the mean and standard deviation (1 where it is ~0) over the training days' rows

@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod battery;
+pub mod day_ahead;
 pub mod days;
 pub mod env;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod settlement;
 
 pub use actions::MAX_LEVELS;
 pub use battery::{BatteryConfig, BatteryLimit, InitialSoc, StepOutcome, BATTERY_LIMITS};
+pub use day_ahead::{DayAheadRule, MAX_DAY_AHEAD_FILL_QH};
 pub use days::{Day, Granularity, MarketDays, ParseGranularityError};
 pub use env::{
     action_for_fraction, action_mask, rollout, Action, ActionSpace, Decision, EnvConfig,
