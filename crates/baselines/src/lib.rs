@@ -12,4 +12,4 @@ pub use dp::{dp_oracle, DpSchedule};
 pub use error::BaselineError;
 pub use lp::{lp_oracle, Horizon, Schedule};
 pub use mpc::ForecastMpc;
-pub use rules::{Idle, Replay, ThresholdRule, TimeOfDaySchedule};
+pub use rules::{Idle, Replay, RuleSignal, ThresholdRule, TimeOfDaySchedule};

@@ -1,7 +1,9 @@
 //! Forecast-based model predictive control: at every quarter-hour, forecast the next `horizon`
-//! prices (persistence of the last known deviation from the training profile, decaying with the
+//! prices (a base curve, plus persistence of the last known deviation from it decaying with the
 //! training lag-1 autocorrelation), solve the LP on that forecast from the current SoC with the
-//! cycle budget left today, and apply the first step.
+//! cycle budget left today, and apply the first step. The base curve is the training profile by
+//! time of day or, where the day-ahead price is public, a least-squares blend of the day-ahead
+//! price and the profile fitted on the training days.
 
 use crate::error::BaselineError;
 use crate::lp::solve_prices;
@@ -15,8 +17,11 @@ use imbarb_sim::{
 pub struct ForecastMpc {
     /// Training-average price per Brussels wall-clock slot (96).
     pub profile: Vec<f64>,
-    /// Lag-1 autocorrelation of the price's deviation from the profile (training days).
+    /// Lag-1 autocorrelation of the price's deviation from the base curve (training days).
     pub rho: f64,
+    /// Base curve where the day-ahead price is public: `a + b * day-ahead + c * profile`
+    /// (least squares on the training days; `None` without day-ahead prices there).
+    pub day_ahead_blend: Option<[f64; 3]>,
     /// Quarter-hours looked ahead.
     pub horizon: usize,
     /// Value per MWh of cell energy left at the horizon (training mean price x discharge efficiency).
@@ -49,6 +54,10 @@ impl ForecastMpc {
             return Err(BaselineError::Horizon(horizon));
         }
         let profile = train_profile(days, train);
+        let slot_of = |g: usize| imbarb_market::calendar::wall_clock_slot(days.qh_start(g));
+        let day_ahead_blend = fit_blend(days, train, &profile);
+        let base =
+            |g: usize| base_price(day_ahead_blend, days.day_ahead_at(g), profile[slot_of(g)]);
         let (mut num, mut den) = (0.0, 0.0);
         let mut mean_price = (0.0f64, 0.0f64);
         for &d in train {
@@ -57,12 +66,7 @@ impl ForecastMpc {
                 .prices
                 .iter()
                 .enumerate()
-                .map(|(q, p)| {
-                    let slot = imbarb_market::calendar::wall_clock_slot(
-                        days.qh_start(day.grid_offset + q),
-                    );
-                    p.reference_eur_per_mwh() - profile[slot]
-                })
+                .map(|(q, p)| p.reference_eur_per_mwh() - base(day.grid_offset + q))
                 .collect();
             for w in dev.windows(2) {
                 num += w[0] * w[1];
@@ -81,6 +85,7 @@ impl ForecastMpc {
         Ok(ForecastMpc {
             profile,
             rho,
+            day_ahead_blend,
             horizon,
             terminal_eur_per_mwh: (mean_price.0 / mean_price.1.max(1.0))
                 * battery.discharge_efficiency,
@@ -94,9 +99,22 @@ impl ForecastMpc {
     pub fn forecast(&self, d: &Decision) -> Vec<f64> {
         let last = d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
         let prev_slot = (d.slot + 95) % 96;
-        let dev = last.map_or(0.0, |p| p - self.profile[prev_slot]);
+        let da = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        let prev_base = base_price(
+            self.day_ahead_blend,
+            da(d.day_ahead_before(1)),
+            self.profile[prev_slot],
+        );
+        let dev = last.map_or(0.0, |p| p - prev_base);
         (0..self.horizon)
-            .map(|h| self.profile[(d.slot + h) % 96] + self.rho.powi(h as i32 + 1) * dev)
+            .map(|h| {
+                let base = base_price(
+                    self.day_ahead_blend,
+                    da(d.day_ahead(h)),
+                    self.profile[(d.slot + h) % 96],
+                );
+                base + self.rho.powi(h as i32 + 1) * dev
+            })
             .collect()
     }
 
@@ -130,9 +148,82 @@ impl ForecastMpc {
     }
 }
 
+/// The base price of a quarter-hour: the blend of its day-ahead price and profile where both
+/// are known, else the profile.
+fn base_price(blend: Option<[f64; 3]>, day_ahead: f64, profile: f64) -> f64 {
+    match blend {
+        Some([a, b, c]) if !day_ahead.is_nan() => a + b * day_ahead + c * profile,
+        _ => profile,
+    }
+}
+
+/// Least squares of the training prices on (1, day-ahead, profile) over the quarter-hours with
+/// a day-ahead price; `None` with fewer than a day of them or a singular system. Solved by hand
+/// (a 3x3 system): a linear-algebra crate for one normal equation is not worth its weight.
+fn fit_blend(days: &MarketDays, train: &[usize], profile: &[f64]) -> Option<[f64; 3]> {
+    let mut xtx = [[0.0f64; 3]; 3];
+    let mut xty = [0.0f64; 3];
+    let mut n = 0usize;
+    for &d in train {
+        let day = &days.days[d];
+        for (q, p) in day.prices.iter().enumerate() {
+            let g = day.grid_offset + q;
+            let da = days.day_ahead_at(g);
+            let pr = profile[imbarb_market::calendar::wall_clock_slot(days.qh_start(g))];
+            if da.is_nan() || pr.is_nan() {
+                continue;
+            }
+            let x = [1.0, da, pr];
+            for i in 0..3 {
+                for j in 0..3 {
+                    xtx[i][j] += x[i] * x[j];
+                }
+                xty[i] += x[i] * p.reference_eur_per_mwh();
+            }
+            n += 1;
+        }
+    }
+    if n < 96 {
+        return None;
+    }
+    solve3(xtx, xty)
+}
+
+/// Solves a 3x3 linear system by Gaussian elimination with partial pivoting.
+fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
+    for col in 0..3 {
+        let pivot = (col..3).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-9 * (1.0 + a[col][col].abs()) {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        let top = a[col];
+        for row in col + 1..3 {
+            let f = a[row][col] / top[col];
+            for (x, t) in a[row].iter_mut().zip(top).skip(col) {
+                *x -= f * t;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0.0; 3];
+    for row in (0..3).rev() {
+        let s: f64 = (row + 1..3).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    x.iter().all(|v| v.is_finite()).then_some(x)
+}
+
 impl Policy for ForecastMpc {
     fn name(&self) -> String {
-        format!("mpc(horizon {} QH, rho {:.2})", self.horizon, self.rho)
+        match self.day_ahead_blend {
+            Some([a, b, c]) => format!(
+                "mpc(horizon {} QH, rho {:.2}, base {a:.1} + {b:.2} x day-ahead + {c:.2} x profile)",
+                self.horizon, self.rho
+            ),
+            None => format!("mpc(horizon {} QH, rho {:.2})", self.horizon, self.rho),
+        }
     }
     fn act(&mut self, d: &Decision) -> Action {
         let f = match self.held {

@@ -24,8 +24,63 @@ impl Policy for Idle {
     }
 }
 
-/// Charge at full power when the last known final price is below `low`, discharge when above
-/// `high`, otherwise idle.
+/// What a threshold rule compares with its thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSignal {
+    /// The last known final imbalance price.
+    LastPrice,
+    /// The day-ahead price of the current quarter-hour (idle where unknown).
+    DayAhead,
+    /// The last final price moved by the day-ahead curve's step into the current quarter-hour:
+    /// the last imbalance spread to day-ahead, persisted (idle where the curve is unknown).
+    LastPlusDayAheadStep,
+}
+
+impl RuleSignal {
+    /// The signal at a decision, `None` when it cannot be read.
+    pub fn at(self, d: &Decision) -> Option<f64> {
+        let last = || d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
+        match self {
+            RuleSignal::LastPrice => last(),
+            RuleSignal::DayAhead => d.day_ahead(0),
+            RuleSignal::LastPlusDayAheadStep => {
+                Some(last()? + d.day_ahead(0)? - d.day_ahead_before(1)?)
+            }
+        }
+    }
+
+    /// The signal at grid quarter-hour `g` of `days`, as a decision there reads it (final prices
+    /// before `g`, the day-ahead curve at `g`, which is public at its own day's start).
+    fn on_grid(self, days: &MarketDays, g: usize) -> Option<f64> {
+        let known = |v: f64| (!v.is_nan()).then_some(v);
+        let last = || {
+            (0..g)
+                .rev()
+                .take(96)
+                .map(|i| days.grid_price[i])
+                .find(|p| !p.is_nan())
+        };
+        match self {
+            RuleSignal::LastPrice => last(),
+            RuleSignal::DayAhead => known(days.day_ahead_at(g)),
+            RuleSignal::LastPlusDayAheadStep => Some(
+                last()? + known(days.day_ahead_at(g))?
+                    - known(days.day_ahead_at(g.checked_sub(1)?))?,
+            ),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            RuleSignal::LastPrice => "last price",
+            RuleSignal::DayAhead => "day-ahead",
+            RuleSignal::LastPlusDayAheadStep => "last price + day-ahead step",
+        }
+    }
+}
+
+/// Charge at full power when the signal (by default the last known final price) is below
+/// `low`, discharge when above `high`, otherwise idle.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThresholdRule {
     /// Charge below this price, EUR/MWh.
@@ -34,18 +89,21 @@ pub struct ThresholdRule {
     pub high: f64,
     /// The action space to answer in.
     pub space: ActionSpace,
+    /// What is compared with the thresholds.
+    pub signal: RuleSignal,
 }
 
 impl Policy for ThresholdRule {
     fn name(&self) -> String {
         format!(
-            "threshold(<{:.0} charge, >{:.0} discharge)",
-            self.low, self.high
+            "threshold({}: <{:.0} charge, >{:.0} discharge)",
+            self.signal.label(),
+            self.low,
+            self.high
         )
     }
     fn act(&mut self, d: &Decision) -> Action {
-        let last = d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
-        let f = match last {
+        let f = match self.signal.at(d) {
             Some(p) if p < self.low => -1.0,
             Some(p) if p > self.high => 1.0,
             _ => 0.0,
@@ -104,29 +162,58 @@ fn sorted_prices(days: &MarketDays, train: &[usize]) -> Vec<f64> {
 }
 
 impl ThresholdRule {
-    /// Fits (low, high) by grid search over 5 %-quantiles of training prices, maximising training
-    /// profit under `config`.
+    /// Fits the signal and (low, high) by grid search over 5 %-quantiles of the signal's
+    /// training values, maximising training profit under `config`. The day-ahead signals
+    /// compete only when the training days have a day-ahead curve.
     pub fn fit(
         days: &MarketDays,
         features: &MarketFeatures,
         config: &EnvConfig,
         train: &[usize],
     ) -> Result<ThresholdRule, BaselineError> {
-        let prices = sorted_prices(days, train);
-        if prices.is_empty() {
+        if sorted_prices(days, train).is_empty() {
             return Err(BaselineError::NoTrainingDays("threshold rule"));
         }
-        let levels: Vec<f64> = (1..20)
-            .map(|i| quantile_sorted(&prices, i as f64 / 20.0))
-            .collect();
-        let candidates = levels.iter().enumerate().flat_map(|(i, &low)| {
-            levels[i + 1..].iter().map(move |&high| ThresholdRule {
-                low,
-                high,
-                space: config.actions,
-            })
-        });
-        best_on_training(days, features, config, train, candidates)?.ok_or(
+        let mut candidates = vec![];
+        for signal in [
+            RuleSignal::LastPrice,
+            RuleSignal::DayAhead,
+            RuleSignal::LastPlusDayAheadStep,
+        ] {
+            // The last-price rule's levels are the training prices' own quantiles.
+            let mut values: Vec<f64> = if signal == RuleSignal::LastPrice {
+                sorted_prices(days, train)
+            } else {
+                train
+                    .iter()
+                    .flat_map(|&d| {
+                        let day = &days.days[d];
+                        (day.grid_offset..day.grid_offset + day.n_qh())
+                            .filter_map(move |g| signal.on_grid(days, g))
+                    })
+                    .collect()
+            };
+            // A signal seen on fewer than half the training quarter-hours is not a rule.
+            let total: usize = train.iter().map(|&d| days.days[d].n_qh()).sum();
+            if values.len() * 2 < total {
+                continue;
+            }
+            values.sort_by(f64::total_cmp);
+            let levels: Vec<f64> = (1..20)
+                .map(|i| quantile_sorted(&values, i as f64 / 20.0))
+                .collect();
+            for (i, &low) in levels.iter().enumerate() {
+                for &high in &levels[i + 1..] {
+                    candidates.push(ThresholdRule {
+                        low,
+                        high,
+                        space: config.actions,
+                        signal,
+                    });
+                }
+            }
+        }
+        best_on_training(days, features, config, train, candidates.into_iter())?.ok_or(
             BaselineError::NothingToFit {
                 what: "threshold rule",
                 why: "too few distinct training prices",

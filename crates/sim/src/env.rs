@@ -68,9 +68,9 @@ pub struct Decision<'a> {
     pub cycles_used: f64,
     /// Final prices of all grid quarter-hours before the current one (NaN where missing).
     pub known_prices: &'a [f64],
-    /// Day-ahead prices of the current quarter-hour and the ones after it that are public at
-    /// the decision (the rest of today, and tomorrow once its curve is published; NaN where
-    /// missing; empty without day-ahead data).
+    /// Day-ahead prices on the grid up to what is public at the decision: the past, the rest of
+    /// today, and tomorrow once its curve is published (index `known_prices.len()` is the
+    /// current quarter-hour; NaN where missing; empty without day-ahead data).
     pub day_ahead_known: &'a [f64],
     /// The latest running estimate of the current quarter-hour's price (minute mode).
     pub latest_estimate: Option<f64>,
@@ -78,6 +78,23 @@ pub struct Decision<'a> {
     pub observation: &'a [f32],
     /// Allowed discrete actions (empty for continuous actions).
     pub mask: &'a [bool],
+}
+
+impl Decision<'_> {
+    /// The public day-ahead price `ahead` quarter-hours after the current one (0: the current
+    /// quarter-hour), `None` where unknown or not yet published.
+    pub fn day_ahead(&self, ahead: usize) -> Option<f64> {
+        self.day_ahead_known
+            .get(self.known_prices.len() + ahead)
+            .copied()
+            .filter(|v| !v.is_nan())
+    }
+
+    /// The day-ahead price of the quarter-hour `back` before the current one (1: the previous).
+    pub fn day_ahead_before(&self, back: usize) -> Option<f64> {
+        let i = self.known_prices.len().checked_sub(back)?;
+        self.day_ahead_known.get(i).copied().filter(|v| !v.is_nan())
+    }
 }
 
 /// One interface for everything that acts: agents, rules, forecasts. `act` never trains.
@@ -457,7 +474,7 @@ impl<'a> VecEnv<'a> {
                 .ends(day)
                 .at(now)
                 .min(self.days.grid_day_ahead.len());
-            &self.days.grid_day_ahead[g.min(end)..end]
+            &self.days.grid_day_ahead[..end]
         };
         Decision {
             date: day.date,

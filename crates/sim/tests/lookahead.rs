@@ -139,7 +139,7 @@ fn check(granularity: Granularity) {
         assert_eq!(da.latest_estimate, db.latest_estimate);
         assert_eq!(da.day_ahead_known, db.day_ahead_known);
         // After 12:45 the public curve runs into tomorrow; before, it ends with today.
-        let day_end = day.grid_offset + day.n_qh() - (day.grid_offset + cut_qh);
+        let day_end = day.grid_offset + day.n_qh();
         if cut_qh >= 51 && (cut_qh > 51 || cut_minute == 0 || per_qh > 1) {
             assert!(da.day_ahead_known.len() > day_end, "tomorrow is public");
         } else if cut_qh < 51 {
