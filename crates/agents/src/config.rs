@@ -391,6 +391,14 @@ pub struct TrainingConfig {
     pub weight_average_steps: usize,
     /// Which validated weights `best.safetensors` holds, the network backtests deploy.
     pub deploy: Deploy,
+    /// Environment steps of a warm-started run (each walk-forward month after the first starts
+    /// from the month before's run and trains this many steps, exploring at `epsilon_end`);
+    /// 0: every month trains a full run from scratch.
+    pub warm_start_steps: usize,
+    /// A finished run to start from: its networks, optimiser state and replay buffer (set by
+    /// walk-forward experiments for every month after the first; its observation must match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warm_start: Option<String>,
 }
 
 /// Which of a run's validated networks it deploys.
@@ -438,6 +446,8 @@ impl Default for TrainingConfig {
             cycle_budget_shadow_price_schedule: ShadowPriceSchedule::Flat,
             weight_average_steps: 0,
             deploy: Deploy::BestValidation,
+            warm_start_steps: 0,
+            warm_start: None,
         }
     }
 }

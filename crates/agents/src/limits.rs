@@ -53,6 +53,9 @@ pub const TRAINING_LIMITS: &[ConfigLimit] = &[
     limit("training.replay_capacity", Range::closed(1.0, 1e9), |c| {
         Some(c.training.replay_capacity as f64)
     }),
+    limit("training.warm_start_steps", COUNT0, |c| {
+        Some(c.training.warm_start_steps as f64)
+    }),
     limit("training.learning_starts", COUNT0, |c| {
         Some(c.training.learning_starts as f64)
     }),

@@ -108,3 +108,72 @@ fn foreign_and_busy_directories_are_refused() {
     drop(held);
     train(&data(&m), &config, run.path(), &TrainOptions::default()).unwrap();
 }
+
+/// A warm start (walk-forward retraining) takes a finished run's networks and replay: the new
+/// run learns from its first round although it has collected fewer transitions than
+/// `learning_starts` (a fresh run would not update yet), keeps the source's return support, and
+/// records its origin. Unfinished sources and other algorithms are refused by name.
+#[test]
+fn a_warm_start_continues_from_a_finished_run_and_refuses_others() {
+    let config = small_config(Algo::QrDqn, 8 * 96 * 3);
+    let m = market(&config);
+    let source = tempfile::tempdir().unwrap();
+    train(&data(&m), &config, source.path(), &TrainOptions::default()).unwrap();
+    let source_manifest = read_manifest(source.path()).unwrap();
+
+    let mut warm = config.clone();
+    warm.training.learning_starts = 8 * 96 * 2;
+    warm.training.total_steps = 8 * 96 * 2;
+    warm.training.warm_start = Some(source.path().display().to_string());
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let mut fresh = warm.clone();
+    fresh.training.warm_start = None;
+    let cold = train(&data(&m), &fresh, fresh_dir.path(), &stopped_after(1)).unwrap();
+    assert_eq!(cold.updates, 0, "a fresh run waits for learning_starts");
+    let dir = tempfile::tempdir().unwrap();
+    let out = train(&data(&m), &warm, dir.path(), &stopped_after(1)).unwrap();
+    assert!(
+        out.updates > 0,
+        "the warm run learns at once from its replay"
+    );
+    let done = train(&data(&m), &warm, dir.path(), &TrainOptions::default()).unwrap();
+    assert!(done.finished);
+    let mm = read_manifest(dir.path()).unwrap();
+    assert_eq!(mm.support_eur, source_manifest.support_eur);
+    assert_eq!(
+        mm.config.training.warm_start.as_deref(),
+        Some(source.path().display().to_string().as_str())
+    );
+
+    // An unfinished source, and a source of another algorithm, are refused naming the key.
+    let unfinished = tempfile::tempdir().unwrap();
+    train(&data(&m), &config, unfinished.path(), &stopped_after(1)).unwrap();
+    warm.training.warm_start = Some(unfinished.path().display().to_string());
+    let e = train(
+        &data(&m),
+        &warm,
+        tempfile::tempdir().unwrap().path(),
+        &stopped_after(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("training.warm_start") && e.contains("not finished"),
+        "{e}"
+    );
+    let mut other = warm.clone();
+    other.algo = Algo::Dqn;
+    other.training.warm_start = Some(source.path().display().to_string());
+    let e = train(
+        &data(&m),
+        &other,
+        tempfile::tempdir().unwrap().path(),
+        &stopped_after(1),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("training.warm_start") && e.contains("qr-dqn"),
+        "{e}"
+    );
+}

@@ -264,3 +264,118 @@ fn config_show_documents_every_field_and_round_trips() {
     let bad = imbarb(&["config", "show", "magic"]);
     assert!(!bad.status.success() && stderr(&bad).contains("`magic`"));
 }
+
+/// The walk-forward protocol, month by month: each test month gets its own run trained on the
+/// days before it (the second warm-starting from the first, with the warm-start budget), the
+/// baselines and the oracle are refit and solved per month, and the summary pools the months
+/// (pooled EUR/day = the day-weighted mean of the months'), with a per-month table. A single
+/// backtest refuses the protocol and says where it runs.
+#[test]
+fn a_monthly_walk_forward_experiment_retrains_month_by_month_and_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let file = dir.path().join("wf.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"wf\"\nseeds = [0]\n\
+             data = [\"synthetic:2023-01-01..2023-04-30:seed=4\"]\n\
+             baselines = [\"rule\", \"mpc\", \"oracle\"]\n\
+             set = {{ data = {{ split = \"walk-forward-monthly:2023-03..2023-04:7\" }}, training = {{ learning_starts = 500, warm_start_steps = 800, validate_every = 800 }} }}\n\
+             [[agents]]\nname = \"qr\"\nconfig = \"{q}\"\nsteps = 1600\n",
+            q = root.join("configs/qrdqn.toml").display(),
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("exp");
+    let o = imbarb(&[
+        "experiment",
+        file.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (march, april) = (
+        out.join("runs/qr-capnone-seed0-2023-03"),
+        out.join("runs/qr-capnone-seed0-2023-04"),
+    );
+    let manifest = |d: &std::path::Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("manifest.json")).unwrap()).unwrap()
+    };
+    let (m3, m4) = (manifest(&march), manifest(&april));
+    assert_eq!(m3["status"], "finished");
+    assert_eq!(m4["status"], "finished");
+    assert!(m4["train_days"].as_u64() > m3["train_days"].as_u64());
+    let c4 = &m4["config"]["training"];
+    assert_eq!(c4["warm_start"], march.display().to_string());
+    assert_eq!(c4["total_steps"], 800);
+    assert_eq!(c4["epsilon_start"], c4["epsilon_end"]);
+    assert!(m3["config"]["training"]["warm_start"].is_null());
+
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("evaluation.json")).unwrap())
+            .unwrap();
+    let g = &e["groups"][0];
+    let periods = g["periods"].as_array().unwrap();
+    let labels: Vec<&str> = periods
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["2023-03", "2023-04"]);
+    let days: Vec<f64> = periods
+        .iter()
+        .map(|p| p["days"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        g["dates"].as_array().unwrap().len() as f64,
+        days[0] + days[1]
+    );
+    for name in ["rule", "mpc", "oracle", "qr"] {
+        let month: Vec<f64> = periods
+            .iter()
+            .map(|p| {
+                p["policies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|x| x["name"] == name)
+                    .unwrap()["eur_per_day"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+        let pooled = g["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap()["metrics"]["eur_per_day"]
+            .as_f64()
+            .unwrap();
+        let weighted = (month[0] * days[0] + month[1] * days[1]) / (days[0] + days[1]);
+        assert!(
+            (pooled - weighted).abs() < 1e-6,
+            "{name}: {pooled} vs {weighted}"
+        );
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(
+        md.contains("By test month") && md.contains("| 2023-04 | 30 | "),
+        "{md}"
+    );
+    assert!(md.contains("walk-forward by month"), "{md}");
+
+    let o = imbarb(&[
+        "backtest",
+        "--policy",
+        "rule",
+        "--data",
+        "synthetic:2023-01-01..2023-04-30:seed=4",
+        "--split",
+        "walk-forward-monthly:2023-03..2023-04:7",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("imbarb experiment"), "{}", stderr(&o));
+}

@@ -5,11 +5,13 @@
 use crate::grid::{cap_label, Job};
 use crate::policy::{run_policy, PolicySpec, DEFAULT_MPC_HORIZON};
 use crate::setup::{build_setup, describe_actions, parse_data, DaySet};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use imbarb_agents::trainer::RunStatus;
 use imbarb_agents::TrainConfig;
-use imbarb_eval::{Backtest, Oracle};
-use imbarb_report::{DayTrace, Evaluation, GroupResult, PolicyResult, PriceSummary};
+use imbarb_eval::{Backtest, Metrics, Oracle};
+use imbarb_report::{
+    DayTrace, Evaluation, GroupResult, PeriodPolicy, PeriodResult, PolicyResult, PriceSummary,
+};
 use imbarb_sim::EnvConfig;
 use std::collections::BTreeMap;
 
@@ -19,13 +21,18 @@ fn comparable(c: &TrainConfig) -> serde_json::Value {
     serde_json::json!({
         "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
         "battery": c.env.battery, "granularity": c.env.granularity,
+        "day_ahead_inputs": c.env.observation.uses_day_ahead(),
     })
 }
 
-/// What makes two runs comparable: what `comparable` holds, the actions and what levels do at
-/// the limits.
-fn group_key(c: &TrainConfig) -> String {
+/// What makes two runs comparable: what `comparable` holds (a walk-forward month counting as
+/// its whole protocol), the actions and what levels do at the limits.
+fn group_key(j: &Job) -> String {
+    let c = &j.config;
     let mut key = comparable(c);
+    if let Some(p) = &j.protocol {
+        key["split"] = serde_json::json!(p);
+    }
     key["actions"] = serde_json::json!(c.env.actions);
     key["levels_at_limits"] = serde_json::json!(c.env.levels_at_limits);
     key.to_string()
@@ -38,9 +45,14 @@ pub fn group_label(env: &EnvConfig) -> String {
         imbarb_sim::Granularity::Minute => "minute decisions",
     };
     format!(
-        "cap {} / {decisions} / {}",
+        "cap {} / {decisions} / {}{}",
         cap_label(env.battery.cycles_per_day),
-        describe_actions(env)
+        describe_actions(env),
+        if env.observation.uses_day_ahead() {
+            " / agents see the day-ahead curve"
+        } else {
+            ""
+        }
     )
 }
 
@@ -48,7 +60,7 @@ pub fn group_label(env: &EnvConfig) -> String {
 pub fn evaluate(name: &str, jobs: &[Job], baselines: &[PolicySpec]) -> Result<Evaluation> {
     let mut groups: BTreeMap<String, Vec<&Job>> = BTreeMap::new();
     for j in jobs {
-        groups.entry(group_key(&j.config)).or_default().push(j);
+        groups.entry(group_key(j)).or_default().push(j);
     }
     let mut evaluation = Evaluation {
         name: name.to_string(),
@@ -63,72 +75,215 @@ pub fn evaluate(name: &str, jobs: &[Job], baselines: &[PolicySpec]) -> Result<Ev
     Ok(evaluation)
 }
 
-/// One group: its baselines and finished runs on the same test days and battery.
+/// One test window of a group: its split and, for a walk-forward month, the month.
+struct Window {
+    month: Option<String>,
+    split: imbarb_market::SplitSpec,
+}
+
+/// One policy's backtest in one window.
+struct Outcome {
+    name: String,
+    kind: String,
+    seed: Option<u64>,
+    run: Option<String>,
+    backtest: Backtest,
+}
+
+/// One group: its baselines and finished runs on the same test days and battery. A
+/// walk-forward group is evaluated month by month (baselines refit and the oracle solved on
+/// each month's own window, each month's runs on their month) and pooled over the months.
 fn evaluate_group(
     members: &[&Job],
     baselines: &[PolicySpec],
     notes: &mut Vec<String>,
 ) -> Result<GroupResult> {
     let c = &members[0].config;
+    // Every policy of a group is judged on the same days: when its agents observe the
+    // day-ahead curve (the group key says so), days without one are left out for all, and the
+    // baselines are fitted on the same training days (they read the curve where public anyway).
+    let observation = imbarb_sim::ObservationConfig {
+        day_ahead: usize::from(c.env.observation.uses_day_ahead()),
+        ..Default::default()
+    };
     let env = EnvConfig {
         battery: c.env.battery,
         granularity: c.env.granularity,
         actions: c.env.actions,
         levels_at_limits: c.env.levels_at_limits,
-        ..EnvConfig::default()
+        observation,
     };
     let (sources, split) = parse_data(&c.data.sources, &c.data.split)?;
-    let s = build_setup(&sources, &split, env, c.data.minute_seed, DaySet::Test)?;
-    let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
-    let mut results: Vec<(PolicyResult, Backtest)> = vec![];
-    let mut run_one =
-        |name: &str, kind: &str, seed: Option<u64>, spec: &PolicySpec| -> Result<()> {
-            let (bt, metrics) = run_policy(spec, &s, &oracle, DEFAULT_MPC_HORIZON)?;
-            results.push((
-                PolicyResult {
-                    name: name.to_string(),
-                    kind: kind.to_string(),
-                    seed,
-                    run: spec.run_dir().map(|p| p.display().to_string()),
-                    metrics,
-                    daily_eur: bt.days.iter().map(|d| d.profit_eur).collect(),
-                },
-                bt,
-            ));
-            Ok(())
-        };
-    for b in baselines {
-        run_one(&b.to_string(), "baseline", None, b)?;
-    }
-    for j in members {
-        let finished = imbarb_agents::trainer::read_manifest(&j.run)
+    let windows: Vec<Window> = match &members[0].protocol {
+        Some(p) => imbarb_market::SplitSpec::parse(p)?
+            .month_windows()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|w| Window {
+                month: Some(w.month),
+                split: w.split,
+            })
+            .collect(),
+        None => vec![Window { month: None, split }],
+    };
+    // Agents whose every window finished; the others are left out with a note.
+    let finished = |j: &Job| {
+        imbarb_agents::trainer::read_manifest(&j.run)
             .map(|m| m.status == RunStatus::Finished)
-            .unwrap_or(false);
-        if !finished {
-            notes.push(format!("{}: not finished, left out", j.run.display()));
-            continue;
+            .unwrap_or(false)
+    };
+    let complete: Vec<(String, u64)> = {
+        let mut by_run: BTreeMap<(String, u64), bool> = BTreeMap::new();
+        for j in members {
+            let ok = finished(j);
+            if !ok {
+                notes.push(format!("{}: not finished, left out", j.run.display()));
+            }
+            *by_run.entry((j.agent.clone(), j.seed)).or_insert(true) &= ok;
         }
-        run_one(
-            &j.agent,
-            "agent",
-            Some(j.seed),
-            &PolicySpec::Run(j.run.clone()),
-        )?;
+        by_run
+            .into_iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(k, _)| k)
+            .collect()
+    };
+    let mut outcomes: Vec<Outcome> = vec![];
+    let mut periods = vec![];
+    let (mut dates, mut oracle_total, mut describe) = (vec![], 0.0, String::new());
+    let rated = c
+        .env
+        .battery
+        .discharge_power_mw
+        .max(c.env.battery.charge_power_mw);
+    for w in &windows {
+        let s = build_setup(
+            &sources,
+            &w.split,
+            env.clone(),
+            c.data.minute_seed,
+            DaySet::Test,
+        )
+        .with_context(|| match &w.month {
+            Some(m) => format!("walk-forward month {m}"),
+            None => "the test days".into(),
+        })?;
+        let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
+        let mut here: Vec<Outcome> = vec![];
+        for b in baselines {
+            let (bt, _) = run_policy(b, &s, &oracle, DEFAULT_MPC_HORIZON)?;
+            here.push(Outcome {
+                name: b.to_string(),
+                kind: "baseline".into(),
+                seed: None,
+                run: None,
+                backtest: bt,
+            });
+        }
+        for j in members.iter().filter(|j| j.month == w.month) {
+            if !complete.contains(&(j.agent.clone(), j.seed)) {
+                continue;
+            }
+            let spec = PolicySpec::Run(j.run.clone());
+            let (bt, _) = run_policy(&spec, &s, &oracle, DEFAULT_MPC_HORIZON)?;
+            here.push(Outcome {
+                name: j.agent.clone(),
+                kind: "agent".into(),
+                seed: Some(j.seed),
+                run: Some(j.run.display().to_string()),
+                backtest: bt,
+            });
+        }
+        let n_days = s.eval.len().max(1) as f64;
+        if let Some(month) = &w.month {
+            periods.push(PeriodResult {
+                label: month.clone(),
+                days: s.eval.len(),
+                train_days: s.train.len(),
+                oracle_eur_per_day: oracle.total_eur() / n_days,
+                policies: here
+                    .iter()
+                    .map(|o| PeriodPolicy {
+                        name: o.name.clone(),
+                        seed: o.seed,
+                        eur_per_day: o.backtest.days.iter().map(|d| d.profit_eur).sum::<f64>()
+                            / n_days,
+                    })
+                    .collect(),
+            });
+        }
+        dates.extend(s.eval.iter().map(|&d| s.days.days[d].date));
+        oracle_total += oracle.total_eur();
+        describe = s.describe().replace('\n', "; ");
+        pool(&mut outcomes, here);
     }
+    if windows.len() > 1 {
+        let months: Vec<String> = periods
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({} test / {} training days)",
+                    p.label, p.days, p.train_days
+                )
+            })
+            .collect();
+        describe = format!(
+            "walk-forward by month, every month trained or refit on the days before it: {}; {} test days in all ({} .. {}); last month: {describe}",
+            months.join(", "),
+            dates.len(),
+            dates.first().map_or(String::new(), |d: &chrono::NaiveDate| d.to_string()),
+            dates.last().map_or(String::new(), |d: &chrono::NaiveDate| d.to_string()),
+        );
+    }
+    let results: Vec<(PolicyResult, Backtest)> = outcomes
+        .into_iter()
+        .map(|o| {
+            let metrics = Metrics::of(&o.backtest, Some(oracle_total), rated);
+            (
+                PolicyResult {
+                    name: o.name,
+                    kind: o.kind,
+                    seed: o.seed,
+                    run: o.run,
+                    metrics,
+                    daily_eur: o.backtest.days.iter().map(|d| d.profit_eur).collect(),
+                },
+                o.backtest,
+            )
+        })
+        .collect();
     let prices: Vec<f64> = results.first().map_or(vec![], |(_, bt)| {
         bt.ledger.iter().map(|r| r.price_long_eur_per_mwh).collect()
     });
     Ok(GroupResult {
-        label: group_label(&s.config),
+        label: group_label(&env),
         comparable: comparable(c).to_string(),
         continuous: c.env.actions == imbarb_sim::ActionSpace::Continuous,
-        setup: s.describe().replace('\n', "; "),
-        dates: s.eval.iter().map(|&d| s.days.days[d].date).collect(),
+        setup: describe,
+        oracle_eur_per_day: oracle_total / dates.len().max(1) as f64,
+        dates,
         prices: PriceSummary::of(&prices),
-        oracle_eur_per_day: oracle.total_eur() / s.eval.len().max(1) as f64,
         traces: representative_days(&results),
         policies: results.into_iter().map(|(p, _)| p).collect(),
+        periods,
     })
+}
+
+/// Appends one window's outcomes to the pooled ones: the same policy and seed continues its
+/// backtest (its ledger and days run on), a new one is added. Agent runs of later months carry
+/// the first month's run directory.
+fn pool(pooled: &mut Vec<Outcome>, window: Vec<Outcome>) {
+    for o in window {
+        match pooled
+            .iter_mut()
+            .find(|p| p.name == o.name && p.seed == o.seed)
+        {
+            Some(p) => {
+                p.backtest.ledger.extend(o.backtest.ledger);
+                p.backtest.days.extend(o.backtest.days);
+            }
+            None => pooled.push(o),
+        }
+    }
 }
 
 /// The best, median and worst test days of the best agent (highest mean EUR/day over its seeds;

@@ -93,6 +93,13 @@ pub struct Job {
     pub run: PathBuf,
     /// The training log.
     pub log: PathBuf,
+    /// A run that must finish first (the month before, for a warm-started walk-forward month).
+    pub depends_on: Option<PathBuf>,
+    /// The walk-forward protocol this job is one month of (`data.split` as written, e.g.
+    /// `walk-forward-monthly:2024-07..2024-12:14`); `None` for a single-window split.
+    pub protocol: Option<String>,
+    /// The test month of a walk-forward job, `YYYY-MM`.
+    pub month: Option<String>,
 }
 
 impl Job {
@@ -309,22 +316,80 @@ impl ExperimentFile {
                     .check()
                     .map_err(|e| anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name))?;
                 let stem = format!("{}-cap{}", a.name, cap_label(cap));
+                let windows = imbarb_market::SplitSpec::parse(&config.data.split)
+                    .ok()
+                    .and_then(|s| s.month_windows());
                 for &seed in &self.seeds {
                     let mut config = config.clone();
                     config.seed = seed;
-                    jobs.push(Job {
-                        agent: a.name.clone(),
-                        seed,
-                        config,
-                        config_path: dir.join("configs").join(format!("{stem}.toml")),
-                        run: dir.join("runs").join(format!("{stem}-seed{seed}")),
-                        log: dir.join("logs").join(format!("{stem}-seed{seed}.log")),
-                    });
+                    let Some(windows) = &windows else {
+                        jobs.push(Job {
+                            agent: a.name.clone(),
+                            seed,
+                            config,
+                            config_path: dir.join("configs").join(format!("{stem}.toml")),
+                            run: dir.join("runs").join(format!("{stem}-seed{seed}")),
+                            log: dir.join("logs").join(format!("{stem}-seed{seed}.log")),
+                            depends_on: None,
+                            protocol: None,
+                            month: None,
+                        });
+                        continue;
+                    };
+                    let months =
+                        month_jobs(&a.name, &stem, &config, windows, dir).map_err(|e| {
+                            anyhow::anyhow!("{}: agent `{}`: {e}", path.display(), a.name)
+                        })?;
+                    jobs.extend(months);
                 }
             }
         }
         Ok(jobs)
     }
+}
+
+/// One job per walk-forward month of an agent at a cap and seed: each month trains on the
+/// days before it; with `training.warm_start_steps` > 0 every month after the first starts from
+/// the month before's run and trains that many steps at `epsilon_end` (so it waits for it).
+fn month_jobs(
+    agent: &str,
+    stem: &str,
+    config: &TrainConfig,
+    windows: &[imbarb_market::MonthWindow],
+    dir: &Path,
+) -> Result<Vec<Job>, String> {
+    let seed = config.seed;
+    let mut jobs: Vec<Job> = vec![];
+    for w in windows {
+        let mut c = config.clone();
+        c.data.split = w.split.to_string();
+        let previous = jobs.last().map(|j| j.run.clone());
+        let warm = previous.filter(|_| c.training.warm_start_steps > 0);
+        if let Some(from) = &warm {
+            c.training.warm_start = Some(from.display().to_string());
+            c.training.total_steps = c.training.warm_start_steps;
+            c.training.epsilon_start = c.training.epsilon_end;
+            c.check().map_err(|e| {
+                format!(
+                    "month {} (warm start, training.warm_start_steps): {e}",
+                    w.month
+                )
+            })?;
+        }
+        let name = format!("{stem}-seed{seed}-{}", w.month);
+        jobs.push(Job {
+            agent: agent.to_string(),
+            seed,
+            config: c,
+            config_path: dir.join("configs").join(format!("{name}.toml")),
+            run: dir.join("runs").join(&name),
+            log: dir.join("logs").join(format!("{name}.log")),
+            depends_on: warm,
+            protocol: Some(config.data.split.clone()),
+            month: Some(w.month.clone()),
+        });
+    }
+    Ok(jobs)
 }
 
 /// The jobs of the agents `names` (all with `None`); a name the grid lacks is an error listing

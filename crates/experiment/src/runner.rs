@@ -4,8 +4,8 @@
 
 use crate::grid::Job;
 use anyhow::{bail, Context, Result};
-use std::collections::VecDeque;
-use std::path::Path;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -97,6 +97,46 @@ pub struct Listener<'a> {
     pub on_tick: &'a (dyn Fn(&[JobProgress]) + Sync),
 }
 
+/// What a worker does next.
+enum Next<'a> {
+    /// Train this job.
+    Run(&'a Job),
+    /// Report this job failed: the run it depends on (the path) failed.
+    Blocked(&'a Job, PathBuf),
+}
+
+/// The first queued job whose dependency has ended (or that has none, or depends on a run
+/// outside `all`, this call's runs, which `train` checks itself), waiting while every queued job
+/// waits on a run still queued or training; `None` when the queue is empty.
+fn next_job<'a>(
+    queue: &Mutex<VecDeque<&'a Job>>,
+    ended: &Mutex<HashMap<PathBuf, bool>>,
+    all: &HashSet<PathBuf>,
+) -> Option<Next<'a>> {
+    loop {
+        {
+            let mut q = queue.lock().ok()?;
+            if q.is_empty() {
+                return None;
+            }
+            let e = ended.lock().ok()?;
+            let ready = q.iter().position(|j| {
+                j.depends_on
+                    .as_ref()
+                    .is_none_or(|d| e.contains_key(d) || !all.contains(d))
+            });
+            if let Some(i) = ready {
+                let job = q.remove(i)?;
+                return Some(match &job.depends_on {
+                    Some(d) if e.get(d) == Some(&false) => Next::Blocked(job, d.clone()),
+                    _ => Next::Run(job),
+                });
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Runs `jobs` on `workers` threads with `exe`, telling `listener` how they go; returns the
 /// failures as (run name, error).
 pub fn run_jobs(
@@ -107,6 +147,9 @@ pub fn run_jobs(
 ) -> Vec<(String, String)> {
     let on_done = listener.on_done;
     let queue: Mutex<VecDeque<&Job>> = Mutex::new(jobs.iter().collect());
+    // Runs that ended in this call: true when they trained to the end.
+    let ended: Mutex<HashMap<PathBuf, bool>> = Mutex::default();
+    let all: HashSet<PathBuf> = jobs.iter().map(|j| j.run.clone()).collect();
     let failures = Mutex::new(vec![]);
     let done = Mutex::new(0usize);
     let all_done = AtomicBool::new(false);
@@ -121,10 +164,19 @@ pub fn run_jobs(
         let mut workers_running = vec![];
         for _ in 0..workers.clamp(1, jobs.len().max(1)) {
             workers_running.push(scope.spawn(|| loop {
-                let Some(job) = queue.lock().map(|mut q| q.pop_front()).ok().flatten() else {
+                let Some(next) = next_job(&queue, &ended, &all) else {
                     return;
                 };
-                let result = train_job(exe, job).map_err(|e| format!("{e:#}"));
+                let (job, result) = match next {
+                    Next::Run(job) => (job, train_job(exe, job).map_err(|e| format!("{e:#}"))),
+                    Next::Blocked(job, on) => (
+                        job,
+                        Err(format!("not trained: {} did not finish", on.display())),
+                    ),
+                };
+                if let Ok(mut e) = ended.lock() {
+                    e.insert(job.run.clone(), result.is_ok());
+                }
                 let n = done
                     .lock()
                     .map(|mut d| {

@@ -89,6 +89,11 @@ pub fn build_setup(
     minute_seed: u64,
     days_set: DaySet,
 ) -> Result<Setup> {
+    if split.month_windows().is_some() {
+        bail!(
+            "split `{split}` retrains every month: run it with `imbarb experiment` (data.split in the agents' configs), which trains, refits and tests month by month and pools the months"
+        );
+    }
     let data = source::load_sources(sources)?;
     let coverage = Coverage::of(&data);
     let splits = DaySplits::new(&coverage, split);

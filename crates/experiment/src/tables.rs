@@ -85,6 +85,7 @@ pub fn results_md(e: &Evaluation) -> String {
             ));
         }
         out.push('\n');
+        out.push_str(&periods_md(g));
     }
     out.push_str(COLUMN_NOTES);
     out.push('\n');
@@ -92,6 +93,53 @@ pub fn results_md(e: &Evaluation) -> String {
     out.push_str(&frontier_md(e));
     for n in &e.notes {
         out.push_str(&format!("\n- {n}"));
+    }
+    out.push('\n');
+    out
+}
+
+/// A walk-forward group's months: EUR/day of each policy (agents: mean over seeds) in each test
+/// month, with the month's training days and optimum; empty for other groups.
+pub fn periods_md(g: &imbarb_report::GroupResult) -> String {
+    if g.periods.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<&str> = vec![];
+    for p in g.periods.iter().flat_map(|p| &p.policies) {
+        if !names.contains(&p.name.as_str()) && p.name != "oracle" {
+            names.push(&p.name);
+        }
+    }
+    let mut out = format!(
+        "By test month (EUR/day; agents: mean over seeds; each month trained or refit on the days before it):\n\n| month | test days | training days | oracle | {} |\n|---|---|---|---|{}\n",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for period in &g.periods {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|n| {
+                let v: Vec<f64> = period
+                    .policies
+                    .iter()
+                    .filter(|p| p.name == *n)
+                    .map(|p| p.eur_per_day)
+                    .collect();
+                if v.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:.1}", v.iter().sum::<f64>() / v.len() as f64)
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} | {} |\n",
+            period.label,
+            period.days,
+            period.train_days,
+            period.oracle_eur_per_day,
+            cells.join(" | ")
+        ));
     }
     out.push('\n');
     out

@@ -43,6 +43,7 @@ fn group(label: &str, continuous: bool, policies: Vec<PolicyResult>) -> GroupRes
         oracle_eur_per_day: 2000.0,
         policies,
         traces: vec![],
+        periods: vec![],
     }
 }
 

@@ -22,5 +22,5 @@ pub mod write;
 pub use coverage::Coverage;
 pub use error::{DataError, Result};
 pub use read::{read_bytes, read_file, read_files, MAX_ABS_VALUE, MAX_YEAR, MIN_YEAR};
-pub use split::{DaySplits, Split, SplitSpec};
+pub use split::{DaySplits, MonthWindow, Split, SplitSpec};
 pub use types::*;

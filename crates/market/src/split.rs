@@ -53,6 +53,20 @@ pub enum SplitSpec {
         #[serde(default = "default_validation_days")]
         validation_days: u32,
     },
+    /// The user's view, month by month: for each month from `from` to `to`, train on every day
+    /// before it except the last `validation_days`, which validate, and test on the month. An
+    /// experiment trains one run per month (each warm-starting from the month before) and pools
+    /// the test months; on its own (`assign`) it is the first month's window with every test
+    /// month as test.
+    WalkForwardMonthly {
+        /// First test month (its first day).
+        from: NaiveDate,
+        /// Last test month (its first day).
+        to: NaiveDate,
+        /// Days just before each test month used for validation.
+        #[serde(default = "default_validation_days")]
+        validation_days: u32,
+    },
     /// Explicit, non-overlapping ranges; days in none of them are unused.
     Explicit {
         /// Training ranges.
@@ -83,6 +97,16 @@ impl std::fmt::Display for SplitSpec {
                 test_from,
                 validation_days,
             } => write!(f, "walk-forward:{test_from}:{validation_days}"),
+            SplitSpec::WalkForwardMonthly {
+                from,
+                to,
+                validation_days,
+            } => write!(
+                f,
+                "walk-forward-monthly:{}..{}:{validation_days}",
+                from.format("%Y-%m"),
+                to.format("%Y-%m")
+            ),
             SplitSpec::Explicit {
                 train,
                 validation,
@@ -113,7 +137,8 @@ impl SplitSpec {
     pub fn parse(text: &str) -> Result<SplitSpec> {
         let bad = |why: &str| {
             DataError::Invalid(format!(
-                "split `{text}`: {why}; expected `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` \
+                "split `{text}`: {why}; expected `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]`, \
+                 `walk-forward-monthly:YYYY-MM..YYYY-MM[:VALIDATION_DAYS]` \
                  or `explicit:train=FROM..TO,validation=FROM..TO,test=FROM..TO`"
             ))
         };
@@ -140,6 +165,38 @@ impl SplitSpec {
                 }
                 SplitSpec::WalkForward {
                     test_from,
+                    validation_days,
+                }
+            }
+            "walk-forward-monthly" => {
+                let (months, validation) = match rest.split_once(':') {
+                    Some((m, v)) => (m, Some(v)),
+                    None => (rest, None),
+                };
+                let (a, b) = months
+                    .split_once("..")
+                    .ok_or_else(|| bad(&format!("`{months}` is not YYYY-MM..YYYY-MM")))?;
+                let month = |s: &str| {
+                    NaiveDate::parse_from_str(&format!("{}-01", s.trim()), "%Y-%m-%d")
+                        .map_err(|_| bad(&format!("`{s}` is not a month YYYY-MM")))
+                };
+                let (from, to) = (month(a)?, month(b)?);
+                let validation_days = match validation {
+                    Some(v) => v
+                        .trim()
+                        .parse()
+                        .map_err(|_| bad(&format!("`{v}` is not a number of days")))?,
+                    None => default_validation_days(),
+                };
+                if to < from {
+                    return Err(bad("the last month comes before the first"));
+                }
+                if validation_days == 0 {
+                    return Err(bad("a training window needs at least one validation day"));
+                }
+                SplitSpec::WalkForwardMonthly {
+                    from,
+                    to,
                     validation_days,
                 }
             }
@@ -232,6 +289,23 @@ impl SplitSpec {
                     Split::Train
                 })
             }
+            SplitSpec::WalkForwardMonthly {
+                from,
+                to,
+                validation_days,
+            } => {
+                let end = month_end(*to);
+                let validation_from = *from - TimeDelta::days(i64::from(*validation_days));
+                Some(if day > end {
+                    return None;
+                } else if day >= *from {
+                    Split::Test
+                } else if day >= validation_from {
+                    Split::Validation
+                } else {
+                    Split::Train
+                })
+            }
             SplitSpec::Explicit {
                 train,
                 validation,
@@ -245,6 +319,66 @@ impl SplitSpec {
             .find(|(ranges, _)| ranges.iter().any(|r| r.contains(day)))
             .map(|(_, s)| s),
         }
+    }
+}
+
+/// The last day of the month starting at `first`.
+fn month_end(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(first)
+}
+
+/// One window of a monthly walk-forward: its test month and the split that trains for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthWindow {
+    /// The test month, `YYYY-MM`.
+    pub month: String,
+    /// Train on every day before the month except the last validation days, validate on those,
+    /// test on the month.
+    pub split: SplitSpec,
+}
+
+impl SplitSpec {
+    /// The monthly windows of a `WalkForwardMonthly` split, in order (`None` for other splits).
+    pub fn month_windows(&self) -> Option<Vec<MonthWindow>> {
+        let SplitSpec::WalkForwardMonthly {
+            from,
+            to,
+            validation_days,
+        } = self
+        else {
+            return None;
+        };
+        let mut out = vec![];
+        let mut month = *from;
+        while month <= *to {
+            let validation_from = month - TimeDelta::days(i64::from(*validation_days));
+            let earliest = NaiveDate::from_ymd_opt(crate::MIN_YEAR, 1, 1).unwrap_or(month);
+            out.push(MonthWindow {
+                month: month.format("%Y-%m").to_string(),
+                split: SplitSpec::Explicit {
+                    train: vec![DateRange {
+                        from: earliest,
+                        to: validation_from - TimeDelta::days(1),
+                    }],
+                    validation: vec![DateRange {
+                        from: validation_from,
+                        to: month - TimeDelta::days(1),
+                    }],
+                    test: vec![DateRange {
+                        from: month,
+                        to: month_end(month),
+                    }],
+                },
+            });
+            let Some(next) = month.checked_add_months(chrono::Months::new(1)) else {
+                break;
+            };
+            month = next;
+        }
+        Some(out)
     }
 }
 
@@ -301,6 +435,7 @@ mod tests {
         for text in [
             "paper",
             "walk-forward:2023-06-01:30",
+            "walk-forward-monthly:2024-07..2024-12:14",
             "explicit:train=2022-07-10..2023-02-28+2023-03-05..2023-03-09,validation=2023-03-01..2023-03-04,test=2023-04-01..2023-08-31",
         ] {
             let spec: SplitSpec = text.parse().unwrap();
@@ -313,6 +448,43 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    /// Each month trains on everything before it but its last validation days and tests on
+    /// itself; the windows cover every test month once, in order, and never overlap their own
+    /// test month with training or validation.
+    #[test]
+    fn monthly_walk_forward_windows() {
+        let s = SplitSpec::parse("walk-forward-monthly:2024-07..2024-12:14").unwrap();
+        let w = s.month_windows().unwrap();
+        let months: Vec<&str> = w.iter().map(|m| m.month.as_str()).collect();
+        assert_eq!(
+            months,
+            ["2024-07", "2024-08", "2024-09", "2024-10", "2024-11", "2024-12"]
+        );
+        let aug = &w[1].split;
+        assert_eq!(aug.assign(d("2024-07-17")), Some(Split::Train));
+        assert_eq!(aug.assign(d("2022-07-17")), Some(Split::Train));
+        assert_eq!(aug.assign(d("2024-07-18")), Some(Split::Validation));
+        assert_eq!(aug.assign(d("2024-07-31")), Some(Split::Validation));
+        assert_eq!(aug.assign(d("2024-08-01")), Some(Split::Test));
+        assert_eq!(aug.assign(d("2024-08-31")), Some(Split::Test));
+        assert_eq!(aug.assign(d("2024-09-01")), None);
+        // The protocol on its own: the first window, all test months as test.
+        assert_eq!(s.assign(d("2024-06-16")), Some(Split::Train));
+        assert_eq!(s.assign(d("2024-06-17")), Some(Split::Validation));
+        assert_eq!(s.assign(d("2024-12-31")), Some(Split::Test));
+        assert_eq!(s.assign(d("2025-01-01")), None);
+        assert!(SplitSpec::Paper.month_windows().is_none());
+        for bad in [
+            "walk-forward-monthly:2024-12..2024-07",
+            "walk-forward-monthly:2024-07",
+            "walk-forward-monthly:2024-13..2024-14",
+            "walk-forward-monthly:2024-07..2024-08:0",
+        ] {
+            let e = SplitSpec::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{e}");
+        }
     }
 
     #[test]

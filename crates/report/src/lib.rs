@@ -7,8 +7,8 @@ pub mod html;
 pub mod model;
 
 pub use model::{
-    frontier, throughput_by_agent, DayTrace, Evaluation, GroupResult, PolicyResult, PolicySummary,
-    PriceSummary, RunInfo, Throughput,
+    frontier, throughput_by_agent, DayTrace, Evaluation, GroupResult, PeriodPolicy, PeriodResult,
+    PolicyResult, PolicySummary, PriceSummary, RunInfo, Throughput,
 };
 
 use imbarb_agents::trainer::{read_manifest, read_metrics, MetricsLine};
@@ -296,6 +296,7 @@ mod tests {
                 policy("dsac", "agent", Some(2), 540.0),
             ],
             traces: vec![],
+            periods: vec![],
         };
         let rows = g.summaries();
         let names: Vec<&str> = rows.iter().map(|r| r.name).collect();
@@ -334,6 +335,7 @@ mod tests {
                     .collect(),
                 prices: PriceSummary::of(&[-10.0, 50.0, 110.0]),
                 oracle_eur_per_day: 1000.0,
+                periods: vec![],
                 policies: vec![
                     policy("oracle", "baseline", None, 1000.0),
                     policy("rule", "baseline", None, 100.0),

@@ -45,6 +45,35 @@ pub struct GroupResult {
     pub policies: Vec<PolicyResult>,
     /// Representative days (best, median, worst of the best agent) for each policy.
     pub traces: Vec<DayTrace>,
+    /// Walk-forward groups: each test month with its own training window (empty otherwise).
+    #[serde(default)]
+    pub periods: Vec<PeriodResult>,
+}
+
+/// One test period of a walk-forward group (a month), every policy refit or retrained for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodResult {
+    /// The period, e.g. `2024-07`.
+    pub label: String,
+    /// Its test days.
+    pub days: usize,
+    /// Its training days.
+    pub train_days: usize,
+    /// The perfect-foresight optimum, EUR/day.
+    pub oracle_eur_per_day: f64,
+    /// Each policy's EUR/day in the period (agents per seed).
+    pub policies: Vec<PeriodPolicy>,
+}
+
+/// One policy's profit in one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodPolicy {
+    /// Policy name.
+    pub name: String,
+    /// The run's seed (agents).
+    pub seed: Option<u64>,
+    /// Mean daily profit in the period, EUR.
+    pub eur_per_day: f64,
 }
 
 impl GroupResult {

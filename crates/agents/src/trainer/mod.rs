@@ -87,7 +87,19 @@ pub fn train(
         crate::limits::check_memory(config, obs_width, available).map_err(TrainError::Config)?;
     }
     let n_actions = config.n_actions();
-    let support = auto_support(config, data.days, data.train);
+    let warm = match &config.training.warm_start {
+        Some(from) => Some(run_dir::WarmStart::open(
+            Path::new(from),
+            config,
+            &data.features.observation_names(),
+        )?),
+        None => None,
+    };
+    // A warm start keeps its run's return support: the networks' outputs are defined on it.
+    let support = warm.as_ref().map_or_else(
+        || auto_support(config, data.days, data.train),
+        |w| w.support,
+    );
     let mut agent =
         build_agent(config, obs_width, support).map_err(|e| TrainError::Config(e.to_string()))?;
     let mut state = TrainState::fresh(config, obs_width, n_actions);
@@ -123,7 +135,11 @@ pub fn train(
             return Ok(outcome(true, p, Instant::now(), p.steps, p.updates));
         }
         Opened::Resumed => manifest.best = state.progress.best.clone(),
-        Opened::Fresh => {}
+        Opened::Fresh => {
+            if let Some(w) = &warm {
+                w.restore(agent.as_mut(), &mut state)?;
+            }
+        }
     }
     run.write_manifest(&manifest)?;
     let mut session = Session::start(data, config, options, &state.progress)?;

@@ -410,6 +410,73 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsLine>, TrainError> {
         .collect()
 }
 
+/// A finished run another run starts from (`training.warm_start`): its full training state.
+pub(super) struct WarmStart {
+    from: PathBuf,
+    checkpoint: Checkpoint,
+    /// The return support its networks were built on.
+    pub(super) support: (f64, f64),
+}
+
+impl WarmStart {
+    /// Opens the run in `from`, refusing one that is unfinished, of another algorithm, or that
+    /// observed other features than `names` (the new run's observation).
+    pub(super) fn open(
+        from: &Path,
+        config: &TrainConfig,
+        names: &[String],
+    ) -> Result<WarmStart, TrainError> {
+        let refuse = |why: String| {
+            TrainError::Config(format!("training.warm_start = {}: {why}", from.display()))
+        };
+        let m = read_manifest(from).map_err(|e| refuse(e.to_string()))?;
+        if m.status != RunStatus::Finished {
+            return Err(refuse("that run has not finished".into()));
+        }
+        if m.config.algo != config.algo {
+            return Err(refuse(format!(
+                "that run is {}, this one {}",
+                m.algo,
+                config.algo.name()
+            )));
+        }
+        if m.feature_names != names {
+            return Err(refuse(
+                "that run observed other features (a warm start needs the same observation)".into(),
+            ));
+        }
+        let path = RunDir::new(from).latest;
+        let checkpoint =
+            Checkpoint::load(&path).map_err(|e| refuse(format!("{}: {e}", path.display())))?;
+        Ok(WarmStart {
+            from: from.to_path_buf(),
+            checkpoint,
+            support: m.support_eur,
+        })
+    }
+
+    /// Puts the run's networks, optimiser state and replay buffer into `agent` and `state` (the
+    /// new run keeps its own step count, schedule and random stream).
+    pub(super) fn restore(
+        &self,
+        agent: &mut dyn ValueAgent,
+        state: &mut TrainState,
+    ) -> Result<(), TrainError> {
+        let bad = |e: String| {
+            TrainError::Checkpoint(format!(
+                "training.warm_start = {}: {e}",
+                self.from.display()
+            ))
+        };
+        agent
+            .load(&self.checkpoint, true)
+            .map_err(|e| bad(e.to_string()))?;
+        state.replay =
+            crate::replay::ReplayBuffer::load(&self.checkpoint, "replay").map_err(bad)?;
+        Ok(())
+    }
+}
+
 /// Loads a run's best network for acting, with its manifest.
 pub fn load_best(dir: &Path) -> Result<(Box<dyn ValueAgent>, Manifest), TrainError> {
     let manifest = read_manifest(dir)?;
