@@ -68,9 +68,25 @@ pub fn evaluate(name: &str, jobs: &[Job], baselines: &[PolicySpec]) -> Result<Ev
         groups: vec![],
         notes: vec![],
     };
+    let mut sources = vec![];
     for members in groups.values() {
         let group = evaluate_group(members, baselines, &mut evaluation.notes)?;
         evaluation.groups.push(group);
+        let j = members[0];
+        sources.push((&j.config.data, j.protocol.as_ref()));
+    }
+    // Groups that differ only in their data or split would read alike: say what differs.
+    let labels: Vec<String> = evaluation.groups.iter().map(|g| g.label.clone()).collect();
+    for (g, (data, protocol)) in evaluation.groups.iter_mut().zip(sources) {
+        if labels.iter().filter(|l| **l == g.label).count() > 1 {
+            let files: Vec<&str> = data
+                .sources
+                .iter()
+                .map(|s| s.rsplit(['/', '\\']).next().unwrap_or(s))
+                .collect();
+            let protocol = protocol.unwrap_or(&data.split);
+            g.label = format!("{} / {protocol} / data {}", g.label, files.join(" + "));
+        }
     }
     Ok(evaluation)
 }

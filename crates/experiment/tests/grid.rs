@@ -79,12 +79,28 @@ fn every_experiment_record_resolves() {
         let jobs = f
             .jobs(&path, Path::new("/nonexistent"), Path::new("out"))
             .unwrap_or_else(|e| panic!("{e}"));
+        // One run per agent, cap and seed; a walk-forward protocol's per test month.
+        let cells: std::collections::BTreeSet<String> = jobs
+            .iter()
+            .map(|j| {
+                j.name()
+                    .trim_end_matches(j.month.as_deref().unwrap_or(""))
+                    .to_string()
+            })
+            .collect();
         assert_eq!(
-            jobs.len(),
+            cells.len(),
             f.agents.len() * f.seeds.len() * f.caps(&path).unwrap().len(),
             "{}",
             path.display()
         );
+        for j in jobs.iter().filter(|j| j.month.is_some()) {
+            let windows = imbarb_market::SplitSpec::parse(j.protocol.as_deref().unwrap())
+                .unwrap()
+                .month_windows()
+                .unwrap();
+            assert!(windows.iter().any(|w| Some(&w.month) == j.month.as_ref()));
+        }
         assert!(
             dir.join("notes.md").is_file(),
             "{}: notes.md",
