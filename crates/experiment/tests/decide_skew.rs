@@ -55,7 +55,12 @@ impl Policy for Recording<'_> {
 /// decision of a backtest over up to `n_days` consecutive test days with `decide`. Returns
 /// (decisions compared, decisions changed by a shifted lag, decisions changed by an off cycle
 /// count).
-fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (usize, usize, usize) {
+fn compare(
+    config_file: &str,
+    overrides: &str,
+    data: &[&str],
+    n_days: usize,
+) -> (usize, usize, usize, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let base = std::fs::read_to_string(root.join("configs").join(config_file)).unwrap();
     let mut table: toml::Table = toml::from_str(&base).unwrap();
@@ -71,7 +76,7 @@ fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (us
     let mut config: TrainConfig = table.try_into().unwrap();
     config.resolve_for_cap();
     config.check().unwrap();
-    let sources: Vec<DataSource> = vec![data.parse().unwrap()];
+    let sources: Vec<DataSource> = data.iter().map(|d| d.parse().unwrap()).collect();
     let split = SplitSpec::Paper;
     let fit = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Validation).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +116,7 @@ fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (us
     // One quarter-hour at full power: a step in quarter-hour mode, 15 steps in minute mode (one
     // minute's 0.004 cycles moves no decision of a briefly trained network).
     let one_qh_cycles = b.charge_power_mw * 0.25 / (2.0 * b.energy_mwh);
-    let (mut shifted, mut off) = (0, 0);
+    let (mut shifted, mut off, mut moved) = (0, 0, 0);
     let same = |a: Action, b: Option<usize>, f: f64| match a {
         Action::Discrete(i) => Some(i) == b,
         Action::Continuous(x) => b.is_none() && x == f,
@@ -150,8 +155,19 @@ fn compare(config_file: &str, overrides: &str, data: &str, n_days: usize) -> (us
         if let Ok(d) = decider.decide(&market, later, Some(t.at)) {
             off += usize::from(!same(t.action, d.level, d.fraction));
         }
+        // A day-ahead curve 100 EUR/MWh higher (moves decisions only of runs that read it).
+        if !market.day_ahead.is_empty() {
+            let mut dearer = market.clone();
+            dearer
+                .day_ahead
+                .iter_mut()
+                .for_each(|r| r.eur_per_mwh += 100.0);
+            if let Ok(d) = decider.decide(&dearer, t.state, Some(t.at)) {
+                moved += usize::from(!same(t.action, d.level, d.fraction));
+            }
+        }
     }
-    (policy.taken.len(), shifted, off)
+    (policy.taken.len(), shifted, off, moved)
 }
 
 const SHORT: &str =
@@ -166,7 +182,7 @@ fn quarter_hour_runs_decide_as_they_backtest_on_real_prices() {
         ("dsac-continuous.toml", ""),
     ] {
         let overrides = format!("{SHORT}{extra}");
-        let (n, shifted, off) = compare(config, &overrides, "belgium", 3);
+        let (n, shifted, off, _) = compare(config, &overrides, &["belgium"], 3);
         assert!(n >= 3 * 92, "{config} {extra}: {n} decisions");
         assert!(
             shifted > 0,
@@ -182,13 +198,42 @@ fn quarter_hour_runs_decide_as_they_backtest_on_real_prices() {
 
 #[test]
 fn a_minute_run_decides_as_it_backtests() {
-    let (n, shifted, off) = compare(
+    let (n, shifted, off, _) = compare(
         "qrdqn-minute.toml",
         SHORT,
-        "synthetic:2023-01-01..2023-03-31:seed=4:minutes",
+        &["synthetic:2023-01-01..2023-03-31:seed=4:minutes"],
         2,
     );
     assert!(n >= 2 * 92 * 15, "{n} decisions");
     assert!(shifted > 0 && off > 0, "shifted {shifted}, off {off}");
     eprintln!("minute: {n} decisions equal; shifted lag changes {shifted}, off cycles {off}");
+}
+
+/// A run observing the day-ahead curve (the next 40 quarter-hours, so afternoons reach into
+/// tomorrow once it is published at 12:45, and the spread) decides as it backtests on the real
+/// post-MARI prices and 2024 curve, although `decide` is handed tomorrow's curve before its
+/// publication: the rule is applied by the shared feature code, not by the data it is given.
+/// And the curve matters: 100 EUR/MWh on it changes decisions.
+#[test]
+fn a_day_ahead_run_decides_as_it_backtests() {
+    let Some(dir) =
+        imbarb_util::testdata::require_shared_data("a_day_ahead_run_decides_as_it_backtests")
+    else {
+        return;
+    };
+    let prices = dir.join("elia_be_imbalance_qh_2024-05_2024-12_postmari.csv");
+    let curve = dir.join("be_day_ahead_price_qh_2024.csv");
+    let overrides =
+        format!("{SHORT}[env.observation]\nday_ahead = 40\nday_ahead_spread = [4, 96]\n");
+    let (n, shifted, _, moved) = compare(
+        "qrdqn.toml",
+        &overrides,
+        &[prices.to_str().unwrap(), curve.to_str().unwrap()],
+        3,
+    );
+    assert!(n >= 3 * 92, "{n} decisions");
+    assert!(shifted > 0 && moved > 0, "shifted {shifted}, moved {moved}");
+    eprintln!(
+        "day-ahead: {n} decisions equal; shifted lag changes {shifted}, a dearer curve {moved}"
+    );
 }
