@@ -22,6 +22,7 @@ fn comparable(c: &TrainConfig) -> serde_json::Value {
         "data": c.data.sources, "split": c.data.split, "minute_seed": c.data.minute_seed,
         "battery": c.env.battery, "granularity": c.env.granularity,
         "day_ahead_inputs": c.env.observation.uses_day_ahead(),
+        "days_without_day_ahead": c.env.observation.excludes_days_without_day_ahead(),
     })
 }
 
@@ -48,10 +49,15 @@ pub fn group_label(env: &EnvConfig) -> String {
         "cap {} / {decisions} / {}{}",
         cap_label(env.battery.cycles_per_day),
         describe_actions(env),
-        if env.observation.uses_day_ahead() {
-            " / agents see the day-ahead curve"
-        } else {
-            ""
+        match (
+            env.observation.uses_day_ahead(),
+            env.observation.day_ahead_missing,
+        ) {
+            (false, _) => "",
+            (true, imbarb_sim::DayAheadMissing::Exclude) => " / agents see the day-ahead curve",
+            (true, imbarb_sim::DayAheadMissing::Mean) => {
+                " / agents see the day-ahead curve (its mean where missing)"
+            }
         }
     )
 }
@@ -120,6 +126,7 @@ fn evaluate_group(
     // baselines are fitted on the same training days (they read the curve where public anyway).
     let observation = imbarb_sim::ObservationConfig {
         day_ahead: usize::from(c.env.observation.uses_day_ahead()),
+        day_ahead_missing: c.env.observation.day_ahead_missing,
         ..Default::default()
     };
     let env = EnvConfig {

@@ -107,7 +107,7 @@ pub fn build_setup(
     // Days the observation cannot be built for (no day-ahead curve) are named and left out,
     // as incomplete days are.
     let mut no_day_ahead_days = vec![];
-    if config.observation.uses_day_ahead() {
+    if config.observation.excludes_days_without_day_ahead() {
         let (with, without): (Vec<_>, Vec<_>) =
             days.days.iter().partition(|d| days.has_day_ahead_curve(d));
         if with.is_empty() {

@@ -45,6 +45,26 @@ pub struct ObservationConfig {
     /// Brussels time on the day before at which a day's day-ahead curve is public (SDAC: about
     /// 12:45), `HH:MM`. Before it, only the current day's curve is known.
     pub day_ahead_published_at: String,
+    /// Days without a complete day-ahead curve, when the observation reads it: `exclude` leaves
+    /// them out of every split (named in the setup); `mean` keeps them, shows the training mean
+    /// where the curve is missing and adds a `day_ahead_known` column (1 when the current
+    /// quarter-hour's day-ahead price is known), so a run can learn from history that predates
+    /// the curve.
+    pub day_ahead_missing: DayAheadMissing,
+}
+
+/// What an observation reading the day-ahead curve does with days that lack it.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum DayAheadMissing {
+    /// Leave such days out of every split.
+    #[default]
+    Exclude,
+    /// Keep them: missing values show the training mean, and a column says whether the curve is
+    /// known.
+    Mean,
 }
 
 /// The most day-ahead quarter-hours an observation may show: two days.
@@ -54,6 +74,16 @@ impl ObservationConfig {
     /// True when any feature reads the day-ahead curve.
     pub fn uses_day_ahead(&self) -> bool {
         self.day_ahead > 0 || !self.day_ahead_spread.is_empty()
+    }
+
+    /// True when days without a complete day-ahead curve must be left out.
+    pub fn excludes_days_without_day_ahead(&self) -> bool {
+        self.uses_day_ahead() && self.day_ahead_missing == DayAheadMissing::Exclude
+    }
+
+    /// True when the observation carries the `day_ahead_known` column.
+    fn shows_day_ahead_known(&self) -> bool {
+        self.uses_day_ahead() && self.day_ahead_missing == DayAheadMissing::Mean
     }
 
     /// The day-ahead publication rule these features apply.
@@ -100,6 +130,7 @@ impl Default for ObservationConfig {
             day_ahead: 0,
             day_ahead_spread: vec![],
             day_ahead_published_at: "12:45".into(),
+            day_ahead_missing: DayAheadMissing::Exclude,
         }
     }
 }
@@ -308,6 +339,13 @@ impl RowSpec<'_> {
         }
         for v in &ctx.spread {
             push(*v);
+        }
+        if cfg.shows_day_ahead_known() {
+            push(if days.day_ahead_at(g as usize).is_nan() {
+                0.0
+            } else {
+                1.0
+            });
         }
     }
 }
@@ -521,6 +559,9 @@ fn feature_names(cfg: &ObservationConfig, minute: bool, comps: &[usize]) -> Vec<
     }
     for w in &cfg.day_ahead_spread {
         names.push(format!("day_ahead_spread_{w}"));
+    }
+    if cfg.shows_day_ahead_known() {
+        names.push("day_ahead_known".into());
     }
     names
 }

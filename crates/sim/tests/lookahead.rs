@@ -74,6 +74,7 @@ fn check(granularity: Granularity) {
         profile_ahead: 8,
         day_ahead: 60,
         day_ahead_spread: vec![4, 96],
+        day_ahead_missing: DayAheadMissing::Mean,
         ..ObservationConfig::default()
     };
     // Normalise (and average the profile) on days 0-3, which lie before every cut below.
