@@ -413,7 +413,6 @@ pub fn read_metrics(dir: &Path) -> Result<Vec<MetricsLine>, TrainError> {
 /// A finished run another run starts from (`training.warm_start`): its full training state.
 pub(super) struct WarmStart {
     from: PathBuf,
-    checkpoint: Checkpoint,
     /// The return support its networks were built on.
     pub(super) support: (f64, f64),
 }
@@ -445,12 +444,8 @@ impl WarmStart {
                 "that run observed other features (a warm start needs the same observation)".into(),
             ));
         }
-        let path = RunDir::new(from).latest;
-        let checkpoint =
-            Checkpoint::load(&path).map_err(|e| refuse(format!("{}: {e}", path.display())))?;
         Ok(WarmStart {
             from: from.to_path_buf(),
-            checkpoint,
             support: m.support_eur,
         })
     }
@@ -468,11 +463,14 @@ impl WarmStart {
                 self.from.display()
             ))
         };
+        // Loaded only for a fresh run: a resumed or finished one has its own state.
+        let path = RunDir::new(&self.from).latest;
+        let checkpoint =
+            Checkpoint::load(&path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
         agent
-            .load(&self.checkpoint, true)
+            .load(&checkpoint, true)
             .map_err(|e| bad(e.to_string()))?;
-        state.replay =
-            crate::replay::ReplayBuffer::load(&self.checkpoint, "replay").map_err(bad)?;
+        state.replay = crate::replay::ReplayBuffer::load(&checkpoint, "replay").map_err(bad)?;
         Ok(())
     }
 }
