@@ -37,37 +37,38 @@ pub enum RuleSignal {
 }
 
 impl RuleSignal {
+    /// The signal from what a decision knows: the last final price, and the day-ahead price of
+    /// the current and of the previous quarter-hour. The one formula behind `at` and `on_grid`.
+    fn of_parts(
+        self,
+        last: Option<f64>,
+        day_ahead: Option<f64>,
+        day_ahead_before: Option<f64>,
+    ) -> Option<f64> {
+        match self {
+            RuleSignal::LastPrice => last,
+            RuleSignal::DayAhead => day_ahead,
+            RuleSignal::LastPlusDayAheadStep => Some(last? + day_ahead? - day_ahead_before?),
+        }
+    }
+
     /// The signal at a decision, `None` when it cannot be read.
     pub fn at(self, d: &Decision) -> Option<f64> {
-        let last = || d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
-        match self {
-            RuleSignal::LastPrice => last(),
-            RuleSignal::DayAhead => d.day_ahead(0),
-            RuleSignal::LastPlusDayAheadStep => {
-                Some(last()? + d.day_ahead(0)? - d.day_ahead_before(1)?)
-            }
-        }
+        let last = d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
+        self.of_parts(last, d.day_ahead(0), d.day_ahead_before(1))
     }
 
     /// The signal at grid quarter-hour `g` of `days`, as a decision there reads it (final prices
     /// before `g`, the day-ahead curve at `g`, which is public at its own day's start).
     fn on_grid(self, days: &MarketDays, g: usize) -> Option<f64> {
-        let known = |v: f64| (!v.is_nan()).then_some(v);
-        let last = || {
-            (0..g)
-                .rev()
-                .take(96)
-                .map(|i| days.grid_price[i])
-                .find(|p| !p.is_nan())
-        };
-        match self {
-            RuleSignal::LastPrice => last(),
-            RuleSignal::DayAhead => known(days.day_ahead_at(g)),
-            RuleSignal::LastPlusDayAheadStep => Some(
-                last()? + known(days.day_ahead_at(g))?
-                    - known(days.day_ahead_at(g.checked_sub(1)?))?,
-            ),
-        }
+        let known = |i: usize| Some(days.day_ahead_at(i)).filter(|v| !v.is_nan());
+        let last = days.grid_price[..g]
+            .iter()
+            .rev()
+            .find(|p| !p.is_nan())
+            .copied();
+        let before = g.checked_sub(1).and_then(known);
+        self.of_parts(last, known(g), before)
     }
 
     fn label(self) -> &'static str {
@@ -171,9 +172,11 @@ impl ThresholdRule {
         config: &EnvConfig,
         train: &[usize],
     ) -> Result<ThresholdRule, BaselineError> {
-        if sorted_prices(days, train).is_empty() {
+        let prices = sorted_prices(days, train);
+        if prices.is_empty() {
             return Err(BaselineError::NoTrainingDays("threshold rule"));
         }
+        let total: usize = train.iter().map(|&d| days.days[d].n_qh()).sum();
         let mut candidates = vec![];
         for signal in [
             RuleSignal::LastPrice,
@@ -182,7 +185,7 @@ impl ThresholdRule {
         ] {
             // The last-price rule's levels are the training prices' own quantiles.
             let mut values: Vec<f64> = if signal == RuleSignal::LastPrice {
-                sorted_prices(days, train)
+                prices.clone()
             } else {
                 train
                     .iter()
@@ -194,7 +197,6 @@ impl ThresholdRule {
                     .collect()
             };
             // A signal seen on fewer than half the training quarter-hours is not a rule.
-            let total: usize = train.iter().map(|&d| days.days[d].n_qh()).sum();
             if values.len() * 2 < total {
                 continue;
             }
