@@ -2,9 +2,9 @@
 //! gaps are filled (by rule, counted), and which part of it is public at a decision time (day
 //! D's curve from D-1 at the publication time, Brussels).
 
-use crate::days::{Day, MarketDays};
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
-use imbarb_market::calendar::{day_ahead_published_utc, qhs_in_day, QH_SECONDS};
+use crate::days::MarketDays;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use imbarb_market::calendar::{day_ahead_published_utc, day_start_utc, qhs_in_day, QH_SECONDS};
 use imbarb_market::MarketData;
 
 /// The longest run of missing day-ahead quarter-hours filled with the price before it: two
@@ -70,29 +70,22 @@ impl DayAheadRule {
             })
     }
 
-    /// The end (exclusive grid index) of the day-ahead curve public at minute `minute` of grid
-    /// quarter-hour `g` of `day`: the day itself (published the day before) and, from the
-    /// publication time on, the next day too.
-    pub fn known_until(&self, days: &MarketDays, day: &Day, g: usize, minute: usize) -> usize {
-        let ends = self.ends(day);
-        let now = days.qh_start(g) + TimeDelta::minutes(minute as i64);
-        ends.at(now)
-    }
-
-    /// What is public during `day`: its own curve, and the next day's from its publication.
-    pub fn ends(&self, day: &Day) -> KnownEnds {
-        let today = day.grid_offset + day.n_qh();
-        match day.date.succ_opt() {
-            Some(next) => KnownEnds {
-                today,
-                with_next: today + qhs_in_day(next),
-                next_published: Some(day_ahead_published_utc(next, self.published_at)),
-            },
-            None => KnownEnds {
+    /// What is public during day `date` on `days`' grid: its own curve (published the day
+    /// before), and the next day's from its publication time.
+    pub fn ends(&self, days: &MarketDays, date: NaiveDate) -> KnownEnds {
+        let Some(next) = date.succ_opt() else {
+            let today = days.grid_index_at(day_start_utc(date)) + qhs_in_day(date);
+            return KnownEnds {
                 today,
                 with_next: today,
                 next_published: None,
-            },
+            };
+        };
+        let today = days.grid_index_at(day_start_utc(next));
+        KnownEnds {
+            today,
+            with_next: today + qhs_in_day(next),
+            next_published: Some(day_ahead_published_utc(next, self.published_at)),
         }
     }
 }
@@ -130,6 +123,13 @@ impl Default for DayAheadRule {
 mod tests {
     use super::*;
     use crate::days::Granularity;
+    use chrono::TimeDelta;
+
+    /// The end of the curve public at minute `minute` of grid quarter-hour `g` of `days`' first day.
+    fn known_until(rule: &DayAheadRule, days: &MarketDays, g: usize, minute: usize) -> usize {
+        let now = days.qh_start(g) + TimeDelta::minutes(minute as i64);
+        rule.ends(days, days.days[0].date).at(now)
+    }
 
     fn data(csv_da: &str) -> MarketData {
         let mut qh = String::from("timestamp_utc,imbalance_price_eur_mwh\n");
@@ -156,14 +156,13 @@ mod tests {
         let d = data("timestamp_utc,day_ahead_price_eur_mwh\n2024-05-31T22:00:00Z,1\n");
         let dates = ["2024-06-01".parse().unwrap(), "2024-06-02".parse().unwrap()];
         let days = MarketDays::new(&d, &dates, Granularity::Qh, 0).unwrap();
-        let day = &days.days[0];
         let rule = DayAheadRule::default();
         // 12:30 Brussels = 10:30Z is QH 50 of the day; 12:45 is QH 51.
-        assert_eq!(rule.known_until(&days, day, 50, 14), 96);
-        assert_eq!(rule.known_until(&days, day, 51, 0), 192);
+        assert_eq!(known_until(&rule, &days, 50, 14), 96);
+        assert_eq!(known_until(&rule, &days, 51, 0), 192);
         let late = DayAheadRule::parse("13:05").unwrap();
-        assert_eq!(late.known_until(&days, day, 52, 4), 96);
-        assert_eq!(late.known_until(&days, day, 52, 5), 192);
+        assert_eq!(known_until(&late, &days, 52, 4), 96);
+        assert_eq!(known_until(&late, &days, 52, 5), 192);
         assert!(DayAheadRule::parse("25:00").is_err());
         assert!(DayAheadRule::parse("noon").unwrap_err().contains("noon"));
     }

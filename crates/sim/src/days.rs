@@ -241,6 +241,11 @@ impl MarketDays {
         Ok(())
     }
 
+    /// The grid index of the quarter-hour starting at `t` (0 for anything before the grid).
+    pub fn grid_index_at(&self, t: DateTime<Utc>) -> usize {
+        ((t - self.grid_start).num_seconds() / QH_SECONDS).max(0) as usize
+    }
+
     /// UTC start of grid quarter-hour `i`.
     pub fn qh_start(&self, i: usize) -> DateTime<Utc> {
         self.grid_start + TimeDelta::seconds(i as i64 * QH_SECONDS)

@@ -471,7 +471,7 @@ impl<'a> VecEnv<'a> {
             let now = self.days.qh_start(g) + chrono::TimeDelta::minutes(m as i64);
             let end = self
                 .day_ahead_rule
-                .ends(day)
+                .ends(self.days, day.date)
                 .at(now)
                 .min(self.days.grid_day_ahead.len());
             &self.days.grid_day_ahead[..end]

@@ -222,7 +222,7 @@ impl QhContext {
         per_qh: usize,
     ) -> Self {
         let day_ahead_known = if cfg.day_ahead > 0 {
-            let ends = rule.ends(&day_of(days, date, g));
+            let ends = rule.ends(days, date);
             let start = days.qh_start(g);
             (0..per_qh)
                 .map(|m| ends.at(start + chrono::TimeDelta::minutes(m as i64)))
@@ -240,20 +240,6 @@ impl QhContext {
             spread: spread_stats(days, g as isize, &cfg.day_ahead_spread),
             day_ahead_known,
         }
-    }
-}
-
-/// The day `date` whose quarter-hour `g` is, as a `Day` placed on the grid (its prices are not
-/// needed): a deployed run's current day may lie beyond the days arranged.
-fn day_of(days: &MarketDays, date: chrono::NaiveDate, g: usize) -> crate::Day {
-    let start = imbarb_market::calendar::day_start_utc(date);
-    let offset = ((start - days.grid_start).num_seconds() / imbarb_market::calendar::QH_SECONDS)
-        .max(0) as usize;
-    let n = imbarb_market::calendar::qhs_in_day(date);
-    crate::Day {
-        date,
-        grid_offset: offset.min(g),
-        prices: vec![imbarb_market::QhPrice::Single(0.0); n],
     }
 }
 
