@@ -21,15 +21,21 @@ pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&Brussels).date_naive()
 }
 
+/// The UTC instant of a Brussels wall-clock time: the earlier one when the clock shows it twice
+/// (autumn), `None` when the clock skips it (spring).
+fn brussels_to_utc(local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+    match Brussels.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
 /// The UTC instant of local midnight starting `day`. Brussels changes clocks at 02:00/03:00, so
 /// midnight always exists and is unique.
 pub fn day_start_utc(day: NaiveDate) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    match Brussels.from_local_datetime(&midnight) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-        // Not reachable for Brussels; fall back to the UTC reading rather than panic.
-        LocalResult::None => midnight.and_utc(),
-    }
+    // Not reachable for Brussels; fall back to the UTC reading rather than panic.
+    brussels_to_utc(midnight).unwrap_or_else(|| midnight.and_utc())
 }
 
 /// When day `day`'s day-ahead curve becomes public: on the day before, at `published_at`
@@ -37,13 +43,9 @@ pub fn day_start_utc(day: NaiveDate) -> DateTime<Utc> {
 /// is read an hour later.
 pub fn day_ahead_published_utc(day: NaiveDate, published_at: chrono::NaiveTime) -> DateTime<Utc> {
     let before = day.pred_opt().unwrap_or(day).and_time(published_at);
-    match Brussels.from_local_datetime(&before) {
-        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-        LocalResult::None => match Brussels.from_local_datetime(&(before + TimeDelta::hours(1))) {
-            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
-            LocalResult::None => before.and_utc(),
-        },
-    }
+    brussels_to_utc(before)
+        .or_else(|| brussels_to_utc(before + TimeDelta::hours(1)))
+        .unwrap_or_else(|| before.and_utc())
 }
 
 /// Number of quarter-hours in a Brussels local day: 92 (spring forward), 100 (fall back) or 96.
