@@ -3,12 +3,12 @@
 //! the traces of the best agent's best, median and worst days for the report.
 
 use crate::grid::{cap_label, Job};
-use crate::policy::{run_policy, PolicySpec, DEFAULT_MPC_HORIZON};
+use crate::policy::{metrics_of, run_policy, PolicySpec, DEFAULT_MPC_HORIZON};
 use crate::setup::{build_setup, describe_actions, parse_data, DaySet};
 use anyhow::{Context, Result};
 use imbarb_agents::trainer::RunStatus;
 use imbarb_agents::TrainConfig;
-use imbarb_eval::{Backtest, Metrics, Oracle};
+use imbarb_eval::{Backtest, Oracle};
 use imbarb_report::{
     DayTrace, Evaluation, GroupResult, PeriodPolicy, PeriodResult, PolicyResult, PriceSummary,
 };
@@ -173,11 +173,6 @@ fn evaluate_group(
     let mut outcomes: Vec<Outcome> = vec![];
     let mut periods = vec![];
     let (mut dates, mut oracle_total, mut describe) = (vec![], 0.0, String::new());
-    let rated = c
-        .env
-        .battery
-        .discharge_power_mw
-        .max(c.env.battery.charge_power_mw);
     for w in &windows {
         let s = build_setup(
             &sources,
@@ -260,7 +255,7 @@ fn evaluate_group(
     let results: Vec<(PolicyResult, Backtest)> = outcomes
         .into_iter()
         .map(|o| {
-            let metrics = Metrics::of(&o.backtest, Some(oracle_total), rated);
+            let metrics = metrics_of(&o.backtest, &c.env.battery, oracle_total);
             (
                 PolicyResult {
                     name: o.name,

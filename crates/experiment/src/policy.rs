@@ -179,10 +179,19 @@ pub fn run_policy(
 ) -> Result<(Backtest, Metrics)> {
     let mut policy = make_policy(spec, s, oracle, horizon)?;
     let bt = backtest(&s.days, &s.features, &s.config, &s.eval, policy.as_mut())?;
-    let battery = &s.config.battery;
-    let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
-    let m = Metrics::of(&bt, Some(oracle.total_eur()), rated);
+    let m = metrics_of(&bt, &s.config.battery, oracle.total_eur());
     Ok((bt, m))
+}
+
+/// The metrics of a backtest of `battery` against the optimum `oracle_total_eur` on the same
+/// days (also over pooled walk-forward months).
+pub fn metrics_of(
+    bt: &Backtest,
+    battery: &imbarb_sim::BatteryConfig,
+    oracle_total_eur: f64,
+) -> Metrics {
+    let rated = battery.discharge_power_mw.max(battery.charge_power_mw);
+    Metrics::of(bt, Some(oracle_total_eur), rated)
 }
 
 /// The action space of the trained runs among `policies`, when they agree: evaluating a run on
