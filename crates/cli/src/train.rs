@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_agents::config::Deploy;
-use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
+use imbarb_agents::{train, TrainConfig, TrainOptions};
 use imbarb_experiment::{build_setup, parse_data, DaySet};
 use std::path::PathBuf;
 
@@ -131,13 +131,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         s.eval.len(),
         out.display()
     );
-    let data = TrainData {
-        days: &s.days,
-        features: &s.features,
-        train: &s.train,
-        validation: &s.eval,
-        data_hash: s.data_hash.clone(),
-    };
+    let data = s.train_data();
     let options = TrainOptions {
         progress: !args.quiet,
         stop_after_rounds: None,

@@ -157,6 +157,18 @@ pub fn build_setup(
 }
 
 impl Setup {
+    /// What `train` learns from: this setup's training days, its evaluation days as the
+    /// validation days (build it with `DaySet::Validation`), and its data hash.
+    pub fn train_data(&self) -> imbarb_agents::TrainData<'_> {
+        imbarb_agents::TrainData {
+            days: &self.days,
+            features: &self.features,
+            train: &self.train,
+            validation: &self.eval,
+            data_hash: self.data_hash.clone(),
+        }
+    }
+
     /// A one-paragraph description of what is being evaluated, in words.
     pub fn describe(&self) -> String {
         let b = &self.config.battery;

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use imbarb_agents::decide::{BatteryState, Decider};
-use imbarb_agents::{train, RunPolicy, TrainConfig, TrainData, TrainOptions};
+use imbarb_agents::{train, RunPolicy, TrainConfig, TrainOptions};
 use imbarb_experiment::{build_setup, DaySet};
 use imbarb_market::source::{load_sources, DataSource};
 use imbarb_market::SplitSpec;
@@ -81,13 +81,7 @@ fn compare(
     let fit = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Validation).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let train_data = TrainData {
-        days: &fit.days,
-        features: &fit.features,
-        train: &fit.train,
-        validation: &fit.eval,
-        data_hash: fit.data_hash.clone(),
-    };
+    let train_data = fit.train_data();
     train(&train_data, &config, &run, &TrainOptions::default()).unwrap();
 
     let test = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Test).unwrap();

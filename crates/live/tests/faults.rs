@@ -4,7 +4,7 @@
 //! must with the reason, and acts on the model again once the inputs are back.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use imbarb_agents::{train, TrainConfig, TrainData, TrainOptions};
+use imbarb_agents::{train, TrainConfig, TrainOptions};
 use imbarb_experiment::{build_setup, DaySet};
 use imbarb_live::journal::TelemetryEvent;
 use imbarb_live::replay::replay;
@@ -27,13 +27,7 @@ fn trained(dir: &Path) -> PathBuf {
     )
     .unwrap();
     let run = dir.join("run");
-    let data = TrainData {
-        days: &s.days,
-        features: &s.features,
-        train: &s.train,
-        validation: &s.eval,
-        data_hash: s.data_hash.clone(),
-    };
+    let data = s.train_data();
     train(&data, &config, &run, &TrainOptions::default()).unwrap();
     run
 }

@@ -3,7 +3,7 @@
 //! backtest of the same run executes and earns the same P&L; its journal then recovers the
 //! day's cycle use after a restart.
 
-use imbarb_agents::{train, RunPolicy, TrainConfig, TrainData, TrainOptions};
+use imbarb_agents::{train, RunPolicy, TrainConfig, TrainOptions};
 use imbarb_experiment::{build_setup, DaySet};
 use imbarb_live::replay::replay;
 use imbarb_live::safety::SafetyConfig;
@@ -30,13 +30,7 @@ fn trained_backtest_and_replay(
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let data = TrainData {
-        days: &fit.days,
-        features: &fit.features,
-        train: &fit.train,
-        validation: &fit.eval,
-        data_hash: fit.data_hash.clone(),
-    };
+    let data = fit.train_data();
     train(&data, &config, &run, &TrainOptions::default()).unwrap();
 
     let test = build_setup(
