@@ -78,6 +78,10 @@ pub enum SplitSpec {
     },
 }
 
+/// The most validation days a walk-forward split may ask for: ten years (more is a typo, and
+/// would reach dates the calendar cannot hold).
+pub const MAX_VALIDATION_DAYS: u32 = 3_660;
+
 fn default_validation_days() -> u32 {
     30
 }
@@ -236,6 +240,33 @@ impl SplitSpec {
 
     /// Rejects empty or overlapping explicit ranges.
     pub fn check(&self) -> Result<()> {
+        let validation_days = match self {
+            SplitSpec::WalkForward {
+                validation_days, ..
+            }
+            | SplitSpec::WalkForwardMonthly {
+                validation_days, ..
+            } => Some(*validation_days),
+            _ => None,
+        };
+        if validation_days.is_some_and(|v| v > MAX_VALIDATION_DAYS) {
+            return Err(DataError::Invalid(format!(
+                "split `{self}`: {} validation days: expected at most {MAX_VALIDATION_DAYS}",
+                validation_days.unwrap_or_default()
+            )));
+        }
+        if let SplitSpec::WalkForwardMonthly { from, to, .. } = self {
+            for month in [from, to] {
+                if !(crate::MIN_YEAR..=crate::MAX_YEAR).contains(&month.year()) {
+                    return Err(DataError::Invalid(format!(
+                        "split `{self}`: month {} is outside the supported years {}..={}",
+                        month.format("%Y-%m"),
+                        crate::MIN_YEAR,
+                        crate::MAX_YEAR
+                    )));
+                }
+            }
+        }
         if let SplitSpec::Explicit {
             train,
             validation,
@@ -481,10 +512,17 @@ mod tests {
             "walk-forward-monthly:2024-07",
             "walk-forward-monthly:2024-13..2024-14",
             "walk-forward-monthly:2024-07..2024-08:0",
+            "walk-forward-monthly:2024-07..2024-08:4000000000",
+            "walk-forward-monthly:2024-07..2024-08:3661",
+            "walk-forward-monthly:2024-07..9999-12:14",
+            "walk-forward:2023-07-01:3661",
         ] {
             let e = SplitSpec::parse(bad).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }
+        // The largest validation window still computes its dates.
+        let widest = SplitSpec::parse("walk-forward-monthly:2024-07..2024-08:3660").unwrap();
+        assert_eq!(widest.month_windows().unwrap().len(), 2);
     }
 
     #[test]
