@@ -34,6 +34,10 @@ pub struct ForecastMpc {
     held: Option<(usize, usize, f64)>,
 }
 
+/// The MPC look-ahead (quarter-hours) of backtests, experiments, the quickstart and the live
+/// service's shadow: four hours, the horizon the shipped MPC baseline figures use.
+pub const DEFAULT_MPC_HORIZON: usize = 16;
+
 /// The longest MPC look-ahead, in quarter-hours: a week. The forecast is persistence fading into
 /// a time-of-day profile, so a longer horizon adds LP size and nothing else.
 pub const MAX_MPC_HORIZON: usize = 672;

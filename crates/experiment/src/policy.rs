@@ -9,9 +9,7 @@ use imbarb_eval::{backtest, oracle_policy, Backtest, Metrics, Oracle};
 use imbarb_sim::{ActionSpace, Granularity, Policy};
 use std::path::{Path, PathBuf};
 
-/// The MPC look-ahead (quarter-hours) of backtests, experiments and the quickstart: four hours,
-/// the horizon the shipped MPC baseline figures use.
-pub const DEFAULT_MPC_HORIZON: usize = 16;
+pub use imbarb_baselines::mpc::DEFAULT_MPC_HORIZON;
 
 /// A policy to backtest, as a user names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,9 +78,19 @@ pub struct Status {
     pub prices_today: Vec<(DateTime<Utc>, f64)>,
     /// The latest running estimate of the quarter-hour in progress (minute computed, EUR/MWh).
     pub latest_estimate: Option<(DateTime<Utc>, f64)>,
+    /// Shadows, guard and control after the latest decision.
+    pub lifecycle: crate::lifecycle::LifecycleStatus,
 }
 
 impl Status {
+    /// Takes the core's lifecycle view and its messages for the operator after a decision.
+    pub fn lifecycle_from(&mut self, core: &mut LiveCore) {
+        for notice in core.take_notices() {
+            self.error(notice);
+        }
+        self.lifecycle = core.lifecycle();
+    }
+
     /// Records an error (the last 20 are kept).
     pub fn error(&mut self, e: impl std::fmt::Display) {
         if self.errors.len() == 20 {
@@ -145,6 +155,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/v1/decision", get(decision))
         .route("/v1/status", get(status))
         .route("/v1/telemetry", post(telemetry))
+        .route("/v1/guard/release", post(release))
         .route("/metrics", get(metrics))
         .with_state(svc)
 }
@@ -199,6 +210,7 @@ async fn page(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
         ),
         errors: &errors,
         latest_estimate: s.latest_estimate,
+        lifecycle: &s.lifecycle,
     });
     ([("content-type", "text/html; charset=utf-8")], html).into_response()
 }
@@ -275,8 +287,26 @@ async fn status(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response
         "decisions": svc.counters.decisions.load(Ordering::Relaxed),
         "fallbacks": svc.counters.fallbacks.load(Ordering::Relaxed),
         "last_errors": s.errors,
+        "lifecycle": s.lifecycle,
     }))
     .into_response()
+}
+
+/// An operator gives control back to the model after the guard handed it to a shadow.
+async fn release(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    if !authorised(&svc, &headers) {
+        return unauthorised();
+    }
+    let at = locked(&svc.status).clock.unwrap_or_else(Utc::now);
+    let mut core = locked(&svc.core);
+    match core.release(at) {
+        Ok(()) => {
+            locked(&svc.status).lifecycle = core.lifecycle();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e @ LiveError::Lifecycle(_)) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
 }
 
 async fn telemetry(
@@ -349,6 +379,23 @@ async fn metrics(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Respons
         text.push_str(&format!(
             "imbarb_fallbacks_by_reason_total{{reason=\"{reason}\"}} {n}\n"
         ));
+    }
+    let life = &s.lifecycle;
+    text.push_str(&format!(
+        "# HELP imbarb_guard_alerts_total Drift-guard alerts since the service started.\n# TYPE imbarb_guard_alerts_total counter\nimbarb_guard_alerts_total {}\n\
+         # HELP imbarb_shadow_in_control 1 while a shadow the guard handed control to decides.\n# TYPE imbarb_shadow_in_control gauge\nimbarb_shadow_in_control {}\n\
+         # HELP imbarb_drift_warnings Input drift warnings of the latest day.\n# TYPE imbarb_drift_warnings gauge\nimbarb_drift_warnings {}\n",
+        life.alerts_total,
+        u8::from(life.control != crate::lifecycle::Control::Model),
+        life.drift_warnings.len(),
+    ));
+    text.push_str("# HELP imbarb_window_eur_per_day Mean daily P&L over the guard's window, by policy.\n# TYPE imbarb_window_eur_per_day gauge\n");
+    for (policy, eur) in &life.window_eur_per_day {
+        if let Some(eur) = eur {
+            text.push_str(&format!(
+                "imbarb_window_eur_per_day{{policy=\"{policy}\"}} {eur}\n"
+            ));
+        }
     }
     ([("content-type", "text/plain; version=0.0.4")], text).into_response()
 }

@@ -28,6 +28,12 @@ pub enum EventKind {
     Telemetry,
     /// A market-data fetch (rows, or the error).
     Fetch,
+    /// A closed day's P&L of the model and its shadows.
+    Day,
+    /// A guard alert or a change of control, with its evidence.
+    Guard,
+    /// A new model loaded (promotion or rollback), with the old and new identities.
+    Model,
 }
 
 impl EventKind {
@@ -36,6 +42,9 @@ impl EventKind {
             EventKind::Decision => "decision",
             EventKind::Telemetry => "telemetry",
             EventKind::Fetch => "fetch",
+            EventKind::Day => "day",
+            EventKind::Guard => "guard",
+            EventKind::Model => "model",
         }
     }
 }
@@ -66,6 +75,10 @@ pub struct DecisionEvent {
     /// The model's evaluation of every action (empty when it could not decide).
     #[serde(default)]
     pub scores: Vec<imbarb_agents::decide::ActionScore>,
+    /// Who proposed the set-point when not the model (the shadow the drift guard handed
+    /// control to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
 }
 
 /// One telemetry message as journaled.
@@ -181,14 +194,29 @@ impl Journal {
         kind: EventKind,
         day: NaiveDate,
     ) -> Result<Vec<T>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT body FROM events WHERE day = ?1 AND kind = ?2 ORDER BY id")
-            .map_err(|e| self.err(e))?;
+        self.bodies(
+            "SELECT body FROM events WHERE day = ?1 AND kind = ?2 ORDER BY id",
+            params![day.to_string(), kind.as_str()],
+        )
+    }
+
+    /// The bodies of every `kind` event, in order.
+    pub fn all<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Vec<T>, JournalError> {
+        self.bodies(
+            "SELECT body FROM events WHERE kind = ?1 ORDER BY id",
+            params![kind.as_str()],
+        )
+    }
+
+    /// The bodies of the rows `sql` selects, parsed.
+    fn bodies<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<T>, JournalError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![day.to_string(), kind.as_str()], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_map(params, |r| r.get::<_, String>(0))
             .map_err(|e| self.err(e))?;
         rows.map(|r| {
             let text = r.map_err(|e| self.err(e))?;
@@ -205,7 +233,8 @@ impl Journal {
         )
     }
 
-    fn latest<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Option<T>, JournalError> {
+    /// The body of the latest `kind` event, if any.
+    pub fn latest<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Option<T>, JournalError> {
         self.first(
             "SELECT body FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT 1",
             kind.as_str(),
@@ -282,6 +311,7 @@ mod tests {
             profit_eur: Some(25.0),
             model: "m".into(),
             scores: vec![],
+            control: None,
         }
     }
 

@@ -35,6 +35,45 @@ pub struct PageInput<'a> {
     pub errors: &'a [String],
     /// The latest running estimate: (the minute it was computed in, EUR/MWh).
     pub latest_estimate: Option<(DateTime<Utc>, f64)>,
+    /// Shadows, guard and control.
+    pub lifecycle: &'a crate::lifecycle::LifecycleStatus,
+}
+
+/// Who decides, the guard's alerts, input drift and the shadows' window P&L, as HTML.
+fn lifecycle(life: &crate::lifecycle::LifecycleStatus) -> String {
+    let mut html = format!(
+        "<p><span class=\"k\">in control</span> <b>{}</b>",
+        escape(&life.control.to_string())
+    );
+    if life.control != crate::lifecycle::Control::Model {
+        html.push_str(" (handed over by the drift guard)");
+    }
+    let window: Vec<String> = life
+        .window_eur_per_day
+        .iter()
+        .filter_map(|(name, eur)| eur.map(|e| format!("{} {e:.1}", escape(name))))
+        .collect();
+    if !window.is_empty() {
+        html.push_str(&format!(
+            " · <span class=\"k\">EUR/day over the guard's window</span> {}",
+            window.join(" · ")
+        ));
+    }
+    html.push_str("</p>");
+    let items: String = life
+        .alerts
+        .iter()
+        .map(|a| format!("<li>guard: {}</li>", escape(a)))
+        .chain(
+            life.drift_warnings
+                .iter()
+                .map(|w| format!("<li>input drift: {}</li>", escape(w))),
+        )
+        .collect();
+    if !items.is_empty() {
+        html.push_str(&format!("<ul>{items}</ul>"));
+    }
+    html
 }
 
 fn escape(s: &str) -> String {
@@ -153,7 +192,10 @@ pub fn render(input: &PageInput) -> String {
                 "<tr><td>{}</td><td>{:+.3}</td><td>{}</td></tr>",
                 d.at.format("%H:%M"),
                 d.power_mw,
-                d.fallback.as_deref().map_or("model".into(), escape)
+                d.fallback
+                    .as_deref()
+                    .or(d.control.as_deref())
+                    .map_or("model".into(), escape)
             )
         })
         .collect();
@@ -171,7 +213,7 @@ pub fn render(input: &PageInput) -> String {
          <h1>imbarb {mode}</h1><p><b>Set-point:</b> {set_point}</p>\
          <p><span class=\"k\">clock</span> {clock} · <span class=\"k\">data up to</span> {data} ({age} old) · \
          <span class=\"k\">SoC</span> {soc:.3} / {energy} MWh · <span class=\"k\">cycles today</span> {cycles:.2} ({cap}) · \
-         <span class=\"k\">P&amp;L today</span> {pnl:.2} EUR · <span class=\"k\">decisions</span> {n} ({fb} by the fallback){estimate}</p>\
+         <span class=\"k\">P&amp;L today</span> {pnl:.2} EUR · <span class=\"k\">decisions</span> {n} ({fb} by the fallback){estimate}</p>{lifecycle}\
          {chart}<h2>Latest decisions</h2><table><tr><th>time (UTC)</th><th>MW</th><th>by</th></tr>{rows}</table>\
          <h2>Errors</h2><ul>{errors}</ul><p class=\"k\">model {model}</p></body></html>",
         mode = escape(input.mode),
@@ -183,6 +225,7 @@ pub fn render(input: &PageInput) -> String {
         pnl = input.pnl_eur,
         n = input.counts.0,
         fb = input.counts.1,
+        lifecycle = lifecycle(input.lifecycle),
         chart = chart(input),
         model = escape(&input.model.chars().take(12).collect::<String>()),
     )
@@ -206,6 +249,7 @@ mod tests {
             profit_eur: None,
             model: "abc".into(),
             scores: vec![],
+            control: None,
         }
     }
 
@@ -234,7 +278,19 @@ mod tests {
             counts: (3, 1),
             errors: &["fetch ods162: <timeout>".into()],
             latest_estimate: Some(("2024-06-01T10:21:00Z".parse().unwrap(), 123.456)),
+            lifecycle: &crate::lifecycle::LifecycleStatus {
+                control: crate::lifecycle::Control::Shadow("mpc".into()),
+                alerts: vec!["the model earned <10".into()],
+                window_eur_per_day: vec![("model".into(), Some(10.0)), ("mpc".into(), None)],
+                ..Default::default()
+            },
         });
+        assert!(
+            html.contains("<b>mpc shadow</b> (handed over by the drift guard)")
+                && html.contains("window</span> model 10.0</p>")
+                && html.contains("<li>guard: the model earned &lt;10</li>"),
+            "{html}"
+        );
         assert!(
             html.contains(
                 "Set-point:</b> +0.000 MW from 10:15 (fallback: model failed: &lt;gap&gt;)"

@@ -112,7 +112,8 @@ impl Replay {
                 throughput_today_mwh: None,
             })?;
         }
-        let recent = market.between(at - TimeDelta::days(2), at + TimeDelta::minutes(15));
+        let back = TimeDelta::days(i64::from(core.history_days()));
+        let recent = market.between(at - back, at + TimeDelta::minutes(15));
         let (decision, set_point) = core.decide(&recent, at)?;
         let b = &self.battery;
         let left = b.daily_throughput_budget_mwh() - self.throughput_mwh;

@@ -37,6 +37,12 @@ pub struct LiveConfig {
     pub base_url: Option<String>,
     /// The safety layer's limits.
     pub safety: SafetyConfig,
+    /// Policies booked beside the model.
+    pub shadow: crate::lifecycle::ShadowConfig,
+    /// The drift guard.
+    pub guard: crate::guard::GuardConfig,
+    /// Input drift warnings.
+    pub drift: crate::drift::DriftConfig,
 }
 
 impl Default for LiveConfig {
@@ -52,6 +58,9 @@ impl Default for LiveConfig {
             poll_seconds: 60,
             base_url: None,
             safety: SafetyConfig::default(),
+            shadow: Default::default(),
+            guard: Default::default(),
+            drift: Default::default(),
         }
     }
 }
@@ -71,6 +80,9 @@ impl LiveConfig {
         rebase(&mut c.journal);
         rebase(&mut c.data_dir);
         c.history.iter_mut().for_each(rebase);
+        if let Some(p) = &mut c.shadow.challenger {
+            rebase(p);
+        }
         c.check().map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(c)
     }
@@ -80,7 +92,26 @@ impl LiveConfig {
         imbarb_util::range::Range::closed(1.0, 3_600.0)
             .check("poll_seconds", self.poll_seconds as f64)
             .map_err(|e| e.to_string())?;
-        self.safety.check()
+        self.safety.check()?;
+        self.shadow.check()?;
+        self.guard.check()?;
+        self.drift.check()?;
+        if self.guard.handover && self.shadow.baselines.is_empty() {
+            return Err(
+                "guard.handover = true needs a shadow baseline to hand over to: set shadow.baselines = [\"rule\", \"mpc\"]"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The shadows, guard and drift settings.
+    pub fn lifecycle(&self) -> crate::service::LifecycleConfig {
+        crate::service::LifecycleConfig {
+            shadow: self.shadow.clone(),
+            guard: self.guard.clone(),
+            drift: self.drift.clone(),
+        }
     }
 }
 
@@ -102,8 +133,13 @@ pub fn open(
         _ => PathBuf::from("."),
     };
     let owned = imbarb_util::fs::DirLock::acquire(&journal_dir).map_err(|e| e.to_string())?;
-    let core = LiveCore::open(run_dir, &config.journal, config.safety.clone())
-        .map_err(|e| e.to_string())?;
+    let core = LiveCore::open_with(
+        run_dir,
+        &config.journal,
+        config.safety.clone(),
+        config.lifecycle(),
+    )
+    .map_err(|e| e.to_string())?;
     let listener = std::net::TcpListener::bind(addr).map_err(|e| format!("binding {addr}: {e}"))?;
     let svc = Arc::new(Service {
         core: Mutex::new(core),
@@ -143,7 +179,9 @@ pub fn run_replay(
         let started = std::time::Instant::now();
         let step = {
             let mut core = locked(&svc.core);
-            replay.step(&mut core, market)
+            let step = replay.step(&mut core, market);
+            locked(&svc.status).lifecycle_from(&mut core);
+            step
         };
         let r = match step {
             Ok(Some(r)) => r,
@@ -246,7 +284,12 @@ pub fn run_live(
             }
         });
         let started = std::time::Instant::now();
-        let decided = locked(&svc.core).decide(&market, at);
+        let decided = {
+            let mut core = locked(&svc.core);
+            let decided = core.decide(&market, at);
+            locked(&svc.status).lifecycle_from(&mut core);
+            decided
+        };
         match decided {
             Ok((decision, set_point)) => {
                 svc.counters

@@ -2,14 +2,40 @@
 //! out, each through the run's `Decider`, the safety layer and the journal. The clock is an
 //! argument, so replay drives it with recorded time and tests with any time they like.
 
+use crate::drift::DriftConfig;
+use crate::guard::GuardConfig;
 use crate::journal::{DecisionEvent, EventKind, Journal, JournalError, TelemetryEvent};
+use crate::lifecycle::{Control, Lifecycle, LifecycleStatus, ShadowConfig};
 use crate::safety::{secure, KnownState, SafeSetPoint, SafetyConfig};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use imbarb_agents::decide::{BatteryState, Decider};
 use imbarb_market::calendar::local_day;
 use imbarb_market::MarketData;
 use imbarb_sim::{BatteryConfig, Granularity};
-use std::path::Path;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What runs beside the model and judges it: shadows, the drift guard, input drift checks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LifecycleConfig {
+    /// The shadows.
+    pub shadow: ShadowConfig,
+    /// The drift guard.
+    pub guard: GuardConfig,
+    /// The input drift checks.
+    pub drift: DriftConfig,
+}
+
+/// A model loaded in place of another (`EventKind::Model`): a promotion or a rollback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelEvent {
+    /// The run directory the service was started with (a link the promotion re-pointed).
+    pub run: String,
+    /// The run it pointed to before, and that run's manifest SHA-256.
+    pub from: (String, String),
+    /// The run it points to now, and its manifest SHA-256.
+    pub to: (String, String),
+}
 
 /// Why the service could not do what it was asked.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +46,9 @@ pub enum LiveError {
     /// The journal failed: the service must not act without one.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The lifecycle settings or state were refused.
+    #[error("{0}")]
+    Lifecycle(String),
     /// A telemetry message was refused.
     #[error("telemetry refused: {0}")]
     Telemetry(String),
@@ -36,6 +65,10 @@ pub struct LiveCore {
     day: Option<NaiveDate>,
     last_telemetry: Option<DateTime<Utc>>,
     model: String,
+    run_dir: PathBuf,
+    loaded: Option<PathBuf>,
+    refused: Option<PathBuf>,
+    lifecycle: Lifecycle,
 }
 
 impl LiveCore {
@@ -46,12 +79,33 @@ impl LiveCore {
         journal_path: &Path,
         safety: SafetyConfig,
     ) -> Result<LiveCore, LiveError> {
+        LiveCore::open_with(run_dir, journal_path, safety, LifecycleConfig::default())
+    }
+
+    /// `open`, with shadows, a drift guard and input drift checks (`lifecycle`); control and
+    /// the guard's days come back from the journal.
+    pub fn open_with(
+        run_dir: &Path,
+        journal_path: &Path,
+        safety: SafetyConfig,
+        lifecycle: LifecycleConfig,
+    ) -> Result<LiveCore, LiveError> {
         let mut decider = Decider::load(run_dir)?;
         decider.max_age = TimeDelta::days(36_500); // the safety layer judges staleness
         let config = decider.manifest().config.clone();
         let battery = config.env.battery;
         let journal = Journal::open(journal_path)?;
         let model = decider.identity().manifest_sha256.clone();
+        let lifecycle = Lifecycle::open(
+            &config.env,
+            decider.manifest().training_prices,
+            lifecycle.shadow,
+            lifecycle.guard,
+            lifecycle.drift,
+            &journal,
+            battery.first_soc_mwh(),
+        )
+        .map_err(LiveError::Lifecycle)?;
         let mut core = LiveCore {
             decider,
             battery,
@@ -70,6 +124,10 @@ impl LiveCore {
             day: None,
             last_telemetry: None,
             model,
+            run_dir: run_dir.to_path_buf(),
+            loaded: std::fs::canonicalize(run_dir).ok(),
+            refused: None,
+            lifecycle,
         };
         let recovered = core.journal.recover(NaiveDate::MIN)?;
         if let Some(d) = &recovered.last_decision {
@@ -112,6 +170,93 @@ impl LiveCore {
     /// Quarter-hour or minute decisions.
     pub fn granularity(&self) -> Granularity {
         self.granularity
+    }
+
+    /// Days of market history each decision should be handed: the lags, and the shadows'
+    /// refit and drift windows.
+    pub fn history_days(&self) -> u32 {
+        self.lifecycle.history_days()
+    }
+
+    /// Shadows, guard and control, as `/v1/status` shows them.
+    pub fn lifecycle(&self) -> LifecycleStatus {
+        self.lifecycle.status()
+    }
+
+    /// Messages for the operator since the last call (a shadow that could not refit, a
+    /// promoted model refused).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        self.lifecycle.take_notices()
+    }
+
+    /// Gives control back to the model after the guard handed it to a shadow (an operator's
+    /// decision), journaled.
+    pub fn release(&mut self, at: DateTime<Utc>) -> Result<(), LiveError> {
+        if *self.lifecycle.control() == Control::Model {
+            return Err(LiveError::Lifecycle("the model decides already".into()));
+        }
+        self.lifecycle
+            .restore_model("an operator gave control back to the model", at, &self.journal)?;
+        Ok(())
+    }
+
+    /// Loads the run `run_dir` points to when a promotion or rollback re-pointed it: between
+    /// two decisions, so none is dropped. A run that cannot decide for this battery is refused
+    /// (the current model keeps deciding) and reported once.
+    fn reload_if_repointed(&mut self, at: DateTime<Utc>) -> Result<(), LiveError> {
+        let Ok(target) = std::fs::canonicalize(&self.run_dir) else {
+            return Ok(());
+        };
+        if Some(&target) == self.loaded.as_ref() || Some(&target) == self.refused.as_ref() {
+            return Ok(());
+        }
+        let loaded = Decider::load(&self.run_dir).map_err(|e| e.to_string()).and_then(|d| {
+            let (old, new) = (&self.decider.manifest().config, &d.manifest().config);
+            if new.env.battery != old.env.battery
+                || new.env.granularity != old.env.granularity
+                || new.env.actions != old.env.actions
+            {
+                Err("trained for another battery, granularity or action space".to_string())
+            } else {
+                Ok(d)
+            }
+        });
+        let mut decider = match loaded {
+            Ok(d) => d,
+            Err(e) => {
+                self.lifecycle.notify(format!(
+                    "{} now points to {}, which is refused (the current model keeps deciding): {e}",
+                    self.run_dir.display(),
+                    target.display()
+                ));
+                self.refused = Some(target);
+                return Ok(());
+            }
+        };
+        decider.max_age = TimeDelta::days(36_500);
+        let from = self.loaded.as_ref().map_or_else(String::new, |p| p.display().to_string());
+        let event = ModelEvent {
+            run: self.run_dir.display().to_string(),
+            from: (from, self.model.clone()),
+            to: (
+                target.display().to_string(),
+                decider.identity().manifest_sha256.clone(),
+            ),
+        };
+        self.journal
+            .append(EventKind::Model, at, local_day(at), &event)?;
+        self.model = event.to.1.clone();
+        self.lifecycle
+            .set_reference(decider.manifest().training_prices);
+        self.decider = decider;
+        self.loaded = Some(target);
+        self.refused = None;
+        self.lifecycle.restore_model(
+            &format!("model {} loaded", self.model),
+            at,
+            &self.journal,
+        )?;
+        Ok(())
     }
 
     /// Sets today's P&L so far (settled in replay, estimated live): the daily-loss guard reads it.
@@ -188,6 +333,7 @@ impl LiveCore {
         at: DateTime<Utc>,
     ) -> Result<(DecisionEvent, SafeSetPoint), LiveError> {
         let day = local_day(at);
+        self.reload_if_repointed(at)?;
         if self.day != Some(day) {
             // A new day (or a restart): the budget counts this day's decisions only.
             self.state.throughput_mwh = self.journal.recover(day)?.throughput_mwh;
@@ -206,20 +352,30 @@ impl LiveCore {
             return Ok((done, safe));
         }
         let b = self.battery;
-        let cycles_used = b.cycles_of(self.state.throughput_mwh);
-        let proposal = self
+        let duration_h = self.granularity.duration_h();
+        self.lifecycle
+            .before_decision(market, at, &self.journal)?;
+        let real = (self.state.soc_mwh, self.state.throughput_mwh);
+        let shadows = if self.lifecycle.has_shadows() {
+            let recent = market.between(at - TimeDelta::days(2), at + TimeDelta::minutes(15));
+            self.lifecycle
+                .propose(market, &recent, at, real, duration_h)
+        } else {
+            crate::lifecycle::Proposals { controller: None }
+        };
+        // The model decides on the real battery while in control, else on its own book's.
+        let model_state: BatteryState = self.lifecycle.model_state(at, real);
+        let model = self
             .decider
-            .decide(
-                market,
-                BatteryState {
-                    soc_mwh: self.state.soc_mwh,
-                    cycles_used,
-                },
-                Some(at),
-            )
+            .decide(market, model_state, Some(at))
             .map_err(|e| e.to_string());
-        let scores = proposal.as_ref().map_or(vec![], |d| d.scores.clone());
-        let proposal = proposal.map(|d| d.power_mw);
+        let scores = model.as_ref().map_or(vec![], |d| d.scores.clone());
+        let model_mw = model.as_ref().ok().map(|d| d.power_mw);
+        let control = self.lifecycle.control().clone();
+        let proposal = match shadows.controller {
+            Some(p) => p,
+            None => model.map(|d| d.power_mw),
+        };
         let market_view = crate::safety::MarketView {
             data_end: self.decider.next_decision_time_before(market, at),
             last_price: market
@@ -229,7 +385,6 @@ impl LiveCore {
                 .find(|r| r.start_utc + TimeDelta::minutes(15) <= at)
                 .map(|r| r.price.reference_eur_per_mwh()),
         };
-        let duration_h = self.granularity.duration_h();
         let safe = secure(
             &self.safety,
             &b,
@@ -255,8 +410,11 @@ impl LiveCore {
             profit_eur: None,
             scores,
             model: self.model.clone(),
+            control: (control != Control::Model).then(|| control.to_string()),
         };
         self.journal.append(EventKind::Decision, at, day, &event)?;
+        self.lifecycle
+            .after_decision(at, real, event.power_mw, model_mw, duration_h);
         self.state.throughput_mwh += event.throughput_mwh;
         self.state.last_power_mw = event.power_mw;
         self.state.soc_mwh = soc_after;

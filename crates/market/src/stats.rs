@@ -111,9 +111,57 @@ impl PriceStats {
     }
 }
 
+/// The level, spread and negative share of a set of prices: what a deployed run records of its
+/// training prices, so the service can warn when the market it sees has moved away from them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PriceSummary {
+    /// Number of prices.
+    pub count: usize,
+    /// Mean, EUR/MWh.
+    pub mean: f64,
+    /// Population standard deviation, EUR/MWh.
+    pub std: f64,
+    /// Share of prices below zero.
+    pub negative_share: f64,
+}
+
+impl PriceSummary {
+    /// The summary of `prices` (non-finite values skipped); `None` when none is finite.
+    pub fn of(prices: impl IntoIterator<Item = f64>) -> Option<PriceSummary> {
+        let (mut n, mut sum, mut sq, mut neg) = (0usize, 0.0, 0.0, 0usize);
+        for p in prices.into_iter().filter(|p| p.is_finite()) {
+            n += 1;
+            sum += p;
+            sq += p * p;
+            neg += usize::from(p < 0.0);
+        }
+        (n > 0).then(|| {
+            let mean = sum / n as f64;
+            PriceSummary {
+                count: n,
+                mean,
+                std: (sq / n as f64 - mean * mean).max(0.0).sqrt(),
+                negative_share: neg as f64 / n as f64,
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn price_summary_matches_the_full_statistics() {
+        let prices = [-10.0, 0.0, 20.0, 50.0, f64::NAN];
+        let s = PriceSummary::of(prices).unwrap();
+        assert_eq!(s.count, 4);
+        assert!((s.mean - 15.0).abs() < 1e-12);
+        // Population variance of (-25, -15, 5, 35): (625 + 225 + 25 + 1225) / 4 = 525.
+        assert!((s.std - 525f64.sqrt()).abs() < 1e-9);
+        assert_eq!(s.negative_share, 0.25);
+        assert!(PriceSummary::of([f64::NAN]).is_none());
+    }
 
     #[test]
     fn acf_of_alternating_series_is_minus_one() {

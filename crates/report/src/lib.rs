@@ -189,6 +189,8 @@ mod tests {
             best: None,
             price_profile: None,
             market: None,
+            training_prices: None,
+            trained_until: None,
         }
     }
 

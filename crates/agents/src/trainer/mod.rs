@@ -128,6 +128,13 @@ pub fn train(
                 .collect(),
         ),
         market: Some(format!("{:?}", data.days.market)),
+        training_prices: imbarb_market::stats::PriceSummary::of(data.train.iter().flat_map(|&d| {
+            data.days.days[d]
+                .prices
+                .iter()
+                .map(|p| p.reference_eur_per_mwh())
+        })),
+        trained_until: data.train.iter().map(|&d| data.days.days[d].date).max(),
     };
     match run.open(config, &data.data_hash, agent.as_mut(), &mut state)? {
         Opened::Finished => {

@@ -55,6 +55,13 @@ pub struct Manifest {
     /// The market the run was trained on (`BE`, `NL`); absent in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<String>,
+    /// The training days' prices (level, spread, negative share): the reference the live
+    /// service compares the market it sees with. Absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_prices: Option<imbarb_market::stats::PriceSummary>,
+    /// The last training day (validation days excluded). Absent in older runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_until: Option<chrono::NaiveDate>,
 }
 
 impl Manifest {

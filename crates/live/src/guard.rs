@@ -1,0 +1,292 @@
+//! The drift guard: judges, once a day, whether the deployed model has stopped earning what it
+//! should, from the booked P&L of closed days since it took control. It alerts when the model
+//! trails the best shadow by more than a margin over a rolling window, when a day's loss exceeds a
+//! bound, or when too many days of the window lost money; configured to, it hands control to the
+//! best shadow. Pure: the service feeds it days and acts on its verdict.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// `[guard]` in `live.toml`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    /// Closed days the trailing and losing-day checks look back over (and the model's days in
+    /// control before they judge).
+    pub window_days: u32,
+    /// Alert when the model's mean daily P&L over the window is below the best shadow's by more
+    /// than this, EUR/day.
+    pub margin_eur_per_day: f64,
+    /// Alert when a closed day's P&L is below minus this, EUR.
+    pub max_daily_loss_eur: Option<f64>,
+    /// Alert when more than this share of the window's days lost money (0..1).
+    pub max_losing_day_share: Option<f64>,
+    /// On an alert, hand control to the best shadow (else only alert).
+    pub handover: bool,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            window_days: 7,
+            margin_eur_per_day: 0.0,
+            max_daily_loss_eur: None,
+            max_losing_day_share: None,
+            handover: false,
+        }
+    }
+}
+
+impl GuardConfig {
+    /// Checks the numbers, naming the key.
+    pub fn check(&self) -> Result<(), String> {
+        use imbarb_util::range::Range;
+        let e = |e: imbarb_util::range::OutOfRange| format!("guard.{e}");
+        Range::closed(1.0, 366.0)
+            .check("window_days", f64::from(self.window_days))
+            .map_err(e)?;
+        Range::closed(0.0, 1e9)
+            .check("margin_eur_per_day", self.margin_eur_per_day)
+            .map_err(e)?;
+        if let Some(x) = self.max_daily_loss_eur {
+            Range::closed(0.0, 1e9)
+                .check("max_daily_loss_eur", x)
+                .map_err(e)?;
+        }
+        if let Some(x) = self.max_losing_day_share {
+            Range::closed(0.0, 1.0)
+                .check("max_losing_day_share", x)
+                .map_err(e)?;
+        }
+        Ok(())
+    }
+}
+
+/// One closed day as the guard sees it: the model's P&L and each shadow's (`None` for a shadow
+/// that could not decide all day).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayResult {
+    /// The Brussels day.
+    pub day: NaiveDate,
+    /// What the model earned (in control: the real set-points; else its own simulated battery).
+    pub model_eur: f64,
+    /// What each shadow would have earned.
+    pub shadows: Vec<(String, Option<f64>)>,
+}
+
+/// Why the guard alerted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Alert {
+    /// The model trailed the best shadow over the window.
+    Trailing {
+        /// The best shadow.
+        shadow: String,
+        /// Its mean daily P&L over the window, EUR/day.
+        shadow_eur_per_day: f64,
+        /// The model's, EUR/day.
+        model_eur_per_day: f64,
+        /// The margin allowed, EUR/day.
+        margin_eur_per_day: f64,
+        /// The window's days.
+        days: u32,
+    },
+    /// A day lost more than allowed.
+    DailyLoss {
+        /// The day.
+        day: NaiveDate,
+        /// Its P&L, EUR.
+        eur: f64,
+        /// The bound, EUR.
+        bound_eur: f64,
+    },
+    /// Too many losing days in the window.
+    LosingDays {
+        /// Losing days in the window.
+        losing: u32,
+        /// The window's days.
+        days: u32,
+        /// The share allowed.
+        bound: f64,
+    },
+}
+
+impl std::fmt::Display for Alert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Alert::Trailing {
+                shadow,
+                shadow_eur_per_day,
+                model_eur_per_day,
+                margin_eur_per_day,
+                days,
+            } => write!(
+                f,
+                "the model earned {model_eur_per_day:.1} EUR/day over {days} days, the {shadow} shadow {shadow_eur_per_day:.1} (margin {margin_eur_per_day:.1})"
+            ),
+            Alert::DailyLoss {
+                day,
+                eur,
+                bound_eur,
+            } => write!(f, "the model lost {:.1} EUR on {day} (bound {bound_eur:.1})", -eur),
+            Alert::LosingDays {
+                losing,
+                days,
+                bound,
+            } => write!(
+                f,
+                "the model lost money on {losing} of {days} days (bound {:.0} %)",
+                bound * 100.0
+            ),
+        }
+    }
+}
+
+/// The guard's judgement of the closed days since the model took control (oldest first).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Verdict {
+    /// What is wrong (empty: nothing).
+    pub alerts: Vec<Alert>,
+    /// The shadow with the best mean over the window among those that decided every day of it.
+    pub best_shadow: Option<(String, f64)>,
+}
+
+/// Judges `days` (closed days since the model took control, oldest first) under `config`.
+pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
+    let mut verdict = Verdict::default();
+    if let (Some(bound), Some(last)) = (config.max_daily_loss_eur, days.last()) {
+        if last.model_eur < -bound {
+            verdict.alerts.push(Alert::DailyLoss {
+                day: last.day,
+                eur: last.model_eur,
+                bound_eur: bound,
+            });
+        }
+    }
+    let n = config.window_days as usize;
+    if days.len() < n || n == 0 {
+        return verdict;
+    }
+    let window = &days[days.len() - n..];
+    let model_mean = window.iter().map(|d| d.model_eur).sum::<f64>() / n as f64;
+    // Shadows that decided every day of the window, with their mean.
+    let mut means: Vec<(String, f64)> = vec![];
+    if let Some(first) = window.first() {
+        for (k, (name, _)) in first.shadows.iter().enumerate() {
+            let values: Option<Vec<f64>> = window
+                .iter()
+                .map(|d| d.shadows.get(k).filter(|s| s.0 == *name).and_then(|s| s.1))
+                .collect();
+            if let Some(v) = values {
+                means.push((name.clone(), v.iter().sum::<f64>() / n as f64));
+            }
+        }
+    }
+    verdict.best_shadow = means.into_iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((shadow, mean)) = &verdict.best_shadow {
+        if model_mean < mean - config.margin_eur_per_day {
+            verdict.alerts.push(Alert::Trailing {
+                shadow: shadow.clone(),
+                shadow_eur_per_day: *mean,
+                model_eur_per_day: model_mean,
+                margin_eur_per_day: config.margin_eur_per_day,
+                days: config.window_days,
+            });
+        }
+    }
+    if let Some(bound) = config.max_losing_day_share {
+        let losing = window.iter().filter(|d| d.model_eur < 0.0).count();
+        if losing as f64 > bound * n as f64 {
+            verdict.alerts.push(Alert::LosingDays {
+                losing: losing as u32,
+                days: config.window_days,
+                bound,
+            });
+        }
+    }
+    verdict
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(model: &[f64], rule: &[Option<f64>], mpc: &[Option<f64>]) -> Vec<DayResult> {
+        let d0 = NaiveDate::from_ymd_opt(2024, 7, 1).unwrap();
+        (0..model.len())
+            .map(|i| DayResult {
+                day: d0 + chrono::TimeDelta::days(i as i64),
+                model_eur: model[i],
+                shadows: vec![("rule".into(), rule[i]), ("mpc".into(), mpc[i])],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn trailing_is_judged_on_a_full_window_against_the_best_complete_shadow() {
+        let config = GuardConfig {
+            window_days: 3,
+            margin_eur_per_day: 10.0,
+            ..GuardConfig::default()
+        };
+        let model = [100.0, 100.0, 100.0, 100.0];
+        let rule = [Some(200.0); 4];
+        // The MPC is better still, but missed a day of the last three: not a fair comparison.
+        let mpc = [Some(500.0), Some(500.0), None, Some(500.0)];
+        // Two days: the window is not full yet.
+        assert!(judge(&config, &days(&model[..2], &rule[..2], &mpc[..2]))
+            .alerts
+            .is_empty());
+        let v = judge(&config, &days(&model, &rule, &mpc));
+        assert_eq!(v.best_shadow, Some(("rule".into(), 200.0)));
+        assert_eq!(
+            v.alerts,
+            vec![Alert::Trailing {
+                shadow: "rule".into(),
+                shadow_eur_per_day: 200.0,
+                model_eur_per_day: 100.0,
+                margin_eur_per_day: 10.0,
+                days: 3
+            }]
+        );
+        // Within the margin: no alert.
+        let close = [Some(105.0); 4];
+        assert!(judge(&config, &days(&model, &close, &close))
+            .alerts
+            .is_empty());
+    }
+
+    #[test]
+    fn losses_alert_on_their_bounds_only() {
+        let config = GuardConfig {
+            window_days: 4,
+            margin_eur_per_day: 1e6,
+            max_daily_loss_eur: Some(50.0),
+            max_losing_day_share: Some(0.5),
+            ..GuardConfig::default()
+        };
+        let none = [None; 4];
+        // Two losing days of four: exactly the bound, no alert; the last day lost 40 < 50.
+        let v = judge(&config, &days(&[-10.0, 30.0, 20.0, -40.0], &none, &none));
+        assert!(v.alerts.is_empty(), "{:?}", v.alerts);
+        let v = judge(&config, &days(&[-10.0, -30.0, 20.0, -60.0], &none, &none));
+        assert_eq!(v.alerts.len(), 2, "{:?}", v.alerts);
+        assert!(matches!(v.alerts[0], Alert::DailyLoss { eur, .. } if eur == -60.0));
+        assert!(matches!(v.alerts[1], Alert::LosingDays { losing: 3, .. }));
+        assert!(v.alerts[1].to_string().contains("3 of 4 days"));
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_by_name() {
+        let c = GuardConfig {
+            max_losing_day_share: Some(1.5),
+            ..GuardConfig::default()
+        };
+        assert!(c.check().unwrap_err().contains("max_losing_day_share"));
+        let c = GuardConfig {
+            window_days: 0,
+            ..GuardConfig::default()
+        };
+        assert!(c.check().unwrap_err().contains("window_days"));
+    }
+}
