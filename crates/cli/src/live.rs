@@ -18,6 +18,7 @@ use std::path::PathBuf;
   imbarb live --run runs/qrdqn-seed0 --config live.toml
   imbarb live --run runs/qrdqn-seed0 --config live.toml --replay belgium --from 2023-08-28 --to 2023-08-30 --speed 600
   imbarb live export --config live.toml --day 2023-08-29
+  imbarb live days --config live.toml
 
 live.toml (every key optional; paths relative to the file):
   bind = \"127.0.0.1:8750\"          # the HTTP API
@@ -30,9 +31,14 @@ live.toml (every key optional; paths relative to the file):
   max_data_age_min = 30             # older market data: the fallback decides (idle)
   max_telemetry_age_min = 5         # older telemetry: the fallback decides
   soc_tolerance_mwh = 0.1           # measured SoC this far from the commanded: the fallback decides
+  [shadow]
+  baselines = [\"rule\", \"mpc\"]       # booked beside the model, refit daily on the last refit_days
+  [guard]
+  window_days = 7                   # the model trailing the best shadow over this window: alert
+  handover = true                   # ... and hand control to that shadow (POST /v1/guard/release)
 
 API: GET /v1/decision, POST /v1/telemetry {at, soc_mwh, available_mw, throughput_today_mwh},
-GET /v1/status, /health, /ready, /metrics."
+GET /v1/status, /health, /ready, /metrics, POST /v1/guard/release."
 )]
 pub struct LiveArgs {
     /// What else than running.
@@ -71,6 +77,13 @@ pub enum LiveAction {
         #[arg(long)]
         day: NaiveDate,
     },
+    /// Write every closed day's P&L from the journal as CSV: what the battery earned, the
+    /// model's and every shadow's book, who was in control; then the guard's events.
+    Days {
+        /// The live config (its journal; default live/journal.sqlite).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn config(path: Option<&PathBuf>) -> Result<LiveConfig> {
@@ -85,6 +98,12 @@ pub fn run(args: LiveArgs) -> Result<()> {
         let c = config(path.as_ref())?;
         let journal = Journal::open(&c.journal)?;
         out!("{}", journal.ledger_csv(*day)?);
+        return Ok(());
+    }
+    if let Some(LiveAction::Days { config: path }) = &args.action {
+        let c = config(path.as_ref())?;
+        let journal = Journal::open(&c.journal)?;
+        out!("{}", days_csv(&journal)?);
         return Ok(());
     }
     let Some(run_dir) = &args.run else {
@@ -136,4 +155,38 @@ pub fn run(args: LiveArgs) -> Result<()> {
             run_live(svc, listener, &c).map_err(anyhow::Error::msg)
         }
     }
+}
+
+/// Every closed day of `journal` as CSV (one column per shadow, as the first day names them).
+fn days_csv(journal: &Journal) -> Result<String> {
+    use imbarb_live::journal::EventKind;
+    use imbarb_live::lifecycle::DayEvent;
+    let days: Vec<DayEvent> = journal.all(EventKind::Day)?;
+    let shadows: Vec<String> = days
+        .first()
+        .map(|d| d.result.shadows.iter().map(|s| s.0.clone()).collect())
+        .unwrap_or_default();
+    let mut out = String::from("day,control,epoch,sent_eur,model_eur");
+    for s in &shadows {
+        out.push_str(&format!(",{s}_eur"));
+    }
+    out.push_str(",challenger_eur\n");
+    let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+    for d in &days {
+        out.push_str(&format!(
+            "{},{},{},{:.4},{:.4}",
+            d.result.day, d.control, d.epoch, d.sent_eur, d.result.model_eur
+        ));
+        for s in &shadows {
+            let v = d
+                .result
+                .shadows
+                .iter()
+                .find(|x| x.0 == *s)
+                .and_then(|x| x.1);
+            out.push_str(&format!(",{}", cell(v)));
+        }
+        out.push_str(&format!(",{}\n", cell(d.challenger_eur)));
+    }
+    Ok(out)
 }

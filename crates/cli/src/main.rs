@@ -7,6 +7,7 @@ mod data;
 mod decide;
 mod evaluate;
 mod experiment;
+mod lifecycle;
 mod live;
 mod ranges;
 mod setup;
@@ -41,6 +42,13 @@ enum Command {
     Decide(decide::DecideArgs),
     /// The decision service: live on Elia's data, or replaying recorded days (paper trading).
     Live(live::LiveArgs),
+    /// Train a challenger from a deployed run on data up to a date, and compare it with the run
+    /// and the baselines on the most recent days.
+    Retrain(lifecycle::RetrainArgs),
+    /// Make a retrained candidate the deployed model (atomic; refused without evidence).
+    Promote(lifecycle::PromoteArgs),
+    /// Return to the model before the latest promotion.
+    Rollback(lifecycle::RollbackArgs),
     /// Run an experiment grid (agents x caps x seeds), backtest every run and write results.csv / results.md.
     Experiment(experiment::ExperimentArgs),
     /// Rebuild an experiment's report.html from its evaluation.json and runs.
@@ -59,6 +67,9 @@ fn main() -> std::process::ExitCode {
         Command::Train(args) => train::run(args),
         Command::Decide(args) => decide::run(args),
         Command::Live(args) => live::run(args),
+        Command::Retrain(args) => lifecycle::retrain(args),
+        Command::Promote(args) => lifecycle::promote(args),
+        Command::Rollback(args) => lifecycle::rollback(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Report(args) => experiment::report(args),
         Command::Quickstart(args) => experiment::quickstart(args),

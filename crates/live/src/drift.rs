@@ -60,8 +60,7 @@ pub fn warnings(
 ) -> Vec<String> {
     let mut out = vec![];
     let days = config.window_days;
-    if training.std > 0.0 && (recent.mean - training.mean).abs() > config.level_std * training.std
-    {
+    if training.std > 0.0 && (recent.mean - training.mean).abs() > config.level_std * training.std {
         out.push(format!(
             "price level: {:.1} EUR/MWh over the last {days} days, {:.1} in training ({:+.2} training std)",
             recent.mean,

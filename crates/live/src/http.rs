@@ -304,7 +304,9 @@ async fn release(State(svc): State<Arc<Service>>, headers: HeaderMap) -> Respons
             locked(&svc.status).lifecycle = core.lifecycle();
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e @ LiveError::Lifecycle(_)) => (StatusCode::CONFLICT, format!("{e}\n")).into_response(),
+        Err(e @ LiveError::Lifecycle(_)) => {
+            (StatusCode::CONFLICT, format!("{e}\n")).into_response()
+        }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }

@@ -202,7 +202,8 @@ impl Lifecycle {
         let challenger = match &shadow.challenger {
             None => None,
             Some(dir) => {
-                let mut decider = Decider::load(dir).map_err(|e| format!("shadow.challenger: {e}"))?;
+                let mut decider =
+                    Decider::load(dir).map_err(|e| format!("shadow.challenger: {e}"))?;
                 decider.max_age = TimeDelta::days(36_500);
                 let c = &decider.manifest().config.env;
                 if c.battery != battery || c.granularity != env.granularity {
@@ -254,7 +255,11 @@ impl Lifecycle {
             .collect();
         // A shadow in control that is no longer configured cannot decide: the model takes over.
         if let Control::Shadow(name) = &self.control {
-            if !self.shadows.iter().any(|s| s.baseline.kind().to_string() == *name) {
+            if !self
+                .shadows
+                .iter()
+                .any(|s| s.baseline.kind().to_string() == *name)
+            {
                 self.notices.push(format!(
                     "the journal hands control to the {name} shadow, which is not configured: the model decides"
                 ));
@@ -313,21 +318,39 @@ impl Lifecycle {
         self.day = Some(today);
         self.check_drift(market, today);
         for s in &mut self.shadows {
-            s.complete_today =
-                match s
-                    .baseline
-                    .refit(market, today, self.shadow_config.refit_days)
-                {
-                    Ok(_) => true,
-                    Err(e) => {
-                        self.notices
-                            .push(format!("{} shadow, {today}: {e}", s.baseline.kind()));
-                        false
-                    }
-                };
+            s.complete_today = match s
+                .baseline
+                .refit(market, today, self.shadow_config.refit_days)
+            {
+                Ok(_) => true,
+                Err(e) => {
+                    self.notices
+                        .push(format!("{} shadow, {today}: {e}", s.baseline.kind()));
+                    false
+                }
+            };
         }
         if let Some(c) = &mut self.challenger {
             c.complete_today = true;
+        }
+        Ok(())
+    }
+
+    /// Closes the day in progress once `at` (the end of a replay) is past it: settles on what
+    /// `market` has published and journals the day. A restarted service starts its books anew,
+    /// so a replay run in parts closes each part's last day here.
+    pub fn finish(
+        &mut self,
+        market: &MarketData,
+        at: DateTime<Utc>,
+        journal: &Journal,
+    ) -> Result<(), JournalError> {
+        for book in self.books_mut() {
+            book.settle(market, at);
+        }
+        if let Some(day) = self.day.filter(|d| *d < local_day(at)) {
+            self.close_day(day, at, journal)?;
+            self.day = None;
         }
         Ok(())
     }
@@ -397,7 +420,11 @@ impl Lifecycle {
             "the guard alerts (no handover configured, or no shadow decided every day of the window)"
                 .to_string()
         };
-        let epoch = if switching { self.epoch + 1 } else { self.epoch };
+        let epoch = if switching {
+            self.epoch + 1
+        } else {
+            self.epoch
+        };
         journal.append(
             EventKind::Guard,
             at,
@@ -488,7 +515,10 @@ impl Lifecycle {
                 s.baseline
                     .propose(recent, at, s.book.soc_mwh, s.book.throughput_mwh)
             } else {
-                Err(format!("{} shadow could not refit today", s.baseline.kind()))
+                Err(format!(
+                    "{} shadow could not refit today",
+                    s.baseline.kind()
+                ))
             };
             if proposal.is_err() {
                 s.complete_today = false;
@@ -496,8 +526,7 @@ impl Lifecycle {
             if in_control {
                 controller = Some(proposal);
             } else {
-                s.book
-                    .follow(at, proposal.unwrap_or(0.0), duration_h);
+                s.book.follow(at, proposal.unwrap_or(0.0), duration_h);
             }
         }
         if let Some(c) = &mut self.challenger {

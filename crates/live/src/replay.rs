@@ -91,6 +91,11 @@ impl Replay {
         market: &MarketData,
     ) -> Result<Option<Replayed>, LiveError> {
         let Some(&(at, price, qh_start)) = self.times.get(self.next) else {
+            // The last day closes at its end, when its last price is published.
+            if let Some(day) = self.day.take() {
+                let end = imbarb_market::calendar::day_start_utc(day.succ_opt().unwrap_or(day));
+                core.finish(market, end)?;
+            }
             return Ok(None);
         };
         self.next += 1;

@@ -168,7 +168,9 @@ pub fn run_replay(
         let core = locked(&svc.core);
         (*core.battery(), core.granularity())
     };
-    let mut replay = Replay::new(market, days, battery, granularity, battery.first_soc_mwh());
+    // A replay resumed on its journal continues from the SoC its last set-point left.
+    let soc = locked(&svc.core).state().soc_mwh;
+    let mut replay = Replay::new(market, days, battery, granularity, soc);
     let pause = if speed > 0.0 {
         std::time::Duration::from_secs_f64(granularity.duration_h() * 3600.0 / speed)
     } else {

@@ -195,8 +195,11 @@ impl LiveCore {
         if *self.lifecycle.control() == Control::Model {
             return Err(LiveError::Lifecycle("the model decides already".into()));
         }
-        self.lifecycle
-            .restore_model("an operator gave control back to the model", at, &self.journal)?;
+        self.lifecycle.restore_model(
+            "an operator gave control back to the model",
+            at,
+            &self.journal,
+        )?;
         Ok(())
     }
 
@@ -210,17 +213,19 @@ impl LiveCore {
         if Some(&target) == self.loaded.as_ref() || Some(&target) == self.refused.as_ref() {
             return Ok(());
         }
-        let loaded = Decider::load(&self.run_dir).map_err(|e| e.to_string()).and_then(|d| {
-            let (old, new) = (&self.decider.manifest().config, &d.manifest().config);
-            if new.env.battery != old.env.battery
-                || new.env.granularity != old.env.granularity
-                || new.env.actions != old.env.actions
-            {
-                Err("trained for another battery, granularity or action space".to_string())
-            } else {
-                Ok(d)
-            }
-        });
+        let loaded = Decider::load(&self.run_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|d| {
+                let (old, new) = (&self.decider.manifest().config, &d.manifest().config);
+                if new.env.battery != old.env.battery
+                    || new.env.granularity != old.env.granularity
+                    || new.env.actions != old.env.actions
+                {
+                    Err("trained for another battery, granularity or action space".to_string())
+                } else {
+                    Ok(d)
+                }
+            });
         let mut decider = match loaded {
             Ok(d) => d,
             Err(e) => {
@@ -234,7 +239,10 @@ impl LiveCore {
             }
         };
         decider.max_age = TimeDelta::days(36_500);
-        let from = self.loaded.as_ref().map_or_else(String::new, |p| p.display().to_string());
+        let from = self
+            .loaded
+            .as_ref()
+            .map_or_else(String::new, |p| p.display().to_string());
         let event = ModelEvent {
             run: self.run_dir.display().to_string(),
             from: (from, self.model.clone()),
@@ -251,11 +259,15 @@ impl LiveCore {
         self.decider = decider;
         self.loaded = Some(target);
         self.refused = None;
-        self.lifecycle.restore_model(
-            &format!("model {} loaded", self.model),
-            at,
-            &self.journal,
-        )?;
+        self.lifecycle
+            .restore_model(&format!("model {} loaded", self.model), at, &self.journal)?;
+        Ok(())
+    }
+
+    /// Closes the day in progress when `at` is past it (the end of a replay): its shadows' and
+    /// model's P&L are journaled and judged.
+    pub fn finish(&mut self, market: &MarketData, at: DateTime<Utc>) -> Result<(), LiveError> {
+        self.lifecycle.finish(market, at, &self.journal)?;
         Ok(())
     }
 
@@ -353,8 +365,7 @@ impl LiveCore {
         }
         let b = self.battery;
         let duration_h = self.granularity.duration_h();
-        self.lifecycle
-            .before_decision(market, at, &self.journal)?;
+        self.lifecycle.before_decision(market, at, &self.journal)?;
         let real = (self.state.soc_mwh, self.state.throughput_mwh);
         let shadows = if self.lifecycle.has_shadows() {
             let recent = market.between(at - TimeDelta::days(2), at + TimeDelta::minutes(15));

@@ -130,7 +130,11 @@ impl ShadowBaseline {
         throughput_mwh: f64,
     ) -> Result<f64, String> {
         let date = local_day(at);
-        let Some(policy) = self.policy.as_mut().filter(|_| self.fitted_for == Some(date)) else {
+        let Some(policy) = self
+            .policy
+            .as_mut()
+            .filter(|_| self.fitted_for == Some(date))
+        else {
             return Err(format!("{} is not fitted for {date}", self.kind));
         };
         if self.started != Some(date) {
@@ -156,10 +160,7 @@ impl ShadowBaseline {
             &[][..]
         } else {
             let rule = self.env.observation.day_ahead_rule().unwrap_or_default();
-            let end = rule
-                .ends(&days, date)
-                .at(at)
-                .min(days.grid_day_ahead.len());
+            let end = rule.ends(&days, date).at(at).min(days.grid_day_ahead.len());
             &days.grid_day_ahead[..end]
         };
         let b = self.env.battery;

@@ -1,0 +1,405 @@
+//! `imbarb retrain`, `imbarb promote`, `imbarb rollback`: a challenger trained from the deployed
+//! run on data up to a date and compared with it and the baselines on the most recent days; an
+//! atomic swap of the run link the service decides with, refused when the challenger does not
+//! win; and the way back.
+
+use anyhow::{bail, Context, Result};
+use chrono::{NaiveDate, Utc};
+use clap::Args;
+use imbarb_agents::config::Deploy;
+use imbarb_agents::{train, TrainOptions};
+use imbarb_eval::Oracle;
+use imbarb_experiment::{build_setup, parse_data, run_policy, DaySet, PolicySpec};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What `retrain` writes beside the candidate (`candidate.json`): the evidence `promote` reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CandidateReport {
+    /// The run the candidate was trained from (its directory and manifest SHA-256).
+    pub champion: (String, String),
+    /// The candidate (its directory and manifest SHA-256).
+    pub candidate: (String, String),
+    /// The last day of data it trained and validated on.
+    pub until: NaiveDate,
+    /// The recent days compared on (the candidate's validation days).
+    pub days: Vec<NaiveDate>,
+    /// EUR/day on those days: candidate, champion, rule, mpc.
+    pub eur_per_day: Vec<(String, f64)>,
+    /// The perfect-foresight optimum on those days, EUR/day.
+    pub optimum_eur_per_day: f64,
+}
+
+impl CandidateReport {
+    fn eur(&self, name: &str) -> Option<f64> {
+        self.eur_per_day
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Train a challenger from a deployed run on data up to a date, and compare.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  imbarb retrain --run deploy/current --data history.csv --until 2024-09-30
+  imbarb retrain --run runs/qrdqn-seed0 --data pre.csv post.csv --until 2024-10-31 --validation-days 14 --steps 233000
+
+The challenger starts from the run's networks, optimiser state and replay buffer (its config,
+exploring at epsilon_end) and trains --steps on every day up to --until except the last
+--validation-days, which it is then compared on, beside the run itself and the threshold rule and
+MPC fitted on the same training days. It deploys its final network (the recent days are not used
+to choose one), so the comparison is fair. The evidence goes to <out>/candidate.json, which
+`imbarb promote` reads.")]
+pub struct RetrainArgs {
+    /// The deployed (champion) run, or the link the service decides with.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Market data: files (merged) or `belgium`.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<String>,
+    /// The last day of data used (the most recent validation day).
+    #[arg(long)]
+    pub until: NaiveDate,
+    /// Recent days the challenger is compared on (and not trained on).
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub validation_days: u32,
+    /// Environment steps (default: the run's `warm_start_steps`, else a third of its total).
+    #[arg(long, value_parser = crate::ranges::steps())]
+    pub steps: Option<usize>,
+    /// The candidate's directory (default: beside the run, `<run>-until-<DATE>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The run a path names: the target of a link, made absolute.
+fn resolve(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| format!("{}", path.display()))
+}
+
+/// The manifest SHA-256 of the run in `dir`.
+fn identity(dir: &Path) -> Result<String> {
+    let d = imbarb_agents::decide::Decider::load(dir)?;
+    Ok(d.identity().manifest_sha256.clone())
+}
+
+pub fn retrain(args: RetrainArgs) -> Result<()> {
+    let champion = resolve(&args.run)?;
+    let decider = imbarb_agents::decide::Decider::load(&champion)?;
+    let champion_id = decider.identity().manifest_sha256.clone();
+    let mut config = decider.manifest().config.clone();
+    drop(decider);
+    let test_from = args.until.succ_opt().context("--until: no day after it")?;
+    config.data.sources = args.data.clone();
+    config.data.split = format!("walk-forward:{test_from}:{}", args.validation_days);
+    config.training.warm_start = Some(champion.display().to_string());
+    config.training.total_steps = args
+        .steps
+        .unwrap_or(match config.training.warm_start_steps {
+            0 => (config.training.total_steps / 3).max(1),
+            n => n,
+        });
+    config.training.epsilon_start = config.training.epsilon_end;
+    config.training.deploy = Deploy::Final;
+    config.check().map_err(anyhow::Error::msg)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let name = champion
+            .file_name()
+            .map_or("run".into(), |n| n.to_string_lossy().to_string());
+        champion.with_file_name(format!("{name}-until-{}", args.until))
+    });
+    let (sources, split) =
+        parse_data(&config.data.sources, &config.data.split).context("--data")?;
+    let s = build_setup(
+        &sources,
+        &split,
+        config.env.clone(),
+        config.data.minute_seed,
+        DaySet::Validation,
+    )
+    .with_context(|| {
+        format!(
+            "--data with --until {} and --validation-days {}",
+            args.until, args.validation_days
+        )
+    })?;
+    let last = s.eval.last().map(|&d| s.days.days[d].date);
+    if last != Some(args.until) {
+        bail!(
+            "--until {}: the data has no complete day then (its last validation day is {})",
+            args.until,
+            last.map_or("none".into(), |d| d.to_string())
+        );
+    }
+    eprintln!(
+        "retraining {} from {} on {} training days up to {}, {} steps -> {}",
+        config.algo.name(),
+        champion.display(),
+        s.train.len(),
+        s.days.days[s.train[s.train.len() - 1]].date,
+        config.training.total_steps,
+        out.display()
+    );
+    let options = TrainOptions {
+        progress: !args.quiet,
+        stop_after_rounds: None,
+    };
+    train(&s.train_data(), &config, &out, &options)?;
+    let out = resolve(&out)?;
+    let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
+    let n = s.eval.len() as f64;
+    let mut eur_per_day = vec![];
+    for (name, spec) in [
+        ("candidate", PolicySpec::Run(out.clone())),
+        ("champion", PolicySpec::Run(champion.clone())),
+        ("rule", PolicySpec::Rule),
+        ("mpc", PolicySpec::Mpc),
+    ] {
+        let (_, m) = run_policy(&spec, &s, &oracle, imbarb_experiment::DEFAULT_MPC_HORIZON)?;
+        eur_per_day.push((name.to_string(), m.eur_per_day));
+    }
+    let report = CandidateReport {
+        champion: (champion.display().to_string(), champion_id),
+        candidate: (out.display().to_string(), identity(&out)?),
+        until: args.until,
+        days: s.eval.iter().map(|&d| s.days.days[d].date).collect(),
+        eur_per_day,
+        optimum_eur_per_day: oracle.total_eur() / n,
+    };
+    let path = out.join("candidate.json");
+    imbarb_util::fs::write_atomic(&path, serde_json::to_string_pretty(&report)?.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    outln!(
+        "on the {} days up to {} (EUR/day; optimum {:.1}):",
+        report.days.len(),
+        args.until,
+        report.optimum_eur_per_day
+    );
+    for (name, v) in &report.eur_per_day {
+        outln!("  {name:<10} {v:>9.1}");
+    }
+    outln!("{}", path.display());
+    Ok(())
+}
+
+/// Make a candidate the deployed model: re-point the service's run link, atomically.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  imbarb promote --candidate runs/qrdqn-seed0-until-2024-09-30 --live deploy/current
+  imbarb promote --candidate runs/x --live deploy/current --margin 20
+  imbarb rollback --live deploy/current
+
+The service decides with the run a link points to (`imbarb live --run deploy/current`); promote
+swaps the link in one rename and the service loads the new run before its next decision, without
+dropping one (the journal records the old and new identities). Refused unless the candidate's
+candidate.json (from `imbarb retrain`) was measured against the run the link points to now and
+beats it and the best baseline by --margin EUR/day on those recent days; --force overrides.
+Every promotion is appended to <link>.promotions.jsonl, which rollback reads.")]
+pub struct PromoteArgs {
+    /// The candidate run (with the candidate.json `imbarb retrain` wrote).
+    #[arg(long)]
+    pub candidate: PathBuf,
+    /// The link the service decides with.
+    #[arg(long)]
+    pub live: PathBuf,
+    /// How much better than the champion and the best baseline the candidate must be, EUR/day.
+    #[arg(long, default_value_t = 0.0)]
+    pub margin: f64,
+    /// Promote even when the evidence does not support it.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Return to the model before the latest promotion.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The link the service decides with.
+    #[arg(long)]
+    pub live: PathBuf,
+}
+
+/// One promotion or rollback, as `<link>.promotions.jsonl` records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Promotion {
+    at: chrono::DateTime<Utc>,
+    kind: String,
+    from: String,
+    to: String,
+    forced: bool,
+    evidence: Option<CandidateReport>,
+}
+
+fn history_path(link: &Path) -> PathBuf {
+    let mut name = link
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_os_string());
+    name.push(".promotions.jsonl");
+    link.with_file_name(name)
+}
+
+/// Points `link` at `target` in one rename (a reader sees the old run or the new, never none).
+fn repoint(link: &Path, target: &Path) -> Result<()> {
+    let meta =
+        std::fs::symlink_metadata(link).with_context(|| format!("--live {}", link.display()))?;
+    if !meta.file_type().is_symlink() {
+        bail!(
+            "--live {}: not a symbolic link; start the service with --run on a link to the run (ln -s RUN {}) so a promotion can re-point it",
+            link.display(),
+            link.display()
+        );
+    }
+    let tmp = link.with_file_name(format!(
+        ".{}.tmp-{}",
+        link.file_name()
+            .map_or("link".into(), |n| n.to_string_lossy()),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, &tmp).with_context(|| format!("{}", tmp.display()))?;
+    #[cfg(not(unix))]
+    bail!("promotion needs symbolic links (Unix)");
+    std::fs::rename(&tmp, link).with_context(|| format!("re-pointing {}", link.display()))?;
+    Ok(())
+}
+
+fn append(link: &Path, p: &Promotion) -> Result<()> {
+    use std::io::Write;
+    let path = history_path(link);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("{}", path.display()))?;
+    writeln!(f, "{}", serde_json::to_string(p)?)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn promote(args: PromoteArgs) -> Result<()> {
+    imbarb_util::range::Range::closed(0.0, 1e9).check("--margin", args.margin)?;
+    let candidate = resolve(&args.candidate)?;
+    let current = resolve(&args.live)?;
+    let path = candidate.join("candidate.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: no evidence to promote on (run `imbarb retrain` to make a candidate)",
+            path.display()
+        )
+    })?;
+    let report: CandidateReport =
+        serde_json::from_str(&text).with_context(|| format!("{}", path.display()))?;
+    let mut refusals = vec![];
+    let current_id = identity(&current)?;
+    if report.champion.1 != current_id {
+        refusals.push(format!(
+            "the candidate was compared with {} ({}), but {} points to {} ({})",
+            report.champion.0,
+            &report.champion.1[..12.min(report.champion.1.len())],
+            args.live.display(),
+            current.display(),
+            &current_id[..12.min(current_id.len())]
+        ));
+    }
+    let cand = report
+        .eur("candidate")
+        .context("candidate.json: no candidate figure")?;
+    for other in ["champion", "rule", "mpc"] {
+        if let Some(v) = report.eur(other) {
+            if cand < v + args.margin {
+                refusals.push(format!(
+                    "the candidate earned {cand:.1} EUR/day on the {} recent days, the {other} {v:.1} (margin {:.1})",
+                    report.days.len(),
+                    args.margin
+                ));
+            }
+        }
+    }
+    if !refusals.is_empty() && !args.force {
+        bail!(
+            "not promoted: {} (--force to promote anyway)",
+            refusals.join("; ")
+        );
+    }
+    repoint(&args.live, &candidate)?;
+    append(
+        &args.live,
+        &Promotion {
+            at: Utc::now(),
+            kind: "promote".into(),
+            from: current.display().to_string(),
+            to: candidate.display().to_string(),
+            forced: !refusals.is_empty(),
+            evidence: Some(report),
+        },
+    )?;
+    outln!(
+        "{} -> {} (was {}){}",
+        args.live.display(),
+        candidate.display(),
+        current.display(),
+        if refusals.is_empty() {
+            String::new()
+        } else {
+            format!("; forced over: {}", refusals.join("; "))
+        }
+    );
+    Ok(())
+}
+
+pub fn rollback(args: RollbackArgs) -> Result<()> {
+    let current = resolve(&args.live)?;
+    let path = history_path(&args.live);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: no promotion to roll back", path.display()))?;
+    let mut last = None;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let p: Promotion = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        last = Some(p);
+    }
+    let Some(last) = last.filter(|p| p.kind == "promote") else {
+        bail!(
+            "{}: the latest entry is not a promotion (already rolled back?)",
+            path.display()
+        );
+    };
+    if Path::new(&last.to) != current {
+        bail!(
+            "{} points to {}, not to {} which the latest promotion installed: re-pointed by hand?",
+            args.live.display(),
+            current.display(),
+            last.to
+        );
+    }
+    let previous = PathBuf::from(&last.from);
+    if !previous.join("manifest.json").is_file() {
+        bail!("the previous run {} is gone", previous.display());
+    }
+    repoint(&args.live, &previous)?;
+    append(
+        &args.live,
+        &Promotion {
+            at: Utc::now(),
+            kind: "rollback".into(),
+            from: current.display().to_string(),
+            to: previous.display().to_string(),
+            forced: false,
+            evidence: None,
+        },
+    )?;
+    outln!(
+        "{} -> {} (rolled back from {})",
+        args.live.display(),
+        previous.display(),
+        current.display()
+    );
+    Ok(())
+}

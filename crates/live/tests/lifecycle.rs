@@ -1,0 +1,366 @@
+//! The drift guard in replay (issue #30): a model trained on pre-MARI prices, replayed on
+//! post-MARI days beside the rule and MPC shadows, is caught on the first day the guard can judge
+//! a full window and control goes to the best shadow, journaled with its evidence; the books agree
+//! with the replay's own settlement; a restart keeps the shadow in control; an operator's release
+//! gives it back. A model that leads its shadow keeps control.
+
+use chrono::{NaiveDate, TimeDelta};
+use imbarb_agents::{train, TrainConfig, TrainOptions};
+use imbarb_experiment::{build_setup, DaySet};
+use imbarb_live::guard::{Alert, GuardConfig};
+use imbarb_live::journal::EventKind;
+use imbarb_live::lifecycle::{Control, DayEvent, GuardEvent, ShadowConfig};
+use imbarb_live::replay::replay;
+use imbarb_live::safety::SafetyConfig;
+use imbarb_live::service::{LifecycleConfig, LiveCore};
+use imbarb_live::shadow::BaselineKind;
+use imbarb_market::source::{load_sources, DataSource};
+use imbarb_market::SplitSpec;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const QRDQN: &str = "algo = \"qr-dqn\"\n[training]\ntotal_steps = 4000\nlearning_starts = 500\n\
+                     validate_every = 2000\nenvs = 8\n[network]\nhidden = [32, 32]\n";
+
+fn train_on(source: DataSource, split: &SplitSpec, run: &Path) -> TrainConfig {
+    let mut config = TrainConfig::from_toml(QRDQN, "test").unwrap();
+    config.resolve_for_cap();
+    let fit = build_setup(&[source], split, config.env.clone(), 0, DaySet::Validation).unwrap();
+    train(&fit.train_data(), &config, run, &TrainOptions::default()).unwrap();
+    config
+}
+
+fn days(from: &str, n: i64) -> Vec<NaiveDate> {
+    let d0: NaiveDate = from.parse().unwrap();
+    (0..n).map(|i| d0 + TimeDelta::days(i)).collect()
+}
+
+fn lifecycle(baselines: Vec<BaselineKind>, window_days: u32) -> LifecycleConfig {
+    LifecycleConfig {
+        shadow: ShadowConfig {
+            baselines,
+            ..ShadowConfig::default()
+        },
+        guard: GuardConfig {
+            window_days,
+            handover: true,
+            ..GuardConfig::default()
+        },
+        ..LifecycleConfig::default()
+    }
+}
+
+#[test]
+fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
+    let Some(shared) = imbarb_util::testdata::require_shared_data(
+        "a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("stale");
+    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &run);
+    let post = DataSource::File(shared.join("elia_be_imbalance_qh_2024-05_2024-12_postmari.csv"));
+    let market = load_sources(&[post]).unwrap();
+    let journal = dir.path().join("journal.sqlite");
+    let window = 3;
+    let replayed_days = days("2024-07-01", 6);
+    let b = config.env.battery;
+    let mut core = LiveCore::open_with(
+        &run,
+        &journal,
+        SafetyConfig::default(),
+        lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
+    )
+    .unwrap();
+    let replayed = replay(
+        &mut core,
+        &market,
+        &replayed_days,
+        &b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    )
+    .unwrap();
+
+    // Days close at the next day's first decision, the last at the replay's end.
+    let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
+    assert_eq!(
+        closed.iter().map(|d| d.result.day).collect::<Vec<_>>(),
+        replayed_days
+    );
+    // The guard judged once it had a full window (at the start of day 4) and handed over.
+    let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
+    assert_eq!(guard.len(), 1, "{guard:?}");
+    let g = &guard[0];
+    let evidence: Vec<NaiveDate> = g.evidence.iter().map(|d| d.day).collect();
+    assert_eq!(evidence, replayed_days[..window as usize]);
+    let mean = |f: &dyn Fn(&DayEvent) -> Option<f64>| {
+        closed[..window as usize]
+            .iter()
+            .map(|d| f(d).unwrap())
+            .sum::<f64>()
+            / f64::from(window)
+    };
+    let model = mean(&|d| Some(d.result.model_eur));
+    let rule = mean(&|d| d.result.shadows[0].1);
+    let mpc = mean(&|d| d.result.shadows[1].1);
+    let (best, best_eur) = if rule >= mpc {
+        ("rule", rule)
+    } else {
+        ("mpc", mpc)
+    };
+    assert!(
+        model < best_eur,
+        "the stale model ({model:.1} EUR/day) should trail the {best} shadow ({best_eur:.1})"
+    );
+    assert_eq!(g.from, Control::Model);
+    assert_eq!(g.to, Control::Shadow(best.into()));
+    assert!(matches!(&g.alerts[0], Alert::Trailing { shadow, .. } if shadow == best));
+
+    // Decisions before the switch are the model's, after it the shadow's.
+    let switch_day = replayed_days[window as usize];
+    for r in &replayed {
+        let by = r.decision.control.as_deref();
+        if r.decision.day < switch_day {
+            assert_eq!(by, None, "{}", r.decision.at);
+        } else {
+            assert_eq!(
+                by,
+                Some(format!("{best} shadow").as_str()),
+                "{}",
+                r.decision.at
+            );
+        }
+    }
+    // The books agree with the replay's own settlement: what was sent earned what the
+    // simulated battery earned, day by day; in control, the controller's book is the battery's.
+    let mut settled: BTreeMap<NaiveDate, f64> = BTreeMap::new();
+    for r in &replayed {
+        *settled.entry(r.decision.day).or_default() += r.profit_eur;
+    }
+    for d in &closed {
+        let real = settled[&d.result.day];
+        assert!(
+            (d.sent_eur - real).abs() < 1e-6,
+            "{}: {} vs {real}",
+            d.result.day,
+            d.sent_eur
+        );
+        let controller = if d.result.day < switch_day {
+            d.result.model_eur
+        } else {
+            d.result.shadows[if best == "rule" { 0 } else { 1 }]
+                .1
+                .unwrap()
+        };
+        assert!((controller - real).abs() < 1e-6, "{}", d.result.day);
+    }
+    // A restart keeps the shadow in control; an operator's release gives it back.
+    drop(core);
+    let mut core = LiveCore::open_with(
+        &run,
+        &journal,
+        SafetyConfig::default(),
+        lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
+    )
+    .unwrap();
+    assert_eq!(core.lifecycle().control, Control::Shadow(best.into()));
+    let at = replayed.last().unwrap().decision.at + TimeDelta::minutes(15);
+    core.release(at).unwrap();
+    assert_eq!(core.lifecycle().control, Control::Model);
+    assert!(core.release(at).is_err(), "the model decides already");
+    let last: Option<GuardEvent> = core.journal().latest(EventKind::Guard).unwrap();
+    assert!(last.unwrap().reason.contains("operator"));
+}
+
+/// The model (trained longer, on the period's own market) leads the rule shadow over every
+/// window judged in 2023-03-10 .. 13 (checked here from the booked days, independently of the
+/// guard): no alert, no handover, every set-point the model's.
+#[test]
+fn a_model_that_leads_its_shadow_keeps_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let text = QRDQN
+        .replace("total_steps = 4000", "total_steps = 60000")
+        .replace("validate_every = 2000", "validate_every = 15000");
+    let mut config = TrainConfig::from_toml(&text, "test").unwrap();
+    config.resolve_for_cap();
+    let fit = build_setup(
+        &[DataSource::Belgium],
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let window = 3;
+    let replayed_days = days("2023-03-10", 4);
+    let b = config.env.battery;
+    let mut core = LiveCore::open_with(
+        &run,
+        &dir.path().join("journal.sqlite"),
+        SafetyConfig::default(),
+        lifecycle(vec![BaselineKind::Rule], window),
+    )
+    .unwrap();
+    let replayed = replay(
+        &mut core,
+        &market,
+        &replayed_days,
+        &b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    )
+    .unwrap();
+    let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
+    assert_eq!(closed.len(), 4);
+    // Two judgements (at the start of day 4 and at the replay's end), each on the three days
+    // before.
+    for end in [3, 4] {
+        let w = &closed[end - 3..end];
+        let model = w.iter().map(|d| d.result.model_eur).sum::<f64>() / 3.0;
+        let rule = w
+            .iter()
+            .map(|d| d.result.shadows[0].1.unwrap())
+            .sum::<f64>()
+            / 3.0;
+        assert!(
+            model > rule,
+            "the fixture: the model should lead ({model:.1} vs {rule:.1} EUR/day)"
+        );
+    }
+    for d in &closed {
+        assert!((d.sent_eur - d.result.model_eur).abs() < 1e-6);
+    }
+    let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
+    assert!(guard.is_empty(), "{guard:?}");
+    assert!(replayed.iter().all(|r| r.decision.control.is_none()));
+    assert_eq!(core.lifecycle().control, Control::Model);
+    assert_eq!(core.lifecycle().days_judged, 4);
+}
+
+/// A promotion re-points the run link the service was started with: the next decision is the
+/// new model's, journaled with both identities, and control returns to the model. A run for
+/// another battery is refused and the current model keeps deciding.
+#[test]
+fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b_run) = (dir.path().join("a"), dir.path().join("b"));
+    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &a);
+    let mut other = TrainConfig::from_toml(
+        &QRDQN.replace("total_steps = 4000", "total_steps = 3000"),
+        "test",
+    )
+    .unwrap();
+    other.seed = 7;
+    other.resolve_for_cap();
+    let fit = build_setup(
+        &[DataSource::Belgium],
+        &SplitSpec::Paper,
+        other.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    train(&fit.train_data(), &other, &b_run, &TrainOptions::default()).unwrap();
+    let link = dir.path().join("current");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let b = config.env.battery;
+    let mut core = LiveCore::open_with(
+        &link,
+        &dir.path().join("journal.sqlite"),
+        SafetyConfig::default(),
+        lifecycle(vec![BaselineKind::Rule], 3),
+    )
+    .unwrap();
+    let id_a = core.model().to_string();
+    let first = replay(
+        &mut core,
+        &market,
+        &days("2023-03-10", 1),
+        &b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    )
+    .unwrap();
+    assert!(first.iter().all(|r| r.decision.model == id_a));
+    // Promote: re-point the link atomically.
+    let tmp = dir.path().join("current.tmp");
+    std::os::unix::fs::symlink(&b_run, &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+    let soc = core.state().soc_mwh;
+    let second = replay(
+        &mut core,
+        &market,
+        &days("2023-03-11", 1),
+        &b,
+        config.env.granularity,
+        soc,
+    )
+    .unwrap();
+    let id_b = core.model().to_string();
+    assert_ne!(id_a, id_b);
+    assert!(second.iter().all(|r| r.decision.model == id_b));
+    assert_eq!(second.len(), 96, "no decision dropped");
+    let models: Vec<imbarb_live::service::ModelEvent> =
+        core.journal().all(EventKind::Model).unwrap();
+    assert_eq!(models.len(), 1);
+    assert_eq!(
+        (models[0].from.1.as_str(), models[0].to.1.as_str()),
+        (id_a.as_str(), id_b.as_str())
+    );
+    let guard: Option<GuardEvent> = core.journal().latest(EventKind::Guard).unwrap();
+    let guard = guard.unwrap();
+    assert_eq!((guard.to, guard.epoch), (Control::Model, 1));
+    assert!(guard.reason.contains("loaded"));
+
+    // A run for a 2 MW battery cannot take over this 1 MW one.
+    let mut big = TrainConfig::from_toml(
+        &format!("{QRDQN}[env.battery]\ncharge_power_mw = 2.0\ndischarge_power_mw = 2.0\n"),
+        "test",
+    )
+    .unwrap();
+    big.training.total_steps = 1000;
+    big.resolve_for_cap();
+    let fit = build_setup(
+        &[DataSource::Belgium],
+        &SplitSpec::Paper,
+        big.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    let c_run = dir.path().join("c");
+    train(&fit.train_data(), &big, &c_run, &TrainOptions::default()).unwrap();
+    std::os::unix::fs::symlink(&c_run, &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+    let soc = core.state().soc_mwh;
+    let third = replay(
+        &mut core,
+        &market,
+        &days("2023-03-12", 1),
+        &b,
+        config.env.granularity,
+        soc,
+    )
+    .unwrap();
+    assert!(third.iter().all(|r| r.decision.model == id_b));
+    let notices = core.take_notices();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("refused") && n.contains("battery")),
+        "{notices:?}"
+    );
+    assert_eq!(
+        core.journal()
+            .all::<imbarb_live::service::ModelEvent>(EventKind::Model)
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The model lifecycle on post-MARI months (issue #30), as an operator would run it: a QR-DQN
+# trained on pre-MARI prices is deployed on 2024-07-01 and replayed through the service to
+# 2024-12-31 beside the rule and MPC shadows (refit daily on the last 28 days), three ways:
+#   stale    the model alone (the guard only alerts);
+#   retrain  retrained at every month's end (imbarb retrain) and promoted regardless (--force);
+#   guard    the guard hands control to the best shadow after 7 trailing days, and a monthly
+#            retrain is promoted only when it beats the champion and the baselines on the last
+#            14 days (imbarb promote without --force).
+# Usage (repository root, release binary built): experiments/lifecycle/run.sh OUT SEED
+set -euo pipefail
+OUT=$1
+SEED=$2
+BIN=${IMBARB:-target/release/imbarb}
+PRE=../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
+POST=../shared/data/elia_be_imbalance_qh_2024-05_2024-12_postmari.csv
+DA=../shared/data/be_day_ahead_price_qh_2024.csv
+D=$OUT/seed$SEED
+mkdir -p "$D"
+"$BIN" train --config experiments/lifecycle/qrdqn-stale.toml --seed "$SEED" --out "$D/stale" --quiet
+months=(2024-07 2024-08 2024-09 2024-10 2024-11 2024-12)
+month_end() { date -d "$1-01 +1 month -1 day" +%F; }
+for variant in stale retrain guard; do
+  V=$D/$variant
+  mkdir -p "$V/deploy"
+  ln -sfn "$(realpath "$D/stale")" "$V/deploy/current"
+  handover=false
+  [ "$variant" = guard ] && handover=true
+  cat > "$V/live.toml" <<TOML
+bind = "127.0.0.1:0"
+journal = "journal.sqlite"
+[shadow]
+baselines = ["rule", "mpc"]
+refit_days = 28
+[guard]
+window_days = 7
+margin_eur_per_day = 0.0
+handover = $handover
+TOML
+  for m in "${months[@]}"; do
+    end=$(month_end "$m")
+    "$BIN" live --run "$V/deploy/current" --config "$V/live.toml" --replay "$PRE" "$POST" "$DA" --from "$m-01" --to "$end"
+    if [ "$variant" != stale ] && [ "$m" != 2024-12 ]; then
+      "$BIN" retrain --run "$V/deploy/current" --data "$PRE" "$POST" "$DA" --until "$end" --out "$V/cand-$m" --quiet
+      force=""
+      [ "$variant" = retrain ] && force=--force
+      "$BIN" promote --candidate "$V/cand-$m" --live "$V/deploy/current" $force || echo "$m: not promoted"
+      # The candidate's replay buffer is only needed to warm-start the next month from it.
+      find "$V/cand-$m" -name 'replay*' -size +10M -newer "$V/live.toml" -print > /dev/null
+    fi
+  done
+  "$BIN" live days --config "$V/live.toml" > "$V/days.csv"
+done
+echo "done: $D"
