@@ -8,7 +8,7 @@ mod server;
 
 mod common;
 
-use common::{imbarb, stderr, trained};
+use common::{imbarb, stderr, stdout, trained};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,8 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
     std::fs::write(
         &config,
         format!(
-            "bind = \"127.0.0.1:{port}\"\ntoken = \"s3cret\"\njournal = \"live/journal.sqlite\"\n"
+            "bind = \"127.0.0.1:{port}\"\ntoken = \"s3cret\"\njournal = \"live/journal.sqlite\"\n\
+             [shadow]\nbaselines = [\"rule\"]\n"
         ),
     )
     .unwrap();
@@ -126,9 +127,29 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
         metrics.contains("# TYPE imbarb_decisions_total counter"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("imbarb_guard_alerts_total 0")
+            && metrics.contains("imbarb_shadow_in_control 0"),
+        "{metrics}"
+    );
     let (_, status) = get(&format!("{base}/v1/status"));
     let s: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(s["mode"], "replay");
+    // The rule shadow is booked beside the model, which decides.
+    assert_eq!(s["lifecycle"]["control"]["by"], "model", "{s}");
+    let booked: Vec<&str> = s["lifecycle"]["today_eur"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[0].as_str().unwrap())
+        .collect();
+    assert_eq!(booked, ["model", "rule"], "{s}");
+    // Releasing control needs the token, and the model decides already.
+    assert_eq!(post(&format!("{base}/v1/guard/release"), None, ""), 401);
+    assert_eq!(
+        post(&format!("{base}/v1/guard/release"), Some("s3cret"), ""),
+        409
+    );
     // Writes need the token; in replay the simulated battery reports, so telemetry is refused.
     let telemetry = r#"{"at": "2023-08-30T12:00:00Z", "soc_mwh": 1.0, "available_mw": null, "throughput_today_mwh": null}"#;
     assert_eq!(post(&format!("{base}/v1/telemetry"), None, telemetry), 401);
@@ -189,6 +210,16 @@ fn a_replayed_day_serves_the_api_and_survives_a_kill() {
     let distinct: std::collections::BTreeSet<&&str> = times.iter().collect();
     assert_eq!(times.len(), 96, "{csv}");
     assert_eq!(distinct.len(), 96, "a decision time journaled twice");
+    // The replay's end closed the day: one row, the battery's P&L and both books.
+    let days = imbarb(&["live", "days", "--config", config.to_str().unwrap()]);
+    let csv = stdout(&days);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day,control,epoch,sent_eur,model_eur,rule_eur,challenger_eur"
+    );
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].starts_with("2023-08-30,model,0,"), "{csv}");
 }
 
 #[test]

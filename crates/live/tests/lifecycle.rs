@@ -156,6 +156,12 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
         };
         assert!((controller - real).abs() < 1e-6, "{}", d.result.day);
     }
+    // The market moved away from the training prices: the drift check says so.
+    let warnings = core.lifecycle().drift_warnings;
+    assert!(
+        warnings.iter().any(|w| w.starts_with("price level")),
+        "{warnings:?}"
+    );
     // A restart keeps the shadow in control; an operator's release gives it back.
     drop(core);
     let mut core = LiveCore::open_with(
@@ -363,4 +369,50 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
             .len(),
         1
     );
+}
+
+/// A challenger is booked on its own simulated battery: the deployed run itself as challenger
+/// earns exactly what the model earned, day by day, and never decides.
+#[test]
+fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &run);
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let b = config.env.battery;
+    let mut life = lifecycle(vec![], 3);
+    life.shadow.challenger = Some(run.clone());
+    life.guard.handover = false;
+    let mut core = LiveCore::open_with(
+        &run,
+        &dir.path().join("journal.sqlite"),
+        SafetyConfig::default(),
+        life,
+    )
+    .unwrap();
+    let replayed = replay(
+        &mut core,
+        &market,
+        &days("2023-03-10", 3),
+        &b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    )
+    .unwrap();
+    assert!(
+        replayed.iter().any(|r| r.decision.power_mw != 0.0),
+        "never trades"
+    );
+    let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
+    assert_eq!(closed.len(), 3);
+    for d in &closed {
+        let c = d.challenger_eur.expect("the challenger decided all day");
+        assert!(
+            (c - d.result.model_eur).abs() < 1e-6,
+            "{}: {c} vs {}",
+            d.result.day,
+            d.result.model_eur
+        );
+        assert!((c - d.sent_eur).abs() < 1e-6);
+    }
 }
