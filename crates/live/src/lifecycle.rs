@@ -305,9 +305,7 @@ impl Lifecycle {
         at: DateTime<Utc>,
         journal: &Journal,
     ) -> Result<(), JournalError> {
-        for book in self.books_mut() {
-            book.settle(market, at);
-        }
+        self.settle(market, at);
         let today = local_day(at);
         if self.day == Some(today) {
             return Ok(());
@@ -345,9 +343,7 @@ impl Lifecycle {
         at: DateTime<Utc>,
         journal: &Journal,
     ) -> Result<(), JournalError> {
-        for book in self.books_mut() {
-            book.settle(market, at);
-        }
+        self.settle(market, at);
         if let Some(day) = self.day.filter(|d| *d < local_day(at)) {
             self.close_day(day, at, journal)?;
             self.day = None;
@@ -355,13 +351,15 @@ impl Lifecycle {
         Ok(())
     }
 
-    fn books_mut(&mut self) -> impl Iterator<Item = &mut Book> {
+    /// Settles every book on what `market` has published by `at`.
+    fn settle(&mut self, market: &MarketData, at: DateTime<Utc>) {
         let shadows = self.shadows.iter_mut().map(|s| &mut s.book);
         let challenger = self.challenger.iter_mut().map(|c| &mut c.book);
         [&mut self.model_book, &mut self.sent_book]
             .into_iter()
             .chain(shadows)
             .chain(challenger)
+            .for_each(|book| book.settle(market, at));
     }
 
     /// Books `day` as closed, judges the control period's days and acts on the verdict.

@@ -22,12 +22,39 @@ use std::path::Path;
 const QRDQN: &str = "algo = \"qr-dqn\"\n[training]\ntotal_steps = 4000\nlearning_starts = 500\n\
                      validate_every = 2000\nenvs = 8\n[network]\nhidden = [32, 32]\n";
 
-fn train_on(source: DataSource, split: &SplitSpec, run: &Path) -> TrainConfig {
-    let mut config = TrainConfig::from_toml(QRDQN, "test").unwrap();
+/// Trains the config `text` (with `seed`) on the embedded pre-MARI prices into `run`.
+fn train_text(text: &str, seed: u64, run: &Path) -> TrainConfig {
+    let mut config = TrainConfig::from_toml(text, "test").unwrap();
+    config.seed = seed;
     config.resolve_for_cap();
-    let fit = build_setup(&[source], split, config.env.clone(), 0, DaySet::Validation).unwrap();
+    let fit = build_setup(
+        &[DataSource::Belgium],
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
     train(&fit.train_data(), &config, run, &TrainOptions::default()).unwrap();
     config
+}
+
+/// A small QR-DQN on the embedded pre-MARI prices.
+fn train_on(run: &Path) -> TrainConfig {
+    train_text(QRDQN, 0, run)
+}
+
+/// Replays `days` of `market` through `core` with `config`'s battery from `soc` (default: the
+/// battery's first-day SoC).
+fn replay_days(
+    core: &mut LiveCore,
+    market: &imbarb_market::MarketData,
+    days: &[NaiveDate],
+    config: &TrainConfig,
+    soc: Option<f64>,
+) -> Vec<imbarb_live::replay::Replayed> {
+    let soc = soc.unwrap_or(b.first_soc_mwh());
+    replay(core, market, days, &b, config.env.granularity, soc).unwrap()
 }
 
 fn days(from: &str, n: i64) -> Vec<NaiveDate> {
@@ -59,13 +86,12 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     };
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("stale");
-    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &run);
+    let config = train_on(&run);
     let post = DataSource::File(shared.join("elia_be_imbalance_qh_2024-05_2024-12_postmari.csv"));
     let market = load_sources(&[post]).unwrap();
     let journal = dir.path().join("journal.sqlite");
     let window = 3;
     let replayed_days = days("2024-07-01", 6);
-    let b = config.env.battery;
     let mut core = LiveCore::open_with(
         &run,
         &journal,
@@ -73,15 +99,7 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
         lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
     )
     .unwrap();
-    let replayed = replay(
-        &mut core,
-        &market,
-        &replayed_days,
-        &b,
-        config.env.granularity,
-        b.first_soc_mwh(),
-    )
-    .unwrap();
+    let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
 
     // Days close at the next day's first decision, the last at the replay's end.
     let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
@@ -190,21 +208,10 @@ fn a_model_that_leads_its_shadow_keeps_control() {
     let text = QRDQN
         .replace("total_steps = 4000", "total_steps = 60000")
         .replace("validate_every = 2000", "validate_every = 15000");
-    let mut config = TrainConfig::from_toml(&text, "test").unwrap();
-    config.resolve_for_cap();
-    let fit = build_setup(
-        &[DataSource::Belgium],
-        &SplitSpec::Paper,
-        config.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
-    train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+    let config = train_text(&text, 0, &run);
     let market = load_sources(&[DataSource::Belgium]).unwrap();
     let window = 3;
     let replayed_days = days("2023-03-10", 4);
-    let b = config.env.battery;
     let mut core = LiveCore::open_with(
         &run,
         &dir.path().join("journal.sqlite"),
@@ -212,15 +219,7 @@ fn a_model_that_leads_its_shadow_keeps_control() {
         lifecycle(vec![BaselineKind::Rule], window),
     )
     .unwrap();
-    let replayed = replay(
-        &mut core,
-        &market,
-        &replayed_days,
-        &b,
-        config.env.granularity,
-        b.first_soc_mwh(),
-    )
-    .unwrap();
+    let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
     let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
     assert_eq!(closed.len(), 4);
     // Two judgements (at the start of day 4 and at the replay's end), each on the three days
@@ -255,27 +254,15 @@ fn a_model_that_leads_its_shadow_keeps_control() {
 fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b_run) = (dir.path().join("a"), dir.path().join("b"));
-    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &a);
-    let mut other = TrainConfig::from_toml(
+    let config = train_on(&a);
+    train_text(
         &QRDQN.replace("total_steps = 4000", "total_steps = 3000"),
-        "test",
-    )
-    .unwrap();
-    other.seed = 7;
-    other.resolve_for_cap();
-    let fit = build_setup(
-        &[DataSource::Belgium],
-        &SplitSpec::Paper,
-        other.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
-    train(&fit.train_data(), &other, &b_run, &TrainOptions::default()).unwrap();
+        7,
+        &b_run,
+    );
     let link = dir.path().join("current");
     std::os::unix::fs::symlink(&a, &link).unwrap();
     let market = load_sources(&[DataSource::Belgium]).unwrap();
-    let b = config.env.battery;
     let mut core = LiveCore::open_with(
         &link,
         &dir.path().join("journal.sqlite"),
@@ -284,30 +271,20 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     )
     .unwrap();
     let id_a = core.model().to_string();
-    let first = replay(
-        &mut core,
-        &market,
-        &days("2023-03-10", 1),
-        &b,
-        config.env.granularity,
-        b.first_soc_mwh(),
-    )
-    .unwrap();
+    let first = replay_days(&mut core, &market, &days("2023-03-10", 1), &config, None);
     assert!(first.iter().all(|r| r.decision.model == id_a));
     // Promote: re-point the link atomically.
     let tmp = dir.path().join("current.tmp");
     std::os::unix::fs::symlink(&b_run, &tmp).unwrap();
     std::fs::rename(&tmp, &link).unwrap();
     let soc = core.state().soc_mwh;
-    let second = replay(
+    let second = replay_days(
         &mut core,
         &market,
         &days("2023-03-11", 1),
-        &b,
-        config.env.granularity,
-        soc,
-    )
-    .unwrap();
+        &config,
+        Some(soc),
+    );
     let id_b = core.model().to_string();
     assert_ne!(id_a, id_b);
     assert!(second.iter().all(|r| r.decision.model == id_b));
@@ -325,35 +302,25 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     assert!(guard.reason.contains("loaded"));
 
     // A run for a 2 MW battery cannot take over this 1 MW one.
-    let mut big = TrainConfig::from_toml(
-        &format!("{QRDQN}[env.battery]\ncharge_power_mw = 2.0\ndischarge_power_mw = 2.0\n"),
-        "test",
-    )
-    .unwrap();
-    big.training.total_steps = 1000;
-    big.resolve_for_cap();
-    let fit = build_setup(
-        &[DataSource::Belgium],
-        &SplitSpec::Paper,
-        big.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
     let c_run = dir.path().join("c");
-    train(&fit.train_data(), &big, &c_run, &TrainOptions::default()).unwrap();
+    train_text(
+        &format!(
+            "{}[env.battery]\ncharge_power_mw = 2.0\ndischarge_power_mw = 2.0\n",
+            QRDQN.replace("total_steps = 4000", "total_steps = 1000")
+        ),
+        0,
+        &c_run,
+    );
     std::os::unix::fs::symlink(&c_run, &tmp).unwrap();
     std::fs::rename(&tmp, &link).unwrap();
     let soc = core.state().soc_mwh;
-    let third = replay(
+    let third = replay_days(
         &mut core,
         &market,
         &days("2023-03-12", 1),
-        &b,
-        config.env.granularity,
-        soc,
-    )
-    .unwrap();
+        &config,
+        Some(soc),
+    );
     assert!(third.iter().all(|r| r.decision.model == id_b));
     let notices = core.take_notices();
     assert!(
@@ -377,9 +344,8 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
 fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let config = train_on(DataSource::Belgium, &SplitSpec::Paper, &run);
+    let config = train_on(&run);
     let market = load_sources(&[DataSource::Belgium]).unwrap();
-    let b = config.env.battery;
     let mut life = lifecycle(vec![], 3);
     life.shadow.challenger = Some(run.clone());
     life.guard.handover = false;
@@ -390,15 +356,7 @@ fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
         life,
     )
     .unwrap();
-    let replayed = replay(
-        &mut core,
-        &market,
-        &days("2023-03-10", 3),
-        &b,
-        config.env.granularity,
-        b.first_soc_mwh(),
-    )
-    .unwrap();
+    let replayed = replay_days(&mut core, &market, &days("2023-03-10", 3), &config, None);
     assert!(
         replayed.iter().any(|r| r.decision.power_mw != 0.0),
         "never trades"
