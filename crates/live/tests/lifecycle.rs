@@ -53,6 +53,7 @@ fn replay_days(
     config: &TrainConfig,
     soc: Option<f64>,
 ) -> Vec<imbarb_live::replay::Replayed> {
+    let b = config.env.battery;
     let soc = soc.unwrap_or(b.first_soc_mwh());
     replay(core, market, days, &b, config.env.granularity, soc).unwrap()
 }
