@@ -2,7 +2,8 @@
 //! decide, safety, journal) p99 <= 5 ms; `GET /v1/decision` p99 <= 2 ms at 200 requests a
 //! second; memory steady over a replayed week. A QR-DQN with the shipped network is trained
 //! briefly on the synthetic market, then replayed over 7 days through the service core with its
-//! journal, then the API is asked 1,000 times at 200 requests a second, all on 127.0.0.1.
+//! journal, then again with the rule and MPC shadows (issue #30), then the API is asked 1,000
+//! times at 200 requests a second, all on 127.0.0.1.
 //!
 //! cargo bench -p imbarb-live --bench service
 
@@ -112,6 +113,43 @@ fn main() {
             .map(|m| format!("{m:.1}"))
             .collect::<Vec<_>>()
             .join(", ")
+    );
+
+    // The same week with the rule and MPC shadows booked beside the model (issue #30): each
+    // decision also runs both shadows; each day's first also refits them on the last 28 days.
+    let lifecycle = imbarb_live::service::LifecycleConfig {
+        shadow: imbarb_live::lifecycle::ShadowConfig {
+            baselines: vec![
+                imbarb_live::shadow::BaselineKind::Rule,
+                imbarb_live::shadow::BaselineKind::Mpc,
+            ],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut shadowed = LiveCore::open_with(
+        &run,
+        &dir.path().join("shadowed.sqlite"),
+        SafetyConfig::default(),
+        lifecycle,
+    )
+    .expect("core");
+    let mut replay = Replay::new(&data, &week, b, config.env.granularity, b.first_soc_mwh());
+    let mut with = vec![];
+    loop {
+        let t0 = Instant::now();
+        let Some(_) = replay.step(&mut shadowed, &data).expect("step") else {
+            break;
+        };
+        with.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    with.sort_by(f64::total_cmp);
+    println!(
+        "with the rule and MPC shadows: p50 {:.0} us, p99 {:.0} us, max {:.0} us (a day's first decision refits both); p50 {:.1}x the model alone",
+        p(&with, 0.5),
+        p(&with, 0.99),
+        with.last().copied().unwrap_or(f64::NAN),
+        p(&with, 0.5) / p50
     );
 
     let at = week[0].and_hms_opt(12, 0, 0).expect("time").and_utc();
