@@ -29,12 +29,14 @@ pub struct LifecycleConfig {
 /// A model loaded in place of another (`EventKind::Model`): a promotion or a rollback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelEvent {
-    /// The run directory the service was started with (a link the promotion re-pointed).
+    /// The run directory the service was started with (a link a promotion re-points).
     pub run: String,
-    /// The run it pointed to before, and that run's manifest SHA-256.
-    pub from: (String, String),
-    /// The run it points to now, and its manifest SHA-256.
-    pub to: (String, String),
+    /// The manifest SHA-256 of the model before.
+    pub previous: String,
+    /// The manifest SHA-256 of the model now.
+    pub model: String,
+    /// The run directory the link points to now.
+    pub target: String,
 }
 
 /// Why the service could not do what it was asked.
@@ -134,6 +136,11 @@ impl LiveCore {
             core.state.soc_mwh = d.soc_after_mwh;
             core.state.expected_soc_mwh = d.soc_after_mwh;
             core.state.last_power_mw = d.power_mw;
+            // Started on another model than the journal's last decision (promoted while the
+            // service was down): the new model decides, and the change is journaled.
+            if d.model != core.model {
+                core.new_model(d.model.clone(), d.at)?;
+            }
         }
         if let Some(t) = recovered.telemetry {
             core.last_telemetry = Some(t.at);
@@ -239,26 +246,30 @@ impl LiveCore {
             }
         };
         decider.max_age = TimeDelta::days(36_500);
-        let from = self
-            .loaded
-            .as_ref()
-            .map_or_else(String::new, |p| p.display().to_string());
-        let event = ModelEvent {
-            run: self.run_dir.display().to_string(),
-            from: (from, self.model.clone()),
-            to: (
-                target.display().to_string(),
-                decider.identity().manifest_sha256.clone(),
-            ),
-        };
-        self.journal
-            .append(EventKind::Model, at, local_day(at), &event)?;
-        self.model = event.to.1.clone();
+        let previous = self.model.clone();
+        self.model = decider.identity().manifest_sha256.clone();
         self.lifecycle
             .set_reference(decider.manifest().training_prices);
         self.decider = decider;
         self.loaded = Some(target);
         self.refused = None;
+        self.new_model(previous, at)
+    }
+
+    /// Journals that the current model replaced `previous` (a manifest SHA-256) and gives it
+    /// control: a new model is judged afresh.
+    fn new_model(&mut self, previous: String, at: DateTime<Utc>) -> Result<(), LiveError> {
+        let event = ModelEvent {
+            run: self.run_dir.display().to_string(),
+            previous,
+            model: self.model.clone(),
+            target: self
+                .loaded
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string()),
+        };
+        self.journal
+            .append(EventKind::Model, at, local_day(at), &event)?;
         self.lifecycle
             .restore_model(&format!("model {} loaded", self.model), at, &self.journal)?;
         Ok(())

@@ -294,7 +294,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
         core.journal().all(EventKind::Model).unwrap();
     assert_eq!(models.len(), 1);
     assert_eq!(
-        (models[0].from.1.as_str(), models[0].to.1.as_str()),
+        (models[0].previous.as_str(), models[0].model.as_str()),
         (id_a.as_str(), id_b.as_str())
     );
     let guard: Option<GuardEvent> = core.journal().latest(EventKind::Guard).unwrap();
