@@ -337,6 +337,25 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
             .len(),
         1
     );
+    // Promoted while the service was down (back to the first run): the restart journals it.
+    drop(core);
+    std::os::unix::fs::symlink(&a, &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+    let core = LiveCore::open_with(
+        &link,
+        &dir.path().join("journal.sqlite"),
+        SafetyConfig::default(),
+        lifecycle(vec![BaselineKind::Rule], 3),
+    )
+    .unwrap();
+    let models: Vec<imbarb_live::service::ModelEvent> =
+        core.journal().all(EventKind::Model).unwrap();
+    assert_eq!(models.len(), 2);
+    assert_eq!(
+        (models[1].previous.as_str(), models[1].model.as_str()),
+        (id_b.as_str(), id_a.as_str())
+    );
+    assert_eq!(core.lifecycle().control, Control::Model);
 }
 
 /// A challenger is booked on its own simulated battery: the deployed run itself as challenger
