@@ -398,3 +398,37 @@ fn pnl_estimate(svc: &Service, market: &MarketData, day: NaiveDate) -> f64 {
         })
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<LiveConfig, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("live.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        LiveConfig::read(&path)
+    }
+
+    #[test]
+    fn lifecycle_settings_are_checked_by_name() {
+        let ok =
+            read("[shadow]\nbaselines = [\"rule\", \"mpc\"]\n[guard]\nhandover = true\n").unwrap();
+        assert_eq!(ok.shadow.baselines.len(), 2);
+        let e = read("[guard]\nhandover = true\n").unwrap_err();
+        assert!(
+            e.contains("live.toml") && e.contains("shadow.baselines"),
+            "{e}"
+        );
+        let e = read("[shadow]\nbaselines = [\"rule\", \"rule\"]\n").unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = read("[shadow]\nbaselines = [\"oracle\"]\n").unwrap_err();
+        assert!(e.contains("oracle"), "{e}");
+        let e = read("[guard]\nwindow_days = 0\n").unwrap_err();
+        assert!(e.contains("guard.window_days"), "{e}");
+        let e = read("[drift]\nvolatility_ratio = 0.5\n").unwrap_err();
+        assert!(e.contains("drift.volatility_ratio"), "{e}");
+        let e = read("[shadow]\nrefit_days = 0\n").unwrap_err();
+        assert!(e.contains("shadow.refit_days"), "{e}");
+    }
+}
