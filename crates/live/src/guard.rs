@@ -100,6 +100,19 @@ pub enum Alert {
         /// The bound, EUR.
         bound_eur: f64,
     },
+    /// The shadow in control trailed another shadow over the window.
+    ShadowTrailing {
+        /// The shadow in control.
+        controller: String,
+        /// Its mean daily P&L over the window, EUR/day.
+        controller_eur_per_day: f64,
+        /// The better shadow.
+        shadow: String,
+        /// Its mean, EUR/day.
+        shadow_eur_per_day: f64,
+        /// The window's days.
+        days: u32,
+    },
     /// Too many losing days in the window.
     LosingDays {
         /// Losing days in the window.
@@ -129,6 +142,16 @@ impl std::fmt::Display for Alert {
                 eur,
                 bound_eur,
             } => write!(f, "the model lost {:.1} EUR on {day} (bound {bound_eur:.1})", -eur),
+            Alert::ShadowTrailing {
+                controller,
+                controller_eur_per_day,
+                shadow,
+                shadow_eur_per_day,
+                days,
+            } => write!(
+                f,
+                "the {controller} shadow in control earned {controller_eur_per_day:.1} EUR/day over {days} days, the {shadow} shadow {shadow_eur_per_day:.1}"
+            ),
             Alert::LosingDays {
                 losing,
                 days,
@@ -169,20 +192,8 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
     }
     let window = &days[days.len() - n..];
     let model_mean = window.iter().map(|d| d.model_eur).sum::<f64>() / n as f64;
-    // Shadows that decided every day of the window, with their mean.
-    let mut means: Vec<(String, f64)> = vec![];
-    if let Some(first) = window.first() {
-        for (k, (name, _)) in first.shadows.iter().enumerate() {
-            let values: Option<Vec<f64>> = window
-                .iter()
-                .map(|d| d.shadows.get(k).filter(|s| s.0 == *name).and_then(|s| s.1))
-                .collect();
-            if let Some(v) = values {
-                means.push((name.clone(), v.iter().sum::<f64>() / n as f64));
-            }
-        }
-    }
-    verdict.best_shadow = means.into_iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    let means = shadow_means(window);
+    verdict.best_shadow = best(&means);
     if let Some((shadow, mean)) = &verdict.best_shadow {
         if model_mean < mean - config.margin_eur_per_day {
             verdict.alerts.push(Alert::Trailing {
@@ -205,6 +216,52 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
         }
     }
     verdict
+}
+
+/// Each shadow's mean over `window`, for the shadows that decided every day of it.
+fn shadow_means(window: &[DayResult]) -> Vec<(String, f64)> {
+    let Some(first) = window.first() else {
+        return vec![];
+    };
+    first
+        .shadows
+        .iter()
+        .enumerate()
+        .filter_map(|(k, (name, _))| {
+            let values: Option<Vec<f64>> = window
+                .iter()
+                .map(|d| d.shadows.get(k).filter(|s| s.0 == *name).and_then(|s| s.1))
+                .collect();
+            values.map(|v| (name.clone(), v.iter().sum::<f64>() / window.len() as f64))
+        })
+        .collect()
+}
+
+fn best(means: &[(String, f64)]) -> Option<(String, f64)> {
+    means.iter().cloned().max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// While the shadow `controller` decides: the shadow that earned more than it by more than the
+/// margin over the last full window of `days` (closed days since it took control), if any. The
+/// guard then hands control on to that one, so control follows the best shadow rather than the
+/// one that happened to lead when the model was caught.
+pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
+    let n = config.window_days as usize;
+    if days.len() < n || n == 0 {
+        return None;
+    }
+    let means = shadow_means(&days[days.len() - n..]);
+    let own = means.iter().find(|m| m.0 == controller)?.1;
+    let (shadow, mean) = best(&means)?;
+    (shadow != controller && own < mean - config.margin_eur_per_day).then(|| {
+        Alert::ShadowTrailing {
+            controller: controller.to_string(),
+            controller_eur_per_day: own,
+            shadow,
+            shadow_eur_per_day: mean,
+            days: config.window_days,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -274,6 +331,42 @@ mod tests {
         assert!(matches!(v.alerts[0], Alert::DailyLoss { eur, .. } if eur == -60.0));
         assert!(matches!(v.alerts[1], Alert::LosingDays { losing: 3, .. }));
         assert!(v.alerts[1].to_string().contains("3 of 4 days"));
+    }
+
+    #[test]
+    fn control_moves_on_to_a_shadow_that_beats_the_one_in_control() {
+        let config = GuardConfig {
+            window_days: 2,
+            margin_eur_per_day: 5.0,
+            ..GuardConfig::default()
+        };
+        let model = [0.0; 3];
+        let rule = [Some(100.0), Some(100.0), Some(100.0)];
+        // One day of the window only: no judgement.
+        assert!(judge_shadow(
+            &config,
+            &days(&model[..1], &rule[..1], &[Some(500.0)]),
+            "rule"
+        )
+        .is_none());
+        // Within the margin: stays.
+        let close = [Some(104.0); 3];
+        assert!(judge_shadow(&config, &days(&model, &rule, &close), "rule").is_none());
+        let mpc = [Some(0.0), Some(200.0), Some(200.0)];
+        assert_eq!(
+            judge_shadow(&config, &days(&model, &rule, &mpc), "rule"),
+            Some(Alert::ShadowTrailing {
+                controller: "rule".into(),
+                controller_eur_per_day: 100.0,
+                shadow: "mpc".into(),
+                shadow_eur_per_day: 200.0,
+                days: 2
+            })
+        );
+        // The best in control stays; a controller missing a day is not judged.
+        assert!(judge_shadow(&config, &days(&model, &rule, &mpc), "mpc").is_none());
+        let gap = [Some(100.0), None, Some(100.0)];
+        assert!(judge_shadow(&config, &days(&model, &gap, &mpc), "rule").is_none());
     }
 
     #[test]

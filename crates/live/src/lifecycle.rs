@@ -4,7 +4,7 @@
 
 use crate::book::Book;
 use crate::drift::DriftConfig;
-use crate::guard::{judge, Alert, DayResult, GuardConfig, Verdict};
+use crate::guard::{judge, judge_shadow, Alert, DayResult, GuardConfig, Verdict};
 use crate::journal::{EventKind, Journal, JournalError};
 use crate::shadow::{BaselineKind, ShadowBaseline};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -395,22 +395,41 @@ impl Lifecycle {
         };
         journal.append(EventKind::Day, at, day, &event)?;
         self.closed.push(result);
-        // The guard judges the model while it decides; once a shadow decides, an operator or a
-        // new model restores it.
-        if self.control != Control::Model {
+        // While a shadow decides, control follows the best shadow; an operator or a new model
+        // gives it back to the model.
+        if let Control::Shadow(controller) = &self.control {
+            if let Some(alert) = judge_shadow(&self.guard, &self.closed, controller) {
+                let Alert::ShadowTrailing { shadow, .. } = &alert else {
+                    return Ok(());
+                };
+                let to = Control::Shadow(shadow.clone());
+                self.switch(to, vec![alert], at, journal)?;
+            }
             return Ok(());
         }
         self.verdict = judge(&self.guard, &self.closed);
         if self.verdict.alerts.is_empty() {
             return Ok(());
         }
-        self.alerts_total += self.verdict.alerts.len() as u64;
-        let window = self.guard.window_days as usize;
-        let evidence = self.closed[self.closed.len().saturating_sub(window)..].to_vec();
         let to = match (&self.verdict.best_shadow, self.guard.handover) {
             (Some((name, _)), true) => Control::Shadow(name.clone()),
             _ => Control::Model,
         };
+        self.switch(to, self.verdict.alerts.clone(), at, journal)
+    }
+
+    /// Journals `alerts` with the window's days as evidence and hands control to `to` (no
+    /// change when it already decides: the alerts are recorded).
+    fn switch(
+        &mut self,
+        to: Control,
+        alerts: Vec<Alert>,
+        at: DateTime<Utc>,
+        journal: &Journal,
+    ) -> Result<(), JournalError> {
+        self.alerts_total += alerts.len() as u64;
+        let window = self.guard.window_days as usize;
+        let evidence = self.closed[self.closed.len().saturating_sub(window)..].to_vec();
         let switching = to != self.control;
         let reason = if switching {
             format!("the guard hands control to the {to}")
@@ -428,7 +447,7 @@ impl Lifecycle {
             at,
             local_day(at),
             &GuardEvent {
-                alerts: self.verdict.alerts.clone(),
+                alerts,
                 reason,
                 from: self.control.clone(),
                 to: to.clone(),

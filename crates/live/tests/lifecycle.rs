@@ -92,7 +92,7 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     let market = load_sources(&[post]).unwrap();
     let journal = dir.path().join("journal.sqlite");
     let window = 3;
-    let replayed_days = days("2024-07-01", 6);
+    let replayed_days = days("2024-07-01", 9);
     let mut core = LiveCore::open_with(
         &run,
         &journal,
@@ -108,49 +108,67 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
         closed.iter().map(|d| d.result.day).collect::<Vec<_>>(),
         replayed_days
     );
-    // The guard judged once it had a full window (at the start of day 4) and handed over.
-    let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
-    assert_eq!(guard.len(), 1, "{guard:?}");
-    let g = &guard[0];
-    let evidence: Vec<NaiveDate> = g.evidence.iter().map(|d| d.day).collect();
-    assert_eq!(evidence, replayed_days[..window as usize]);
-    let mean = |f: &dyn Fn(&DayEvent) -> Option<f64>| {
-        closed[..window as usize]
-            .iter()
-            .map(|d| f(d).unwrap())
-            .sum::<f64>()
-            / f64::from(window)
+    // The guard, re-derived from the booked days: while the model decides, it is judged on the
+    // last full window of its own days against the best shadow that decided all of them; while
+    // a shadow decides, control moves on to a shadow that beat it over a full window.
+    let w = window as usize;
+    let name = |k: usize| ["rule", "mpc"][k].to_string();
+    let mean_of = |days: &[&DayEvent], f: &dyn Fn(&DayEvent) -> f64| {
+        days.iter().map(|d| f(d)).sum::<f64>() / days.len() as f64
     };
-    let model = mean(&|d| Some(d.result.model_eur));
-    let rule = mean(&|d| d.result.shadows[0].1);
-    let mpc = mean(&|d| d.result.shadows[1].1);
-    let (best, best_eur) = if rule >= mpc {
-        ("rule", rule)
-    } else {
-        ("mpc", mpc)
-    };
-    assert!(
-        model < best_eur,
-        "the stale model ({model:.1} EUR/day) should trail the {best} shadow ({best_eur:.1})"
-    );
-    assert_eq!(g.from, Control::Model);
-    assert_eq!(g.to, Control::Shadow(best.into()));
-    assert!(matches!(&g.alerts[0], Alert::Trailing { shadow, .. } if shadow == best));
-
-    // Decisions before the switch are the model's, after it the shadow's.
-    let switch_day = replayed_days[window as usize];
-    for r in &replayed {
-        let by = r.decision.control.as_deref();
-        if r.decision.day < switch_day {
-            assert_eq!(by, None, "{}", r.decision.at);
-        } else {
-            assert_eq!(
-                by,
-                Some(format!("{best} shadow").as_str()),
-                "{}",
-                r.decision.at
-            );
+    let mut control = Control::Model;
+    let mut epoch_days: Vec<&DayEvent> = vec![];
+    let mut expected = vec![];
+    for d in &closed {
+        epoch_days.push(d);
+        if epoch_days.len() < w {
+            continue;
         }
+        let last = &epoch_days[epoch_days.len() - w..];
+        let shadow_mean = |k: usize| mean_of(last, &|d| d.result.shadows[k].1.unwrap());
+        let best = if shadow_mean(0) >= shadow_mean(1) {
+            0
+        } else {
+            1
+        };
+        let own = match &control {
+            Control::Model => mean_of(last, &|d| d.result.model_eur),
+            Control::Shadow(n) => shadow_mean(if n == "rule" { 0 } else { 1 }),
+        };
+        if control != Control::Shadow(name(best)) && own < shadow_mean(best) {
+            let to = Control::Shadow(name(best));
+            expected.push((control.clone(), to.clone(), d.result.day));
+            control = to;
+            epoch_days.clear();
+        }
+    }
+    let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
+    let got: Vec<(Control, Control, NaiveDate)> = guard
+        .iter()
+        .map(|g| (g.from.clone(), g.to.clone(), g.evidence.last().unwrap().day))
+        .collect();
+    assert_eq!(got, expected);
+    // The stale model is caught on the first day the guard can judge it.
+    assert_eq!(expected[0].0, Control::Model);
+    assert_eq!(expected[0].2, replayed_days[w - 1]);
+    assert!(matches!(&guard[0].alerts[0], Alert::Trailing { .. }));
+    assert_eq!(guard[0].evidence.len(), w);
+
+    // Every decision names who made it: the model until the first switch, then each shadow.
+    let control_on = |day: NaiveDate| -> Option<String> {
+        expected
+            .iter()
+            .rev()
+            .find(|e| e.2 < day)
+            .map(|e| e.1.to_string())
+    };
+    for r in &replayed {
+        assert_eq!(
+            r.decision.control,
+            control_on(r.decision.day),
+            "{}",
+            r.decision.at
+        );
     }
     // The books agree with the replay's own settlement: what was sent earned what the
     // simulated battery earned, day by day; in control, the controller's book is the battery's.
@@ -166,20 +184,35 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
             d.result.day,
             d.sent_eur
         );
-        let controller = if d.result.day < switch_day {
-            d.result.model_eur
-        } else {
-            d.result.shadows[if best == "rule" { 0 } else { 1 }]
-                .1
-                .unwrap()
+        let controller = match control_on(d.result.day).as_deref() {
+            None => d.result.model_eur,
+            Some("rule shadow") => d.result.shadows[0].1.unwrap(),
+            Some(_) => d.result.shadows[1].1.unwrap(),
         };
         assert!((controller - real).abs() < 1e-6, "{}", d.result.day);
     }
-    // The market moved away from the training prices: the drift check says so.
-    let warnings = core.lifecycle().drift_warnings;
-    assert!(
-        warnings.iter().any(|w| w.starts_with("price level")),
-        "{warnings:?}"
+    // Input drift: the last day's warnings are those of its 7 days before against the prices
+    // the run recorded from its training days.
+    let manifest: imbarb_agents::trainer::Manifest =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let training = manifest
+        .training_prices
+        .expect("the run records its training prices");
+    let last_day = *replayed_days.last().unwrap();
+    let from = imbarb_market::calendar::day_start_utc(last_day - TimeDelta::days(7));
+    let to = imbarb_market::calendar::day_start_utc(last_day);
+    let recent = imbarb_market::stats::PriceSummary::of(
+        market
+            .qh
+            .iter()
+            .filter(|r| r.start_utc >= from && r.start_utc < to)
+            .map(|r| r.price.reference_eur_per_mwh()),
+    )
+    .unwrap();
+    assert_eq!(recent.count, 7 * 96);
+    assert_eq!(
+        core.lifecycle().drift_warnings,
+        imbarb_live::drift::warnings(&Default::default(), &training, &recent)
     );
     // A restart keeps the shadow in control; an operator's release gives it back.
     drop(core);
@@ -190,7 +223,7 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
         lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
     )
     .unwrap();
-    assert_eq!(core.lifecycle().control, Control::Shadow(best.into()));
+    assert_eq!(core.lifecycle().control, expected.last().unwrap().1);
     let at = replayed.last().unwrap().decision.at + TimeDelta::minutes(15);
     core.release(at).unwrap();
     assert_eq!(core.lifecycle().control, Control::Model);
