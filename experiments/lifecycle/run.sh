@@ -7,23 +7,29 @@
 #   guard    the guard hands control to the best shadow after 7 trailing days, and a monthly
 #            retrain is promoted only when it beats the champion and the baselines on the last
 #            14 days (imbarb promote without --force).
-# Usage (repository root, release binary built): experiments/lifecycle/run.sh OUT SEED
+# Usage (repository root, release binary built):
+#   experiments/lifecycle/run.sh OUT SEED [VARIANTS]   (VARIANTS default: "stale retrain guard")
 set -euo pipefail
 OUT=$1
 SEED=$2
+VARIANTS=${3:-stale retrain guard}
 BIN=${IMBARB:-target/release/imbarb}
 PRE=../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
 POST=../shared/data/elia_be_imbalance_qh_2024-05_2024-12_postmari.csv
 DA=../shared/data/be_day_ahead_price_qh_2024.csv
 D=$OUT/seed$SEED
 mkdir -p "$D"
-"$BIN" train --config experiments/lifecycle/qrdqn-stale.toml --seed "$SEED" --out "$D/stale" --quiet
+MODEL=$D/model
+# A finished model is kept (train would resume an unfinished one).
+if ! grep -q '"status": "finished"' "$MODEL/manifest.json" 2>/dev/null; then
+  "$BIN" train --config experiments/lifecycle/qrdqn-stale.toml --seed "$SEED" --out "$MODEL" --quiet
+fi
 months=(2024-07 2024-08 2024-09 2024-10 2024-11 2024-12)
 month_end() { date -d "$1-01 +1 month -1 day" +%F; }
-for variant in stale retrain guard; do
+for variant in $VARIANTS; do
   V=$D/$variant
   mkdir -p "$V/deploy"
-  ln -sfn "$(realpath "$D/stale")" "$V/deploy/current"
+  ln -sfn "$(realpath "$MODEL")" "$V/deploy/current"
   handover=false
   [ "$variant" = guard ] && handover=true
   cat > "$V/live.toml" <<TOML
@@ -45,8 +51,6 @@ TOML
       force=""
       [ "$variant" = retrain ] && force=--force
       "$BIN" promote --candidate "$V/cand-$m" --live "$V/deploy/current" $force || echo "$m: not promoted"
-      # The candidate's replay buffer is only needed to warm-start the next month from it.
-      find "$V/cand-$m" -name 'replay*' -size +10M -newer "$V/live.toml" -print > /dev/null
     fi
   done
   "$BIN" live days --config "$V/live.toml" > "$V/days.csv"

@@ -53,6 +53,7 @@ def main():
         ("stale model alone", "stale", "sent_eur"),
         ("retrained monthly, no guard", "retrain", "sent_eur"),
         ("stale + guard + monthly retrain", "guard", "sent_eur"),
+        ("... first guard design (control stayed with the first shadow)", "guard-v1", "sent_eur"),
         ("rule shadow (refit daily, 28 days)", "stale", "rule_eur"),
         ("MPC shadow (refit daily, 28 days)", "stale", "mpc_eur"),
     ]
@@ -64,6 +65,8 @@ def main():
         "|---|" + "---:|" * (len(MONTHS) + 2),
     ]
     for label, variant, column in rows:
+        if not all((s / variant / "days.csv").exists() for s in seeds):
+            continue
         months = defaultdict(list)
         alls = []
         for s in seeds:
@@ -83,14 +86,27 @@ def main():
         + " | ".join(f"{optimum[m]:.1f}" for m in MONTHS)
         + f" | {optimum_all:.1f} | 100 % |"
     )
-    lines += ["", "| seed | guard: first handover | days the shadow decided | promotions (guard) | promotions refused (guard) |", "|---|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| seed | guard: first handover | days a shadow decided (rule / MPC) | switches between shadows | promotions | refused |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for s in seeds:
         days = read(s / "guard" / "days.csv")
         first = next((r["day"] for r in days if r["control"] != "model"), "none")
-        shadow_days = sum(r["control"] != "model" for r in days)
-        hist = s / "guard" / "deploy" / "current.promotions.jsonl"
+        rule_days = sum(r["control"] == "rule shadow" for r in days)
+        mpc_days = sum(r["control"] == "mpc shadow" for r in days)
+        switches = sum(
+            a["control"] != b["control"] and a["control"] != "model" and b["control"] != "model"
+            for a, b in zip(days, days[1:])
+        )
+        hist = s / "guard" / "promotions.jsonl"
+        if not hist.exists():
+            hist = s / "guard" / "deploy" / "current.promotions.jsonl"
         promoted = len(hist.read_text().splitlines()) if hist.exists() else 0
-        lines.append(f"| {s.name} | {first} | {shadow_days} | {promoted} | {5 - promoted} |")
+        lines.append(
+            f"| {s.name} | {first} | {rule_days} / {mpc_days} | {switches} | {promoted} | {5 - promoted} |"
+        )
     print("\n".join(lines))
 
 
