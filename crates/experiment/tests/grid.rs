@@ -74,6 +74,10 @@ fn every_experiment_record_resolves() {
     for entry in std::fs::read_dir(root.join("experiments")).expect("experiments/") {
         let dir = entry.expect("entry").path();
         let path = dir.join("experiment.toml");
+        if !path.exists() {
+            script_record_resolves(&dir);
+            continue;
+        }
         let f = ExperimentFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
         // Resolved against a root with no configs: only the record's own can be found.
         let jobs = f
@@ -238,4 +242,24 @@ fn a_frozen_record_resolves_to_the_same_jobs_and_stays_frozen() {
     let text = std::fs::read_to_string(&frozen_path).unwrap();
     assert!(!text.contains("set =") && !text.contains("steps =") && !text.contains("risk ="));
     assert!(record.join("configs/q-averse.toml").is_file());
+}
+
+/// A record run by a script instead of a grid (`run.sh`) has its notes and results, and every
+/// training config in it reads and passes its checks.
+fn script_record_resolves(dir: &Path) {
+    for f in ["run.sh", "notes.md", "results.md"] {
+        assert!(dir.join(f).is_file(), "{}: no {f}", dir.display());
+    }
+    let mut configs = 0;
+    for entry in std::fs::read_dir(dir).expect("record") {
+        let p = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        if p.extension().is_some_and(|e| e == "toml") && text.contains("algo = ") {
+            let c = imbarb_agents::TrainConfig::from_toml(&text, &p.display().to_string())
+                .unwrap_or_else(|e| panic!("{e}"));
+            c.check().unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            configs += 1;
+        }
+    }
+    assert!(configs > 0, "{}: no training config", dir.display());
 }
