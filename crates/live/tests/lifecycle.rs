@@ -44,6 +44,13 @@ fn train_on(run: &Path) -> TrainConfig {
     train_text(QRDQN, 0, run)
 }
 
+/// Points `link` at `target` in one rename, as `imbarb promote` does.
+fn repoint(link: &Path, target: &Path) {
+    let tmp = link.with_extension("tmp");
+    std::os::unix::fs::symlink(target, &tmp).unwrap();
+    std::fs::rename(&tmp, link).unwrap();
+}
+
 /// Replays `days` of `market` through `core` with `config`'s battery from `soc` (default: the
 /// battery's first-day SoC).
 fn replay_days(
@@ -308,9 +315,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     let first = replay_days(&mut core, &market, &days("2023-03-10", 1), &config, None);
     assert!(first.iter().all(|r| r.decision.model == id_a));
     // Promote: re-point the link atomically.
-    let tmp = dir.path().join("current.tmp");
-    std::os::unix::fs::symlink(&b_run, &tmp).unwrap();
-    std::fs::rename(&tmp, &link).unwrap();
+    repoint(&link, &b_run);
     let soc = core.state().soc_mwh;
     let second = replay_days(
         &mut core,
@@ -345,8 +350,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
         0,
         &c_run,
     );
-    std::os::unix::fs::symlink(&c_run, &tmp).unwrap();
-    std::fs::rename(&tmp, &link).unwrap();
+    repoint(&link, &c_run);
     let soc = core.state().soc_mwh;
     let third = replay_days(
         &mut core,
@@ -372,8 +376,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     );
     // Promoted while the service was down (back to the first run): the restart journals it.
     drop(core);
-    std::os::unix::fs::symlink(&a, &tmp).unwrap();
-    std::fs::rename(&tmp, &link).unwrap();
+    repoint(&link, &a);
     let core = LiveCore::open_with(
         &link,
         &dir.path().join("journal.sqlite"),
