@@ -70,6 +70,8 @@ pub struct LiveCore {
     run_dir: PathBuf,
     loaded: Option<PathBuf>,
     refused: Option<PathBuf>,
+    /// The model the journal's last decision names, when the service started on another.
+    replaced: Option<String>,
     lifecycle: Lifecycle,
 }
 
@@ -129,6 +131,7 @@ impl LiveCore {
             run_dir: run_dir.to_path_buf(),
             loaded: std::fs::canonicalize(run_dir).ok(),
             refused: None,
+            replaced: None,
             lifecycle,
         };
         let recovered = core.journal.recover(NaiveDate::MIN)?;
@@ -137,9 +140,9 @@ impl LiveCore {
             core.state.expected_soc_mwh = d.soc_after_mwh;
             core.state.last_power_mw = d.power_mw;
             // Started on another model than the journal's last decision (promoted while the
-            // service was down): the new model decides, and the change is journaled.
+            // service was down): journaled at the next decision, where the new model decides.
             if d.model != core.model {
-                core.new_model(d.model.clone(), d.at)?;
+                core.replaced = Some(d.model.clone());
             }
         }
         if let Some(t) = recovered.telemetry {
@@ -356,6 +359,9 @@ impl LiveCore {
         at: DateTime<Utc>,
     ) -> Result<(DecisionEvent, SafeSetPoint), LiveError> {
         let day = local_day(at);
+        if let Some(previous) = self.replaced.take() {
+            self.new_model(previous, at)?;
+        }
         self.reload_if_repointed(at)?;
         if self.day != Some(day) {
             // A new day (or a restart): the budget counts this day's decisions only.

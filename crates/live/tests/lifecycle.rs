@@ -374,16 +374,26 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
             .len(),
         1
     );
-    // Promoted while the service was down (back to the first run): the restart journals it.
+    // Promoted while the service was down (back to the first run): journaled at the restart's
+    // first decision, which the new model makes.
     drop(core);
     repoint(&link, &a);
-    let core = LiveCore::open_with(
+    let mut core = LiveCore::open_with(
         &link,
         &dir.path().join("journal.sqlite"),
         SafetyConfig::default(),
         lifecycle(vec![BaselineKind::Rule], 3),
     )
     .unwrap();
+    let soc = core.state().soc_mwh;
+    let fourth = replay_days(
+        &mut core,
+        &market,
+        &days("2023-03-13", 1),
+        &config,
+        Some(soc),
+    );
+    assert!(fourth.iter().all(|r| r.decision.model == id_a));
     let models: Vec<imbarb_live::service::ModelEvent> =
         core.journal().all(EventKind::Model).unwrap();
     assert_eq!(models.len(), 2);
