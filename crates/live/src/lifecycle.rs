@@ -403,6 +403,10 @@ impl Lifecycle {
                     return Ok(());
                 };
                 let to = Control::Shadow(shadow.clone());
+                self.verdict = Verdict {
+                    alerts: vec![alert.clone()],
+                    best_shadow: None,
+                };
                 self.switch(to, vec![alert], at, journal)?;
             }
             return Ok(());
