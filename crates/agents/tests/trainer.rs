@@ -109,6 +109,30 @@ fn same_seed_same_run_and_exact_resume(algo: Algo, actions: ActionSpace, average
         "resumed run, same network"
     );
 
+    // Asked to stop (a scheduler's signal) after its first round, before any validation: it
+    // checkpoints that round, and the resumed run is again the uninterrupted one.
+    let e = tempfile::tempdir().unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let asked = TrainOptions {
+        stop: Some(flag),
+        ..TrainOptions::default()
+    };
+    let first = train(&data(&m), &config, e.path(), &asked).unwrap();
+    assert!(!first.finished);
+    assert_eq!(first.steps, config.training.envs * 96);
+    assert!(
+        metrics(e.path()).is_empty(),
+        "stopped before any validation"
+    );
+    assert!(
+        e.path().join("checkpoints/latest.safetensors").is_file(),
+        "the stop wrote a checkpoint"
+    );
+    let second = train(&data(&m), &config, e.path(), &TrainOptions::default()).unwrap();
+    assert!(second.finished);
+    assert_eq!(metrics(e.path()), metrics(a.path()));
+    assert!(best(e.path()) == best(a.path()));
+
     // A finished run is not retrained; one left marked `running` (interrupted between its last
     // checkpoint and manifest) is marked finished, keeping the code version that trained it.
     let path = a.path().join("manifest.json");

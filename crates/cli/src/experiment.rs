@@ -39,6 +39,53 @@ pub struct ExperimentArgs {
     /// agent's complete config), which later changes to the configs it names cannot change.
     #[arg(long, value_name = "DIR")]
     pub freeze: Option<PathBuf>,
+    /// Where the runs train: on this machine (`local`, `--jobs` at a time) or on a Slurm
+    /// cluster (`slurm`: one array task per unfinished cell, submitted with sbatch).
+    #[arg(long, value_enum, default_value = "local")]
+    pub backend: Backend,
+    /// Slurm: the partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm: each cell's time limit (e.g. 02:00:00).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// Slurm: CPUs per cell.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub cpus_per_task: Option<u32>,
+    /// Slurm: memory per cell (e.g. 4G).
+    #[arg(long)]
+    pub mem: Option<String>,
+    /// Slurm: at most this many cells at once.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_parallel: Option<u32>,
+    /// Slurm: a further #SBATCH option, e.g. --sbatch-arg=--account=abc (repeatable).
+    #[arg(long = "sbatch-arg", allow_hyphen_values = true)]
+    pub sbatch_arg: Vec<String>,
+    /// Slurm: seconds before the time limit at which a cell checkpoints and requeues itself.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub warn_seconds: u32,
+    /// Slurm: submit and return at once (`--status` shows progress, `--evaluate-only` collects).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Slurm: seconds between looks at the queue while waiting.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub poll_seconds: u64,
+    /// Print every cell's state (run directories and Slurm's queue) and exit.
+    #[arg(long)]
+    pub status: bool,
+    /// Train exactly cell N of the grid (what each Slurm array task runs), resuming its run if
+    /// it exists; SIGUSR1 or SIGTERM make it checkpoint its round and stop (exit code 3).
+    #[arg(long, value_name = "N")]
+    pub cell: Option<usize>,
+}
+
+/// Where an experiment's runs train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// This machine.
+    Local,
+    /// A Slurm cluster.
+    Slurm,
 }
 
 /// Train, backtest and report in a few minutes.
@@ -77,6 +124,18 @@ pub fn quickstart(args: QuickstartArgs) -> Result<()> {
         evaluate_only: false,
         agents: None,
         freeze: None,
+        backend: Backend::Local,
+        partition: None,
+        time: None,
+        cpus_per_task: None,
+        mem: None,
+        max_parallel: None,
+        sbatch_arg: vec![],
+        warn_seconds: 120,
+        no_wait: false,
+        poll_seconds: 30,
+        status: false,
+        cell: None,
     })
 }
 
@@ -110,12 +169,28 @@ pub fn run(mut args: ExperimentArgs) -> Result<()> {
         return Ok(());
     }
     let options = ExperimentOptions {
-        file: args.file,
-        out: args.out,
+        file: args.file.clone(),
+        out: args.out.clone(),
         jobs: args.jobs,
         evaluate_only: args.evaluate_only,
-        agents: args.agents,
+        agents: args.agents.clone(),
         exe: std::env::current_exe().context("locating the imbarb binary")?,
+    };
+    if let Some(cell) = args.cell {
+        return crate::cluster::run_cell(&options, cell);
+    }
+    if args.status {
+        return crate::cluster::status(&options);
+    }
+    if args.backend == Backend::Slurm && !args.evaluate_only {
+        let done = crate::cluster::run_on_slurm(&options, &args)?;
+        if !done {
+            return Ok(());
+        }
+    }
+    let options = ExperimentOptions {
+        evaluate_only: options.evaluate_only || args.backend == Backend::Slurm,
+        ..options
     };
     let on_start = |name: &str, runs: usize, dir: &Path| {
         eprintln!(

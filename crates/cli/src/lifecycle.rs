@@ -146,6 +146,7 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
     let options = TrainOptions {
         progress: !args.quiet,
         stop_after_rounds: None,
+        stop: None,
     };
     train(&s.train_data(), &config, &out, &options)?;
     let out = resolve(&out)?;

@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod out;
+mod cluster;
 mod config;
 mod data;
 mod decide;

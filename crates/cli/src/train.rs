@@ -86,6 +86,14 @@ pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
+    run_with(args, None).map(|_| ())
+}
+
+/// `run`, stopping with a checkpoint when `stop` is set (a signal); true when the run finished.
+pub fn run_with(
+    args: TrainArgs,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> Result<bool> {
     if args.exit_with_parent {
         exit_when_stdin_closes();
     }
@@ -135,6 +143,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let options = TrainOptions {
         progress: !args.quiet,
         stop_after_rounds: None,
+        stop,
     };
     let outcome = train(&data, &config, &out, &options)?;
     // A finished run called again does nothing: it has no rate of its own to show.
@@ -163,5 +172,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
         ),
         None => outln!("{}: no validation yet", out.display()),
     }
-    Ok(())
+    if !outcome.finished {
+        outln!(
+            "{}: stopped at step {} with a checkpoint; run again to resume",
+            out.display(),
+            outcome.steps
+        );
+    }
+    Ok(outcome.finished)
 }

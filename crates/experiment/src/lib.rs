@@ -11,6 +11,7 @@ pub mod policy;
 pub mod quickstart;
 pub mod runner;
 pub mod setup;
+pub mod slurm;
 pub mod tables;
 
 pub use grid::{select_agents, ExperimentFile, Job};
@@ -57,11 +58,14 @@ pub struct ExperimentOutcome {
     pub jobs: usize,
 }
 
-/// The experiment's directory and its jobs, with their configs written there.
-fn prepare(
+/// The experiment's name, directory and jobs (the grid's cells, in order), with their configs
+/// written there. Without `lock` (a Slurm cell, which trains one run among many processes) the
+/// directory is not claimed; each run claims its own.
+pub fn prepare(
     o: &ExperimentOptions,
     file: &ExperimentFile,
-) -> Result<(String, PathBuf, Vec<Job>, DirLock)> {
+    lock: bool,
+) -> Result<(String, PathBuf, Vec<Job>, Option<DirLock>)> {
     let name = file.name_for(&o.file);
     let dir = o
         .out
@@ -70,7 +74,11 @@ fn prepare(
     let jobs = file.jobs(&o.file, Path::new(""), &dir)?;
     let jobs = select_agents(jobs, o.agents.as_deref(), &o.file)?;
     // One experiment process per directory: a second one would train the same runs.
-    let lock = DirLock::acquire(&dir)?;
+    let lock = if lock {
+        Some(DirLock::acquire(&dir)?)
+    } else {
+        None
+    };
     for sub in ["configs", "runs", "logs"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("creating {}", dir.join(sub).display()))?;
@@ -101,7 +109,7 @@ pub fn run_experiment(
     let baselines = file
         .baselines()
         .map_err(|e| anyhow::anyhow!("{}: baselines: {e}", o.file.display()))?;
-    let (name, dir, jobs, _owned) = prepare(o, &file)?;
+    let (name, dir, jobs, _owned) = prepare(o, &file, true)?;
     let failures = if o.evaluate_only {
         vec![]
     } else {

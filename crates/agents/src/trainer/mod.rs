@@ -210,6 +210,18 @@ pub fn train(
             session.bar.abandon();
             return Ok(session.outcome(false, &state.progress));
         }
+        let stop_requested = options
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Acquire));
+        if stop_requested && state.progress.steps < t.total_steps {
+            // A round ends at day boundaries: nothing is in flight, so its checkpoint resumes
+            // exactly.
+            run.save_latest(agent.as_ref(), &state)?;
+            run.write_manifest(&manifest)?;
+            session.bar.abandon();
+            return Ok(session.outcome(false, &state.progress));
+        }
     }
     session.bar.finish();
     Ok(session.outcome(true, &state.progress))

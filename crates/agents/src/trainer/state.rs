@@ -79,6 +79,10 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop (as if interrupted) after this many lockstep rounds in this call; for tests.
     pub stop_after_rounds: Option<usize>,
+    /// Set by someone else (a signal handler: the scheduler's warning before a time limit or a
+    /// preemption) to stop after the current round with a checkpoint, so the run resumes from
+    /// that round rather than from its last validation.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The result of a `train` call.
