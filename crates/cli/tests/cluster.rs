@@ -129,18 +129,21 @@ fn a_grid_is_submitted_as_one_array_of_its_unfinished_cells() {
         "{text}"
     );
     assert!(text.contains("running     qr-capnone-seed0"), "{text}");
-    let again = imbarb_with_path(
-        &[
-            "experiment",
-            f,
-            "--out",
-            o,
-            "--backend",
-            "slurm",
-            "--no-wait",
-        ],
-        &bin,
-    );
+    let submit = || {
+        imbarb_with_path(
+            &[
+                "experiment",
+                f,
+                "--out",
+                o,
+                "--backend",
+                "slurm",
+                "--no-wait",
+            ],
+            &bin,
+        )
+    };
+    let again = submit();
     assert!(
         stderr(&again).contains("nothing to submit"),
         "{}",
@@ -154,18 +157,7 @@ fn a_grid_is_submitted_as_one_array_of_its_unfinished_cells() {
         "echo 'sbatch: error: invalid partition specified: gpu' >&2; exit 1",
     );
     fake(&bin, "squeue", "true");
-    let r = imbarb_with_path(
-        &[
-            "experiment",
-            f,
-            "--out",
-            o,
-            "--backend",
-            "slurm",
-            "--no-wait",
-        ],
-        &bin,
-    );
+    let r = submit();
     assert!(!r.status.success());
     assert!(
         stderr(&r).contains("sbatch refused: sbatch: error: invalid partition"),

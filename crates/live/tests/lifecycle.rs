@@ -44,6 +44,17 @@ fn train_on(run: &Path) -> TrainConfig {
     train_text(QRDQN, 0, run)
 }
 
+/// Replays `day` where the battery was left (the service's SoC after its last set-point).
+fn next_day(
+    core: &mut LiveCore,
+    market: &imbarb_market::MarketData,
+    day: &str,
+    config: &TrainConfig,
+) -> Vec<imbarb_live::replay::Replayed> {
+    let soc = core.state().soc_mwh;
+    replay_days(core, market, &days(day, 1), config, Some(soc))
+}
+
 /// Points `link` at `target` in one rename, as `imbarb promote` does.
 fn repoint(link: &Path, target: &Path) {
     let tmp = link.with_extension("tmp");
@@ -316,14 +327,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     assert!(first.iter().all(|r| r.decision.model == id_a));
     // Promote: re-point the link atomically.
     repoint(&link, &b_run);
-    let soc = core.state().soc_mwh;
-    let second = replay_days(
-        &mut core,
-        &market,
-        &days("2023-03-11", 1),
-        &config,
-        Some(soc),
-    );
+    let second = next_day(&mut core, &market, "2023-03-11", &config);
     let id_b = core.model().to_string();
     assert_ne!(id_a, id_b);
     assert!(second.iter().all(|r| r.decision.model == id_b));
@@ -351,14 +355,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
         &c_run,
     );
     repoint(&link, &c_run);
-    let soc = core.state().soc_mwh;
-    let third = replay_days(
-        &mut core,
-        &market,
-        &days("2023-03-12", 1),
-        &config,
-        Some(soc),
-    );
+    let third = next_day(&mut core, &market, "2023-03-12", &config);
     assert!(third.iter().all(|r| r.decision.model == id_b));
     let notices = core.take_notices();
     assert!(
@@ -385,14 +382,7 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
         lifecycle(vec![BaselineKind::Rule], 3),
     )
     .unwrap();
-    let soc = core.state().soc_mwh;
-    let fourth = replay_days(
-        &mut core,
-        &market,
-        &days("2023-03-13", 1),
-        &config,
-        Some(soc),
-    );
+    let fourth = next_day(&mut core, &market, "2023-03-13", &config);
     assert!(fourth.iter().all(|r| r.decision.model == id_a));
     let models: Vec<imbarb_live::service::ModelEvent> =
         core.journal().all(EventKind::Model).unwrap();
