@@ -6,7 +6,9 @@
 #      results are the same;
 #   2. submits a 1-cell grid, signals its task mid-run as the scheduler does before a time limit
 #      (scancel --batch --signal=USR1), checks that the cell checkpointed and requeued itself, and
-#      that the resumed run ends with the local backend's result.
+#      that the resumed run ends with the local backend's result;
+#   3. runs a walk-forward grid whose second month warm-starts from the first (one array per
+#      month, the second after the first) and checks its results equal the local backend's.
 # Prints the wall times; stops its daemons on exit. Needs root (the daemons) and, to install,
 # apt. Usage: scripts/slurm_test.sh [IMBARB_BINARY]
 set -euo pipefail
@@ -163,3 +165,22 @@ grep -q '"status": "finished"' "$work/one-slurm/runs/qr-capnone-seed0/manifest.j
 "$bin" experiment "$work/one.toml" --out "$work/one-slurm" --evaluate-only >/dev/null 2>&1
 same_results "$work/one-local" "$work/one-slurm"
 echo "== signalled cell ($stopped), requeued and resumed: same result as the local run"
+
+# 3. Walk-forward months: the second month's array starts after the first's.
+cat >"$work/wf.toml" <<EOF
+name = "wf"
+seeds = [0, 1]
+data = ["synthetic:2023-01-01..2023-04-30:seed=4"]
+baselines = ["rule"]
+set = { data = { split = "walk-forward-monthly:2023-03..2023-04:7" }, training = { learning_starts = 500, warm_start_steps = 800, validate_every = 800 } }
+[[agents]]
+name = "qr"
+config = "$root/configs/qrdqn.toml"
+steps = 1600
+EOF
+"$bin" experiment "$work/wf.toml" --out "$work/wf-local" --jobs "$(nproc)" >/dev/null 2>&1
+"$bin" experiment "$work/wf.toml" --out "$work/wf-slurm" --backend slurm --poll-seconds 1 \
+  >/dev/null 2>"$work/wf-slurm.err" || { cat "$work/wf-slurm.err" >&2; exit 1; }
+grep -q "dependency=afterok" "$work/wf-slurm/slurm/array-2023-04.sbatch"
+same_results "$work/wf-local" "$work/wf-slurm"
+echo "== walk-forward grid (2 months x 2 seeds, warm-started): one array per month, same results as local"

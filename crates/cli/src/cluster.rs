@@ -110,13 +110,6 @@ pub fn run_on_slurm(o: &ExperimentOptions, args: &ExperimentArgs) -> Result<bool
     };
     let file = ExperimentFile::read(&o.file)?;
     let (name, dir, jobs, lock) = prepare(&o, &file, true)?;
-    if let Some(j) = jobs.iter().find(|j| j.depends_on.is_some()) {
-        bail!(
-            "{}: {} warm-starts from the month before; the Slurm backend runs independent cells only (run walk-forward grids with the local backend)",
-            o.file.display(),
-            j.name()
-        );
-    }
     let out = slurm::absolute(&dir)?;
     if let Some(w) = slurm::shared_filesystem_warning(&out) {
         eprintln!("{w}");
@@ -153,14 +146,38 @@ pub fn run_on_slurm(o: &ExperimentOptions, args: &ExperimentArgs) -> Result<bool
             extra: args.sbatch_arg.clone(),
             warn_seconds: args.warn_seconds,
         };
-        let script = slurm::batch_script(&o.exe, &file_abs, &out, &name, &todo, &options);
-        let job_id = slurm::submit(&script, &out, &todo)?;
-        eprintln!(
-            "experiment {name}: submitted {} of {} cells as Slurm job {job_id} ({})",
-            todo.len(),
-            jobs.len(),
-            out.join("slurm").join("array.sbatch").display()
-        );
+        // Walk-forward months warm-start from the month before: one array per month, each
+        // after the one before (a month whose runs are all finished is not submitted).
+        let mut after: Option<String> = None;
+        for (month, cells) in slurm::arrays(&jobs, &todo) {
+            let script_name = if month.is_empty() {
+                "array.sbatch".to_string()
+            } else {
+                format!("array-{month}.sbatch")
+            };
+            let script = slurm::batch_script(
+                &o.exe,
+                &file_abs,
+                &out,
+                &name,
+                &cells,
+                &options,
+                after.as_deref(),
+            );
+            let job_id = slurm::submit(&script, &out, &script_name, &cells)?;
+            eprintln!(
+                "experiment {name}: submitted {} of {} cells{} as Slurm job {job_id} ({})",
+                cells.len(),
+                jobs.len(),
+                if month.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (test month {month})")
+                },
+                out.join("slurm").join(&script_name).display()
+            );
+            after = Some(job_id);
+        }
     }
     if args.no_wait {
         outln!(

@@ -166,15 +166,17 @@ fn a_grid_is_submitted_as_one_array_of_its_unfinished_cells() {
     );
 }
 
+/// A walk-forward grid whose months warm-start from the month before goes as one array per
+/// month, each after the one before.
 #[test]
-fn warm_started_walk_forward_grids_stay_on_the_local_backend() {
+fn walk_forward_months_go_as_arrays_each_after_the_month_before() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let file = dir.path().join("wf.toml");
     std::fs::write(
         &file,
         format!(
-            "name = \"wf\"\nseeds = [0]\ndata = [\"synthetic:2023-01-01..2023-04-30:seed=2\"]\n\
+            "name = \"wf\"\nseeds = [0, 1]\ndata = [\"synthetic:2023-01-01..2023-04-30:seed=2\"]\n\
              set = {{ data = {{ split = \"walk-forward-monthly:2023-03..2023-04:7\" }}, training = {{ learning_starts = 300, warm_start_steps = 500 }} }}\n\
              [[agents]]\nname = \"qr\"\nconfig = \"{}\"\nsteps = 1000\n",
             root.join("configs/qrdqn.toml").display()
@@ -182,6 +184,19 @@ fn warm_started_walk_forward_grids_stay_on_the_local_backend() {
     )
     .unwrap();
     let out = dir.path().join("exp");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    // Each submission answers the next job id: 42, then 43.
+    fake(
+        &bin,
+        "sbatch",
+        &format!(
+            "n=$(/usr/bin/wc -l < '{c}' 2>/dev/null || echo 0)\necho x >> '{c}'\necho $((42 + n))",
+            c = calls.display()
+        ),
+    );
+    fake(&bin, "squeue", "true");
     let e = imbarb_with_path(
         &[
             "experiment",
@@ -190,13 +205,56 @@ fn warm_started_walk_forward_grids_stay_on_the_local_backend() {
             out.to_str().unwrap(),
             "--backend",
             "slurm",
+            "--no-wait",
         ],
-        dir.path(),
+        &bin,
     );
-    assert!(!e.status.success());
+    assert!(e.status.success(), "{}", stderr(&e));
+    let err = stderr(&e);
     assert!(
-        stderr(&e).contains("warm-starts from the month before"),
-        "{}",
-        stderr(&e)
+        err.contains("submitted 2 of 4 cells (test month 2023-03) as Slurm job 42")
+            && err.contains("submitted 2 of 4 cells (test month 2023-04) as Slurm job 43"),
+        "{err}"
     );
+    let march = std::fs::read_to_string(out.join("slurm/array-2023-03.sbatch")).unwrap();
+    let april = std::fs::read_to_string(out.join("slurm/array-2023-04.sbatch")).unwrap();
+    assert!(!march.contains("--dependency"), "{march}");
+    assert!(april.contains("#SBATCH --dependency=afterok:42"), "{april}");
+    // Each array holds its month's cells (the grid's own numbering).
+    let cells = std::fs::read_to_string(out.join("slurm/cells.tsv")).unwrap();
+    let index_of = |run: &str| -> String {
+        cells
+            .lines()
+            .find(|l| l.split('\t').nth(1) == Some(run))
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .unwrap()
+    };
+    let april_cells = format!(
+        "{},{}",
+        index_of("qr-capnone-seed0-2023-04"),
+        index_of("qr-capnone-seed1-2023-04")
+    );
+    assert!(
+        april.contains(&format!("--array={april_cells}"))
+            || april.contains(&format!(
+                "--array={}-{}",
+                index_of("qr-capnone-seed0-2023-04"),
+                index_of("qr-capnone-seed1-2023-04")
+            )),
+        "{april}\n{cells}"
+    );
+    // A month run cannot train before the month it warm-starts from.
+    let c = imbarb_with_path(
+        &[
+            "experiment",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--cell",
+            &index_of("qr-capnone-seed0-2023-04"),
+        ],
+        &bin,
+    );
+    assert!(!c.status.success());
+    assert!(stderr(&c).contains("has not finished"), "{}", stderr(&c));
 }

@@ -63,6 +63,22 @@ pub fn finished(job: &Job) -> bool {
         .is_some_and(|v| v["status"] == "finished")
 }
 
+/// The unfinished `cells` of `jobs` as submissions in order: one array for a grid of
+/// independent runs; for a walk-forward grid whose months warm-start from the month before, one
+/// array per test month (each to start after the one before), as (label, cells).
+pub fn arrays(jobs: &[Job], cells: &[usize]) -> Vec<(String, Vec<usize>)> {
+    let mut months: Vec<(String, Vec<usize>)> = vec![];
+    for &c in cells {
+        let label = jobs[c].month.clone().unwrap_or_default();
+        match months.iter_mut().find(|(m, _)| *m == label) {
+            Some((_, v)) => v.push(c),
+            None => months.push((label, vec![c])),
+        }
+    }
+    months.sort_by(|a, b| a.0.cmp(&b.0));
+    months
+}
+
 /// `a,b,c` with runs of consecutive cells as `a-b`: Slurm's array syntax.
 pub fn array_spec(cells: &[usize]) -> String {
     let mut parts: Vec<String> = vec![];
@@ -88,6 +104,8 @@ fn quote(p: &Path) -> String {
 
 /// The batch script for `cells` of the experiment `file` in `out` (absolute paths), run by
 /// `exe`.
+/// With `after` (a job id), the array starts once that job's every task has finished well: a
+/// walk-forward month after the month its runs warm-start from.
 pub fn batch_script(
     exe: &Path,
     file: &Path,
@@ -95,10 +113,15 @@ pub fn batch_script(
     name: &str,
     cells: &[usize],
     o: &SlurmOptions,
+    after: Option<&str>,
 ) -> String {
     let mut s = String::from("#!/bin/bash\n");
     let mut line = |l: String| s.push_str(&format!("#SBATCH {l}\n"));
     line(format!("--job-name=imbarb-{name}"));
+    if let Some(job) = after {
+        line(format!("--dependency=afterok:{job}"));
+        line("--kill-on-invalid-dep=yes".into());
+    }
     let limit = o.max_parallel.map_or(String::new(), |k| format!("%{k}"));
     line(format!("--array={}{limit}", array_spec(cells)));
     line(format!(
@@ -160,12 +183,12 @@ fn slurm(cmd: &str, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Writes the batch script for `cells` into `<out>/slurm/array.sbatch` and submits it; returns
+/// Writes the batch script for `cells` into `<out>/slurm/<script_name>` and submits it; returns
 /// the job id, recorded in `<out>/slurm/jobs.jsonl`.
-pub fn submit(script: &str, out: &Path, cells: &[usize]) -> Result<String> {
+pub fn submit(script: &str, out: &Path, script_name: &str, cells: &[usize]) -> Result<String> {
     let dir = out.join("slurm");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("array.sbatch");
+    let path = dir.join(script_name);
     imbarb_util::fs::write_atomic(&path, script.as_bytes())?;
     let path_text = path.display().to_string();
     let stdout = slurm("sbatch", &["--parsable", &path_text])?;
@@ -318,9 +341,11 @@ mod tests {
             "grid",
             &[0, 1, 3],
             &o,
+            Some("41"),
         );
         for l in [
             "#SBATCH --array=0-1,3%3",
+            "#SBATCH --dependency=afterok:41",
             "#SBATCH --output=/shared/out/slurm/cell-%a.log",
             "#SBATCH --requeue",
             "#SBATCH --signal=B:USR1@120",
