@@ -145,6 +145,7 @@ pub fn run_on_slurm(o: &ExperimentOptions, args: &ExperimentArgs) -> Result<bool
             max_parallel: args.max_parallel,
             extra: args.sbatch_arg.clone(),
             warn_seconds: args.warn_seconds,
+            agents: o.agents.clone(),
         };
         // Walk-forward months warm-start from the month before: one array per month, each
         // after the one before (a month whose runs are all finished is not submitted).

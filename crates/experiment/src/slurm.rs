@@ -28,6 +28,8 @@ pub struct SlurmOptions {
     pub extra: Vec<String>,
     /// Seconds before the time limit at which the cell is told to checkpoint and requeue.
     pub warn_seconds: u32,
+    /// The agents selected (`--agents`): the cells are numbered within that selection.
+    pub agents: Option<Vec<String>>,
 }
 
 /// Where a cell stands.
@@ -150,7 +152,7 @@ pub fn batch_script(
         "\n# One cell of the grid: `imbarb experiment --cell` trains (or resumes) exactly its run.\n\
          # Before the time limit (or on `scancel --batch --signal=USR1`) the cell checkpoints its\n\
          # round and stops; the task then requeues itself and resumes from that checkpoint.\n\
-         {exe} experiment {file} --cell \"$SLURM_ARRAY_TASK_ID\" --out {out} &\n\
+         {exe} experiment {file} --cell \"$SLURM_ARRAY_TASK_ID\" --out {out}{agents} &\n\
          cell=$!\n\
          requeue() {{\n  kill -USR1 \"$cell\"\n  wait \"$cell\"\n  scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"\n  exit 0\n}}\n\
          trap requeue USR1\n\
@@ -159,6 +161,10 @@ pub fn batch_script(
         exe = quote(exe),
         file = quote(file),
         out = quote(out),
+        agents = o.agents.as_ref().map_or(String::new(), |a| format!(
+            " --agents {}",
+            quote(Path::new(&a.join(",")))
+        )),
     ));
     s
 }
@@ -333,6 +339,7 @@ mod tests {
             max_parallel: Some(3),
             extra: vec!["--account=abc".into()],
             warn_seconds: 120,
+            agents: Some(vec!["qr".into(), "iqn".into()]),
         };
         let s = batch_script(
             Path::new("/opt/imbarb"),
@@ -354,7 +361,7 @@ mod tests {
             "#SBATCH --cpus-per-task=2",
             "#SBATCH --mem=4G",
             "#SBATCH --account=abc",
-            "'/opt/imbarb' experiment '/home/x/it'\\''s.toml' --cell \"$SLURM_ARRAY_TASK_ID\" --out '/shared/out' &",
+            "'/opt/imbarb' experiment '/home/x/it'\\''s.toml' --cell \"$SLURM_ARRAY_TASK_ID\" --out '/shared/out' --agents 'qr,iqn' &",
             "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"",
         ] {
             assert!(s.contains(l), "{l}\n{s}");
