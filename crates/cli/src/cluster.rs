@@ -190,7 +190,16 @@ pub fn run_on_slurm(o: &ExperimentOptions, args: &ExperimentArgs) -> Result<bool
     }
     let mut last = String::new();
     loop {
-        let states = slurm::cell_states(&jobs, &slurm::queued(&ids()?)?);
+        // A queue that does not answer (slurmctld restarting) is asked again at the next poll.
+        let queue = match slurm::queued(&ids()?) {
+            Ok(q) => q,
+            Err(e) => {
+                eprintln!("{e}; asking again in {} s", args.poll_seconds);
+                std::thread::sleep(std::time::Duration::from_secs(args.poll_seconds));
+                continue;
+            }
+        };
+        let states = slurm::cell_states(&jobs, &queue);
         let line = counts(&states);
         if line != last {
             eprintln!("{}  {line}", chrono::Utc::now().format("%H:%M:%S"));
