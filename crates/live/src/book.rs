@@ -10,7 +10,7 @@ use imbarb_sim::BatteryConfig;
 use std::collections::BTreeMap;
 
 /// A quarter-hour's unsettled moves.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Pending {
     qh_start: DateTime<Utc>,
     grid_mwh: f64,
@@ -18,7 +18,7 @@ struct Pending {
 }
 
 /// A simulated battery and its settled P&L by day.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Book {
     battery: BatteryConfig,
     /// Cell energy, MWh.
@@ -120,6 +120,11 @@ impl Book {
             }
         });
         self.unsettled += dropped;
+    }
+
+    /// Forgets the P&L of `day` and the days before (closed and journaled).
+    pub fn forget_through(&mut self, day: NaiveDate) {
+        self.days.retain(|d, _| *d > day);
     }
 
     /// The settled P&L of `day`, EUR (0 when nothing was booked).

@@ -34,6 +34,8 @@ pub enum EventKind {
     Guard,
     /// A new model loaded (promotion or rollback), with the old and new identities.
     Model,
+    /// The books of the day in progress (model, battery, shadows), after each decision.
+    Books,
 }
 
 impl EventKind {
@@ -45,6 +47,7 @@ impl EventKind {
             EventKind::Day => "day",
             EventKind::Guard => "guard",
             EventKind::Model => "model",
+            EventKind::Books => "books",
         }
     }
 }

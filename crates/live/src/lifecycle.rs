@@ -114,6 +114,22 @@ pub struct GuardEvent {
     pub evidence: Vec<DayResult>,
 }
 
+/// The books of the day in progress (`EventKind::Books`, after every decision): a restart
+/// continues them rather than starting the day's P&L anew.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BooksEvent {
+    /// The day in progress.
+    pub day: NaiveDate,
+    /// The model's book.
+    pub model: Book,
+    /// What the battery did.
+    pub sent: Book,
+    /// Each shadow's book, and whether it has decided all day so far.
+    pub shadows: Vec<(String, Book, bool)>,
+    /// The challenger's, if one runs.
+    pub challenger: Option<(Book, bool)>,
+}
+
 /// The service's view of the lifecycle, for `/v1/status`, `/metrics` and the status page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct LifecycleStatus {
@@ -141,6 +157,8 @@ struct Shadow {
     baseline: ShadowBaseline,
     book: Book,
     complete_today: bool,
+    /// The day a refit was last tried (tried once a day).
+    refit_tried: Option<NaiveDate>,
 }
 
 /// A challenger run with its book.
@@ -164,6 +182,7 @@ pub struct Lifecycle {
     epoch: u64,
     closed: Vec<DayResult>,
     day: Option<NaiveDate>,
+    drift_day: Option<NaiveDate>,
     verdict: Verdict,
     alerts_total: u64,
     drift_warnings: Vec<String>,
@@ -197,6 +216,7 @@ impl Lifecycle {
                 baseline: ShadowBaseline::new(k, env.clone(), shadow.mpc_horizon),
                 book: Book::new(battery, soc_mwh),
                 complete_today: false,
+                refit_tried: None,
             })
             .collect();
         let challenger = match &shadow.challenger {
@@ -232,6 +252,7 @@ impl Lifecycle {
             epoch: 0,
             closed: vec![],
             day: None,
+            drift_day: None,
             verdict: Verdict::default(),
             alerts_total: 0,
             drift_warnings: vec![],
@@ -253,6 +274,28 @@ impl Lifecycle {
             .filter(|d| d.epoch == self.epoch)
             .map(|d| d.result)
             .collect();
+        // The day in progress continues where the books were left (unless it was closed).
+        let open_books = journal.latest::<BooksEvent>(EventKind::Books)?.filter(|b| {
+            journal
+                .events::<DayEvent>(EventKind::Day, b.day)
+                .is_ok_and(|d| d.is_empty())
+        });
+        if let Some(b) = open_books {
+            self.day = Some(b.day);
+            self.model_book = b.model;
+            self.sent_book = b.sent;
+            for s in &mut self.shadows {
+                let name = s.baseline.kind().to_string();
+                if let Some((_, book, complete)) = b.shadows.iter().find(|x| x.0 == name) {
+                    s.book = book.clone();
+                    s.complete_today = *complete;
+                }
+            }
+            if let (Some(c), Some((book, complete))) = (&mut self.challenger, b.challenger) {
+                c.book = book;
+                c.complete_today = complete;
+            }
+        }
         // A shadow in control that is no longer configured cannot decide: the model takes over.
         if let Control::Shadow(name) = &self.control {
             if !self
@@ -307,31 +350,62 @@ impl Lifecycle {
     ) -> Result<(), JournalError> {
         self.settle(market, at);
         let today = local_day(at);
-        if self.day == Some(today) {
-            return Ok(());
+        if self.day != Some(today) {
+            if let Some(prev) = self.day.filter(|d| *d < today) {
+                self.close_day(prev, at, journal)?;
+            }
+            self.day = Some(today);
+            for s in &mut self.shadows {
+                s.complete_today = true;
+            }
+            if let Some(c) = &mut self.challenger {
+                c.complete_today = true;
+            }
         }
-        if let Some(prev) = self.day.filter(|d| *d < today) {
-            self.close_day(prev, at, journal)?;
+        if self.drift_day != Some(today) {
+            self.drift_day = Some(today);
+            self.check_drift(market, today);
         }
-        self.day = Some(today);
-        self.check_drift(market, today);
+        // Refit once a day: at its start, or at a restart during it.
         for s in &mut self.shadows {
-            s.complete_today = match s
+            if s.baseline.fitted_for(today) || s.refit_tried == Some(today) {
+                continue;
+            }
+            s.refit_tried = Some(today);
+            if let Err(e) = s
                 .baseline
                 .refit(market, today, self.shadow_config.refit_days)
             {
-                Ok(_) => true,
-                Err(e) => {
-                    self.notices
-                        .push(format!("{} shadow, {today}: {e}", s.baseline.kind()));
-                    false
-                }
-            };
-        }
-        if let Some(c) = &mut self.challenger {
-            c.complete_today = true;
+                self.notices
+                    .push(format!("{} shadow, {today}: {e}", s.baseline.kind()));
+                s.complete_today = false;
+            }
         }
         Ok(())
+    }
+
+    /// The books of the day in progress, for the journal.
+    pub fn books(&self) -> Option<BooksEvent> {
+        Some(BooksEvent {
+            day: self.day?,
+            model: self.model_book.clone(),
+            sent: self.sent_book.clone(),
+            shadows: self
+                .shadows
+                .iter()
+                .map(|s| {
+                    (
+                        s.baseline.kind().to_string(),
+                        s.book.clone(),
+                        s.complete_today,
+                    )
+                })
+                .collect(),
+            challenger: self
+                .challenger
+                .as_ref()
+                .map(|c| (c.book.clone(), c.complete_today)),
+        })
     }
 
     /// Closes the day in progress once `at` (the end of a replay) is past it: settles on what
@@ -395,6 +469,15 @@ impl Lifecycle {
         };
         journal.append(EventKind::Day, at, day, &event)?;
         self.closed.push(result);
+        // Journaled: the books keep only the days still open.
+        self.model_book.forget_through(day);
+        self.sent_book.forget_through(day);
+        for s in &mut self.shadows {
+            s.book.forget_through(day);
+        }
+        if let Some(c) = &mut self.challenger {
+            c.book.forget_through(day);
+        }
         // While a shadow decides, control follows the best shadow; an operator or a new model
         // gives it back to the model.
         if let Control::Shadow(controller) = &self.control {

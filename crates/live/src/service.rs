@@ -443,6 +443,9 @@ impl LiveCore {
         self.journal.append(EventKind::Decision, at, day, &event)?;
         self.lifecycle
             .after_decision(at, real, event.power_mw, model_mw, duration_h);
+        if let Some(books) = self.lifecycle.books() {
+            self.journal.append(EventKind::Books, at, day, &books)?;
+        }
         self.state.throughput_mwh += event.throughput_mwh;
         self.state.last_power_mw = event.power_mw;
         self.state.soc_mwh = soc_after;

@@ -430,3 +430,70 @@ fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
         assert!((c - d.sent_eur).abs() < 1e-6);
     }
 }
+
+/// A service restarted in the middle of days continues the day's books from the journal: the
+/// days it closes and the guard's switches equal those of a run never stopped.
+#[test]
+fn a_restart_mid_day_continues_the_days_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let config = train_on(&run);
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let b = config.env.battery;
+    let replayed_days = days("2023-03-01", 4);
+    let open = |journal: &str| {
+        LiveCore::open_with(
+            &run,
+            &dir.path().join(journal),
+            SafetyConfig::default(),
+            lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], 2),
+        )
+        .unwrap()
+    };
+    let mut whole = open("whole.sqlite");
+    replay_days(&mut whole, &market, &replayed_days, &config, None);
+
+    let mut r = imbarb_live::replay::Replay::new(
+        &market,
+        &replayed_days,
+        b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    );
+    let mut core = open("parts.sqlite");
+    let mut n = 0;
+    // Stopped mid-day twice (mid-morning of day 2, the evening of day 3), restarted each time.
+    while r.step(&mut core, &market).unwrap().is_some() {
+        n += 1;
+        if n == 96 + 40 || n == 2 * 96 + 80 {
+            drop(core);
+            core = open("parts.sqlite");
+        }
+    }
+    let days_of = |c: &LiveCore| -> Vec<DayEvent> { c.journal().all(EventKind::Day).unwrap() };
+    let (a, p) = (days_of(&whole), days_of(&core));
+    assert_eq!(a.len(), 4);
+    for (x, y) in a.iter().zip(&p) {
+        assert_eq!(x.result.day, y.result.day);
+        assert!((x.sent_eur - y.sent_eur).abs() < 1e-6, "{x:?}\n{y:?}");
+        assert!((x.result.model_eur - y.result.model_eur).abs() < 1e-6);
+        for (s, t) in x.result.shadows.iter().zip(&y.result.shadows) {
+            assert_eq!(s.0, t.0);
+            assert!(
+                (s.1.unwrap() - t.1.unwrap()).abs() < 1e-6,
+                "{}: {s:?} vs {t:?}",
+                x.result.day
+            );
+        }
+        assert_eq!((&x.control, x.epoch), (&y.control, y.epoch));
+    }
+    let switches = |c: &LiveCore| -> Vec<(Control, Control, u64)> {
+        c.journal()
+            .all::<GuardEvent>(EventKind::Guard)
+            .unwrap()
+            .into_iter()
+            .map(|g| (g.from, g.to, g.epoch))
+            .collect()
+    };
+    assert_eq!(switches(&whole), switches(&core));
+}
