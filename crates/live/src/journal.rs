@@ -203,6 +203,17 @@ impl Journal {
         )
     }
 
+    /// Deletes the `kind` events of days before `day`: for derived state (the books of a day in
+    /// progress) that only the latest copy matters for, so the journal stays bounded.
+    pub fn forget_before(&self, kind: EventKind, day: NaiveDate) -> Result<usize, JournalError> {
+        self.conn
+            .execute(
+                "DELETE FROM events WHERE kind = ?1 AND day < ?2",
+                params![kind.as_str(), day.to_string()],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The bodies of every `kind` event, in order.
     pub fn all<T: DeserializeOwned>(&self, kind: EventKind) -> Result<Vec<T>, JournalError> {
         self.bodies(

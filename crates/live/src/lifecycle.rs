@@ -468,6 +468,8 @@ impl Lifecycle {
             epoch: self.epoch,
         };
         journal.append(EventKind::Day, at, day, &event)?;
+        // The day is closed: its books' snapshots are no longer needed.
+        journal.forget_before(EventKind::Books, day.succ_opt().unwrap_or(day))?;
         self.closed.push(result);
         // Journaled: the books keep only the days still open.
         self.model_book.forget_through(day);

@@ -496,4 +496,8 @@ fn a_restart_mid_day_continues_the_days_books() {
             .collect()
     };
     assert_eq!(switches(&whole), switches(&core));
+    // Only the open day's books stay in the journal (none: the replay's end closed the last).
+    let books: Vec<imbarb_live::lifecycle::BooksEvent> =
+        core.journal().all(EventKind::Books).unwrap();
+    assert!(books.is_empty(), "{} snapshots kept", books.len());
 }
