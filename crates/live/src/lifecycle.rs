@@ -653,8 +653,8 @@ impl Lifecycle {
         Proposals { controller }
     }
 
-    /// Books the model's own proposal: on the real battery while it decides (the set-point
-    /// `sent_mw`), else on its simulated one (`model_mw`, decided on `model_state`).
+    /// The battery state the model decides on at `at`: the real one (`real`: SoC and today's
+    /// cell throughput) while it decides, else its own book's.
     pub fn model_state(&mut self, at: DateTime<Utc>, real: (f64, f64)) -> BatteryState {
         self.model_book.start(at);
         if self.control == Control::Model {
