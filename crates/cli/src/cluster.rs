@@ -6,20 +6,15 @@
 use crate::experiment::ExperimentArgs;
 use anyhow::{bail, Context, Result};
 use imbarb_experiment::slurm::{self, CellState, SlurmOptions};
-use imbarb_experiment::{prepare, ExperimentFile, ExperimentOptions, Job};
+use imbarb_experiment::{grid_of, prepare, ExperimentFile, ExperimentOptions};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-/// The grid's cells (without claiming the experiment directory).
-fn cells(o: &ExperimentOptions) -> Result<(String, std::path::PathBuf, Vec<Job>)> {
-    let file = ExperimentFile::read(&o.file)?;
-    let (name, dir, jobs, _) = prepare(o, &file, false)?;
-    Ok((name, dir, jobs))
-}
-
 /// Trains cell `n` of the grid (resuming its run). SIGUSR1 or SIGTERM: checkpoint and exit 3.
 pub fn run_cell(o: &ExperimentOptions, n: usize) -> Result<()> {
-    let (_, _, jobs) = cells(o)?;
+    // Its config written (as the submission did), the experiment directory not claimed: every
+    // cell trains beside the others, each claiming its own run.
+    let (_, _, jobs, _) = prepare(o, &ExperimentFile::read(&o.file)?, false)?;
     let Some(job) = jobs.get(n) else {
         bail!(
             "--cell {n}: the grid of {} has {} cells (0 to {})",
@@ -64,7 +59,7 @@ pub fn run_cell(o: &ExperimentOptions, n: usize) -> Result<()> {
 
 /// Prints every cell's state.
 pub fn status(o: &ExperimentOptions) -> Result<()> {
-    let (name, dir, jobs) = cells(o)?;
+    let (name, dir, jobs) = grid_of(o, &ExperimentFile::read(&o.file)?)?;
     let ids: Vec<String> = slurm::submissions(&dir)?
         .into_iter()
         .map(|s| s.job_id)

@@ -58,6 +58,21 @@ pub struct ExperimentOutcome {
     pub jobs: usize,
 }
 
+/// The experiment's name, directory and jobs (the grid's cells, in order), touching nothing.
+pub fn grid_of(
+    o: &ExperimentOptions,
+    file: &ExperimentFile,
+) -> Result<(String, PathBuf, Vec<Job>)> {
+    let name = file.name_for(&o.file);
+    let dir = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
+    let jobs = file.jobs(&o.file, Path::new(""), &dir)?;
+    let jobs = select_agents(jobs, o.agents.as_deref(), &o.file)?;
+    Ok((name, dir, jobs))
+}
+
 /// The experiment's name, directory and jobs (the grid's cells, in order), with their configs
 /// written there. Without `lock` (a Slurm cell, which trains one run among many processes) the
 /// directory is not claimed; each run claims its own.
@@ -66,13 +81,7 @@ pub fn prepare(
     file: &ExperimentFile,
     lock: bool,
 ) -> Result<(String, PathBuf, Vec<Job>, Option<DirLock>)> {
-    let name = file.name_for(&o.file);
-    let dir = o
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/experiments").join(&name));
-    let jobs = file.jobs(&o.file, Path::new(""), &dir)?;
-    let jobs = select_agents(jobs, o.agents.as_deref(), &o.file)?;
+    let (name, dir, jobs) = grid_of(o, file)?;
     // One experiment process per directory: a second one would train the same runs.
     let lock = if lock {
         Some(DirLock::acquire(&dir)?)

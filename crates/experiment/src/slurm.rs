@@ -59,10 +59,8 @@ pub struct Submission {
 
 /// Whether the run of `job` has trained to the end.
 pub fn finished(job: &Job) -> bool {
-    std::fs::read_to_string(job.run.join("manifest.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["status"] == "finished")
+    imbarb_agents::trainer::read_manifest(&job.run)
+        .is_ok_and(|m| m.status == imbarb_agents::trainer::RunStatus::Finished)
 }
 
 /// The unfinished `cells` of `jobs` as submissions in order: one array for a grid of

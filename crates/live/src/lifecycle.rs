@@ -348,12 +348,9 @@ impl Lifecycle {
         at: DateTime<Utc>,
         journal: &Journal,
     ) -> Result<(), JournalError> {
-        self.settle(market, at);
+        self.finish(market, at, journal)?;
         let today = local_day(at);
         if self.day != Some(today) {
-            if let Some(prev) = self.day.filter(|d| *d < today) {
-                self.close_day(prev, at, journal)?;
-            }
             self.day = Some(today);
             for s in &mut self.shadows {
                 s.complete_today = true;
@@ -408,9 +405,9 @@ impl Lifecycle {
         })
     }
 
-    /// Closes the day in progress once `at` (the end of a replay) is past it: settles on what
-    /// `market` has published and journals the day. A restarted service starts its books anew,
-    /// so a replay run in parts closes each part's last day here.
+    /// Settles the books on what `market` has published by `at` and, once `at` is past the day
+    /// in progress, closes it (journaled, judged): before every decision, and at the end of a
+    /// replay, whose last day no later decision closes.
     pub fn finish(
         &mut self,
         market: &MarketData,

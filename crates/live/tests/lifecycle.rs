@@ -111,13 +111,16 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     let journal = dir.path().join("journal.sqlite");
     let window = 3;
     let replayed_days = days("2024-07-01", 9);
-    let mut core = LiveCore::open_with(
-        &run,
-        &journal,
-        SafetyConfig::default(),
-        lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
-    )
-    .unwrap();
+    let open = || {
+        LiveCore::open_with(
+            &run,
+            &journal,
+            SafetyConfig::default(),
+            lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
+        )
+        .unwrap()
+    };
+    let mut core = open();
     let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
 
     // Days close at the next day's first decision, the last at the replay's end.
@@ -234,13 +237,7 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     );
     // A restart keeps the shadow in control; an operator's release gives it back.
     drop(core);
-    let mut core = LiveCore::open_with(
-        &run,
-        &journal,
-        SafetyConfig::default(),
-        lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
-    )
-    .unwrap();
+    let mut core = open();
     assert_eq!(core.lifecycle().control, expected.last().unwrap().1);
     let at = replayed.last().unwrap().decision.at + TimeDelta::minutes(15);
     core.release(at).unwrap();
