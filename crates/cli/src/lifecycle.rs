@@ -9,7 +9,7 @@ use clap::Args;
 use imbarb_agents::config::Deploy;
 use imbarb_agents::{train, TrainOptions};
 use imbarb_eval::Oracle;
-use imbarb_experiment::{build_setup, parse_data, run_policy, DaySet, PolicySpec};
+use imbarb_experiment::{run_policy, training_setup, PolicySpec};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -111,16 +111,7 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
             .map_or("run".into(), |n| n.to_string_lossy().to_string());
         champion.with_file_name(format!("{name}-until-{}", args.until))
     });
-    let (sources, split) =
-        parse_data(&config.data.sources, &config.data.split).context("--data")?;
-    let s = build_setup(
-        &sources,
-        &split,
-        config.env.clone(),
-        config.data.minute_seed,
-        DaySet::Validation,
-    )
-    .with_context(|| {
+    let s = training_setup(&config).with_context(|| {
         format!(
             "--data with --until {} and --validation-days {}",
             args.until, args.validation_days

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_agents::config::Deploy;
 use imbarb_agents::{train, TrainConfig, TrainOptions};
-use imbarb_experiment::{build_setup, parse_data, DaySet};
+use imbarb_experiment::training_setup;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -110,22 +110,11 @@ pub fn run_with(
             .map_or(String::new(), |c| format!("-cap{c}"));
         PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
     });
-    // Data errors name where the data came from: the flag, or the config file's key.
-    let config_file = args.config.display();
-    let (sources, split) = parse_data(&config.data.sources, &config.data.split)
-        .with_context(|| format!("{config_file}"))?;
-    let data_origin = match args.data {
+    // Data errors name where the data came from: the flag, or the config file.
+    let s = training_setup(&config).with_context(|| match args.data {
         Some(_) => "--data".to_string(),
-        None => format!("{config_file}: data.sources"),
-    };
-    let s = build_setup(
-        &sources,
-        &split,
-        config.env.clone(),
-        config.data.minute_seed,
-        DaySet::Validation,
-    )
-    .with_context(|| data_origin)?;
+        None => args.config.display().to_string(),
+    })?;
     eprintln!(
         "training {} (seed {}) on {}{} training days, {} validation days -> {}",
         config.algo.name(),

@@ -20,7 +20,7 @@ pub use policy::{
     DEFAULT_MPC_HORIZON,
 };
 pub use runner::{JobDone, JobProgress, Listener};
-pub use setup::{build_setup, parse_data, DaySet, Setup};
+pub use setup::{build_setup, parse_data, training_setup, DaySet, Setup};
 
 use anyhow::{bail, Context, Result};
 use imbarb_util::fs::{write_atomic, DirLock};

@@ -156,6 +156,20 @@ pub fn build_setup(
     })
 }
 
+/// The setup a run of `config` trains on: its data and split, its environment, its training
+/// days, and its validation days as the evaluation set (what `Setup::train_data` expects).
+pub fn training_setup(config: &imbarb_agents::TrainConfig) -> Result<Setup> {
+    let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
+    build_setup(
+        &sources,
+        &split,
+        config.env.clone(),
+        config.data.minute_seed,
+        DaySet::Validation,
+    )
+    .context("data.sources")
+}
+
 impl Setup {
     /// What `train` learns from: this setup's training days, its evaluation days as the
     /// validation days (build it with `DaySet::Validation`), and its data hash.

@@ -1,0 +1,60 @@
+"""The keyword arguments every simulating call shares, turned into the JSON the Rust core
+resolves (``python/src/spec.rs``): an imbarb TOML config or a trained run as the base, then
+data, split, day set, battery, decisions, actions and features as overrides."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping, Optional, Sequence, Union
+
+DataArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]], None]
+
+
+def _sources(data: DataArg) -> Optional[list]:
+    if data is None:
+        return None
+    if isinstance(data, (str, os.PathLike)):
+        return [os.fspath(data)]
+    return [os.fspath(d) for d in data]
+
+
+def _actions(actions: Any) -> Optional[str]:
+    if actions is None:
+        return None
+    if isinstance(actions, int):
+        return f"discrete:{actions}"
+    return str(actions)
+
+
+def spec_json(
+    *,
+    data: DataArg = None,
+    split: Optional[str] = None,
+    days: str = "train",
+    battery: Optional[Mapping[str, Any]] = None,
+    granularity: Optional[str] = None,
+    actions: Any = None,
+    cap: Optional[float] = None,
+    features: Optional[Mapping[str, Any]] = None,
+    levels_at_limits: Optional[str] = None,
+    config: Union[str, "os.PathLike[str]", None] = None,
+    run: Union[str, "os.PathLike[str]", None] = None,
+    minute_seed: Optional[int] = None,
+) -> str:
+    """The JSON document for the Rust core (unset arguments keep the base's values)."""
+    spec = {
+        "config": os.fspath(config) if config is not None else None,
+        "run": os.fspath(run) if run is not None else None,
+        "data": _sources(data),
+        "split": split,
+        "days": days,
+        "granularity": granularity,
+        "actions": _actions(actions),
+        "cap": cap,
+        "battery": dict(battery or {}),
+        "features": dict(features or {}),
+        "levels_at_limits": levels_at_limits,
+        "minute_seed": minute_seed,
+    }
+    return json.dumps(spec)

@@ -1,0 +1,204 @@
+"""The simulator as Gymnasium environments: one Brussels day per episode, a battery settled at
+the imbalance price of every quarter-hour, stepped in Rust.
+
+An episode ends with ``truncated`` when the next calendar day is in the data (the battery goes
+on: the last observation is that day's first, with the SoC carried over and a fresh cycle
+budget), and with ``terminated`` where the data stops or has a gap (the observation is zeros).
+Rewards are EUR (times ``reward_scale``)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from . import _imbarb
+from ._spec import spec_json
+
+INFO_FIELDS = tuple(_imbarb.INFO_FIELDS)
+
+
+def _spaces(core: "_imbarb.Envs"):
+    obs = spaces.Box(-np.inf, np.inf, shape=(core.observation_width,), dtype=np.float32)
+    if core.n_actions > 0:
+        act = spaces.Discrete(core.n_actions)
+    else:
+        act = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+    return obs, act
+
+
+def _as_fraction_or_level(action: Any, continuous: bool) -> float:
+    a = np.asarray(action, dtype=np.float64).reshape(-1)
+    if a.size != 1:
+        raise _imbarb.ImbarbError(f"action {action!r}: expected one action, got {a.size} numbers")
+    return float(a[0])
+
+
+class ImbalanceEnv(gym.Env):
+    """One battery, one Brussels day per episode.
+
+    Observation: the normalised market features (published prices only) then the battery's
+    (SoC, cycles used, budget left). Actions: a power level index (``Discrete``) or a power
+    fraction in [-1, 1] (> 0 discharges). ``reset(options={"day": i, "soc_mwh": x})`` picks
+    the day (a position in ``days``) and the starting SoC; otherwise both are drawn from the
+    environment's seeded stream. ``info`` holds ``INFO_FIELDS``, ``date``, ``profit_eur`` and
+    ``action_mask`` (the levels the battery can execute in full)."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        seed: int = 0,
+        random_start_soc: bool = False,
+        reward_scale: float = 1.0,
+        render_mode: Optional[str] = None,
+    ):
+        if render_mode not in (None, "ansi"):
+            raise _imbarb.ImbarbError(f"render_mode {render_mode!r}: expected None or 'ansi'")
+        self._core = _imbarb.Envs(spec, 1, seed, random_start_soc, "disabled")
+        self.observation_space, self.action_space = _spaces(self._core)
+        self.render_mode = render_mode
+        self.reward_scale = float(reward_scale)
+        self.days = list(self._core.days)
+        self.feature_names = list(self._core.feature_names)
+        n, w, a = 1, self._core.observation_width, self._core.n_actions
+        self._obs = np.zeros((n, w), dtype=np.float32)
+        self._mask = np.ones((n, a), dtype=bool)
+        self._reward = np.zeros(n)
+        self._terminated = np.zeros(n, dtype=bool)
+        self._truncated = np.zeros(n, dtype=bool)
+        self._info = np.zeros((n, len(INFO_FIELDS)))
+        self._day: Optional[int] = None
+        self._log: list = []
+
+    @property
+    def continuous(self) -> bool:
+        """True for continuous power actions."""
+        return self._core.n_actions == 0
+
+    def describe(self) -> str:
+        """What is simulated, in words (days, battery, decisions, actions)."""
+        return self._core.describe()
+
+    def action_masks(self) -> np.ndarray:
+        """The levels allowed now (for masked algorithms such as sb3-contrib's MaskablePPO)."""
+        return self._mask[0].copy()
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self._core.seed(int(seed))
+        options = dict(options or {})
+        day = options.pop("day", None)
+        soc = options.pop("soc_mwh", None)
+        if options:
+            raise _imbarb.ImbarbError(
+                f"reset options {sorted(options)}: expected only 'day' and 'soc_mwh'"
+            )
+        if isinstance(day, str):
+            if day not in self.days:
+                raise _imbarb.ImbarbError(f"day {day}: not in this environment's day set")
+            day = self.days.index(day)
+        self._day = self._core.reset(0, self._obs, self._mask, day, soc)
+        self._log = []
+        info = {
+            "date": self.days[self._day],
+            "day": self._day,
+            "soc_mwh": float(self._core.initial_soc_mwh if soc is None else soc),
+            "action_mask": self._mask[0].copy(),
+        }
+        return self._obs[0].copy(), info
+
+    def step(self, action):
+        a = _as_fraction_or_level(action, self.continuous)
+        self._core.step(
+            np.array([a]),
+            self._obs,
+            self._reward,
+            self._terminated,
+            self._truncated,
+            self._mask,
+            self._info,
+        )
+        info = {name: float(v) for name, v in zip(INFO_FIELDS, self._info[0])}
+        info["day"] = int(info["day"])
+        info["date"] = self.days[info["day"]]
+        info["profit_eur"] = float(self._reward[0])
+        info["action_mask"] = self._mask[0].copy()
+        self._log.append((a, info["power_mw"], info["soc_mwh"], info["profit_eur"]))
+        reward = float(self._reward[0]) * self.reward_scale
+        return (
+            self._obs[0].copy(),
+            reward,
+            bool(self._terminated[0]),
+            bool(self._truncated[0]),
+            info,
+        )
+
+    def render(self):
+        """The day so far as text: one line per decision (action, power, SoC, profit) and the
+        day's total."""
+        if self.render_mode != "ansi":
+            return None
+        date = self.days[self._day] if self._day is not None else "(not reset)"
+        lines = [f"{date}: {len(self._log)} decisions", "step  action  power_mw  soc_mwh  profit_eur"]
+        for k, (a, p, s, r) in enumerate(self._log):
+            lines.append(f"{k:4d}  {a:6.2f}  {p:8.3f}  {s:7.3f}  {r:10.2f}")
+        total = sum(r for *_, r in self._log)
+        lines.append(f"total profit {total:.2f} EUR")
+        return "\n".join(lines)
+
+
+def make_env(
+    data=None,
+    split: Optional[str] = None,
+    days: str = "train",
+    battery: Optional[dict] = None,
+    granularity: Optional[str] = None,
+    actions=None,
+    cap: Optional[float] = None,
+    features: Optional[dict] = None,
+    seed: int = 0,
+    *,
+    config=None,
+    run=None,
+    levels_at_limits: Optional[str] = None,
+    minute_seed: Optional[int] = None,
+    random_start_soc: bool = False,
+    reward_scale: float = 1.0,
+    render_mode: Optional[str] = None,
+) -> ImbalanceEnv:
+    """A Gymnasium environment over the ``days`` set (train, validation, test, all) of ``data``
+    (``"belgium"``, ``"synthetic"``, files) under ``split``.
+
+    ``config`` (an imbarb TOML config, e.g. ``configs/qrdqn.toml``) or ``run`` (a trained run
+    directory) gives the data, split, battery, decisions, actions and observation; the other
+    arguments override them: ``battery`` (BatteryConfig keys, e.g. ``{"energy_mwh": 4.0}``),
+    ``granularity`` (``"qh"`` or ``"minute"``), ``actions`` (``"discrete:3"`` or
+    ``"continuous"``), ``cap`` (cycles a day), ``features`` ([env.observation] keys). Without
+    either, the defaults on the embedded Belgian prices and the paper split."""
+    spec = spec_json(
+        data=data,
+        split=split,
+        days=days,
+        battery=battery,
+        granularity=granularity,
+        actions=actions,
+        cap=cap,
+        features=features,
+        levels_at_limits=levels_at_limits,
+        config=config,
+        run=run,
+        minute_seed=minute_seed,
+    )
+    return ImbalanceEnv(
+        spec,
+        seed=seed,
+        random_start_soc=random_start_soc,
+        reward_scale=reward_scale,
+        render_mode=render_mode,
+    )

@@ -1,0 +1,184 @@
+"""Many imbalance environments stepped together in Rust: a ``gymnasium.vector.VectorEnv``
+whose ``step`` is one call into the core, writing observations, rewards, flags, masks and info
+into preallocated NumPy arrays (no Python loop over environments, no per-step allocation in
+Rust). Environment i draws its days like an ``ImbalanceEnv`` seeded with ``seed + i``, so the
+batch equals Gymnasium's ``SyncVectorEnv`` of single environments step for step."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from . import _imbarb
+from ._spec import spec_json
+from .env import INFO_FIELDS, _spaces
+
+_MODES = {
+    "next_step": AutoresetMode.NEXT_STEP,
+    "same_step": AutoresetMode.SAME_STEP,
+}
+
+
+class ImbalanceVecEnv(VectorEnv):
+    """``num_envs`` imbalance environments (see ``ImbalanceEnv``) with Gymnasium's autoreset
+    (``next_step``, the default, or ``same_step`` with ``final_obs`` in the info). ``info``
+    holds one array per ``INFO_FIELDS`` entry, ``profit_eur`` and ``action_mask``. The arrays
+    returned are the environment's own buffers, overwritten by the next step: copy what you
+    keep (``copy=True`` returns copies)."""
+
+    def __init__(
+        self,
+        spec: str,
+        num_envs: int,
+        *,
+        seed: int = 0,
+        random_start_soc: bool = False,
+        reward_scale: float = 1.0,
+        autoreset: str = "next_step",
+        copy: bool = True,
+    ):
+        if autoreset not in _MODES:
+            raise _imbarb.ImbarbError(
+                f"autoreset {autoreset!r}: expected 'next_step' or 'same_step'"
+            )
+        self._core = _imbarb.Envs(spec, int(num_envs), seed, random_start_soc, autoreset)
+        self.num_envs = int(num_envs)
+        self.single_observation_space, self.single_action_space = _spaces(self._core)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.metadata = {"autoreset_mode": _MODES[autoreset]}
+        self.render_mode = None
+        self.reward_scale = float(reward_scale)
+        self.copy = copy
+        self.days = list(self._core.days)
+        self.feature_names = list(self._core.feature_names)
+        n, w, a = self.num_envs, self._core.observation_width, self._core.n_actions
+        self._obs = np.zeros((n, w), dtype=np.float32)
+        self._final_obs = np.zeros((n, w), dtype=np.float32)
+        self._mask = np.ones((n, a), dtype=bool)
+        self._reward = np.zeros(n)
+        self._terminated = np.zeros(n, dtype=bool)
+        self._truncated = np.zeros(n, dtype=bool)
+        self._info = np.zeros((n, len(INFO_FIELDS)))
+        self._same_step = autoreset == "same_step"
+
+    @property
+    def continuous(self) -> bool:
+        """True for continuous power actions."""
+        return self._core.n_actions == 0
+
+    def describe(self) -> str:
+        """What is simulated, in words."""
+        return self._core.describe()
+
+    def action_masks(self) -> np.ndarray:
+        """The levels each environment may take now, ``num_envs x n_actions``."""
+        return self._mask.copy()
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        return a.copy() if self.copy else a
+
+    def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
+        """Starts every environment on a drawn day (``options={"days": [...], "soc_mwh":
+        [...]}`` picks them: positions in ``days``)."""
+        if seed is not None:
+            self._core.seed(int(seed))
+        options = dict(options or {})
+        days = options.pop("days", None)
+        socs = options.pop("soc_mwh", None)
+        if options:
+            raise _imbarb.ImbarbError(
+                f"reset options {sorted(options)}: expected only 'days' and 'soc_mwh'"
+            )
+        for name, values in (("days", days), ("soc_mwh", socs)):
+            if values is not None and len(values) != self.num_envs:
+                raise _imbarb.ImbarbError(
+                    f"reset option {name}: {len(values)} given for {self.num_envs} environments"
+                )
+        positions = np.zeros(self.num_envs, dtype=np.int64)
+        for i in range(self.num_envs):
+            day = None if days is None else int(days[i])
+            soc = None if socs is None else float(socs[i])
+            positions[i] = self._core.reset(i, self._obs, self._mask, day, soc)
+        info = {"day": positions, "action_mask": self._mask.copy()}
+        return self._out(self._obs), info
+
+    def step(self, actions):
+        a = np.asarray(actions, dtype=np.float64).reshape(self.num_envs)
+        self._core.step(
+            a,
+            self._obs,
+            self._reward,
+            self._terminated,
+            self._truncated,
+            self._mask,
+            self._info,
+            self._final_obs if self._same_step else None,
+        )
+        info = {name: self._info[:, k].copy() for k, name in enumerate(INFO_FIELDS)}
+        info["day"] = info["day"].astype(np.int64)
+        info["profit_eur"] = self._reward.copy()
+        info["action_mask"] = self._mask.copy()
+        if self._same_step:
+            ended = self._terminated | self._truncated
+            if ended.any():
+                info["final_obs"] = self._final_obs.copy()
+                info["_final_obs"] = ended.copy()
+        rewards = self._reward * self.reward_scale
+        return (
+            self._out(self._obs),
+            rewards,
+            self._terminated.copy(),
+            self._truncated.copy(),
+            info,
+        )
+
+
+def make_vec_env(
+    data=None,
+    split: Optional[str] = None,
+    days: str = "train",
+    battery: Optional[dict] = None,
+    granularity: Optional[str] = None,
+    actions=None,
+    cap: Optional[float] = None,
+    features: Optional[dict] = None,
+    seed: int = 0,
+    num_envs: int = 8,
+    *,
+    config=None,
+    run=None,
+    levels_at_limits: Optional[str] = None,
+    minute_seed: Optional[int] = None,
+    random_start_soc: bool = False,
+    reward_scale: float = 1.0,
+    autoreset: str = "next_step",
+    copy: bool = True,
+) -> ImbalanceVecEnv:
+    """``num_envs`` environments stepped together (arguments as ``make_env``)."""
+    spec = spec_json(
+        data=data,
+        split=split,
+        days=days,
+        battery=battery,
+        granularity=granularity,
+        actions=actions,
+        cap=cap,
+        features=features,
+        levels_at_limits=levels_at_limits,
+        config=config,
+        run=run,
+        minute_seed=minute_seed,
+    )
+    return ImbalanceVecEnv(
+        spec,
+        num_envs,
+        seed=seed,
+        random_start_soc=random_start_soc,
+        reward_scale=reward_scale,
+        autoreset=autoreset,
+        copy=copy,
+    )
