@@ -27,6 +27,36 @@ def _actions(actions: Any) -> Optional[str]:
     return str(actions)
 
 
+SIMULATION_ARGS = """Simulation arguments (keyword only; unset ones keep the base's values):
+    config: an imbarb TOML config (e.g. ``configs/qrdqn.toml``): data, split and ``[env]``.
+    run: a trained run directory: its config, observation normalised with the run's statistics.
+    data: ``"belgium"``, ``"synthetic"``, a file or a list of files (default ``"belgium"``).
+    split: ``"paper"``, ``"walk-forward:..."``, ``"explicit:..."`` (default ``"paper"``).
+    days: ``"train"``, ``"validation"``, ``"test"`` or ``"all"``.
+    battery: BatteryConfig keys, e.g. ``{"energy_mwh": 4.0}``.
+    granularity: ``"qh"`` or ``"minute"``.  actions: ``"discrete:N"`` or ``"continuous"``.
+    cap: daily cycle cap.  features: ``[env.observation]`` keys.
+    levels_at_limits: ``"whole"`` or ``"clip"``.  minute_seed: surrogate estimates' seed."""
+
+_NAMES = (
+    "data", "split", "days", "battery", "granularity", "actions", "cap", "features",
+    "levels_at_limits", "config", "run", "minute_seed",
+)
+
+
+def spec_from(caller: str, simulation: dict, days: str) -> str:
+    """The JSON for ``simulation`` (keyword arguments of ``caller``), ``days`` by default."""
+    unknown = sorted(set(simulation) - set(_NAMES))
+    if unknown:
+        raise TypeError(
+            f"{caller}() got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"simulation arguments are {', '.join(_NAMES)}"
+        )
+    simulation = dict(simulation)
+    simulation.setdefault("days", days)
+    return spec_json(**simulation)
+
+
 def spec_json(
     *,
     data: DataArg = None,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import _imbarb
-from ._spec import spec_json
+from ._spec import SIMULATION_ARGS, spec_from
 
 
 def read_market(data, minutes: bool = False) -> pd.DataFrame:
@@ -99,47 +99,26 @@ def _as_callable(policy: Any) -> Optional[Callable]:
 
 def backtest(
     policy,
-    data=None,
-    split: Optional[str] = None,
-    days: str = "test",
-    battery: Optional[dict] = None,
-    granularity: Optional[str] = None,
-    actions=None,
-    cap: Optional[float] = None,
-    features: Optional[dict] = None,
     *,
-    config=None,
-    run=None,
-    levels_at_limits: Optional[str] = None,
-    minute_seed: Optional[int] = None,
     name: Optional[str] = None,
     mpc_horizon: Optional[int] = None,
+    **simulation,
 ) -> BacktestResult:
-    """Backtests ``policy`` on the ``days`` set (default test) with the SoC carried between
+    """Backtests ``policy`` on a day set (default ``days="test"``) with the SoC carried between
     consecutive days, against the perfect-foresight optimum on the same days.
 
     ``policy``: a name (``"rule"``, ``"schedule"``, ``"mpc"``, ``"idle"``, ``"oracle"``,
-    ``"run:DIR"``), a loaded run (``load_run``), an object with SB3's ``predict``, or a
-    callable ``policy(obs, mask) -> action``. A Python policy sees the observation the
-    simulation arguments describe (for a trained run: pass ``run=`` so it sees its own)."""
+    ``"run:DIR"``), a loaded run (``load_run``: its own observation unless ``config`` or
+    ``run`` says otherwise), an object with SB3's ``predict``, or a callable ``policy(obs,
+    mask) -> action`` seeing the observation the simulation arguments describe. ``name``
+    labels a Python policy; ``mpc_horizon`` is the MPC's look-ahead in quarter-hours.
+
+    """
     from .runs import RunPolicy
 
-    if isinstance(policy, RunPolicy) and config is None and run is None:
-        run = policy.dir
-    spec = spec_json(
-        data=data,
-        split=split,
-        days=days,
-        battery=battery,
-        granularity=granularity,
-        actions=actions,
-        cap=cap,
-        features=features,
-        levels_at_limits=levels_at_limits,
-        config=config,
-        run=run,
-        minute_seed=minute_seed,
-    )
+    if isinstance(policy, RunPolicy) and "config" not in simulation and "run" not in simulation:
+        simulation = dict(simulation, run=policy.dir)
+    spec = spec_from("backtest", simulation, "test")
     kwargs = {}
     if mpc_horizon is not None:
         kwargs["mpc_horizon"] = int(mpc_horizon)
@@ -167,6 +146,12 @@ def backtest(
     )
 
 
-def oracle(**kwargs) -> BacktestResult:
-    """The perfect-foresight optimum replayed in the simulator (arguments as ``backtest``)."""
-    return backtest("oracle", **kwargs)
+def oracle(**simulation) -> BacktestResult:
+    """The perfect-foresight optimum replayed in the simulator (default ``days="test"``).
+
+    """
+    return backtest("oracle", **simulation)
+
+
+backtest.__doc__ += SIMULATION_ARGS
+oracle.__doc__ += SIMULATION_ARGS

@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from . import _imbarb
-from ._spec import spec_json
+from ._spec import SIMULATION_ARGS, spec_from
 
 INFO_FIELDS = tuple(_imbarb.INFO_FIELDS)
 
@@ -154,51 +154,25 @@ class ImbalanceEnv(gym.Env):
 
 
 def make_env(
-    data=None,
-    split: Optional[str] = None,
-    days: str = "train",
-    battery: Optional[dict] = None,
-    granularity: Optional[str] = None,
-    actions=None,
-    cap: Optional[float] = None,
-    features: Optional[dict] = None,
-    seed: int = 0,
     *,
-    config=None,
-    run=None,
-    levels_at_limits: Optional[str] = None,
-    minute_seed: Optional[int] = None,
+    seed: int = 0,
     random_start_soc: bool = False,
     reward_scale: float = 1.0,
     render_mode: Optional[str] = None,
+    **simulation,
 ) -> ImbalanceEnv:
-    """A Gymnasium environment over the ``days`` set (train, validation, test, all) of ``data``
-    (``"belgium"``, ``"synthetic"``, files) under ``split``.
+    """A Gymnasium environment over a day set (default ``days="train"``) of the data: one
+    Brussels day per episode. ``seed`` seeds the days (and, with ``random_start_soc``, the start
+    SoCs) drawn at reset; rewards are EUR times ``reward_scale``.
 
-    ``config`` (an imbarb TOML config, e.g. ``configs/qrdqn.toml``) or ``run`` (a trained run
-    directory) gives the data, split, battery, decisions, actions and observation; the other
-    arguments override them: ``battery`` (BatteryConfig keys, e.g. ``{"energy_mwh": 4.0}``),
-    ``granularity`` (``"qh"`` or ``"minute"``), ``actions`` (``"discrete:3"`` or
-    ``"continuous"``), ``cap`` (cycles a day), ``features`` ([env.observation] keys). Without
-    either, the defaults on the embedded Belgian prices and the paper split."""
-    spec = spec_json(
-        data=data,
-        split=split,
-        days=days,
-        battery=battery,
-        granularity=granularity,
-        actions=actions,
-        cap=cap,
-        features=features,
-        levels_at_limits=levels_at_limits,
-        config=config,
-        run=run,
-        minute_seed=minute_seed,
-    )
+    """
     return ImbalanceEnv(
-        spec,
+        spec_from("make_env", simulation, "train"),
         seed=seed,
         random_start_soc=random_start_soc,
         reward_scale=reward_scale,
         render_mode=render_mode,
     )
+
+
+make_env.__doc__ += SIMULATION_ARGS

@@ -22,18 +22,28 @@ def train(
     data=None,
     cap: Optional[float] = None,
     progress: bool = False,
+    overrides: Optional[dict] = None,
 ) -> dict:
     """Trains the run ``config`` (an imbarb TOML config) describes into the directory ``out``
     (``imbarb train --config CONFIG --out OUT``, with ``steps``, ``seed``, ``data`` and
-    ``cap`` overriding the config); a stopped run resumes, a finished one returns at once.
-    Returns steps, updates, env steps/s, updates/s and the deployed network's validation."""
+    ``cap`` overriding the config, and ``overrides`` any other keys, e.g.
+    ``{"training": {"batch_size": 64}, "network": {"hidden": [64]}}``); a stopped run
+    resumes, a finished one returns at once. Returns steps, updates, env steps/s, updates/s
+    and the deployed network's validation."""
     sources = None
     if data is not None:
         sources = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [
             os.fspath(d) for d in data
         ]
     raw = _imbarb.train(
-        os.fspath(config), os.fspath(out), steps, seed, sources, cap, progress
+        os.fspath(config),
+        os.fspath(out),
+        steps,
+        seed,
+        sources,
+        cap,
+        progress,
+        None if overrides is None else json.dumps(overrides),
     )
     return json.loads(raw)
 

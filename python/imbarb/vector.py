@@ -13,7 +13,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import _imbarb
-from ._spec import spec_json
+from ._spec import SIMULATION_ARGS, spec_from
 from .env import INFO_FIELDS, _spaces
 
 _MODES = {
@@ -138,43 +138,22 @@ class ImbalanceVecEnv(VectorEnv):
 
 
 def make_vec_env(
-    data=None,
-    split: Optional[str] = None,
-    days: str = "train",
-    battery: Optional[dict] = None,
-    granularity: Optional[str] = None,
-    actions=None,
-    cap: Optional[float] = None,
-    features: Optional[dict] = None,
-    seed: int = 0,
-    num_envs: int = 8,
     *,
-    config=None,
-    run=None,
-    levels_at_limits: Optional[str] = None,
-    minute_seed: Optional[int] = None,
+    num_envs: int = 8,
+    seed: int = 0,
     random_start_soc: bool = False,
     reward_scale: float = 1.0,
     autoreset: str = "next_step",
     copy: bool = True,
+    **simulation,
 ) -> ImbalanceVecEnv:
-    """``num_envs`` environments stepped together (arguments as ``make_env``)."""
-    spec = spec_json(
-        data=data,
-        split=split,
-        days=days,
-        battery=battery,
-        granularity=granularity,
-        actions=actions,
-        cap=cap,
-        features=features,
-        levels_at_limits=levels_at_limits,
-        config=config,
-        run=run,
-        minute_seed=minute_seed,
-    )
+    """``num_envs`` environments stepped together in Rust (as ``make_env``; default
+    ``days="train"``), with Gymnasium's ``autoreset`` mode (``"next_step"`` or
+    ``"same_step"``); ``copy=False`` returns the environment's own buffers.
+
+    """
     return ImbalanceVecEnv(
-        spec,
+        spec_from("make_vec_env", simulation, "train"),
         num_envs,
         seed=seed,
         random_start_soc=random_start_soc,
@@ -182,3 +161,6 @@ def make_vec_env(
         autoreset=autoreset,
         copy=copy,
     )
+
+
+make_vec_env.__doc__ += SIMULATION_ARGS

@@ -16,10 +16,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Trains the run `config` (an imbarb TOML config) describes into `out` (resuming a stopped
-/// run there; a finished one returns at once), with the command line's overrides. Returns the
-/// outcome as JSON (steps, updates, rates, best validation).
+/// run there; a finished one returns at once), with `overrides` (JSON: any config keys, tables
+/// merged) and the command line's overrides. Returns the outcome as JSON (steps, updates,
+/// rates, best validation).
 #[pyfunction]
-#[pyo3(signature = (config, out, steps=None, seed=None, data=None, cap=None, progress=false))]
+#[pyo3(signature = (config, out, steps=None, seed=None, data=None, cap=None, progress=false, overrides=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     py: Python<'_>,
@@ -30,12 +31,18 @@ pub fn train(
     data: Option<Vec<String>>,
     cap: Option<f64>,
     progress: bool,
+    overrides: Option<String>,
 ) -> PyResult<String> {
     let origin = config.display().to_string();
     let text = std::fs::read_to_string(&config)
         .with_context(|| format!("reading {origin}"))
         .py_err()?;
     let mut c = TrainConfig::from_toml(&text, &origin).map_err(err)?;
+    if let Some(json) = overrides {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)
+            .map_err(|e| err(format!("overrides: {e}")))?;
+        c = crate::spec::merge(&c, &map, "overrides").py_err()?;
+    }
     if let Some(seed) = seed {
         c.seed = seed;
     }

@@ -168,24 +168,35 @@ fn rescale_for_run(setup: &mut Setup, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `base` with the keys of `overrides` replaced, checked by deserialising the result (an
-/// unknown key or a wrong type is an error naming `what.key`).
-fn merge<T: Serialize + DeserializeOwned>(
+/// `base` with `overrides` laid over it (tables merged key by key, other values replaced),
+/// checked by deserialising the result: an unknown key or a wrong type is an error naming
+/// `what.path.to.key`.
+pub fn merge<T: Serialize + DeserializeOwned>(
     base: &T,
     overrides: &serde_json::Map<String, serde_json::Value>,
     what: &str,
 ) -> Result<T> {
-    if overrides.is_empty() {
-        return Ok(serde_json::from_value(serde_json::to_value(base)?)?);
-    }
     let mut value = serde_json::to_value(base)?;
-    if let Some(map) = value.as_object_mut() {
-        for (k, v) in overrides {
-            map.insert(k.clone(), v.clone());
-        }
-    }
+    lay_over(&mut value, overrides);
     serde_path_to_error::deserialize(value)
         .map_err(|e| anyhow::anyhow!("{what}.{}: {}", e.path(), e.inner()))
+}
+
+fn lay_over(value: &mut serde_json::Value, overrides: &serde_json::Map<String, serde_json::Value>) {
+    let Some(map) = value.as_object_mut() else {
+        *value = serde_json::Value::Object(overrides.clone());
+        return;
+    };
+    for (k, v) in overrides {
+        match (map.get_mut(k), v) {
+            (Some(existing @ serde_json::Value::Object(_)), serde_json::Value::Object(o)) => {
+                lay_over(existing, o)
+            }
+            _ => {
+                map.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 /// Resolves a spec without keeping it: a paragraph on what it simulates (days, battery,
