@@ -31,20 +31,21 @@ pub struct OracleArgs {
   imbarb backtest --policy rule --actions discrete:3 --granularity minute --out runs/rule --json
 
 Policies: rule (threshold on the last known price, fitted on training days), schedule (time of
-day, fitted on training days), mpc (rolling LP on a persistence + profile forecast), idle, oracle
+day, fitted on training days), mpc (rolling LP on a persistence + profile forecast), smpc[:SEED]
+(two-stage LP over 50 price paths from a quantile forecaster trained on the training days), idle, oracle
 (perfect foresight replayed in the simulator). % PF is profit as a share of the perfect-foresight
 optimum on the same days and constraints.")]
 pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// Policies, comma separated: rule, schedule, mpc, idle, oracle, run:<dir> (a trained run).
+    /// Policies, comma separated: rule, schedule, mpc, smpc[:SEED], idle, oracle, run:<dir> (a trained run).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "rule,schedule,mpc,idle,oracle"
     )]
     pub policy: Vec<PolicySpec>,
-    /// MPC look-ahead in quarter-hours (1 to 672, a week).
+    /// MPC look-ahead in quarter-hours (1 to 672, a week; smpc: 1 to 96).
     #[arg(
         long,
         default_value_t = DEFAULT_MPC_HORIZON,

@@ -8,6 +8,7 @@ mod data;
 mod decide;
 mod evaluate;
 mod experiment;
+mod forecast;
 mod lifecycle;
 mod live;
 mod ranges;
@@ -34,8 +35,11 @@ enum Command {
     Config(config::ConfigCommand),
     /// Perfect-foresight optimum (exact DP for discrete actions, LP for continuous power).
     Oracle(evaluate::OracleArgs),
-    /// Backtest policies (rule, schedule, mpc, idle, oracle, run:<dir>) and print their metrics.
+    /// Backtest policies (rule, schedule, mpc, smpc, idle, oracle, run:<dir>) and print their metrics.
     Backtest(evaluate::BacktestArgs),
+    /// Train the probabilistic price forecaster, score it against persistence, profile and
+    /// day-ahead per horizon, and write its quantiles to CSV.
+    Forecast(forecast::ForecastArgs),
     /// Train an agent (DQN, C51, QR-DQN, IQN; SAC or DSAC on levels or continuous power) from a config file.
     Train(train::TrainArgs),
     /// The set-point of a trained run for the next decision time, from the data published so far
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Config(cmd) => config::run(cmd),
         Command::Oracle(args) => evaluate::oracle(args),
         Command::Backtest(args) => evaluate::backtest_cmd(args),
+        Command::Forecast(args) => forecast::run(args),
         Command::Train(args) => train::run(args),
         Command::Decide(args) => decide::run(args),
         Command::Live(args) => live::run(args),

@@ -20,6 +20,9 @@ pub enum PolicySpec {
     Schedule,
     /// Rolling LP on a persistence + time-of-day profile forecast.
     Mpc,
+    /// Stochastic MPC: a two-stage LP over price paths drawn from a probabilistic forecaster
+    /// trained on the training days; the seed of the forecaster and the paths (`smpc:SEED`).
+    Smpc(u64),
     /// Never moves.
     Idle,
     /// Perfect foresight, replayed in the simulator.
@@ -30,10 +33,11 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 5] = [
+    pub const BASELINES: [PolicySpec; 6] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
+        PolicySpec::Smpc(0),
         PolicySpec::Idle,
         PolicySpec::Oracle,
     ];
@@ -88,6 +92,8 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::Rule => f.write_str("rule"),
             PolicySpec::Schedule => f.write_str("schedule"),
             PolicySpec::Mpc => f.write_str("mpc"),
+            PolicySpec::Smpc(0) => f.write_str("smpc"),
+            PolicySpec::Smpc(seed) => write!(f, "smpc:{seed}"),
             PolicySpec::Idle => f.write_str("idle"),
             PolicySpec::Oracle => f.write_str("oracle"),
             PolicySpec::Run(dir) => write!(f, "run:{}", dir.display()),
@@ -99,6 +105,12 @@ impl std::str::FromStr for PolicySpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        if let Some(seed) = s.strip_prefix("smpc:") {
+            return seed
+                .parse()
+                .map(PolicySpec::Smpc)
+                .map_err(|_| format!("policy `{s}`: expected smpc:SEED with a whole number seed"));
+        }
         if let Some(dir) = s.strip_prefix("run:") {
             if dir.is_empty() {
                 return Err("policy `run:` names no run directory: write run:<dir>".into());
@@ -110,7 +122,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, idle, oracle or run:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, smpc[:SEED], idle, oracle or run:<dir>"
                 )
             })
     }
@@ -155,6 +167,21 @@ pub fn make_policy(
             s.config.battery,
             s.config.actions,
             horizon,
+        )?),
+        PolicySpec::Smpc(seed) => Box::new(imbarb_plan::StochasticMpc::fit(
+            &s.days,
+            &s.train,
+            s.config.battery,
+            s.config.actions,
+            &imbarb_plan::SmpcConfig {
+                seed: *seed,
+                forecast: imbarb_plan::ForecastConfig {
+                    horizon,
+                    seed: *seed,
+                    ..imbarb_plan::ForecastConfig::default()
+                },
+                ..imbarb_plan::SmpcConfig::default()
+            },
         )?),
         PolicySpec::Idle => Box::new(Idle {
             space: s.config.actions,

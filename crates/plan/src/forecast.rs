@@ -1,0 +1,432 @@
+//! The probabilistic price forecaster: from the features an agent sees at a quarter-hour's start
+//! (published prices only), the quantiles of the next `horizon` final prices (the current
+//! quarter-hour first). A quantile MLP on imbarb-nn trained on the pinball loss; its quantiles
+//! never cross (the network outputs the lowest quantile and positive increments). The training
+//! step with the lowest validation loss is kept; validation days are the last training days, so
+//! nothing is chosen on test days.
+
+use crate::error::PlanError;
+use imbarb_nn::{Adam, AdamConfig, Mlp, MlpCache, MlpConfig};
+use imbarb_sim::{
+    components_in, FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// How the forecaster is built and trained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastConfig {
+    /// Quarter-hours forecast (the current one first).
+    pub horizon: usize,
+    /// Quantile levels: `k / (quantiles + 1)` for k = 1..=quantiles (19: every 5 %).
+    pub quantiles: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// Gradient steps.
+    pub steps: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f32,
+    /// Validate (and keep the best network) every this many steps.
+    pub validate_every: usize,
+    /// Share of the training days, the last ones, held out to choose the training step.
+    pub validation_share: f64,
+    /// Seed of the weights and the minibatches.
+    pub seed: u64,
+    /// The features read (the shipped agents' observation by default).
+    pub observation: ObservationConfig,
+}
+
+impl Default for ForecastConfig {
+    fn default() -> Self {
+        ForecastConfig {
+            horizon: 16,
+            quantiles: 19,
+            hidden: vec![128, 64],
+            steps: 12_000,
+            batch_size: 256,
+            lr: 1e-3,
+            validate_every: 1_000,
+            validation_share: 0.15,
+            seed: 0,
+            observation: ObservationConfig {
+                time_of_day: true,
+                weekday: false,
+                month: false,
+                last_prices: 8,
+                component_lags: 0,
+                rolling_windows: vec![4, 16],
+                profile_ahead: 32,
+                ..ObservationConfig::default()
+            },
+        }
+    }
+}
+
+impl ForecastConfig {
+    /// Checks every setting; the error names it.
+    pub fn check(&self) -> Result<(), PlanError> {
+        let bad = |what: &str| Err(PlanError::Config(what.to_string()));
+        if !(1..=96).contains(&self.horizon) {
+            return bad("forecast.horizon: expected 1..=96 quarter-hours");
+        }
+        if !(1..=99).contains(&self.quantiles) {
+            return bad("forecast.quantiles: expected 1..=99 levels");
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad("forecast.hidden: expected one or more positive widths");
+        }
+        if self.batch_size == 0 || self.validate_every == 0 || self.steps == 0 {
+            return bad(
+                "forecast.steps, forecast.batch_size and forecast.validate_every: expected at least 1",
+            );
+        }
+        if !(self.lr > 0.0 && self.lr < 1.0) {
+            return bad("forecast.lr: expected a rate in (0, 1)");
+        }
+        if !(0.0..0.9).contains(&self.validation_share) {
+            return bad("forecast.validation_share: expected a share in [0, 0.9)");
+        }
+        self.observation
+            .check()
+            .map_err(|e| PlanError::Config(format!("forecast.observation: {e}")))
+    }
+
+    /// The quantile levels.
+    pub fn taus(&self) -> Vec<f64> {
+        (1..=self.quantiles)
+            .map(|k| k as f64 / (self.quantiles + 1) as f64)
+            .collect()
+    }
+}
+
+/// Decision rows of some days: features (`width` per row) and the next `horizon` prices.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    /// Features, row-major.
+    pub x: Vec<f32>,
+    /// Prices, EUR/MWh, `horizon` per row.
+    pub y: Vec<f64>,
+    /// (day index, quarter-hour) of each row.
+    pub at: Vec<(usize, usize)>,
+}
+
+impl Rows {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// True without rows.
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+}
+
+/// Every quarter-hour start of `day_indices` whose next `horizon` prices are all published in
+/// the data (the last hours of the data's last day have none).
+pub fn rows(
+    days: &MarketDays,
+    features: &MarketFeatures,
+    day_indices: &[usize],
+    horizon: usize,
+) -> Rows {
+    let mut out = Rows::default();
+    for &d in day_indices {
+        let day = &days.days[d];
+        for q in 0..day.n_qh() {
+            let g = day.grid_offset + q;
+            let Some(next) = days.grid_price.get(g..g + horizon) else {
+                continue;
+            };
+            if next.iter().any(|p| p.is_nan()) {
+                continue;
+            }
+            out.x.extend_from_slice(features.row(d, q));
+            out.y.extend_from_slice(next);
+            out.at.push((d, q));
+        }
+    }
+    out
+}
+
+/// The trained forecaster.
+#[derive(Debug, Clone)]
+pub struct QuantileForecaster {
+    /// Its settings.
+    pub config: ForecastConfig,
+    /// The network (outputs `horizon x quantiles` raw values, see `monotone`).
+    pub mlp: Mlp,
+    /// How its features are normalised (from its training days).
+    pub scaling: FeatureScaling,
+    /// Feature names (to rebuild the features on other days).
+    pub feature_names: Vec<String>,
+    /// Price normalisation of the targets: (mean, std) on the training days, EUR/MWh.
+    pub price_scale: (f64, f64),
+    /// Mean validation pinball loss of the kept network (EUR/MWh), and its step.
+    pub validation: (f64, usize),
+}
+
+/// Lowest quantile plus softplus increments: quantiles that never cross. In place on one row
+/// of `quantiles` raw outputs.
+fn monotone(raw: &[f32], out: &mut [f64]) {
+    let mut acc = 0.0f64;
+    for (k, (z, o)) in raw.iter().zip(out.iter_mut()).enumerate() {
+        let z = f64::from(*z);
+        acc = if k == 0 { z } else { acc + softplus(z) };
+        *o = acc;
+    }
+}
+
+fn softplus(z: f64) -> f64 {
+    if z > 30.0 {
+        z
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+/// Mean pinball loss of quantiles `q` (levels `taus`) for outcome `y`, and its gradient with
+/// respect to the raw outputs `raw` of `monotone` (added into `grad`, scaled by `weight`).
+fn pinball_with_grad(
+    raw: &[f32],
+    taus: &[f64],
+    y: f64,
+    q: &mut [f64],
+    weight: f64,
+    grad: Option<&mut [f32]>,
+) -> f64 {
+    monotone(raw, q);
+    let mut loss = 0.0;
+    let mut dq = [0.0f64; 99];
+    for k in 0..taus.len() {
+        let below = y < q[k];
+        loss += if below {
+            (1.0 - taus[k]) * (q[k] - y)
+        } else {
+            taus[k] * (y - q[k])
+        };
+        dq[k] = (if below { 1.0 } else { 0.0 }) - taus[k];
+    }
+    if let Some(grad) = grad {
+        // q_k = z_0 + sum_{j=1..k} softplus(z_j): dq_k/dz_0 = 1, dq_k/dz_j = sigmoid(z_j) (j <= k).
+        let mut tail = 0.0;
+        for j in (0..taus.len()).rev() {
+            tail += dq[j];
+            let dz = if j == 0 {
+                tail
+            } else {
+                tail * sigmoid(f64::from(raw[j]))
+            };
+            grad[j] += (weight * dz) as f32;
+        }
+    }
+    loss / taus.len() as f64
+}
+
+impl QuantileForecaster {
+    /// Trains on `train` (day indices of `days`, chronological), holding out the last
+    /// `validation_share` of them to choose the training step.
+    pub fn fit(
+        days: &MarketDays,
+        train: &[usize],
+        config: &ForecastConfig,
+    ) -> Result<QuantileForecaster, PlanError> {
+        config.check()?;
+        let features = MarketFeatures::build(days, &config.observation, Granularity::Qh, train)?;
+        let held = ((train.len() as f64) * config.validation_share).round() as usize;
+        let (fit_days, val_days) = train.split_at(train.len() - held.min(train.len() - 1));
+        let h = config.horizon;
+        let fit_rows = rows(days, &features, fit_days, h);
+        if fit_rows.is_empty() {
+            return Err(PlanError::NoRows(h));
+        }
+        let val_rows = rows(days, &features, val_days, h);
+        let n = fit_rows.y.len() as f64;
+        let mean = fit_rows.y.iter().sum::<f64>() / n;
+        let std = (fit_rows.y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
+            .sqrt()
+            .max(1e-6);
+        let taus = config.taus();
+        let k = taus.len();
+        let mut mlp = Mlp::new(
+            MlpConfig::relu(features.width, &config.hidden, h * k),
+            config.seed,
+        )?;
+        let mut adam = Adam::new(
+            AdamConfig {
+                lr: config.lr,
+                ..AdamConfig::default()
+            },
+            mlp.num_params(),
+        );
+        let mut forecaster = QuantileForecaster {
+            config: config.clone(),
+            scaling: features.scaling(),
+            feature_names: features.names.clone(),
+            price_scale: (mean, std),
+            validation: (f64::INFINITY, 0),
+            mlp: mlp.clone(),
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed_f0ca);
+        let (w, b) = (features.width, config.batch_size);
+        let mut cache = MlpCache::default();
+        let (mut xb, mut yb) = (vec![0.0f32; b * w], vec![0.0f64; b * h]);
+        let mut d_out = vec![0.0f32; b * h * k];
+        let mut grads = mlp.zero_grads();
+        let mut q = vec![0.0f64; k];
+        let mut best = (f64::INFINITY, 0usize, mlp.clone());
+        for step in 1..=config.steps {
+            for r in 0..b {
+                let i = rng.gen_range(0..fit_rows.len());
+                xb[r * w..(r + 1) * w].copy_from_slice(&fit_rows.x[i * w..(i + 1) * w]);
+                yb[r * h..(r + 1) * h].copy_from_slice(&fit_rows.y[i * h..(i + 1) * h]);
+            }
+            let out = mlp.forward(&xb, b, &mut cache).to_vec();
+            d_out.fill(0.0);
+            let weight = 1.0 / (b * h * k) as f64;
+            for r in 0..b {
+                for t in 0..h {
+                    let o = (r * h + t) * k;
+                    let y = (yb[r * h + t] - mean) / std;
+                    pinball_with_grad(
+                        &out[o..o + k],
+                        &taus,
+                        y,
+                        &mut q,
+                        weight,
+                        Some(&mut d_out[o..o + k]),
+                    );
+                }
+            }
+            grads.fill(0.0);
+            mlp.backward(&mut cache, &d_out, &mut grads, None);
+            imbarb_nn::clip_grad_norm(&mut grads, 10.0);
+            adam.update(mlp.params_mut(), &grads);
+            if step % config.validate_every == 0 || step == config.steps {
+                let rows_for_choice = if val_rows.is_empty() {
+                    &fit_rows
+                } else {
+                    &val_rows
+                };
+                forecaster.mlp = mlp.clone();
+                let loss = forecaster.mean_pinball(rows_for_choice);
+                if loss < best.0 {
+                    best = (loss, step, mlp.clone());
+                }
+            }
+        }
+        forecaster.validation = (best.0, best.1);
+        forecaster.mlp = best.2;
+        Ok(forecaster)
+    }
+
+    /// The forecaster's features on `days` (normalised with its own training statistics).
+    pub fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError> {
+        Ok(MarketFeatures::build_scaled(
+            days,
+            &self.config.observation,
+            Granularity::Qh,
+            &components_in(&self.feature_names),
+            &self.scaling,
+        )?)
+    }
+
+    /// Quantiles (EUR/MWh), `horizon x quantiles` per row, for `batch` feature rows.
+    pub fn predict(&self, x: &[f32], batch: usize, cache: &mut MlpCache, out: &mut Vec<f64>) {
+        let (h, k) = (self.config.horizon, self.config.quantiles);
+        let raw = self.mlp.forward(x, batch, cache);
+        out.clear();
+        out.resize(batch * h * k, 0.0);
+        let (mean, std) = self.price_scale;
+        for (r, o) in raw.chunks(k).zip(out.chunks_mut(k)) {
+            monotone(r, o);
+            for v in o.iter_mut() {
+                *v = mean + std * *v;
+            }
+        }
+    }
+
+    /// Mean pinball loss (EUR/MWh) over `rows`, every horizon and level.
+    pub fn mean_pinball(&self, rows: &Rows) -> f64 {
+        let (h, k) = (self.config.horizon, self.config.quantiles);
+        let taus = self.config.taus();
+        let w = self.feature_names.len();
+        let mut cache = MlpCache::default();
+        let mut total = 0.0;
+        let mut count = 0usize;
+        let mut q = vec![0.0f64; k];
+        let (mean, std) = self.price_scale;
+        for start in (0..rows.len()).step_by(1024) {
+            let n = (rows.len() - start).min(1024);
+            let raw = self
+                .mlp
+                .forward(&rows.x[start * w..(start + n) * w], n, &mut cache);
+            for r in 0..n {
+                for t in 0..h {
+                    let o = (r * h + t) * k;
+                    let y = (rows.y[(start + r) * h + t] - mean) / std;
+                    total += pinball_with_grad(&raw[o..o + k], &taus, y, &mut q, 0.0, None);
+                    count += 1;
+                }
+            }
+        }
+        std * total / count.max(1) as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monotone_quantiles_never_cross() {
+        let raw = [-3.0f32, -20.0, 0.0, 5.0, -1.0];
+        let mut q = [0.0; 5];
+        monotone(&raw, &mut q);
+        assert_eq!(q[0], -3.0);
+        for w in q.windows(2) {
+            assert!(w[1] > w[0]);
+        }
+    }
+
+    #[test]
+    fn pinball_gradient_matches_finite_differences() {
+        let taus = [0.1, 0.3, 0.5, 0.7, 0.9];
+        let raw = [0.2f32, -0.5, 0.3, 0.1, -1.0];
+        let y = 0.9;
+        let mut q = [0.0; 5];
+        let mut grad = [0.0f32; 5];
+        pinball_with_grad(&raw, &taus, y, &mut q, 1.0, Some(&mut grad));
+        for j in 0..5 {
+            let eps = 1e-3f32;
+            let (mut up, mut down) = (raw, raw);
+            up[j] += eps;
+            down[j] -= eps;
+            let lu = pinball_with_grad(&up, &taus, y, &mut q, 0.0, None);
+            let ld = pinball_with_grad(&down, &taus, y, &mut q, 0.0, None);
+            // The loss is a mean over levels; the gradient is of the sum (weight 1).
+            let numeric = (lu - ld) / (2.0 * f64::from(eps)) * taus.len() as f64;
+            assert!(
+                (numeric - f64::from(grad[j])).abs() < 1e-3,
+                "raw {j}: numeric {numeric} analytic {}",
+                grad[j]
+            );
+        }
+    }
+
+    #[test]
+    fn pinball_of_a_point_mass_is_its_closed_form() {
+        // One level at 0.5: the pinball loss is half the absolute error.
+        let mut q = [0.0];
+        let l = pinball_with_grad(&[2.0], &[0.5], 5.0, &mut q, 0.0, None);
+        assert!((l - 1.5).abs() < 1e-12);
+    }
+}

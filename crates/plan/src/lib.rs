@@ -1,0 +1,20 @@
+//! imbarb-plan: planning under price uncertainty.
+//!
+//! A probabilistic forecaster of the next quarter-hour prices (`forecast`: a quantile MLP on
+//! imbarb-nn with monotone quantiles, from the agents' causal features), its scores against the
+//! naive forecasts (`metrics`: pinball loss, CRPS, interval coverage, MAE per horizon), joint
+//! price paths drawn from it (`scenarios`: a Gaussian copula fitted on training residuals), and
+//! the stochastic MPC that plans over those paths with one non-anticipative first action
+//! (`smpc`).
+
+pub mod error;
+pub mod forecast;
+pub mod metrics;
+pub mod scenarios;
+pub mod smpc;
+
+pub use error::PlanError;
+pub use forecast::{ForecastConfig, QuantileForecaster};
+pub use metrics::{evaluate, HorizonScores, NaiveKind};
+pub use scenarios::ScenarioGenerator;
+pub use smpc::{SmpcConfig, StochasticMpc};
