@@ -202,13 +202,19 @@ def main() -> int:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--smoke", action="store_true", help="small sizes on the synthetic market")
     ap.add_argument("--out", type=pathlib.Path, help="write results.json and results.md here")
+    ap.add_argument(
+        "--config-dir",
+        type=pathlib.Path,
+        default=pathlib.Path("configs"),
+        help="where dqn.toml and qrdqn.toml are (a record's frozen copies)",
+    )
     args = ap.parse_args()
     os.chdir(ROOT)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
         for algo in args.algos:
-            config = ROOT / ALGOS[algo]
+            config = ROOT / args.config_dir / pathlib.Path(ALGOS[algo]).name
             for seed in args.seeds:
                 run = tmp / f"imbarb-{algo}-{seed}"
                 ours = run_imbarb(config, seed, run, SMOKE if args.smoke else None)

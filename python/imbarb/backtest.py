@@ -2,7 +2,7 @@
 
 ``read_market`` reads any layout imbarb reads (Elia, TenneT, canonical CSV; the embedded
 ``belgium`` prices; ``synthetic``) with the Rust readers. ``backtest`` runs a named policy
-(``rule``, ``schedule``, ``mpc``, ``idle``, ``oracle``, ``run:DIR``) exactly as ``imbarb
+(``rule``, ``schedule``, ``mpc``, ``smpc``, ``idle``, ``oracle``, ``run:DIR``) exactly as ``imbarb
 backtest`` does, or any Python policy (an SB3 model, a loaded run, a function of the
 observation and mask) through the same rollout and bookkeeping."""
 
@@ -107,7 +107,7 @@ def backtest(
     """Backtests ``policy`` on a day set (default ``days="test"``) with the SoC carried between
     consecutive days, against the perfect-foresight optimum on the same days.
 
-    ``policy``: a name (``"rule"``, ``"schedule"``, ``"mpc"``, ``"idle"``, ``"oracle"``,
+    ``policy``: a name (``"rule"``, ``"schedule"``, ``"mpc"``, ``"smpc"``, ``"idle"``, ``"oracle"``,
     ``"run:DIR"``), a loaded run (``load_run``: its own observation unless ``config`` or
     ``run`` says otherwise), an object with SB3's ``predict``, or a callable ``policy(obs,
     mask) -> action`` seeing the observation the simulation arguments describe. ``name``

@@ -273,8 +273,12 @@ impl StochasticMpc {
 
 impl Policy for StochasticMpc {
     fn name(&self) -> String {
+        let seed = match self.config.seed {
+            0 => String::new(),
+            s => format!(", seed {s}"),
+        };
         format!(
-            "smpc({} paths, horizon {} QH)",
+            "smpc({} paths, horizon {} QH{seed})",
             self.config.scenarios, self.generator.horizon
         )
     }

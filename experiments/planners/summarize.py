@@ -1,0 +1,91 @@
+"""Summarises experiments/planners: the forecaster's CRPS per horizon (mean over seeds) against
+the naive forecasts, and the stochastic MPC's test EUR/day (mean and 95 % t interval over
+seeds) beside the deterministic MPC and the rule. Prints markdown."""
+
+import json
+import math
+import pathlib
+import re
+import statistics
+
+HERE = pathlib.Path(__file__).resolve().parent
+T95 = {2: 12.706, 3: 4.303}
+
+
+def interval(values):
+    m = statistics.mean(values)
+    if len(values) < 2:
+        return m, float("nan")
+    return m, T95.get(len(values), 1.96) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def forecast_table():
+    runs = [json.loads(p.read_text()) for p in sorted(HERE.glob("forecast-seed*.json"))]
+    names = list(dict.fromkeys(s["forecast"] for s in runs[0]))
+    horizons = sorted({s["horizon"] for s in runs[0]})
+    lines = [
+        f"Forecaster: mean of {len(runs)} seeds; naive forecasts are deterministic.",
+        "",
+        "| horizon | " + " | ".join(f"CRPS {n}" for n in names) + " | coverage 80 % | MAE median |",
+        "|---:|" + "---:|" * (len(names) + 2),
+    ]
+    for h in horizons:
+        cells = []
+        for n in names:
+            v = [s["crps"] for r in runs for s in r if s["forecast"] == n and s["horizon"] == h]
+            cells.append(f"{statistics.mean(v):.1f}" if v else "-")
+        cov = statistics.mean(
+            s["coverage_80"] for r in runs for s in r if s["forecast"] == "forecaster" and s["horizon"] == h
+        )
+        mae = statistics.mean(
+            s["mae_median"] for r in runs for s in r if s["forecast"] == "forecaster" and s["horizon"] == h
+        )
+        lines.append(f"| {h} | " + " | ".join(cells) + f" | {cov:.3f} | {mae:.1f} |")
+    return "\n".join(lines)
+
+
+ROW = re.compile(r"^(\S.*?)\s{2,}(-?[0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+(-?[0-9.]+)\s+(-?[0-9.]+)")
+
+
+def policies(path):
+    out = {}
+    for line in path.read_text().splitlines():
+        m = ROW.match(line)
+        if m and not line.startswith("policy"):
+            name = m.group(1).split("(")[0].strip()
+            out[name] = {
+                "eur_per_day": float(m.group(2)),
+                "pct": float(m.group(4)),
+                "cycles": float(m.group(5)),
+                "var10": float(m.group(7)),
+                "cvar10": float(m.group(8)),
+            }
+    return out
+
+
+def backtest_table():
+    lines = [
+        "| cap | policy | seeds | EUR/day (mean, 95 % CI) | % of optimum | cycles/day | VaR 10 % | CVaR 10 % |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for cap in ("nocap", "cap1.1"):
+        seed0 = policies(HERE / "out" / f"{cap}-seed0.txt")
+        smpc = [policies(p)["smpc"] for p in sorted((HERE / "out").glob(f"{cap}-seed*.txt"))]
+        rows = [(n, [v]) for n, v in seed0.items() if n != "smpc"]
+        rows.insert(len(rows) - 1, ("smpc", smpc))
+        for name, vals in rows:
+            m, h = interval([v["eur_per_day"] for v in vals])
+            mean = lambda k: statistics.mean(v[k] for v in vals)
+            ci = "" if len(vals) < 2 else f" ± {h:.1f}"
+            lines.append(
+                f"| {'none' if cap == 'nocap' else '1.1'} | {name} | {len(vals)} | {m:.1f}{ci} | "
+                f"{mean('pct'):.1f} | {mean('cycles'):.2f} | {mean('var10'):.1f} | {mean('cvar10'):.1f} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print("# Forecasts and the stochastic MPC (pre-MARI, paper split, test days)\n")
+    print(forecast_table())
+    print()
+    print(backtest_table())
