@@ -36,7 +36,47 @@ def _as_fraction_or_level(action: Any, continuous: bool) -> float:
     return float(a[0])
 
 
-class ImbalanceEnv(gym.Env):
+class _Buffers:
+    """The arrays the Rust core writes each step into (one row per environment), allocated once."""
+
+    def __init__(self, core: "_imbarb.Envs", n: int):
+        w, a = core.observation_width, core.n_actions
+        self.obs = np.zeros((n, w), dtype=np.float32)
+        self.mask = np.ones((n, a), dtype=bool)
+        self.reward = np.zeros(n)
+        self.terminated = np.zeros(n, dtype=bool)
+        self.truncated = np.zeros(n, dtype=bool)
+        self.info = np.zeros((n, len(INFO_FIELDS)))
+
+    def step(self, core: "_imbarb.Envs", actions: np.ndarray, final_obs=None) -> None:
+        core.step(
+            actions,
+            self.obs,
+            self.reward,
+            self.terminated,
+            self.truncated,
+            self.mask,
+            self.info,
+            final_obs,
+        )
+
+
+class _CoreViews:
+    """What both environments say about the core they wrap."""
+
+    _core: "_imbarb.Envs"
+
+    @property
+    def continuous(self) -> bool:
+        """True for continuous power actions."""
+        return self._core.n_actions == 0
+
+    def describe(self) -> str:
+        """What is simulated, in words (days, battery, decisions, actions)."""
+        return self._core.describe()
+
+
+class ImbalanceEnv(_CoreViews, gym.Env):
     """One battery, one Brussels day per episode.
 
     Observation: the normalised market features (published prices only) then the battery's
@@ -65,28 +105,13 @@ class ImbalanceEnv(gym.Env):
         self.reward_scale = float(reward_scale)
         self.days = list(self._core.days)
         self.feature_names = list(self._core.feature_names)
-        n, w, a = 1, self._core.observation_width, self._core.n_actions
-        self._obs = np.zeros((n, w), dtype=np.float32)
-        self._mask = np.ones((n, a), dtype=bool)
-        self._reward = np.zeros(n)
-        self._terminated = np.zeros(n, dtype=bool)
-        self._truncated = np.zeros(n, dtype=bool)
-        self._info = np.zeros((n, len(INFO_FIELDS)))
+        self._buf = _Buffers(self._core, 1)
         self._day: Optional[int] = None
         self._log: list = []
 
-    @property
-    def continuous(self) -> bool:
-        """True for continuous power actions."""
-        return self._core.n_actions == 0
-
-    def describe(self) -> str:
-        """What is simulated, in words (days, battery, decisions, actions)."""
-        return self._core.describe()
-
     def action_masks(self) -> np.ndarray:
         """The levels allowed now (for masked algorithms such as sb3-contrib's MaskablePPO)."""
-        return self._mask[0].copy()
+        return self._buf.mask[0].copy()
 
     def reset(self, *, seed: Optional[int] = None, options: Optional[dict] = None):
         super().reset(seed=seed)
@@ -103,39 +128,33 @@ class ImbalanceEnv(gym.Env):
             if day not in self.days:
                 raise _imbarb.ImbarbError(f"day {day}: not in this environment's day set")
             day = self.days.index(day)
-        self._day = self._core.reset(0, self._obs, self._mask, day, soc)
+        b = self._buf
+        self._day = self._core.reset(0, b.obs, b.mask, day, soc)
         self._log = []
         info = {
             "date": self.days[self._day],
             "day": self._day,
             "soc_mwh": float(self._core.initial_soc_mwh if soc is None else soc),
-            "action_mask": self._mask[0].copy(),
+            "action_mask": b.mask[0].copy(),
         }
-        return self._obs[0].copy(), info
+        return b.obs[0].copy(), info
 
     def step(self, action):
         a = _as_fraction_or_level(action, self.continuous)
-        self._core.step(
-            np.array([a]),
-            self._obs,
-            self._reward,
-            self._terminated,
-            self._truncated,
-            self._mask,
-            self._info,
-        )
-        info = {name: float(v) for name, v in zip(INFO_FIELDS, self._info[0])}
+        b = self._buf
+        b.step(self._core, np.array([a]))
+        info = {name: float(v) for name, v in zip(INFO_FIELDS, b.info[0])}
         info["day"] = int(info["day"])
         info["date"] = self.days[info["day"]]
-        info["profit_eur"] = float(self._reward[0])
-        info["action_mask"] = self._mask[0].copy()
+        info["profit_eur"] = float(b.reward[0])
+        info["action_mask"] = b.mask[0].copy()
         self._log.append((a, info["power_mw"], info["soc_mwh"], info["profit_eur"]))
-        reward = float(self._reward[0]) * self.reward_scale
+        reward = float(b.reward[0]) * self.reward_scale
         return (
-            self._obs[0].copy(),
+            b.obs[0].copy(),
             reward,
-            bool(self._terminated[0]),
-            bool(self._truncated[0]),
+            bool(b.terminated[0]),
+            bool(b.truncated[0]),
             info,
         )
 

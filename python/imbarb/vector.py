@@ -14,7 +14,7 @@ from gymnasium.vector.utils import batch_space
 
 from . import _imbarb
 from ._spec import SIMULATION_ARGS, spec_from
-from .env import INFO_FIELDS, _spaces
+from .env import INFO_FIELDS, _Buffers, _CoreViews, _spaces
 
 _MODES = {
     "next_step": AutoresetMode.NEXT_STEP,
@@ -22,7 +22,7 @@ _MODES = {
 }
 
 
-class ImbalanceVecEnv(VectorEnv):
+class ImbalanceVecEnv(_CoreViews, VectorEnv):
     """``num_envs`` imbalance environments (see ``ImbalanceEnv``) with Gymnasium's autoreset
     (``next_step``, the default, or ``same_step`` with ``final_obs`` in the info). ``info``
     holds one array per ``INFO_FIELDS`` entry, ``profit_eur`` and ``action_mask``. The arrays
@@ -55,28 +55,13 @@ class ImbalanceVecEnv(VectorEnv):
         self.copy = copy
         self.days = list(self._core.days)
         self.feature_names = list(self._core.feature_names)
-        n, w, a = self.num_envs, self._core.observation_width, self._core.n_actions
-        self._obs = np.zeros((n, w), dtype=np.float32)
-        self._final_obs = np.zeros((n, w), dtype=np.float32)
-        self._mask = np.ones((n, a), dtype=bool)
-        self._reward = np.zeros(n)
-        self._terminated = np.zeros(n, dtype=bool)
-        self._truncated = np.zeros(n, dtype=bool)
-        self._info = np.zeros((n, len(INFO_FIELDS)))
+        self._buf = _Buffers(self._core, self.num_envs)
+        self._final_obs = np.zeros_like(self._buf.obs)
         self._same_step = autoreset == "same_step"
-
-    @property
-    def continuous(self) -> bool:
-        """True for continuous power actions."""
-        return self._core.n_actions == 0
-
-    def describe(self) -> str:
-        """What is simulated, in words."""
-        return self._core.describe()
 
     def action_masks(self) -> np.ndarray:
         """The levels each environment may take now, ``num_envs x n_actions``."""
-        return self._mask.copy()
+        return self._buf.mask.copy()
 
     def _out(self, a: np.ndarray) -> np.ndarray:
         return a.copy() if self.copy else a
@@ -102,37 +87,28 @@ class ImbalanceVecEnv(VectorEnv):
         for i in range(self.num_envs):
             day = None if days is None else int(days[i])
             soc = None if socs is None else float(socs[i])
-            positions[i] = self._core.reset(i, self._obs, self._mask, day, soc)
-        info = {"day": positions, "action_mask": self._mask.copy()}
-        return self._out(self._obs), info
+            positions[i] = self._core.reset(i, self._buf.obs, self._buf.mask, day, soc)
+        info = {"day": positions, "action_mask": self._buf.mask.copy()}
+        return self._out(self._buf.obs), info
 
     def step(self, actions):
         a = np.asarray(actions, dtype=np.float64).reshape(self.num_envs)
-        self._core.step(
-            a,
-            self._obs,
-            self._reward,
-            self._terminated,
-            self._truncated,
-            self._mask,
-            self._info,
-            self._final_obs if self._same_step else None,
-        )
-        info = {name: self._info[:, k].copy() for k, name in enumerate(INFO_FIELDS)}
+        b = self._buf
+        b.step(self._core, a, self._final_obs if self._same_step else None)
+        info = {name: b.info[:, k].copy() for k, name in enumerate(INFO_FIELDS)}
         info["day"] = info["day"].astype(np.int64)
-        info["profit_eur"] = self._reward.copy()
-        info["action_mask"] = self._mask.copy()
+        info["profit_eur"] = b.reward.copy()
+        info["action_mask"] = b.mask.copy()
         if self._same_step:
-            ended = self._terminated | self._truncated
+            ended = b.terminated | b.truncated
             if ended.any():
                 info["final_obs"] = self._final_obs.copy()
                 info["_final_obs"] = ended.copy()
-        rewards = self._reward * self.reward_scale
         return (
-            self._out(self._obs),
-            rewards,
-            self._terminated.copy(),
-            self._truncated.copy(),
+            self._out(b.obs),
+            b.reward * self.reward_scale,
+            b.terminated.copy(),
+            b.truncated.copy(),
             info,
         )
 

@@ -39,8 +39,8 @@ pub fn train(
         .py_err()?;
     let mut c = TrainConfig::from_toml(&text, &origin).map_err(err)?;
     if let Some(json) = overrides {
-        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)
-            .map_err(|e| err(format!("overrides: {e}")))?;
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&json).map_err(|e| err(format!("overrides: {e}")))?;
         c = crate::spec::merge(&c, &map, "overrides").py_err()?;
     }
     if let Some(seed) = seed {

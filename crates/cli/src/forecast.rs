@@ -1,11 +1,10 @@
 //! `imbarb forecast`: trains the probabilistic forecaster on the training days, scores it and the
 //! naive forecasts per horizon on the evaluation days, and writes its quantiles to CSV.
 
+use crate::setup::DataArgs;
 use anyhow::{Context, Result};
 use clap::Args;
-use imbarb_experiment::{build_setup, DaySet};
-use imbarb_market::source::DataSource;
-use imbarb_market::SplitSpec;
+use imbarb_experiment::build_setup;
 use imbarb_nn::MlpCache;
 use imbarb_plan::forecast::rows;
 use imbarb_plan::{evaluate, ForecastConfig, HorizonScores, QuantileForecaster};
@@ -23,15 +22,8 @@ Scores per horizon (1 = the current quarter-hour): CRPS (EUR/MWh, lower is bette
 the 10-90 % interval (0.80 when calibrated), MAE of the median. Persistence, profile and
 day-ahead are made probabilistic with their own training residuals' quantiles.")]
 pub struct ForecastArgs {
-    /// Data: `belgium`, files (merged; a day-ahead file adds the day-ahead forecast) or `synthetic`.
-    #[arg(long, num_args = 1.., default_value = "belgium")]
-    pub data: Vec<DataSource>,
-    /// Split: `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`.
-    #[arg(long, default_value = "paper")]
-    pub split: SplitSpec,
-    /// Days to score: train, validation, test or all.
-    #[arg(long, default_value = "test")]
-    pub days: DaySet,
+    #[command(flatten)]
+    pub source: DataArgs,
     /// Quarter-hours forecast (1 to 96).
     #[arg(long, default_value_t = 16)]
     pub horizon: usize,
@@ -50,8 +42,9 @@ pub struct ForecastArgs {
 }
 
 pub fn run(args: ForecastArgs) -> Result<()> {
-    let setup = build_setup(&args.data, &args.split, EnvConfig::default(), 0, args.days)
-        .context("--data")?;
+    let a = &args.source;
+    let setup =
+        build_setup(&a.data, &a.split, EnvConfig::default(), 0, a.days).context("--data")?;
     let config = ForecastConfig {
         horizon: args.horizon,
         steps: args.steps,

@@ -29,11 +29,11 @@ pub enum AtLimits {
     Clip,
 }
 
-/// Data, days, battery and environment options.
+/// Which data, split and days a command evaluates on.
 #[derive(Debug, Clone, Args)]
-pub struct SetupArgs {
-    /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), files (merged) or
-    /// `synthetic[:FROM..TO][:seed=N][:minutes]`.
+pub struct DataArgs {
+    /// Data: `belgium` (the embedded Elia prices, 2022-07 to 2023-08), files (merged; a
+    /// day-ahead file adds the day-ahead curve) or `synthetic[:FROM..TO][:seed=N][:minutes]`.
     #[arg(long, num_args = 1.., default_value = "belgium")]
     pub data: Vec<DataSource>,
     /// Split: `paper`, `walk-forward:YYYY-MM-DD[:VALIDATION_DAYS]` or `explicit:...`.
@@ -42,6 +42,13 @@ pub struct SetupArgs {
     /// Days to evaluate: train, validation, test or all.
     #[arg(long, default_value = "test")]
     pub days: DaySet,
+}
+
+/// Data, days, battery and environment options.
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub source: DataArgs,
     /// Daily cycle cap (full equivalent cycles); none by default.
     #[arg(long)]
     pub cap: Option<f64>,
@@ -121,11 +128,11 @@ impl SetupArgs {
     /// Loads the data and builds days, features (normalised on training days) and the config.
     pub fn build(&self) -> Result<Setup> {
         build_setup(
-            &self.data,
-            &self.split,
+            &self.source.data,
+            &self.source.split,
             self.env_config()?,
             self.seed,
-            self.days,
+            self.source.days,
         )
     }
 }
