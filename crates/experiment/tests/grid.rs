@@ -261,8 +261,15 @@ fn script_record_resolves(dir: &Path) {
             configs += 1;
         }
     }
+    // A command that trains: `imbarb train`, `retrain`, `experiment`, or the SB3 side-by-side.
     let script = std::fs::read_to_string(dir.join("run.sh")).unwrap_or_default();
-    let trains = script.contains("train") || script.contains("peer_sb3");
+    let trains = script.lines().any(|l| {
+        let l = l.trim_start();
+        !l.starts_with('#')
+            && [" train ", " retrain ", " experiment ", "peer_sb3"]
+                .iter()
+                .any(|c| l.contains(c))
+    });
     assert!(
         configs > 0 || !trains,
         "{}: its script trains but the record has no training config",
