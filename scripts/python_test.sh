@@ -16,8 +16,9 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 echo "== installing the test requirements and the SB3 peer into $venv"
-"$venv/bin/pip" install -q --upgrade pip
-"$venv/bin/pip" install -q -r python/requirements-test.txt -r bench/requirements-peer.txt
+"$venv/bin/pip" install -q --no-cache-dir --upgrade pip
+# No wheel cache: torch and its CUDA libraries would take another 4 GB of disk.
+"$venv/bin/pip" install -q --no-cache-dir -r python/requirements-test.txt -r bench/requirements-peer.txt
 
 echo "== building the wheel"
 rm -rf target/wheels
