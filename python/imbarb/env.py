@@ -29,7 +29,9 @@ def _spaces(core: "_imbarb.Envs"):
     return obs, act
 
 
-def _as_fraction_or_level(action: Any, continuous: bool) -> float:
+def _one_action(action: Any) -> float:
+    """A level index or a power fraction, from a number or a one-element array (the Rust core
+    checks its range)."""
     a = np.asarray(action, dtype=np.float64).reshape(-1)
     if a.size != 1:
         raise _imbarb.ImbarbError(f"action {action!r}: expected one action, got {a.size} numbers")
@@ -134,13 +136,13 @@ class ImbalanceEnv(_CoreViews, gym.Env):
         info = {
             "date": self.days[self._day],
             "day": self._day,
-            "soc_mwh": float(self._core.initial_soc_mwh if soc is None else soc),
+            "soc_mwh": self._core.soc_mwh(0),
             "action_mask": b.mask[0].copy(),
         }
         return b.obs[0].copy(), info
 
     def step(self, action):
-        a = _as_fraction_or_level(action, self.continuous)
+        a = _one_action(action)
         b = self._buf
         b.step(self._core, np.array([a]))
         info = {name: float(v) for name, v in zip(INFO_FIELDS, b.info[0])}

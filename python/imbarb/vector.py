@@ -88,7 +88,11 @@ class ImbalanceVecEnv(_CoreViews, VectorEnv):
             day = None if days is None else int(days[i])
             soc = None if socs is None else float(socs[i])
             positions[i] = self._core.reset(i, self._buf.obs, self._buf.mask, day, soc)
-        info = {"day": positions, "action_mask": self._buf.mask.copy()}
+        info = {
+            "day": positions,
+            "soc_mwh": np.array([self._core.soc_mwh(i) for i in range(self.num_envs)]),
+            "action_mask": self._buf.mask.copy(),
+        }
         return self._out(self._buf.obs), info
 
     def step(self, actions):

@@ -227,6 +227,18 @@ impl Envs {
         })
     }
 
+    /// Environment `i`'s cell energy now, MWh.
+    fn soc_mwh(&self, i: usize) -> PyResult<f64> {
+        self.check_index(i)?;
+        Ok(self.cell.with_dependent(|_, envs| {
+            if self.day[i].is_some() {
+                envs[i].soc_mwh(0)
+            } else {
+                f64::NAN
+            }
+        }))
+    }
+
     /// A paragraph on what is simulated.
     fn describe(&self) -> String {
         self.cell.borrow_owner().describe()

@@ -114,6 +114,24 @@ def test_a_full_discharge_earns_the_price_times_energy():
         assert step_info["soc_mwh"] == pytest.approx(1.0 + 0.25 * 0.9, abs=1e-12)
 
 
+def test_random_start_soc_is_reported_and_kept():
+    env = imbarb.make_env(data="synthetic", random_start_soc=True)
+    lo, hi = 0.0, 2.0
+    starts = []
+    for seed in range(5):
+        _, info = env.reset(seed=seed)
+        assert lo <= info["soc_mwh"] <= hi
+        starts.append(info["soc_mwh"])
+        # Idling keeps exactly the SoC the reset reported.
+        _, _, _, _, step_info = env.step(1)
+        assert step_info["soc_mwh"] == info["soc_mwh"]
+    assert len(set(starts)) == 5 and 1.0 not in starts
+    vec = imbarb.make_vec_env(data="synthetic", num_envs=3, random_start_soc=True)
+    _, info = vec.reset(seed=0)
+    _, _, _, _, step_info = vec.step([1, 1, 1])
+    np.testing.assert_array_equal(info["soc_mwh"], step_info["soc_mwh"])
+
+
 def test_idle_earns_nothing_and_keeps_the_soc():
     env = imbarb.make_env(days="test")
     env.reset(options={"day": 3, "soc_mwh": 1.5})
