@@ -21,3 +21,13 @@ for seed in 1 2; do
   "$bin" backtest --policy "smpc:$seed" --actions discrete:3 > "$out/nocap-seed$seed.txt"
   "$bin" backtest --policy "smpc:$seed" --actions discrete:3 --cap 1.1 > "$out/cap1.1-seed$seed.txt"
 done
+# Indicative, one seed, not the monthly walk-forward: post-MARI test months 2024-07..12 in one
+# block, fitted on everything before (pre-MARI file + May-June 2024), with the day-ahead curve
+# (the MPC blends it in; the forecaster does not read it). Needs ../shared/data.
+shared=${IMBARB_SHARED_DATA:-../shared/data}
+if [ -f "$shared/elia_be_imbalance_qh_2024-05_2024-12_postmari.csv" ]; then
+  "$bin" backtest --policy mpc,smpc,oracle --actions discrete:3 \
+    --data "$shared/elia_be_imbalance_qh_2022-07_2023-08_combined.csv" \
+    "$shared/elia_be_imbalance_qh_2024-05_2024-12_postmari.csv" "$shared/be_day_ahead_price_qh_2024.csv" \
+    --split walk-forward:2024-07-01:14 > "$out/postmari-cut-2024-07-01-seed0.txt"
+fi
