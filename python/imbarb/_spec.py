@@ -5,13 +5,17 @@ data, split, day set, battery, decisions, actions and features as overrides."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
+
+from . import _imbarb
 
 DataArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]], None]
 
 
-def _sources(data: DataArg) -> Optional[list]:
+def sources(data: DataArg) -> Optional[list]:
+    """Data sources as a list of strings (one source or several)."""
     if data is None:
         return None
     if isinstance(data, (str, os.PathLike)):
@@ -42,6 +46,14 @@ _NAMES = (
     "data", "split", "days", "battery", "granularity", "actions", "cap", "features",
     "levels_at_limits", "config", "run", "minute_seed",
 )
+
+
+def check_reward_scale(reward_scale: float) -> float:
+    """The reward scale, refused unless finite and positive."""
+    scale = float(reward_scale)
+    if not (math.isfinite(scale) and scale > 0.0):
+        raise _imbarb.ImbarbError(f"reward_scale {reward_scale!r}: expected a finite positive number")
+    return scale
 
 
 def spec_from(caller: str, simulation: dict, days: str) -> str:
@@ -76,7 +88,7 @@ def spec_json(
     spec = {
         "config": os.fspath(config) if config is not None else None,
         "run": os.fspath(run) if run is not None else None,
-        "data": _sources(data),
+        "data": sources(data),
         "split": split,
         "days": days,
         "granularity": granularity,

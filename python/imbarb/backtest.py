@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import _imbarb
-from ._spec import SIMULATION_ARGS, spec_from
+from ._spec import SIMULATION_ARGS, sources, spec_from
 
 
 def read_market(data, minutes: bool = False) -> pd.DataFrame:
@@ -25,10 +25,7 @@ def read_market(data, minutes: bool = False) -> pd.DataFrame:
     with ``timestamp_utc`` (UTC), the price column(s), the system components present, the
     day-ahead price where a day-ahead file is among the sources, and ``quality_status``; with
     ``minutes=True`` the per-minute running estimates instead."""
-    sources = [str(data)] if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__") else [
-        str(d) for d in data
-    ]
-    qh, minute, day_ahead = _imbarb.market_csv(sources)
+    qh, minute, day_ahead = _imbarb.market_csv(sources(data))
     if minutes:
         frame = pd.read_csv(io.StringIO(minute), keep_default_na=False, na_values=[""])
         for col in ("minute_utc", "quarter_hour_start_utc"):

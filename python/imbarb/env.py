@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from . import _imbarb
-from ._spec import SIMULATION_ARGS, spec_from
+from ._spec import SIMULATION_ARGS, check_reward_scale, spec_from
 
 INFO_FIELDS = tuple(_imbarb.INFO_FIELDS)
 
@@ -104,7 +104,7 @@ class ImbalanceEnv(_CoreViews, gym.Env):
         self._core = _imbarb.Envs(spec, 1, seed, random_start_soc, "disabled")
         self.observation_space, self.action_space = _spaces(self._core)
         self.render_mode = render_mode
-        self.reward_scale = float(reward_scale)
+        self.reward_scale = check_reward_scale(reward_scale)
         self.days = list(self._core.days)
         self.feature_names = list(self._core.feature_names)
         self._buf = _Buffers(self._core, 1)

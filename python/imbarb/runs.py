@@ -11,6 +11,7 @@ from typing import Optional
 import numpy as np
 
 from . import _imbarb
+from ._spec import sources
 
 
 def train(
@@ -30,17 +31,12 @@ def train(
     ``{"training": {"batch_size": 64}, "network": {"hidden": [64]}}``); a stopped run
     resumes, a finished one returns at once. Returns steps, updates, env steps/s, updates/s
     and the deployed network's validation."""
-    sources = None
-    if data is not None:
-        sources = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [
-            os.fspath(d) for d in data
-        ]
     raw = _imbarb.train(
         os.fspath(config),
         os.fspath(out),
         steps,
         seed,
-        sources,
+        sources(data),
         cap,
         progress,
         None if overrides is None else json.dumps(overrides),
@@ -117,10 +113,7 @@ class RunPolicy:
         """The set-point at ``at`` (ISO UTC; default: the next decision time after the data)
         from the published data in ``data`` with the battery at ``soc_mwh`` MWh and
         ``cycles_used`` today (``imbarb decide --json``)."""
-        sources = [os.fspath(data)] if isinstance(data, (str, os.PathLike)) else [
-            os.fspath(d) for d in data
-        ]
-        return json.loads(self._run.decide(sources, float(soc_mwh), float(cycles_used), at))
+        return json.loads(self._run.decide(sources(data), float(soc_mwh), float(cycles_used), at))
 
     def __repr__(self) -> str:
         return f"RunPolicy({self.dir!r}, algo={self.algo!r})"

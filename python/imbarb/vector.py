@@ -13,7 +13,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from . import _imbarb
-from ._spec import SIMULATION_ARGS, spec_from
+from ._spec import SIMULATION_ARGS, check_reward_scale, spec_from
 from .env import INFO_FIELDS, _Buffers, _CoreViews, _spaces
 
 _MODES = {
@@ -51,7 +51,7 @@ class ImbalanceVecEnv(_CoreViews, VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": _MODES[autoreset]}
         self.render_mode = None
-        self.reward_scale = float(reward_scale)
+        self.reward_scale = check_reward_scale(reward_scale)
         self.copy = copy
         self.days = list(self._core.days)
         self.feature_names = list(self._core.feature_names)

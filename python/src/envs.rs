@@ -29,6 +29,9 @@ pub const INFO_FIELDS: [&str; 6] = [
     "day",
 ];
 
+/// The most environments one batch holds (each keeps its own episode buffers).
+const MAX_ENVS: usize = 65_536;
+
 /// One `VecEnv` (of one day) per environment, borrowing the days and features they share.
 type EnvList<'a> = Vec<VecEnv<'a>>;
 
@@ -70,7 +73,7 @@ impl Autoreset {
 #[pyclass(module = "imbarb._imbarb")]
 pub struct Envs {
     cell: EnvCell,
-    /// The base config (its env is the setup's), for the next-day bootstrap.
+    /// The resolved config (its env is the setup's), for the next-day bootstrap.
     config: TrainConfig,
     /// Indices into the setup's days of the day set episodes are drawn from.
     pool: Vec<usize>,
@@ -85,6 +88,8 @@ pub struct Envs {
     n_actions: usize,
     /// Scratch for one environment's next-day mask.
     mask_scratch: Vec<bool>,
+    /// Scratch for the step's power fractions (a step allocates nothing).
+    fractions: Vec<f64>,
 }
 
 #[pymethods]
@@ -101,8 +106,8 @@ impl Envs {
         random_start_soc: bool,
         autoreset: &str,
     ) -> PyResult<Envs> {
-        if num_envs == 0 {
-            return Err(err("num_envs must be at least 1"));
+        if !(1..=MAX_ENVS).contains(&num_envs) {
+            return Err(err(format!("num_envs {num_envs}: expected 1..={MAX_ENVS}")));
         }
         let autoreset = Autoreset::parse(autoreset)?;
         let Resolved { setup, config } = resolve(spec)?;
@@ -128,6 +133,7 @@ impl Envs {
             width,
             n_actions,
             mask_scratch: vec![true; n_actions],
+            fractions: Vec::with_capacity(num_envs),
         };
         envs.seed(seed);
         Ok(envs)
@@ -187,44 +193,11 @@ impl Envs {
             .collect()
     }
 
-    /// The environment as JSON (battery, granularity, actions, observation).
-    #[getter]
-    fn env_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.cell.borrow_owner().config).map_err(|e| err(e.to_string()))
-    }
-
-    /// Hash of the loaded data.
-    #[getter]
-    fn data_hash(&self) -> String {
-        self.cell.borrow_owner().data_hash.clone()
-    }
-
     /// The cell-energy bounds (min, max), MWh.
     #[getter]
     fn soc_bounds(&self) -> (f64, f64) {
         let b = &self.cell.borrow_owner().config.battery;
         (b.soc_min_mwh(), b.soc_max_mwh())
-    }
-
-    /// The battery's first-day SoC, MWh.
-    #[getter]
-    fn initial_soc_mwh(&self) -> f64 {
-        self.cell
-            .borrow_owner()
-            .config
-            .battery
-            .day_start_soc_mwh(None)
-    }
-
-    /// Decisions in each environment's current day (0 before its first reset).
-    #[getter]
-    fn steps_in_day(&self) -> Vec<usize> {
-        self.cell.with_dependent(|_, envs| {
-            envs.iter()
-                .zip(&self.day)
-                .map(|(e, d)| d.map_or(0, |_| e.n_steps(0)))
-                .collect()
-        })
     }
 
     /// Environment `i`'s cell energy now, MWh.
@@ -326,7 +299,8 @@ impl Envs {
                 INFO_FIELDS.len()
             )));
         }
-        let fractions = self.fractions(actions)?;
+        self.set_fractions(actions)?;
+        let fractions = std::mem::take(&mut self.fractions);
         let mut final_obs = final_obs;
         if self.autoreset == Autoreset::SameStep {
             match &final_obs {
@@ -402,6 +376,8 @@ impl Envs {
                 mask[i * a..(i + 1) * a].copy_from_slice(&self.mask_scratch);
             }
         }
+        // The buffer goes back for the next step.
+        self.fractions = fractions;
         Ok(())
     }
 }
@@ -435,14 +411,13 @@ impl Envs {
         Ok(())
     }
 
-    /// The power fraction of each action, checked: a level must be a whole number in range, a
-    /// fraction finite and within [-1, 1].
-    fn fractions(&self, actions: &[f64]) -> PyResult<Vec<f64>> {
+    /// Sets `fractions` to the power fraction of each action, checked: a level must be a whole
+    /// number in range, a fraction finite and within [-1, 1].
+    fn set_fractions(&mut self, actions: &[f64]) -> PyResult<()> {
         let space = self.cell.borrow_owner().config.actions;
-        actions
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| match space {
+        self.fractions.clear();
+        for (i, &a) in actions.iter().enumerate() {
+            let f = match space {
                 ActionSpace::Discrete { levels } => {
                     if a.fract() != 0.0 || !(0.0..levels as f64).contains(&a) {
                         return Err(err(format!(
@@ -450,7 +425,7 @@ impl Envs {
                             levels - 1
                         )));
                     }
-                    Ok(ActionSpace::level_fraction(a as usize, levels))
+                    ActionSpace::level_fraction(a as usize, levels)
                 }
                 ActionSpace::Continuous => {
                     if !(-1.0..=1.0).contains(&a) {
@@ -458,10 +433,12 @@ impl Envs {
                             "action {a} for environment {i}: expected a power fraction in [-1, 1]"
                         )));
                     }
-                    Ok(a)
+                    a
                 }
-            })
-            .collect()
+            };
+            self.fractions.push(f);
+        }
+        Ok(())
     }
 
     /// Starts environment `i` on a day (drawn when `day` is None) at a SoC (drawn or the
@@ -502,11 +479,9 @@ impl Envs {
         };
         let soc = self.cell.with_dependent(|_, envs| envs[i].soc_mwh(0));
         let setup = self.cell.borrow_owner();
-        let mut config = self.config.clone();
-        config.env = setup.config.clone();
         let continues = next_day_start(
             &setup.train_data(),
-            &config,
+            &self.config,
             d,
             soc,
             row,

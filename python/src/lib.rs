@@ -27,6 +27,5 @@ fn _imbarb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(backtest::backtest, m)?)?;
     m.add_function(wrap_pyfunction!(run::train, m)?)?;
     m.add_function(wrap_pyfunction!(market::market_csv, m)?)?;
-    m.add_function(wrap_pyfunction!(spec::describe, m)?)?;
     Ok(())
 }

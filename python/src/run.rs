@@ -92,6 +92,8 @@ pub struct Run {
     manifest: Manifest,
     /// The network (a mutex: acting reuses the agent's buffers).
     agent: Mutex<Box<dyn ValueAgent>>,
+    /// The run as `decide` uses it, loaded at the first decision and kept.
+    decider: Mutex<Option<Decider>>,
 }
 
 #[pymethods]
@@ -106,6 +108,7 @@ impl Run {
             dir,
             manifest,
             agent: Mutex::new(agent),
+            decider: Mutex::new(None),
         })
     }
 
@@ -216,9 +219,18 @@ impl Run {
         let market = imbarb_market::source::load_sources(&sources)
             .context("data")
             .py_err()?;
-        let mut decider = Decider::load(Path::new(&self.dir))
-            .with_context(|| format!("loading trained run {}", self.dir.display()))
-            .py_err()?;
+        let mut cached = self
+            .decider
+            .lock()
+            .map_err(|_| err("the run's decider is poisoned by an earlier panic"))?;
+        let decider = match cached.as_mut() {
+            Some(d) => d,
+            None => cached.insert(
+                Decider::load(Path::new(&self.dir))
+                    .with_context(|| format!("loading trained run {}", self.dir.display()))
+                    .py_err()?,
+            ),
+        };
         let decided = decider
             .decide(
                 &market,

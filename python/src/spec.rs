@@ -4,7 +4,7 @@
 //! trained run gives the base, keyword arguments override it, and every value is checked with
 //! the Rust checks (errors name the argument and the field).
 
-use crate::errors::{err, IntoPy};
+use crate::errors::err;
 use anyhow::{bail, Context, Result};
 use imbarb_agents::trainer::read_manifest;
 use imbarb_agents::TrainConfig;
@@ -197,14 +197,6 @@ fn lay_over(value: &mut serde_json::Value, overrides: &serde_json::Map<String, s
             }
         }
     }
-}
-
-/// Resolves a spec without keeping it: a paragraph on what it simulates (days, battery,
-/// decisions), the check Python runs before building environments.
-#[pyfunction]
-pub fn describe(spec: &str) -> PyResult<String> {
-    let resolved = Spec::parse(spec).and_then(|s| s.resolve()).py_err()?;
-    Ok(resolved.setup.describe())
 }
 
 /// Parses and resolves `spec` (for the other modules), mapping errors to `ImbarbError`.

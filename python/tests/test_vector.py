@@ -93,8 +93,12 @@ def test_vector_errors():
         env.step(np.array([0, 7]))
     with pytest.raises(imbarb.ImbarbError, match="2 given for 3"):
         imbarb.make_vec_env(data="synthetic", num_envs=3).reset(options={"days": [0, 1]})
-    with pytest.raises(imbarb.ImbarbError, match="num_envs"):
-        imbarb.make_vec_env(data="synthetic", num_envs=0)
+    for n in (0, -1, 10**9):
+        with pytest.raises((imbarb.ImbarbError, OverflowError), match="num_envs"):
+            imbarb.make_vec_env(data="synthetic", num_envs=n)
+    for scale in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(imbarb.ImbarbError, match="reward_scale"):
+            imbarb.make_vec_env(data="synthetic", reward_scale=scale)
     with pytest.raises(imbarb.ImbarbError, match="autoreset"):
         imbarb.make_vec_env(data="synthetic", autoreset="later")
 
