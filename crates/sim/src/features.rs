@@ -70,6 +70,10 @@ pub enum DayAheadMissing {
 /// The most day-ahead quarter-hours an observation may show: two days.
 pub const MAX_DAY_AHEAD_FEATURES: usize = 192;
 
+/// The most lagged prices (or lags per system component) an observation reads: 30 days of
+/// quarter-hours, the longest rolling window.
+pub const MAX_LAGS: usize = 96 * 30;
+
 impl ObservationConfig {
     /// True when any feature reads the day-ahead curve.
     pub fn uses_day_ahead(&self) -> bool {
@@ -100,6 +104,18 @@ impl ObservationConfig {
                 "env.observation.day_ahead = {}: expected at most {MAX_DAY_AHEAD_FEATURES} (two days)",
                 self.day_ahead
             ));
+        }
+        // Bounds that keep a typo from building an observation of millions of columns.
+        for (key, value, max) in [
+            ("last_prices", self.last_prices, MAX_LAGS),
+            ("component_lags", self.component_lags, MAX_LAGS),
+            ("profile_ahead", self.profile_ahead, MAX_DAY_AHEAD_FEATURES),
+        ] {
+            if value > max {
+                return Err(format!(
+                    "env.observation.{key} = {value}: expected at most {max}"
+                ));
+            }
         }
         if let Some(w) = self
             .day_ahead_spread

@@ -1,7 +1,8 @@
 //! The names users type and read for granularity and action spaces round-trip, and what is not
 //! a name is refused with the text that was written.
 
-use imbarb_sim::{ActionSpace, Granularity, InitialSoc};
+use imbarb_sim::features::MAX_LAGS;
+use imbarb_sim::{ActionSpace, Granularity, InitialSoc, ObservationConfig};
 
 #[test]
 fn granularity_and_actions_round_trip_through_their_names() {
@@ -132,4 +133,49 @@ fn a_bad_battery_names_its_parameter() {
         .unwrap_err()
         .to_string()
         .contains("initial SoC 1.2"));
+}
+
+/// Observation sizes beyond their bounds are refused by name (a typo would otherwise build
+/// millions of columns), and the bounds themselves are allowed.
+#[test]
+fn observation_sizes_are_bounded_by_name() {
+    for (key, at_max, over) in [
+        (
+            "last_prices",
+            ObservationConfig {
+                last_prices: MAX_LAGS,
+                ..ObservationConfig::default()
+            },
+            ObservationConfig {
+                last_prices: 1_000_000_000,
+                ..ObservationConfig::default()
+            },
+        ),
+        (
+            "component_lags",
+            ObservationConfig {
+                component_lags: MAX_LAGS,
+                ..ObservationConfig::default()
+            },
+            ObservationConfig {
+                component_lags: MAX_LAGS + 1,
+                ..ObservationConfig::default()
+            },
+        ),
+        (
+            "profile_ahead",
+            ObservationConfig {
+                profile_ahead: 192,
+                ..ObservationConfig::default()
+            },
+            ObservationConfig {
+                profile_ahead: 193,
+                ..ObservationConfig::default()
+            },
+        ),
+    ] {
+        assert!(at_max.check().is_ok(), "{key}");
+        let e = over.check().unwrap_err();
+        assert!(e.contains(&format!("env.observation.{key} = ")), "{e}");
+    }
 }
