@@ -7,7 +7,7 @@ use crate::errors::{err, IntoPy};
 use anyhow::Context;
 use imbarb_agents::decide::{BatteryState, Decider};
 use imbarb_agents::trainer::{load_best, Manifest};
-use imbarb_agents::{train as train_run, TrainConfig, TrainOptions, ValueAgent};
+use imbarb_agents::{train as train_run, TrainConfig, TrainOptions, TrainOverrides, ValueAgent};
 use imbarb_experiment::training_setup;
 use imbarb_sim::Action;
 use numpy::{PyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -43,24 +43,18 @@ pub fn train(
             serde_json::from_str(&json).map_err(|e| err(format!("overrides: {e}")))?;
         c = crate::spec::merge(&c, &map, "overrides").py_err()?;
     }
-    if let Some(seed) = seed {
-        c.seed = seed;
-    }
     let data_origin = match &data {
         Some(_) => "data".to_string(),
         None => origin.clone(),
     };
-    if let Some(data) = data {
-        c.data.sources = data;
-    }
-    if let Some(cap) = cap {
-        c.env.battery.cycles_per_day = Some(cap);
-    }
-    if let Some(steps) = steps {
-        c.training.total_steps = steps;
-    }
-    c.resolve_for_cap();
-    c.check().map_err(|e| err(format!("{origin}: {e}")))?;
+    let c = c
+        .overridden(TrainOverrides {
+            seed,
+            data,
+            cap,
+            steps,
+        })
+        .map_err(|e| err(format!("{origin}: {e}")))?;
     let setup = training_setup(&c).context(data_origin).py_err()?;
     let options = TrainOptions {
         progress,

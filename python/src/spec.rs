@@ -142,8 +142,10 @@ impl Spec {
             config.data.minute_seed,
             days,
         )?;
-        if let Some(dir) = &self.run {
-            rescale_for_run(&mut setup, Path::new(dir))?;
+        match (&self.run, &config.forecast_features) {
+            (Some(dir), _) => rescale_for_run(&mut setup, Path::new(dir))?,
+            (None, Some(spec)) => setup.observe_forecast(spec)?,
+            (None, None) => {}
         }
         Ok(Resolved { setup, config })
     }
@@ -151,20 +153,21 @@ impl Spec {
 
 /// Normalises `setup`'s observation with the run's own statistics (recorded in its manifest), so
 /// that a run's network sees exactly what it saw in training and what `imbarb backtest` feeds it.
+/// Its forecast columns (`forecast_features`) come from the run's saved forecaster.
 fn rescale_for_run(setup: &mut Setup, dir: &Path) -> Result<()> {
     let manifest = read_manifest(dir).with_context(|| format!("loading {}", dir.display()))?;
-    let Some(scaling) = manifest.scaling() else {
-        return Ok(());
-    };
-    let env = &manifest.config.env;
-    let comps = components_in(&manifest.feature_names);
-    setup.features = MarketFeatures::build_scaled(
-        &setup.days,
-        &env.observation,
-        env.granularity,
-        &comps,
-        &scaling,
-    )?;
+    if let Some(scaling) = manifest.scaling() {
+        let env = &manifest.config.env;
+        let comps = components_in(&manifest.feature_names);
+        setup.features = MarketFeatures::build_scaled(
+            &setup.days,
+            &env.observation,
+            env.granularity,
+            &comps,
+            &scaling,
+        )?;
+    }
+    imbarb_agents::append_run_forecast(dir, &manifest, &setup.days, &mut setup.features)?;
     Ok(())
 }
 

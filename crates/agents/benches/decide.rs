@@ -109,6 +109,7 @@ fn train_briefly(data: &MarketData, config: &TrainConfig, run: &Path) {
         train: &train_days,
         validation: &validation,
         data_hash: data.data_hash(),
+        forecaster: None,
     };
     train(&td, config, run, &TrainOptions::default()).expect("train");
 }

@@ -478,6 +478,10 @@ pub struct TrainConfig {
     pub sac: SacConfig,
     /// Learning schedule.
     pub training: TrainingConfig,
+    /// Forecast quantiles of the next prices as extra observation columns, from a forecaster
+    /// fitted on the run's training days and saved with the run (absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_features: Option<imbarb_plan::ForecastFeatures>,
 }
 
 impl Default for TrainConfig {
@@ -493,8 +497,23 @@ impl Default for TrainConfig {
             selection: RiskMeasure::Mean,
             sac: SacConfig::default(),
             training: TrainingConfig::default(),
+            forecast_features: None,
         }
     }
+}
+
+/// Overrides laid over a config file, as `imbarb train` and Python's `imbarb.train` take them:
+/// each replaces its field when set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainOverrides {
+    /// `seed`.
+    pub seed: Option<u64>,
+    /// `data.sources`.
+    pub data: Option<Vec<String>>,
+    /// `env.battery.cycles_per_day`.
+    pub cap: Option<f64>,
+    /// `training.total_steps`.
+    pub steps: Option<usize>,
 }
 
 impl TrainConfig {
@@ -503,6 +522,26 @@ impl TrainConfig {
         let c: TrainConfig = toml::from_str(text).map_err(|e| format!("{origin}: {e}"))?;
         c.check().map_err(|e| format!("{origin}: {e}"))?;
         Ok(c)
+    }
+
+    /// This config with `o` laid over it, its cap-dependent settings resolved
+    /// (`resolve_for_cap`) and every setting checked.
+    pub fn overridden(mut self, o: TrainOverrides) -> Result<TrainConfig, String> {
+        if let Some(seed) = o.seed {
+            self.seed = seed;
+        }
+        if let Some(data) = o.data {
+            self.data.sources = data;
+        }
+        if let Some(cap) = o.cap {
+            self.env.battery.cycles_per_day = Some(cap);
+        }
+        if let Some(steps) = o.steps {
+            self.training.total_steps = steps;
+        }
+        self.resolve_for_cap();
+        self.check()?;
+        Ok(self)
     }
 
     /// n of the n-step return the run learns with: `n_step_with_cap` under a cycle cap when
@@ -565,6 +604,12 @@ impl TrainConfig {
             }
         }
         crate::limits::check_updates_happen(self)?;
+        if let Some(f) = &self.forecast_features {
+            f.check().map_err(|e| e.to_string())?;
+            if self.env.granularity != imbarb_sim::Granularity::Qh {
+                return Err("forecast_features: forecasts are made per quarter-hour; use env.granularity = \"qh\"".into());
+            }
+        }
         if matches!(self.algo, Algo::Dqn | Algo::Sac) && self.risk != RiskMeasure::Mean {
             return Err(format!(
                 "risk: {} learns only the mean; use c51, qr-dqn, iqn or dsac for a risk measure",

@@ -117,6 +117,11 @@ pub struct Decided {
 /// A trained run, ready to decide.
 pub struct Decider {
     agent: Box<dyn ValueAgent>,
+    /// The forecaster the run observes through, with the columns it shows.
+    forecast: Option<(
+        imbarb_plan::ForecastFeatures,
+        imbarb_plan::QuantileForecaster,
+    )>,
     manifest: Manifest,
     scaling: FeatureScaling,
     comps: Vec<usize>,
@@ -144,8 +149,14 @@ impl Decider {
             code_version: manifest.code_version.clone(),
         };
         let granularity = manifest.config.env.granularity;
+        let forecast = match (&manifest.config.forecast_features, manifest.forecaster(dir)) {
+            (Some(spec), Ok(Some(f))) => Some((spec.clone(), f)),
+            (_, Err(e)) => return Err(run_err(e.to_string())),
+            _ => None,
+        };
         Ok(Decider {
             agent,
+            forecast,
             comps: components_in(&manifest.feature_names),
             scaling,
             identity,
@@ -246,7 +257,12 @@ impl Decider {
         }
         let obs_cfg = &config.env.observation;
         let g = grid.g;
-        for k in 1..=obs_cfg.last_prices {
+        // The forecaster may read further back than the run's own lags.
+        let lags = self
+            .forecast
+            .as_ref()
+            .map_or(0, |(_, f)| f.config.observation.last_prices);
+        for k in 1..=obs_cfg.last_prices.max(lags) {
             if g < k || grid.days.grid_price[g - k].is_nan() {
                 let t = at - TimeDelta::minutes(15 * k as i64);
                 return Err(DecideError::Data(format!(
@@ -294,6 +310,12 @@ impl Decider {
             g,
             minute,
         );
+        if let Some((spec, forecaster)) = &self.forecast {
+            let columns = spec
+                .decision(forecaster, &grid.days, date, g)
+                .map_err(|e| DecideError::Data(e.to_string()))?;
+            obs.extend_from_slice(&columns);
+        }
         obs.extend_from_slice(&battery_observation(b, state.soc_mwh, throughput, budget));
         let levels = config.n_actions();
         let mut mask = vec![false; levels];

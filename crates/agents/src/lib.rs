@@ -21,7 +21,7 @@ pub mod trainer;
 pub mod value;
 
 pub use build::build_agent;
-pub use config::{Algo, TrainConfig};
-pub use policy::RunPolicy;
+pub use config::{Algo, TrainConfig, TrainOverrides};
+pub use policy::{append_run_forecast, RunPolicy};
 pub use trainer::{train, TrainData, TrainError, TrainOptions, TrainOutcome};
 pub use value::ValueAgent;

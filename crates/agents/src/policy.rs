@@ -66,6 +66,8 @@ impl RunPolicy {
             )?,
             None => MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?,
         };
+        let mut features = features;
+        append_run_forecast(dir, &manifest, days, &mut features)?;
         let fw = features.width;
         if manifest.feature_names.len() != fw + BATTERY_FEATURES
             || manifest.feature_names[..fw] != features.names[..]
@@ -106,6 +108,24 @@ impl RunPolicy {
             actions: vec![],
         })
     }
+}
+
+/// Appends the forecast columns a run observes (`forecast_features`: its saved forecaster's
+/// quantiles on `days`) to its market features; nothing for a run without them.
+pub fn append_run_forecast(
+    dir: &Path,
+    manifest: &Manifest,
+    days: &MarketDays,
+    features: &mut MarketFeatures,
+) -> Result<(), TrainError> {
+    if let (Some(spec), Some(forecaster)) = (
+        &manifest.config.forecast_features,
+        manifest.forecaster(dir)?,
+    ) {
+        spec.append(&forecaster, days, features)
+            .map_err(|e| TrainError::Config(format!("run {}: {e}", dir.display())))?;
+    }
+    Ok(())
 }
 
 /// The affine map from the backtest's normalisation to the run's, per market-feature column.

@@ -11,9 +11,9 @@
 // pure-Rust clarabel, so a plain Rust toolchain builds everything.
 use crate::error::BaselineError;
 #[cfg(not(feature = "highs"))]
-use good_lp::clarabel as solver;
+pub use good_lp::clarabel as solver;
 #[cfg(feature = "highs")]
-use good_lp::highs as solver;
+pub use good_lp::highs as solver;
 use good_lp::{variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 use imbarb_sim::{BatteryConfig, MarketDays};
 

@@ -8,8 +8,9 @@
 use crate::error::BaselineError;
 use crate::lp::solve_prices;
 use crate::rules::train_profile;
+use imbarb_sim::actions::mw_to_fraction;
 use imbarb_sim::{
-    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, Policy,
+    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, HeldPlan, MarketDays, Policy,
 };
 
 /// The forecast MPC policy.
@@ -31,7 +32,7 @@ pub struct ForecastMpc {
     /// The action space to answer in.
     pub space: ActionSpace,
     /// The fraction decided at the current quarter-hour's start (held through its minutes).
-    held: Option<(usize, usize, f64)>,
+    held: HeldPlan,
 }
 
 /// The MPC look-ahead (quarter-hours) of backtests, experiments, the quickstart and the live
@@ -63,7 +64,6 @@ impl ForecastMpc {
         let base =
             |g: usize| base_price(day_ahead_blend, days.day_ahead_at(g), profile[slot_of(g)]);
         let (mut num, mut den) = (0.0, 0.0);
-        let mut mean_price = (0.0f64, 0.0f64);
         for &d in train {
             let day = &days.days[d];
             let dev: Vec<f64> = day
@@ -76,10 +76,6 @@ impl ForecastMpc {
                 num += w[0] * w[1];
                 den += w[0] * w[0];
             }
-            for p in &day.prices {
-                mean_price.0 += p.reference_eur_per_mwh();
-                mean_price.1 += 1.0;
-            }
         }
         let rho = if den > 0.0 {
             (num / den).clamp(0.0, 0.999)
@@ -91,11 +87,10 @@ impl ForecastMpc {
             rho,
             day_ahead_blend,
             horizon,
-            terminal_eur_per_mwh: (mean_price.0 / mean_price.1.max(1.0))
-                * battery.discharge_efficiency,
+            terminal_eur_per_mwh: mean_training_price(days, train) * battery.discharge_efficiency,
             battery,
             space,
-            held: None,
+            held: HeldPlan::default(),
         })
     }
 
@@ -140,16 +135,27 @@ impl ForecastMpc {
             0.25,
             self.terminal_eur_per_mwh,
         ) {
-            Ok(s) => s.power_mw.first().and_then(|p| p.first()).map_or(0.0, |p| {
-                if *p >= 0.0 {
-                    p / self.battery.discharge_power_mw.max(1e-12)
-                } else {
-                    p / self.battery.charge_power_mw.max(1e-12)
-                }
-            }),
+            Ok(s) => s
+                .power_mw
+                .first()
+                .and_then(|p| p.first())
+                .map_or(0.0, |p| mw_to_fraction(&self.battery, *p)),
             Err(_) => 0.0,
         }
     }
+}
+
+/// The mean final price over the training days, EUR/MWh: what a planner values the energy left
+/// at its horizon by (times the discharge efficiency).
+pub fn mean_training_price(days: &MarketDays, train: &[usize]) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0.0f64);
+    for &d in train {
+        for p in &days.days[d].prices {
+            sum += p.reference_eur_per_mwh();
+            n += 1.0;
+        }
+    }
+    sum / n.max(1.0)
 }
 
 /// The base price of a quarter-hour: the blend of its day-ahead price and profile where both
@@ -230,14 +236,9 @@ impl Policy for ForecastMpc {
         }
     }
     fn act(&mut self, d: &Decision) -> Action {
-        let f = match self.held {
-            Some((day, qh, f)) if day == d.day_index && qh == d.qh => f,
-            _ => {
-                let f = self.plan(d);
-                self.held = Some((d.day_index, d.qh, f));
-                f
-            }
-        };
+        let mut held = self.held;
+        let f = held.get_or_plan(d, || self.plan(d));
+        self.held = held;
         action_for_fraction(self.space, f, d.mask)
     }
 }

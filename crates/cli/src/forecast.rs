@@ -5,7 +5,6 @@ use crate::setup::DataArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_experiment::build_setup;
-use imbarb_nn::MlpCache;
 use imbarb_plan::forecast::rows;
 use imbarb_plan::{evaluate, ForecastConfig, HorizonScores, QuantileForecaster};
 use imbarb_sim::EnvConfig;
@@ -124,12 +123,9 @@ fn quantiles_csv(f: &QuantileForecaster, s: &imbarb_experiment::Setup) -> Result
         let _ = write!(out, ",q{:02}", (t * 100.0).round() as u32);
     }
     out.push('\n');
-    let mut cache = MlpCache::default();
-    let mut q = vec![];
-    let w = features.width;
     let k = taus.len();
-    for (i, &(d, qh)) in r.at.iter().enumerate() {
-        f.predict(&r.x[i * w..(i + 1) * w], 1, &mut cache, &mut q);
+    f.for_each_prediction(&r.x, |i, q| {
+        let (d, qh) = r.at[i];
         let g = s.days.days[d].grid_offset + qh;
         for t in 0..h {
             let _ = write!(
@@ -145,6 +141,6 @@ fn quantiles_csv(f: &QuantileForecaster, s: &imbarb_experiment::Setup) -> Result
             }
             out.push('\n');
         }
-    }
+    });
     Ok(out)
 }

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use imbarb_agents::config::Deploy;
-use imbarb_agents::{train, TrainConfig, TrainOptions};
+use imbarb_agents::{train, TrainConfig, TrainOptions, TrainOverrides};
 use imbarb_experiment::training_setup;
 use std::path::PathBuf;
 
@@ -65,24 +65,19 @@ fn exit_when_stdin_closes() {
 pub fn resolve_config(args: &TrainArgs) -> Result<TrainConfig> {
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("reading {}", args.config.display()))?;
-    let mut config = TrainConfig::from_toml(&text, &args.config.display().to_string())
-        .map_err(anyhow::Error::msg)?;
-    if let Some(seed) = args.seed {
-        config.seed = seed;
-    }
-    if let Some(data) = &args.data {
-        config.data.sources = data.clone();
-    }
+    let origin = args.config.display().to_string();
+    let config = TrainConfig::from_toml(&text, &origin).map_err(anyhow::Error::msg)?;
     if let Some(cap) = args.cap {
         crate::ranges::cycles().check("--cap", cap)?;
-        config.env.battery.cycles_per_day = Some(cap);
     }
-    if let Some(steps) = args.steps {
-        config.training.total_steps = steps;
-    }
-    config.resolve_for_cap();
-    config.check().map_err(anyhow::Error::msg)?;
-    Ok(config)
+    config
+        .overridden(TrainOverrides {
+            seed: args.seed,
+            data: args.data.clone(),
+            cap: args.cap,
+            steps: args.steps,
+        })
+        .map_err(|e| anyhow::anyhow!("{origin}: {e}"))
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {

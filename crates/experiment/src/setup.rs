@@ -70,6 +70,8 @@ pub struct Setup {
     pub no_day_ahead_days: Vec<chrono::NaiveDate>,
     /// Hash of the loaded data (recorded with runs and results).
     pub data_hash: String,
+    /// The forecaster whose quantiles `features` end with (`forecast_features`), if any.
+    pub forecaster: Option<imbarb_plan::QuantileForecaster>,
 }
 
 /// The data sources and split of a config, as written there, parsed (errors name the text).
@@ -153,6 +155,7 @@ pub fn build_setup(
         config,
         train,
         eval,
+        forecaster: None,
     })
 }
 
@@ -160,14 +163,18 @@ pub fn build_setup(
 /// days, and its validation days as the evaluation set (what `Setup::train_data` expects).
 pub fn training_setup(config: &imbarb_agents::TrainConfig) -> Result<Setup> {
     let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
-    build_setup(
+    let mut setup = build_setup(
         &sources,
         &split,
         config.env.clone(),
         config.data.minute_seed,
         DaySet::Validation,
     )
-    .context("data.sources")
+    .context("data.sources")?;
+    if let Some(spec) = &config.forecast_features {
+        setup.observe_forecast(spec)?;
+    }
+    Ok(setup)
 }
 
 impl Setup {
@@ -180,7 +187,24 @@ impl Setup {
             train: &self.train,
             validation: &self.eval,
             data_hash: self.data_hash.clone(),
+            forecaster: self.forecaster.as_ref(),
         }
+    }
+
+    /// Fits `spec`'s forecaster on the training days and appends its quantiles to the
+    /// observation. The forecaster goes through its saved form first, so training sees exactly
+    /// the numbers a deployed run rebuilds from its `forecaster.safetensors`.
+    pub fn observe_forecast(&mut self, spec: &imbarb_plan::ForecastFeatures) -> Result<()> {
+        let fitted = spec
+            .fit(&self.days, &self.train)
+            .context("fitting the forecaster of forecast_features")?;
+        let saved = imbarb_plan::QuantileForecaster::from_checkpoint(
+            &fitted.to_checkpoint()?,
+            "the fitted forecaster",
+        )?;
+        spec.append(&saved, &self.days, &mut self.features)?;
+        self.forecaster = Some(saved);
+        Ok(())
     }
 
     /// A one-paragraph description of what is being evaluated, in words.

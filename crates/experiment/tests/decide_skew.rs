@@ -78,7 +78,10 @@ fn compare(
     config.check().unwrap();
     let sources: Vec<DataSource> = data.iter().map(|d| d.parse().unwrap()).collect();
     let split = SplitSpec::Paper;
-    let fit = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Validation).unwrap();
+    let mut fit = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Validation).unwrap();
+    if let Some(spec) = &config.forecast_features {
+        fit.observe_forecast(spec).unwrap();
+    }
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     let train_data = fit.train_data();
@@ -188,6 +191,21 @@ fn quarter_hour_runs_decide_as_they_backtest_on_real_prices() {
         );
         eprintln!("{config} {extra:?}: {n} decisions equal; shifted lag changes {shifted}, off cycles {off}");
     }
+}
+
+/// A run observing a forecaster's quantiles (fitted on its training days, saved with the run)
+/// decides as it backtests: `decide` rebuilds the forecast of each quarter-hour from the data
+/// published by then, and a lag shifted by one quarter-hour changes decisions.
+#[test]
+fn a_forecast_run_decides_as_it_backtests() {
+    let overrides = format!(
+        "{SHORT}[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
+         [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n"
+    );
+    let (n, shifted, off, _) = compare("qrdqn.toml", &overrides, &["belgium"], 3);
+    assert!(n >= 3 * 92, "{n} decisions");
+    assert!(shifted > 0 && off > 0, "shifted {shifted}, off {off}");
+    eprintln!("forecast: {n} decisions equal; shifted lag changes {shifted}, off cycles {off}");
 }
 
 #[test]

@@ -75,6 +75,7 @@ fn main() {
         train: &tr,
         validation: &va,
         data_hash: data.data_hash(),
+        forecaster: None,
     };
     train(&td, &config, &run, &TrainOptions::default()).expect("train");
 

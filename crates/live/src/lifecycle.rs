@@ -424,13 +424,17 @@ impl Lifecycle {
 
     /// Settles every book on what `market` has published by `at`.
     fn settle(&mut self, market: &MarketData, at: DateTime<Utc>) {
+        self.books_mut().for_each(|book| book.settle(market, at));
+    }
+
+    /// Every book kept: the model's, what was sent, each shadow's and the challenger's.
+    fn books_mut(&mut self) -> impl Iterator<Item = &mut Book> {
         let shadows = self.shadows.iter_mut().map(|s| &mut s.book);
         let challenger = self.challenger.iter_mut().map(|c| &mut c.book);
         [&mut self.model_book, &mut self.sent_book]
             .into_iter()
             .chain(shadows)
             .chain(challenger)
-            .for_each(|book| book.settle(market, at));
     }
 
     /// Books `day` as closed, judges the control period's days and acts on the verdict.
@@ -469,14 +473,7 @@ impl Lifecycle {
         journal.forget_before(EventKind::Books, day.succ_opt().unwrap_or(day))?;
         self.closed.push(result);
         // Journaled: the books keep only the days still open.
-        self.model_book.forget_through(day);
-        self.sent_book.forget_through(day);
-        for s in &mut self.shadows {
-            s.book.forget_through(day);
-        }
-        if let Some(c) = &mut self.challenger {
-            c.book.forget_through(day);
-        }
+        self.books_mut().for_each(|book| book.forget_through(day));
         // While a shadow decides, control follows the best shadow; an operator or a new model
         // gives it back to the model.
         if let Control::Shadow(controller) = &self.control {

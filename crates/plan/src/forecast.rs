@@ -6,7 +6,7 @@
 //! nothing is chosen on test days.
 
 use crate::error::PlanError;
-use imbarb_nn::{Adam, AdamConfig, Mlp, MlpCache, MlpConfig};
+use imbarb_nn::{Adam, AdamConfig, Checkpoint, Mlp, MlpCache, MlpConfig};
 use imbarb_sim::{
     components_in, FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig,
 };
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// How the forecaster is built and trained.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForecastConfig {
     /// Quarter-hours forecast (the current one first).
@@ -350,6 +350,100 @@ impl QuantileForecaster {
             monotone(r, o);
             for v in o.iter_mut() {
                 *v = mean + std * *v;
+            }
+        }
+    }
+
+    /// The forecaster as a checkpoint: the network's tensors, and as metadata its settings,
+    /// feature names, normalisation, price profile and price scale (f64 kept exactly in JSON),
+    /// everything needed to forecast on new days without its training data.
+    pub fn to_checkpoint(&self) -> Result<Checkpoint, PlanError> {
+        let mut ck = Checkpoint::new();
+        ck.put_mlp("forecaster", &self.mlp)?;
+        fn json<T: Serialize + ?Sized>(v: &T) -> Result<String, PlanError> {
+            serde_json::to_string(v).map_err(|e| PlanError::Config(format!("forecaster: {e}")))
+        }
+        ck.set_meta("forecast.config", json(&self.config)?);
+        ck.set_meta("forecast.feature_names", json(&self.feature_names)?);
+        ck.set_meta("forecast.feature_mean", json(&self.scaling.mean)?);
+        ck.set_meta("forecast.feature_std", json(&self.scaling.std)?);
+        let profile: Vec<Option<f64>> = self
+            .scaling
+            .profile
+            .iter()
+            .map(|p| p.is_finite().then_some(*p))
+            .collect();
+        ck.set_meta("forecast.profile", json(&profile)?);
+        ck.set_meta("forecast.price_scale", json(&self.price_scale)?);
+        ck.set_meta("forecast.validation", json(&self.validation)?);
+        Ok(ck)
+    }
+
+    /// Rebuilds a forecaster from `to_checkpoint`'s output; `origin` names the file in errors.
+    pub fn from_checkpoint(ck: &Checkpoint, origin: &str) -> Result<QuantileForecaster, PlanError> {
+        fn field<T: serde::de::DeserializeOwned>(
+            ck: &Checkpoint,
+            origin: &str,
+            key: &str,
+        ) -> Result<T, PlanError> {
+            let text = ck.meta(key).ok_or_else(|| {
+                PlanError::Config(format!("{origin}: no `{key}`: not a forecaster"))
+            })?;
+            serde_json::from_str(text)
+                .map_err(|e| PlanError::Config(format!("{origin}: {key}: {e}")))
+        }
+        let config: ForecastConfig = field(ck, origin, "forecast.config")?;
+        config
+            .check()
+            .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
+        let feature_names: Vec<String> = field(ck, origin, "forecast.feature_names")?;
+        let mean: Vec<f64> = field(ck, origin, "forecast.feature_mean")?;
+        let std: Vec<f64> = field(ck, origin, "forecast.feature_std")?;
+        let stored: Vec<Option<f64>> = field(ck, origin, "forecast.profile")?;
+        if stored.len() != 96 || mean.len() != feature_names.len() || std.len() != mean.len() {
+            return Err(PlanError::Config(format!(
+                "{origin}: the normalisation does not match the {} features (or the profile is not 96 slots)",
+                feature_names.len()
+            )));
+        }
+        let mut profile = [f64::NAN; 96];
+        for (slot, v) in profile.iter_mut().zip(&stored) {
+            *slot = v.unwrap_or(f64::NAN);
+        }
+        let mlp = ck
+            .mlp("forecaster")
+            .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
+        let outputs = config.horizon * config.quantiles;
+        if mlp.config().input != feature_names.len() || mlp.config().output != outputs {
+            return Err(PlanError::Config(format!(
+                "{origin}: the network's shape does not match its {} features and {outputs} outputs",
+                feature_names.len()
+            )));
+        }
+        Ok(QuantileForecaster {
+            config,
+            mlp,
+            scaling: FeatureScaling { mean, std, profile },
+            feature_names,
+            price_scale: field(ck, origin, "forecast.price_scale")?,
+            validation: field(ck, origin, "forecast.validation")?,
+        })
+    }
+
+    /// Calls `f(row, quantiles)` for every row of `x` (the forecaster's features, row-major),
+    /// `quantiles` being that row's `horizon x quantiles` EUR/MWh; predicts in chunks so a whole
+    /// data set never sits in the network's buffers at once.
+    pub fn for_each_prediction(&self, x: &[f32], mut f: impl FnMut(usize, &[f64])) {
+        const CHUNK: usize = 1024;
+        let w = self.feature_names.len();
+        let rows = x.len().checked_div(w).unwrap_or(0);
+        let per_row = self.config.horizon * self.config.quantiles;
+        let (mut cache, mut q) = (MlpCache::default(), vec![]);
+        for start in (0..rows).step_by(CHUNK) {
+            let n = (rows - start).min(CHUNK);
+            self.predict(&x[start * w..(start + n) * w], n, &mut cache, &mut q);
+            for (r, row) in q.chunks_exact(per_row).enumerate() {
+                f(start + r, row);
             }
         }
     }

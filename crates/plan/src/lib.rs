@@ -5,16 +5,19 @@
 //! naive forecasts (`metrics`: pinball loss, CRPS, interval coverage, MAE per horizon), joint
 //! price paths drawn from it (`scenarios`: a Gaussian copula fitted on training residuals), and
 //! the stochastic MPC that plans over those paths with one non-anticipative first action
-//! (`smpc`).
+//! (`smpc`), and the forecaster's quantiles as agents' observation features
+//! (`forecast_features`).
 
 pub mod error;
 pub mod forecast;
+pub mod forecast_features;
 pub mod metrics;
 pub mod scenarios;
 pub mod smpc;
 
 pub use error::PlanError;
 pub use forecast::{ForecastConfig, QuantileForecaster};
+pub use forecast_features::ForecastFeatures;
 pub use metrics::{evaluate, HorizonScores, NaiveKind};
 pub use scenarios::ScenarioGenerator;
 pub use smpc::{SmpcConfig, StochasticMpc};

@@ -10,7 +10,6 @@
 
 use crate::forecast::{rows, QuantileForecaster, Rows};
 use imbarb_market::calendar::wall_clock_slot;
-use imbarb_nn::MlpCache;
 use imbarb_sim::MarketDays;
 use imbarb_util::stats::quantile_sorted;
 use serde::Serialize;
@@ -175,25 +174,12 @@ pub fn evaluate(
     let mut out = vec![];
     // The forecaster.
     let mut acc = vec![Acc::default(); h];
-    let mut cache = MlpCache::default();
-    let mut q = vec![];
-    let w = features.width;
     let k = taus.len();
-    for start in (0..eval_rows.len()).step_by(1024) {
-        let n = (eval_rows.len() - start).min(1024);
-        forecaster.predict(
-            &eval_rows.x[start * w..(start + n) * w],
-            n,
-            &mut cache,
-            &mut q,
-        );
-        for r in 0..n {
-            for (t, a) in acc.iter_mut().enumerate() {
-                let o = (r * h + t) * k;
-                a.add(&taus, &q[o..o + k], eval_rows.y[(start + r) * h + t]);
-            }
+    forecaster.for_each_prediction(&eval_rows.x, |i, q| {
+        for (t, a) in acc.iter_mut().enumerate() {
+            a.add(&taus, &q[t * k..(t + 1) * k], eval_rows.y[i * h + t]);
         }
-    }
+    });
     out.extend(
         acc.iter()
             .enumerate()

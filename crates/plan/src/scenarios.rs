@@ -5,7 +5,6 @@
 //! function there. The same seed gives the same paths.
 
 use crate::forecast::{QuantileForecaster, Rows};
-use imbarb_nn::MlpCache;
 use rand::Rng;
 use rand_distr::StandardNormal;
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -90,29 +89,21 @@ impl ScenarioGenerator {
         let taus = forecaster.config.taus();
         let k = taus.len();
         let normal = Normal::standard();
-        let w = forecaster.feature_names.len();
-        let mut cache = MlpCache::default();
-        let mut q = vec![];
         let mut sum = vec![0.0; h * h];
         let mut n = 0usize;
         let mut z = vec![0.0; h];
-        for start in (0..rows.len()).step_by(1024) {
-            let m = (rows.len() - start).min(1024);
-            forecaster.predict(&rows.x[start * w..(start + m) * w], m, &mut cache, &mut q);
-            for r in 0..m {
-                for (t, zt) in z.iter_mut().enumerate() {
-                    let o = (r * h + t) * k;
-                    let u = level_of(&taus, &q[o..o + k], rows.y[(start + r) * h + t]);
-                    *zt = normal.inverse_cdf(u);
-                }
-                for i in 0..h {
-                    for j in 0..h {
-                        sum[i * h + j] += z[i] * z[j];
-                    }
-                }
-                n += 1;
+        forecaster.for_each_prediction(&rows.x, |i, q| {
+            for (t, zt) in z.iter_mut().enumerate() {
+                let u = level_of(&taus, &q[t * k..(t + 1) * k], rows.y[i * h + t]);
+                *zt = normal.inverse_cdf(u);
             }
-        }
+            for a in 0..h {
+                for b in 0..h {
+                    sum[a * h + b] += z[a] * z[b];
+                }
+            }
+            n += 1;
+        });
         // Correlation from the second moments (the scores are centred by construction), shrunk a
         // little towards the identity so the factorisation always exists.
         let mut corr = vec![0.0; h * h];

@@ -8,15 +8,14 @@
 use crate::error::PlanError;
 use crate::forecast::{rows, ForecastConfig, QuantileForecaster};
 use crate::scenarios::ScenarioGenerator;
-#[cfg(not(feature = "highs"))]
-use good_lp::clarabel as solver;
-#[cfg(feature = "highs")]
-use good_lp::highs as solver;
 use good_lp::{variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
+use imbarb_baselines::lp::solver;
+use imbarb_baselines::mpc::mean_training_price;
 use imbarb_nn::MlpCache;
+use imbarb_sim::actions::mw_to_fraction;
 use imbarb_sim::{
-    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, MarketFeatures,
-    Policy,
+    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, HeldPlan, MarketDays,
+    MarketFeatures, Policy,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -185,7 +184,7 @@ pub struct StochasticMpc {
     pub terminal_eur_per_mwh: f64,
     /// Settings.
     pub config: SmpcConfig,
-    held: Option<(usize, usize, f64)>,
+    held: HeldPlan,
     cache: MlpCache,
     quantiles: Vec<f64>,
     paths: Vec<f64>,
@@ -210,22 +209,15 @@ impl StochasticMpc {
         let features = forecaster.features_for(days)?;
         let train_rows = rows(days, &features, train, config.forecast.horizon);
         let generator = ScenarioGenerator::fit(&forecaster, &train_rows);
-        let (sum, n) = train.iter().fold((0.0, 0usize), |(s, n), &d| {
-            let p = &days.days[d].prices;
-            (
-                s + p.iter().map(|x| x.reference_eur_per_mwh()).sum::<f64>(),
-                n + p.len(),
-            )
-        });
         Ok(StochasticMpc {
-            terminal_eur_per_mwh: sum / n.max(1) as f64 * battery.discharge_efficiency,
+            terminal_eur_per_mwh: mean_training_price(days, train) * battery.discharge_efficiency,
             forecaster,
             generator,
             features,
             battery,
             space,
             config: config.clone(),
-            held: None,
+            held: HeldPlan::default(),
             cache: MlpCache::default(),
             quantiles: vec![],
             paths: vec![],
@@ -236,7 +228,7 @@ impl StochasticMpc {
     /// training statistics): the same fitted planner on other or newer data.
     pub fn decide_on(&mut self, days: &MarketDays) -> Result<(), PlanError> {
         self.features = self.forecaster.features_for(days)?;
-        self.held = None;
+        self.held.clear();
         Ok(())
     }
 
@@ -284,21 +276,13 @@ impl Policy for StochasticMpc {
     }
 
     fn act(&mut self, d: &Decision) -> Action {
-        let f = match self.held {
-            Some((day, qh, f)) if day == d.day_index && qh == d.qh => f,
-            _ => {
-                // A failed solve idles (and is rare: the LP is always feasible at rest).
-                let f = self.plan(d).map_or(0.0, |p| {
-                    if p.power_mw >= 0.0 {
-                        p.power_mw / self.battery.discharge_power_mw.max(1e-12)
-                    } else {
-                        p.power_mw / self.battery.charge_power_mw.max(1e-12)
-                    }
-                });
-                self.held = Some((d.day_index, d.qh, f));
-                f
-            }
-        };
+        let mut held = self.held;
+        // A failed solve idles (and is rare: the LP is always feasible at rest).
+        let f = held.get_or_plan(d, || {
+            self.plan(d)
+                .map_or(0.0, |p| mw_to_fraction(&self.battery, p.power_mw))
+        });
+        self.held = held;
         action_for_fraction(self.space, f, d.mask)
     }
 }

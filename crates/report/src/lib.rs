@@ -191,6 +191,7 @@ mod tests {
             market: None,
             training_prices: None,
             trained_until: None,
+            forecaster_sha256: None,
         }
     }
 

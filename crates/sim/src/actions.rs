@@ -127,6 +127,40 @@ pub fn fraction_to_mw(b: &BatteryConfig, fraction: f64) -> f64 {
     f.max(0.0) * b.discharge_power_mw + f.min(0.0) * b.charge_power_mw
 }
 
+/// The power fraction (> 0 discharge) of a grid power in MW: the inverse of `fraction_to_mw`,
+/// for planners that solve in MW and answer in fractions.
+pub fn mw_to_fraction(b: &BatteryConfig, power_mw: f64) -> f64 {
+    if power_mw >= 0.0 {
+        power_mw / b.discharge_power_mw.max(1e-12)
+    } else {
+        power_mw / b.charge_power_mw.max(1e-12)
+    }
+}
+
+/// A planner's fraction for the quarter-hour in progress: planned at its first decision and
+/// held through its minutes (minute mode asks once a minute; planners plan per quarter-hour).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeldPlan(Option<(usize, usize, f64)>);
+
+impl HeldPlan {
+    /// The fraction held for `d`'s quarter-hour, planned by `plan` when it is a new one.
+    pub fn get_or_plan(&mut self, d: &crate::Decision, plan: impl FnOnce() -> f64) -> f64 {
+        match self.0 {
+            Some((day, qh, f)) if day == d.day_index && qh == d.qh => f,
+            _ => {
+                let f = plan();
+                self.0 = Some((d.day_index, d.qh, f));
+                f
+            }
+        }
+    }
+
+    /// Forgets the held plan (new data: the next decision plans afresh).
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// Writes the action mask of `levels` discrete levels: with `LevelLimits::Whole` a level is
 /// allowed when it can be executed in full for `duration_h` within the SoC bounds and the
 /// remaining cycle budget, with `Clip` when it can move any energy in its direction. Idle (or the

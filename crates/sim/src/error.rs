@@ -65,6 +65,14 @@ pub enum SimError {
         /// Columns the normalisation has.
         got: usize,
     },
+    /// Columns appended to the features do not cover every decision point.
+    #[error("appended feature columns hold {got} values, expected {expected} (one per decision point and column, with a mean and std per column)")]
+    AppendedColumns {
+        /// Values the features' rows call for.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
     /// Minute-mode features asked of days arranged for quarter-hour decisions.
     #[error("minute mode needs days arranged with minute granularity")]
     NotMinuteDays,

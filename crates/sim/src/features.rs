@@ -498,6 +498,42 @@ impl MarketFeatures {
         }
     }
 
+    /// Appends columns computed elsewhere (a forecaster's quantiles): `names`, then `values`
+    /// row-major (one row per decision point, already normalised) and the normalisation they
+    /// were given, recorded like every other column's so a deployed run can report it.
+    pub fn append_columns(
+        &mut self,
+        names: Vec<String>,
+        values: &[f32],
+        mean: Vec<f64>,
+        std: Vec<f64>,
+    ) -> Result<(), crate::SimError> {
+        let extra = names.len();
+        let rows = self
+            .values
+            .len()
+            .checked_div(self.width)
+            .unwrap_or(values.len() / extra.max(1));
+        if mean.len() != extra || std.len() != extra || values.len() != rows * extra {
+            return Err(crate::SimError::AppendedColumns {
+                expected: rows * extra,
+                got: values.len(),
+            });
+        }
+        let width = self.width + extra;
+        let mut joined = Vec::with_capacity(rows * width);
+        for r in 0..rows {
+            joined.extend_from_slice(&self.values[r * self.width..(r + 1) * self.width]);
+            joined.extend_from_slice(&values[r * extra..(r + 1) * extra]);
+        }
+        self.values = joined;
+        self.width = width;
+        self.names.extend(names);
+        self.mean.extend(mean);
+        self.std.extend(std);
+        Ok(())
+    }
+
     /// What these features learnt from their training days.
     pub fn scaling(&self) -> FeatureScaling {
         FeatureScaling {

@@ -14,7 +14,7 @@ pub mod error;
 pub mod features;
 pub mod settlement;
 
-pub use actions::MAX_LEVELS;
+pub use actions::{HeldPlan, MAX_LEVELS};
 pub use battery::{BatteryConfig, BatteryLimit, InitialSoc, StepOutcome, BATTERY_LIMITS};
 pub use day_ahead::{DayAheadRule, MAX_DAY_AHEAD_FILL_QH};
 pub use days::{Day, Granularity, MarketDays, ParseGranularityError};

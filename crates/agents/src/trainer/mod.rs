@@ -16,7 +16,7 @@ mod validator;
 
 pub use collector::{next_day_start, shadow_prices, training_reward};
 pub use metrics::MetricsLine;
-pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus};
+pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus, FORECASTER_FILE};
 pub use state::{TrainData, TrainError, TrainOptions, TrainOutcome, Validation};
 pub use validator::{validate, GreedyPolicy};
 
@@ -81,6 +81,11 @@ pub fn train(
             "training needs training and validation days (check the split)".into(),
         ));
     }
+    if config.forecast_features.is_some() != data.forecaster.is_some() {
+        return Err(TrainError::Config(
+            "forecast_features: the training data's forecaster does not match the config (build it with the config's forecast_features)".into(),
+        ));
+    }
     imbarb_nn::set_threads(config.training.threads);
     let obs_width = data.features.observation_width();
     if let Some(available) = imbarb_util::sys::total_memory_bytes() {
@@ -135,6 +140,7 @@ pub fn train(
                 .map(|p| p.reference_eur_per_mwh())
         })),
         trained_until: data.train.iter().map(|&d| data.days.days[d].date).max(),
+        forecaster_sha256: None,
     };
     match run.open(config, &data.data_hash, agent.as_mut(), &mut state)? {
         Opened::Finished => {
@@ -148,6 +154,7 @@ pub fn train(
             }
         }
     }
+    manifest.forecaster_sha256 = run.save_forecaster(config, data.forecaster)?;
     run.write_manifest(&manifest)?;
     let mut session = Session::start(data, config, options, &state.progress)?;
     let mut collector = Collector::new(config.training.envs, obs_width, n_actions);

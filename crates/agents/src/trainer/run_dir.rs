@@ -62,7 +62,14 @@ pub struct Manifest {
     /// The last training day (validation days excluded). Absent in older runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trained_until: Option<chrono::NaiveDate>,
+    /// Content checksum of `forecaster.safetensors`, the forecaster whose quantiles the run
+    /// observes (`forecast_features`); absent when it observes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecaster_sha256: Option<String>,
 }
+
+/// The file in a run directory holding the forecaster of its `forecast_features`.
+pub const FORECASTER_FILE: &str = "forecaster.safetensors";
 
 impl Manifest {
     /// The normalisation and profile the run observes with, when the manifest holds all of it
@@ -78,11 +85,49 @@ impl Manifest {
             _ if self.config.env.observation.profile_ahead > 0 => return None,
             _ => {}
         }
+        // The forecast columns, appended after the market features, are normalised by their
+        // forecaster, not by this scaling.
+        let market = self.feature_mean.len() - self.forecast_width().min(self.feature_mean.len());
         Some(imbarb_sim::FeatureScaling {
-            mean: self.feature_mean.clone(),
-            std: self.feature_std.clone(),
+            mean: self.feature_mean[..market].to_vec(),
+            std: self.feature_std[..market.min(self.feature_std.len())].to_vec(),
             profile,
         })
+    }
+
+    /// Columns the run's forecast features add to its observation (0 without).
+    pub fn forecast_width(&self) -> usize {
+        self.config
+            .forecast_features
+            .as_ref()
+            .map_or(0, |f| f.width())
+    }
+
+    /// The forecaster the run observes through, read from `dir` and checked against the
+    /// manifest's checksum and config (`None` for a run without forecast features).
+    pub fn forecaster(
+        &self,
+        dir: &Path,
+    ) -> Result<Option<imbarb_plan::QuantileForecaster>, TrainError> {
+        let Some(spec) = &self.config.forecast_features else {
+            return Ok(None);
+        };
+        let path = dir.join(FORECASTER_FILE);
+        let bad = |m: String| TrainError::Checkpoint(format!("{}: {m}", path.display()));
+        let ck = Checkpoint::load(&path).map_err(|e| bad(e.to_string()))?;
+        if self.forecaster_sha256.as_deref() != Some(ck.digest().as_str()) {
+            return Err(bad(
+                "not the forecaster the manifest records (checksum differs)".into(),
+            ));
+        }
+        let f = imbarb_plan::QuantileForecaster::from_checkpoint(&ck, &path.display().to_string())
+            .map_err(|e| bad(e.to_string()))?;
+        if f.config != spec.forecaster {
+            return Err(bad(
+                "fitted with other settings than the run's config".into()
+            ));
+        }
+        Ok(Some(f))
     }
 }
 
@@ -140,11 +185,12 @@ pub(super) enum Opened {
 }
 
 /// The names a run directory holds (beside temporaries of interrupted writes).
-const RUN_ENTRIES: [&str; 5] = [
+const RUN_ENTRIES: [&str; 6] = [
     "config.toml",
     "manifest.json",
     "metrics.jsonl",
     "checkpoints",
+    FORECASTER_FILE,
     LOCK_FILE,
 ];
 
@@ -291,6 +337,33 @@ impl RunDir {
         save_rng(&mut ck, &state.rng);
         finite(&ck, state.progress.steps)?;
         ck.save(&self.latest).map_err(ck_err)
+    }
+
+    /// Saves the forecaster the run observes through (`forecast_features`) beside its
+    /// checkpoints and returns its checksum for the manifest (`None` when it observes none). A
+    /// resumed run must see the same forecaster it started with (the fit is deterministic;
+    /// anything else is refused).
+    pub(super) fn save_forecaster(
+        &self,
+        config: &TrainConfig,
+        forecaster: Option<&imbarb_plan::QuantileForecaster>,
+    ) -> Result<Option<String>, TrainError> {
+        let (Some(_), Some(forecaster)) = (&config.forecast_features, forecaster) else {
+            return Ok(None);
+        };
+        let path = self.dir.join(FORECASTER_FILE);
+        let bad = |m: String| TrainError::Checkpoint(format!("{}: {m}", path.display()));
+        let ck = forecaster.to_checkpoint().map_err(|e| bad(e.to_string()))?;
+        let digest = ck.digest();
+        if path.exists() {
+            let old = Checkpoint::load(&path).map_err(|e| bad(e.to_string()))?;
+            if old.digest() != digest {
+                return Err(bad("the forecaster fitted now differs from the one this run was trained with; train in a new directory".into()));
+            }
+        } else {
+            ck.save(&path).map_err(|e| bad(e.to_string()))?;
+        }
+        Ok(Some(digest))
     }
 
     /// Saves `acting`'s network as the one to deploy (`best.safetensors`), tagged with its step.

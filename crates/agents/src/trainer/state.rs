@@ -70,6 +70,8 @@ pub struct TrainData<'a> {
     pub validation: &'a [usize],
     /// Hash of the loaded data, for the manifest.
     pub data_hash: String,
+    /// The forecaster whose quantiles `features` show (`forecast_features`), saved with the run.
+    pub forecaster: Option<&'a imbarb_plan::QuantileForecaster>,
 }
 
 /// How a call to `train` behaves.

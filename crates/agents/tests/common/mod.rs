@@ -83,6 +83,7 @@ pub fn data(m: &Market) -> TrainData<'_> {
         train: &m.train,
         validation: &m.validation,
         data_hash: m.hash.clone(),
+        forecaster: None,
     }
 }
 

@@ -1,0 +1,183 @@
+//! The forecaster's quantiles as observation features for the agents (the planner-guided
+//! observation of arXiv 2510.04868): at each quarter-hour's start, chosen quantiles of the next
+//! prices, from a forecaster fitted on the run's training days only. They are causal because the
+//! forecaster reads only published prices (its features are the agents' own, covered by the
+//! look-ahead test), and they are computed once for every day of a setup, so training pays for
+//! them once rather than at every step.
+
+use crate::error::PlanError;
+use crate::forecast::{ForecastConfig, QuantileForecaster};
+use imbarb_nn::MlpCache;
+use imbarb_sim::{
+    components_in, decision_features, normalise, Granularity, MarketDays, MarketFeatures,
+};
+use serde::{Deserialize, Serialize};
+
+/// Which forecast quantiles an agent observes, and the forecaster that makes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForecastFeatures {
+    /// Quantile levels shown, each one of the forecaster's levels (`k / (quantiles + 1)`).
+    pub levels: Vec<f64>,
+    /// Quarter-hours shown, the current one first (at most the forecaster's horizon).
+    pub horizon: usize,
+    /// The forecaster, fitted on the run's training days (its own last days choose its step).
+    pub forecaster: ForecastConfig,
+}
+
+impl Default for ForecastFeatures {
+    fn default() -> Self {
+        ForecastFeatures {
+            levels: vec![0.1, 0.5, 0.9],
+            horizon: 8,
+            forecaster: ForecastConfig::default(),
+        }
+    }
+}
+
+impl ForecastFeatures {
+    /// Checks the settings; the error names the key under `forecast_features`.
+    pub fn check(&self) -> Result<(), PlanError> {
+        // The forecaster's own checks name its keys `forecast.*`; here they sit under
+        // `forecast_features.forecaster`.
+        self.forecaster.check().map_err(|e| {
+            PlanError::Config(format!(
+                "forecast_features.{}",
+                e.to_string().replacen("forecast.", "forecaster.", 1)
+            ))
+        })?;
+        if !(1..=self.forecaster.horizon).contains(&self.horizon) {
+            return Err(PlanError::Config(format!(
+                "forecast_features.horizon = {}: expected 1..={} (the forecaster's horizon)",
+                self.horizon, self.forecaster.horizon
+            )));
+        }
+        if self.levels.is_empty() {
+            return Err(PlanError::Config(
+                "forecast_features.levels: expected at least one quantile level".into(),
+            ));
+        }
+        self.level_indices().map(|_| ())
+    }
+
+    /// The index of each shown level among the forecaster's levels.
+    fn level_indices(&self) -> Result<Vec<usize>, PlanError> {
+        let taus = self.forecaster.taus();
+        self.levels
+            .iter()
+            .map(|&l| {
+                taus.iter().position(|t| (t - l).abs() < 1e-9).ok_or_else(|| {
+                    PlanError::Config(format!(
+                        "forecast_features.levels: {l} is not one of the forecaster's {} levels (k / {} for k = 1..={})",
+                        taus.len(),
+                        taus.len() + 1,
+                        taus.len()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Number of columns these features add.
+    pub fn width(&self) -> usize {
+        self.levels.len() * self.horizon
+    }
+
+    /// Column names: `forecast_qh{t}_p{level in %}`, quarter-hour by quarter-hour.
+    pub fn names(&self) -> Vec<String> {
+        (0..self.horizon)
+            .flat_map(|t| {
+                self.levels
+                    .iter()
+                    .map(move |l| format!("forecast_qh{t}_p{:02}", (l * 100.0).round() as u32))
+            })
+            .collect()
+    }
+
+    /// Fits the forecaster these features read on `train` (indices into `days`).
+    pub fn fit(&self, days: &MarketDays, train: &[usize]) -> Result<QuantileForecaster, PlanError> {
+        self.check()?;
+        QuantileForecaster::fit(days, train, &self.forecaster)
+    }
+
+    /// Appends the forecast columns to `features` (quarter-hour decisions on `days`), each
+    /// normalised by the forecaster's price scale.
+    pub fn append(
+        &self,
+        forecaster: &QuantileForecaster,
+        days: &MarketDays,
+        features: &mut MarketFeatures,
+    ) -> Result<(), PlanError> {
+        self.check_forecaster(forecaster)?;
+        if features.decisions_per_qh != 1 {
+            return Err(PlanError::Config(
+                "forecast_features: forecasts are made per quarter-hour; use quarter-hour decisions (env.granularity = \"qh\")".into(),
+            ));
+        }
+        let inputs = forecaster.features_for(days)?;
+        let levels = self.level_indices()?;
+        let mut values =
+            Vec::with_capacity(features.values.len() / features.width.max(1) * self.width());
+        forecaster.for_each_prediction(&inputs.values, |_, row| {
+            self.select(forecaster, &levels, row, &mut values)
+        });
+        let (mean, std) = forecaster.price_scale;
+        let k = self.width();
+        features.append_columns(self.names(), &values, vec![mean; k], vec![std; k])?;
+        Ok(())
+    }
+
+    /// The forecast columns of one decision, at quarter-hour grid index `g` of `date`: what
+    /// `append` gives the same quarter-hour (a deployed run's view, one decision at a time).
+    pub fn decision(
+        &self,
+        forecaster: &QuantileForecaster,
+        days: &MarketDays,
+        date: chrono::NaiveDate,
+        g: usize,
+    ) -> Result<Vec<f32>, PlanError> {
+        self.check_forecaster(forecaster)?;
+        let x = decision_features(
+            days,
+            &forecaster.config.observation,
+            Granularity::Qh,
+            &components_in(&forecaster.feature_names),
+            &forecaster.scaling,
+            date,
+            g,
+            0,
+        );
+        let mut out = vec![];
+        forecaster.predict(&x, 1, &mut MlpCache::default(), &mut out);
+        let mut values = Vec::with_capacity(self.width());
+        self.select(forecaster, &self.level_indices()?, &out, &mut values);
+        Ok(values)
+    }
+
+    /// Refuses a forecaster made with other settings than these features name.
+    fn check_forecaster(&self, forecaster: &QuantileForecaster) -> Result<(), PlanError> {
+        if forecaster.config != self.forecaster {
+            return Err(PlanError::Config(
+                "forecast_features.forecaster: the run's forecaster was fitted with other settings than its config names".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised.
+    fn select(
+        &self,
+        forecaster: &QuantileForecaster,
+        levels: &[usize],
+        row: &[f64],
+        values: &mut Vec<f32>,
+    ) {
+        let k = forecaster.config.quantiles;
+        let (mean, std) = forecaster.price_scale;
+        for t in 0..self.horizon {
+            for &l in levels {
+                values.push(normalise(row[t * k + l], mean, std));
+            }
+        }
+    }
+}
