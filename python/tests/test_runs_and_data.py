@@ -34,12 +34,10 @@ def test_python_policy_path_equals_the_rust_run_policy(tiny_run):
     assert rust.policy == python.policy == run.name
 
 
-def test_predict_in_the_runs_env_equals_the_rust_backtest_actions(tiny_run):
-    # Stepping the run's own environment with predict(), day by day with the SoC carried,
-    # reproduces the Rust backtest's per-quarter-hour power.
-    run = imbarb.load_run(tiny_run)
-    rust = imbarb.backtest(f"run:{tiny_run}", data="synthetic", days="validation")
-    env = run.make_env(days="validation")
+def _power_stepping_the_runs_env(run, days):
+    """Steps the run's own environment with predict(), day by day with the SoC carried across
+    consecutive days; the power of every quarter-hour."""
+    env = run.make_env(days=days)
     power = []
     soc, previous = None, None
     for k, date in enumerate(env.days):
@@ -54,12 +52,42 @@ def test_predict_in_the_runs_env_equals_the_rust_backtest_actions(tiny_run):
             if term or trunc:
                 break
         soc, previous = info["soc_mwh"], date
+    return power, env
+
+
+def test_predict_in_the_runs_env_equals_the_rust_backtest_actions(tiny_run):
+    # Stepping the run's own environment with predict() reproduces the Rust backtest's
+    # per-quarter-hour power.
+    run = imbarb.load_run(tiny_run)
+    rust = imbarb.backtest(f"run:{tiny_run}", data="synthetic", days="validation")
+    power, env = _power_stepping_the_runs_env(run, "validation")
     np.testing.assert_allclose(power, rust.ledger["power_mw"], rtol=0, atol=1e-12)
     # Batched predict equals one-by-one predict.
     env.reset(options={"day": 0})
     batch = np.stack([env.step(1)[0] for _ in range(20)])
     one_by_one = np.array([run.predict(o)[0] for o in batch])
     np.testing.assert_array_equal(run.predict(batch)[0], one_by_one)
+
+
+def test_a_run_observing_the_forecaster_acts_from_python_as_in_rust(tiny_config, tmp_path):
+    # A run with forecast_features: its environment from Python carries the forecast columns
+    # rebuilt from the run's saved forecaster, and acting there books what the Rust backtest does.
+    out = tmp_path / "forecast"
+    forecaster = {"horizon": 2, "quantiles": 3, "hidden": [8], "steps": 60, "validate_every": 30}
+    imbarb.train(
+        tiny_config,
+        out,
+        overrides={"forecast_features": {"horizon": 2, "levels": [0.25, 0.75], "forecaster": forecaster}},
+    )
+    run = imbarb.load_run(out)
+    names = run.manifest["feature_names"]
+    assert names[-7:-3] == ["forecast_qh0_p25", "forecast_qh0_p75", "forecast_qh1_p25", "forecast_qh1_p75"]
+    assert (out / "forecaster.safetensors").is_file()
+    env = run.make_env(days="validation")
+    assert env.observation_space.shape == (len(names),)
+    rust = imbarb.backtest(f"run:{out}", data="synthetic", days="validation")
+    power, _ = _power_stepping_the_runs_env(run, "validation")
+    np.testing.assert_allclose(power, rust.ledger["power_mw"], rtol=0, atol=1e-12)
 
 
 def test_run_errors(tiny_run, tmp_path):
