@@ -84,8 +84,70 @@ def backtest_table():
     return "\n".join(lines)
 
 
+def postmari_forecast_table():
+    """day-ahead.sh: the forecaster with and without the day-ahead curve, post-MARI block."""
+    runs = {
+        v: [json.loads(p.read_text()) for p in sorted(HERE.glob(f"postmari-forecast-{v}-seed*.json"))]
+        for v in ("day-ahead", "no-day-ahead")
+    }
+    if not runs["day-ahead"]:
+        return ""
+    first = runs["day-ahead"][0]
+    naive = [n for n in dict.fromkeys(s["forecast"] for s in first) if n != "forecaster"]
+    horizons = sorted({s["horizon"] for s in first})
+    n = len(runs["day-ahead"])
+    lines = [
+        f"Forecaster with and without the day-ahead curve: mean of {n} seeds; naive forecasts are deterministic.",
+        "",
+        "| horizon | CRPS with curve | CRPS without | " + " | ".join(f"CRPS {x}" for x in naive)
+        + " | coverage 80 % with | coverage 80 % without |",
+        "|---:|" + "---:|" * (len(naive) + 4),
+    ]
+
+    def mean(v, name, h, key):
+        vals = [s[key] for r in runs[v] for s in r if s["forecast"] == name and s["horizon"] == h]
+        return statistics.mean(vals)
+
+    for h in horizons:
+        cells = [f"{mean('day-ahead', 'forecaster', h, 'crps'):.1f}", f"{mean('no-day-ahead', 'forecaster', h, 'crps'):.1f}"]
+        cells += [f"{mean('day-ahead', x, h, 'crps'):.1f}" for x in naive]
+        cells += [f"{mean(v, 'forecaster', h, 'coverage_80'):.3f}" for v in ("day-ahead", "no-day-ahead")]
+        lines.append(f"| {h} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def postmari_backtest_table():
+    """day-ahead.sh: the stochastic MPC (reading the curve) beside the MPC blending it in."""
+    files = sorted((HERE / "out").glob("postmari-day-ahead-seed*.txt"))
+    if not files:
+        return ""
+    seed0 = policies(files[0])
+    smpc = [policies(p)["smpc"] for p in files]
+    rows = [(n, [v]) for n, v in seed0.items() if n != "smpc"]
+    rows.insert(len(rows) - 1, ("smpc", smpc))
+    lines = [
+        "| policy | seeds | EUR/day (mean, 95 % CI) | % of optimum | cycles/day | VaR 10 % | CVaR 10 % |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for name, vals in rows:
+        m, h = interval([v["eur_per_day"] for v in vals])
+        mean = lambda k: statistics.mean(v[k] for v in vals)
+        ci = "" if len(vals) < 2 else f" ± {h:.1f}"
+        lines.append(
+            f"| {name} | {len(vals)} | {m:.1f}{ci} | {mean('pct'):.1f} | {mean('cycles'):.2f} | "
+            f"{mean('var10'):.1f} | {mean('cvar10'):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print("# Forecasts and the stochastic MPC (pre-MARI, paper split, test days)\n")
     print(forecast_table())
     print()
     print(backtest_table())
+    post = postmari_forecast_table()
+    if post:
+        print("\n# Post-MARI, October-December 2024, fitted on May-September (day-ahead.sh)\n")
+        print(post)
+        print()
+        print(postmari_backtest_table())

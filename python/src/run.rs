@@ -55,7 +55,9 @@ pub fn train(
             steps,
         })
         .map_err(|e| err(format!("{origin}: {e}")))?;
-    let setup = training_setup(&c).context(data_origin).py_err()?;
+    let setup = training_setup(&c, Some(&out))
+        .context(data_origin)
+        .py_err()?;
     let options = TrainOptions {
         progress,
         stop_after_rounds: None,

@@ -261,7 +261,7 @@ impl Decider {
         let lags = self
             .forecast
             .as_ref()
-            .map_or(0, |(_, f)| f.config.observation.last_prices);
+            .map_or(0, |(_, f)| f.observation.last_prices);
         for k in 1..=obs_cfg.last_prices.max(lags) {
             if g < k || grid.days.grid_price[g - k].is_nan() {
                 let t = at - TimeDelta::minutes(15 * k as i64);

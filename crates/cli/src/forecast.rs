@@ -32,6 +32,9 @@ pub struct ForecastArgs {
     /// Seed of the weights and minibatches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Do not read the day-ahead curve even where the data has one.
+    #[arg(long)]
+    pub no_day_ahead: bool,
     /// Write every evaluation row's quantiles here (CSV).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -48,6 +51,7 @@ pub fn run(args: ForecastArgs) -> Result<()> {
         horizon: args.horizon,
         steps: args.steps,
         seed: args.seed,
+        day_ahead: !args.no_day_ahead,
         ..ForecastConfig::default()
     };
     eprintln!(
@@ -57,6 +61,12 @@ pub fn run(args: ForecastArgs) -> Result<()> {
         setup.train.len()
     );
     let forecaster = QuantileForecaster::fit(&setup.days, &setup.train, &config)?;
+    if forecaster.observation.uses_day_ahead() {
+        eprintln!(
+            "reading the day-ahead curve of the next {} quarter-hours as published (--no-day-ahead: not)",
+            forecaster.observation.day_ahead
+        );
+    }
     let scores = evaluate(&forecaster, &setup.days, &setup.train, &setup.eval)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&scores)?);

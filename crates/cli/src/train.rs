@@ -106,7 +106,7 @@ pub fn run_with(
         PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
     });
     // Data errors name where the data came from: the flag, or the config file.
-    let s = training_setup(&config).with_context(|| match args.data {
+    let s = training_setup(&config, Some(&out)).with_context(|| match args.data {
         Some(_) => "--data".to_string(),
         None => args.config.display().to_string(),
     })?;

@@ -161,7 +161,11 @@ pub fn build_setup(
 
 /// The setup a run of `config` trains on: its data and split, its environment, its training
 /// days, and its validation days as the evaluation set (what `Setup::train_data` expects).
-pub fn training_setup(config: &imbarb_agents::TrainConfig) -> Result<Setup> {
+/// A resumed run (`run`: its directory) observes through the forecaster it saved, never a refit.
+pub fn training_setup(
+    config: &imbarb_agents::TrainConfig,
+    run: Option<&std::path::Path>,
+) -> Result<Setup> {
     let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
     let mut setup = build_setup(
         &sources,
@@ -172,7 +176,13 @@ pub fn training_setup(config: &imbarb_agents::TrainConfig) -> Result<Setup> {
     )
     .context("data.sources")?;
     if let Some(spec) = &config.forecast_features {
-        setup.observe_forecast(spec)?;
+        let saved = run
+            .map(|dir| dir.join(imbarb_agents::trainer::FORECASTER_FILE))
+            .filter(|f| f.exists());
+        match saved {
+            Some(file) => setup.observe_saved_forecast(spec, &file)?,
+            None => setup.observe_forecast(spec)?,
+        }
     }
     Ok(setup)
 }
@@ -203,6 +213,22 @@ impl Setup {
             "the fitted forecaster",
         )?;
         spec.append(&saved, &self.days, &mut self.features)?;
+        self.forecaster = Some(saved);
+        Ok(())
+    }
+
+    /// Appends the quantiles of the forecaster saved in `file` (a run's, when it resumes: the
+    /// same numbers it started with on any machine), refusing one fitted with other settings.
+    pub fn observe_saved_forecast(
+        &mut self,
+        spec: &imbarb_plan::ForecastFeatures,
+        file: &std::path::Path,
+    ) -> Result<()> {
+        let origin = file.display().to_string();
+        let ck = imbarb_nn::Checkpoint::load(file)?;
+        let saved = imbarb_plan::QuantileForecaster::from_checkpoint(&ck, &origin)?;
+        spec.append(&saved, &self.days, &mut self.features)
+            .with_context(|| origin.clone())?;
         self.forecaster = Some(saved);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! A run that observes the forecaster keeps it: `forecaster.safetensors` is written with the
-//! run and its checksum recorded, a replaced forecaster is refused by the backtest and by
-//! `decide`, and training data without the forecaster its config asks for is refused.
+//! run and its checksum recorded, resuming observes through it, a replaced forecaster is refused
+//! by the backtest, `decide` and a resume, and training data without the forecaster its config
+//! asks for is refused.
 
 use imbarb_agents::decide::Decider;
 use imbarb_agents::trainer::{read_manifest, FORECASTER_FILE};
@@ -35,7 +36,7 @@ validate_every = 25
 #[test]
 fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     let config = config();
-    let setup = training_setup(&config).unwrap();
+    let setup = training_setup(&config, None).unwrap();
     assert_eq!(
         setup.features.names.last().map(String::as_str),
         Some("forecast_qh1_p50")
@@ -52,8 +53,17 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     assert_eq!(manifest.feature_names.len(), setup.features.width + 3);
     RunPolicy::load(&run, &setup.days, &setup.train, &setup.config).unwrap();
     Decider::load(&run).unwrap();
-    // Training again in the same directory: the same forecaster, so it is finished, not refused.
-    train(&setup.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+    // Training again in the same directory observes through the saved forecaster (the same
+    // columns to the bit) and finds the run finished.
+    let resumed = training_setup(&config, Some(&run)).unwrap();
+    assert_eq!(resumed.features.values, setup.features.values);
+    train(
+        &resumed.train_data(),
+        &config,
+        &run,
+        &TrainOptions::default(),
+    )
+    .unwrap();
 
     // Another forecaster (another seed) in its place.
     let mut other = config.clone();
@@ -77,6 +87,8 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
         e.contains("forecaster.safetensors") && e.contains("checksum differs"),
         "{e}"
     );
+    let e = format!("{:#}", training_setup(&config, Some(&run)).err().unwrap());
+    assert!(e.contains("fitted with other settings"), "{e}");
 
     // Training data without the forecaster the config asks for.
     let mut data = setup.train_data();

@@ -38,6 +38,13 @@ pub struct ForecastConfig {
     pub seed: u64,
     /// The features read (the shipped agents' observation by default).
     pub observation: ObservationConfig,
+    /// Where every training day has a complete day-ahead curve and `observation` reads none:
+    /// also read the curve over the forecast horizon (as published by each decision time; the
+    /// training mean where unknown, with a column saying so) and the recent spread between
+    /// imbalance and day-ahead prices over 1 and 24 hours. Training days without the curve
+    /// turn it off: learnt from placeholders, the curve made forecasts far worse (measured on
+    /// post-MARI prices fitted on pre-MARI history).
+    pub day_ahead: bool,
 }
 
 impl Default for ForecastConfig {
@@ -52,6 +59,7 @@ impl Default for ForecastConfig {
             validate_every: 1_000,
             validation_share: 0.15,
             seed: 0,
+            day_ahead: true,
             observation: ObservationConfig {
                 time_of_day: true,
                 weekday: false,
@@ -93,6 +101,22 @@ impl ForecastConfig {
         self.observation
             .check()
             .map_err(|e| PlanError::Config(format!("forecast.observation: {e}")))
+    }
+
+    /// The features read when fitted on `train` (indices into `days`): `observation`, with the
+    /// day-ahead curve added where `day_ahead` asks for it and every training day has one.
+    pub fn observation_on(&self, days: &MarketDays, train: &[usize]) -> ObservationConfig {
+        let mut o = self.observation.clone();
+        let curve_on_every_day = !train.is_empty()
+            && train
+                .iter()
+                .all(|&d| days.has_day_ahead_curve(&days.days[d]));
+        if self.day_ahead && curve_on_every_day && !o.uses_day_ahead() {
+            o.day_ahead = self.horizon;
+            o.day_ahead_spread = vec![4, 96];
+            o.day_ahead_missing = imbarb_sim::DayAheadMissing::Mean;
+        }
+        o
     }
 
     /// The quantile levels.
@@ -160,6 +184,8 @@ pub struct QuantileForecaster {
     pub config: ForecastConfig,
     /// The network (outputs `horizon x quantiles` raw values, see `monotone`).
     pub mlp: Mlp,
+    /// The features it reads (`ForecastConfig::observation_on` its training days).
+    pub observation: ObservationConfig,
     /// How its features are normalised (from its training days).
     pub scaling: FeatureScaling,
     /// Feature names (to rebuild the features on other days).
@@ -240,7 +266,8 @@ impl QuantileForecaster {
         config: &ForecastConfig,
     ) -> Result<QuantileForecaster, PlanError> {
         config.check()?;
-        let features = MarketFeatures::build(days, &config.observation, Granularity::Qh, train)?;
+        let observation = config.observation_on(days, train);
+        let features = MarketFeatures::build(days, &observation, Granularity::Qh, train)?;
         let held = ((train.len() as f64) * config.validation_share).round() as usize;
         let (fit_days, val_days) = train.split_at(train.len() - held.min(train.len() - 1));
         let h = config.horizon;
@@ -269,6 +296,7 @@ impl QuantileForecaster {
         );
         let mut forecaster = QuantileForecaster {
             config: config.clone(),
+            observation,
             scaling: features.scaling(),
             feature_names: features.names.clone(),
             price_scale: (mean, std),
@@ -332,7 +360,7 @@ impl QuantileForecaster {
     pub fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError> {
         Ok(MarketFeatures::build_scaled(
             days,
-            &self.config.observation,
+            &self.observation,
             Granularity::Qh,
             &components_in(&self.feature_names),
             &self.scaling,
@@ -364,6 +392,7 @@ impl QuantileForecaster {
             serde_json::to_string(v).map_err(|e| PlanError::Config(format!("forecaster: {e}")))
         }
         ck.set_meta("forecast.config", json(&self.config)?);
+        ck.set_meta("forecast.observation", json(&self.observation)?);
         ck.set_meta("forecast.feature_names", json(&self.feature_names)?);
         ck.set_meta("forecast.feature_mean", json(&self.scaling.mean)?);
         ck.set_meta("forecast.feature_std", json(&self.scaling.std)?);
@@ -396,6 +425,10 @@ impl QuantileForecaster {
         config
             .check()
             .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
+        let observation: ObservationConfig = field(ck, origin, "forecast.observation")?;
+        observation
+            .check()
+            .map_err(|e| PlanError::Config(format!("{origin}: forecast.observation: {e}")))?;
         let feature_names: Vec<String> = field(ck, origin, "forecast.feature_names")?;
         let mean: Vec<f64> = field(ck, origin, "forecast.feature_mean")?;
         let std: Vec<f64> = field(ck, origin, "forecast.feature_std")?;
@@ -422,6 +455,7 @@ impl QuantileForecaster {
         }
         Ok(QuantileForecaster {
             config,
+            observation,
             mlp,
             scaling: FeatureScaling { mean, std, profile },
             feature_names,

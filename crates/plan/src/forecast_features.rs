@@ -139,7 +139,7 @@ impl ForecastFeatures {
         self.check_forecaster(forecaster)?;
         let x = decision_features(
             days,
-            &forecaster.config.observation,
+            &forecaster.observation,
             Granularity::Qh,
             &components_in(&forecaster.feature_names),
             &forecaster.scaling,

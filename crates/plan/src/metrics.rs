@@ -168,7 +168,7 @@ pub fn evaluate(
         rule: if days.grid_day_ahead.is_empty() {
             None
         } else {
-            config.observation.day_ahead_rule().ok()
+            forecaster.observation.day_ahead_rule().ok()
         },
     };
     let mut out = vec![];

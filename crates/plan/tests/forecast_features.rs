@@ -44,6 +44,8 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     let train: Vec<usize> = (0..n - 10).collect();
     let spec = spec();
     let fitted = spec.fit(&days, &train).unwrap();
+    // No day-ahead curve in the data: none read.
+    assert!(!fitted.observation.uses_day_ahead());
     let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
     assert_eq!(saved.mlp.params(), fitted.mlp.params());
     assert_eq!(saved.scaling, fitted.scaling);
@@ -122,4 +124,117 @@ fn wrong_forecast_settings_are_refused_by_name() {
     s.forecaster.steps = 0;
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.forecaster.steps"), "{e}");
+}
+
+/// On the real post-MARI prices and 2024 day-ahead curve, the forecaster reads the curve (not with
+/// `day_ahead = false`, nor when a training day lacks it), keeps what it read through its saved form, gives one decision
+/// the columns of the whole-data pass, and sees tomorrow's curve only once it is published: with
+/// a 16-hour horizon every decision from 08:00 reads into tomorrow, yet a dearer curve for
+/// tomorrow moves no column before its 12:45 publication and every column after it.
+#[test]
+fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
+    let Some(dir) = imbarb_util::testdata::require_shared_data(
+        "the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one",
+    ) else {
+        return;
+    };
+    let sources: Vec<imbarb_market::source::DataSource> = [
+        "elia_be_imbalance_qh_2024-05_2024-12_postmari.csv",
+        "be_day_ahead_price_qh_2024.csv",
+    ]
+    .iter()
+    .map(|f| dir.join(f).to_str().unwrap().parse().unwrap())
+    .collect();
+    let data = imbarb_market::source::load_sources(&sources).unwrap();
+    let dates: Vec<NaiveDate> = Coverage::of(&data)
+        .complete_days
+        .into_iter()
+        .filter(|d| *d < d_("2024-08-01"))
+        .collect();
+    let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
+    let n = days.days.len();
+    let train: Vec<usize> = (0..n - 5).collect();
+    let mut spec = spec();
+    spec.forecaster.horizon = 64;
+    let without = ForecastConfig {
+        day_ahead: false,
+        ..spec.forecaster.clone()
+    };
+    assert!(!without.observation_on(&days, &train).uses_day_ahead());
+    assert!(spec
+        .forecaster
+        .observation_on(&days, &train)
+        .uses_day_ahead());
+    // One training day without its curve: the curve is not read (nor learnt from placeholders).
+    let first = days.qh_start(days.days[3].grid_offset);
+    let mut holed = data.clone();
+    holed
+        .day_ahead
+        .retain(|r| r.start_utc < first || r.start_utc >= first + TimeDelta::hours(24));
+    let days_holed = MarketDays::new(&holed, &dates, Granularity::Qh, 0).unwrap();
+    assert!(!spec
+        .forecaster
+        .observation_on(&days_holed, &train)
+        .uses_day_ahead());
+    let fitted = spec.fit(&days, &train).unwrap();
+    assert_eq!(fitted.observation.day_ahead, 64);
+    assert!(fitted
+        .feature_names
+        .iter()
+        .any(|c| c.starts_with("day_ahead")));
+    let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
+    assert_eq!(saved.observation, fitted.observation);
+
+    let base = MarketFeatures::build(
+        &days,
+        &ObservationConfig::default(),
+        Granularity::Qh,
+        &train,
+    )
+    .unwrap();
+    let mut with = base.clone();
+    spec.append(&saved, &days, &mut with).unwrap();
+    let day = n - 3;
+    let (w, nq) = (base.width, days.days[day].n_qh());
+    for q in 0..nq {
+        let one = spec
+            .decision(
+                &saved,
+                &days,
+                days.days[day].date,
+                days.days[day].grid_offset + q,
+            )
+            .unwrap();
+        assert_eq!(one, with.row(day, q)[w..], "qh {q}");
+    }
+    // The next day's curve 200 EUR/MWh dearer.
+    let next_start = days.qh_start(days.days[day + 1].grid_offset);
+    let mut dearer = data.clone();
+    for r in &mut dearer.day_ahead {
+        if r.start_utc >= next_start && r.start_utc < next_start + TimeDelta::days(1) {
+            r.eur_per_mwh += 200.0;
+        }
+    }
+    let days_b = MarketDays::new(&dearer, &dates, Granularity::Qh, 0).unwrap();
+    let mut with_b = base.clone();
+    spec.append(&saved, &days_b, &mut with_b).unwrap();
+    // Quarter-hours of the Brussels day: 12:45 is the 52nd (index 51).
+    for q in 0..51 {
+        assert_eq!(
+            with.row(day, q)[w..],
+            with_b.row(day, q)[w..],
+            "qh {q} saw tomorrow's curve"
+        );
+    }
+    for q in 51..nq {
+        assert_ne!(
+            with.row(day, q)[w..],
+            with_b.row(day, q)[w..],
+            "qh {q} ignores tomorrow's published curve"
+        );
+    }
+}
+
+fn d_(s: &str) -> NaiveDate {
+    s.parse().unwrap()
 }
