@@ -56,7 +56,7 @@ impl RunPolicy {
             ));
         }
         let scaling = manifest.scaling();
-        let features = match &scaling {
+        let mut features = match &scaling {
             Some(scaling) => MarketFeatures::build_scaled(
                 days,
                 &run_env.observation,
@@ -66,7 +66,6 @@ impl RunPolicy {
             )?,
             None => MarketFeatures::build(days, &run_env.observation, run_env.granularity, train)?,
         };
-        let mut features = features;
         append_run_forecast(dir, &manifest, days, &mut features)?;
         let fw = features.width;
         if manifest.feature_names.len() != fw + BATTERY_FEATURES

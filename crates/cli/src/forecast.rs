@@ -63,9 +63,14 @@ pub fn run(args: ForecastArgs) -> Result<()> {
     let forecaster = QuantileForecaster::fit(&setup.days, &setup.train, &config)?;
     if forecaster.observation.uses_day_ahead() {
         eprintln!(
-            "reading the day-ahead curve of the next {} quarter-hours as published (--no-day-ahead: not)",
+            "reading the day-ahead curve of the next {} quarter-hours as published: it lowered the validation loss (--no-day-ahead: never)",
             forecaster.observation.day_ahead
         );
+    } else if config
+        .observation_on(&setup.days, &setup.train)
+        .uses_day_ahead()
+    {
+        eprintln!("not reading the day-ahead curve: it did not lower the validation loss");
     }
     let scores = evaluate(&forecaster, &setup.days, &setup.train, &setup.eval)?;
     if args.json {

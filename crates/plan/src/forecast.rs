@@ -39,11 +39,12 @@ pub struct ForecastConfig {
     /// The features read (the shipped agents' observation by default).
     pub observation: ObservationConfig,
     /// Where every training day has a complete day-ahead curve and `observation` reads none:
-    /// also read the curve over the forecast horizon (as published by each decision time; the
-    /// training mean where unknown, with a column saying so) and the recent spread between
-    /// imbalance and day-ahead prices over 1 and 24 hours. Training days without the curve
-    /// turn it off: learnt from placeholders, the curve made forecasts far worse (measured on
-    /// post-MARI prices fitted on pre-MARI history).
+    /// also try reading the curve over the forecast horizon (as published by each decision
+    /// time; the training mean where unknown, with a column saying so) and the recent spread
+    /// between imbalance and day-ahead prices over 1 and 24 hours, kept when it lowers the
+    /// validation loss. Training days without the curve turn it off: learnt from placeholders,
+    /// the curve made forecasts far worse (measured on post-MARI prices fitted on pre-MARI
+    /// history).
     pub day_ahead: bool,
 }
 
@@ -260,6 +261,9 @@ fn pinball_with_grad(
 impl QuantileForecaster {
     /// Trains on `train` (day indices of `days`, chronological), holding out the last
     /// `validation_share` of them to choose the training step.
+    /// Where it could read the day-ahead curve (`ForecastConfig::observation_on`), it is fitted
+    /// with and without it and the one with the lower validation loss is kept: the curve is read
+    /// only where it helped on held-out training days.
     pub fn fit(
         days: &MarketDays,
         train: &[usize],
@@ -267,6 +271,25 @@ impl QuantileForecaster {
     ) -> Result<QuantileForecaster, PlanError> {
         config.check()?;
         let observation = config.observation_on(days, train);
+        if observation == config.observation {
+            return Self::fit_reading(days, train, config, observation);
+        }
+        let with = Self::fit_reading(days, train, config, observation)?;
+        let without = Self::fit_reading(days, train, config, config.observation.clone())?;
+        Ok(if with.validation.0 < without.validation.0 {
+            with
+        } else {
+            without
+        })
+    }
+
+    /// `fit`, reading the features `observation`.
+    fn fit_reading(
+        days: &MarketDays,
+        train: &[usize],
+        config: &ForecastConfig,
+        observation: ObservationConfig,
+    ) -> Result<QuantileForecaster, PlanError> {
         let features = MarketFeatures::build(days, &observation, Granularity::Qh, train)?;
         let held = ((train.len() as f64) * config.validation_share).round() as usize;
         let (fit_days, val_days) = train.split_at(train.len() - held.min(train.len() - 1));

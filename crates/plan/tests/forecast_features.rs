@@ -126,8 +126,9 @@ fn wrong_forecast_settings_are_refused_by_name() {
     assert!(e.contains("forecast_features.forecaster.steps"), "{e}");
 }
 
-/// On the real post-MARI prices and 2024 day-ahead curve, the forecaster reads the curve (not with
-/// `day_ahead = false`, nor when a training day lacks it), keeps what it read through its saved form, gives one decision
+/// On the real post-MARI prices and 2024 day-ahead curve, the forecaster can read the curve (not
+/// with `day_ahead = false`, nor when a training day lacks it) and keeps it only where it
+/// validates better, keeps what it read through its saved form, gives one decision
 /// the columns of the whole-data pass, and sees tomorrow's curve only once it is published: with
 /// a 16-hour horizon every decision from 08:00 reads into tomorrow, yet a dearer curve for
 /// tomorrow moves no column before its 12:45 publication and every column after it.
@@ -176,8 +177,21 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
         .forecaster
         .observation_on(&days_holed, &train)
         .uses_day_ahead());
+    // Left to choose, it keeps whichever of with and without the curve validates better.
+    let auto = QuantileForecaster::fit(&days, &train, &spec.forecaster).unwrap();
+    let reading = spec.forecaster.observation_on(&days, &train);
+    spec.forecaster.observation = reading.clone();
     let fitted = spec.fit(&days, &train).unwrap();
+    let plain = QuantileForecaster::fit(&days, &train, &without).unwrap();
+    assert_eq!(fitted.observation, reading);
     assert_eq!(fitted.observation.day_ahead, 64);
+    assert!(!plain.observation.uses_day_ahead());
+    let best = fitted.validation.0.min(plain.validation.0);
+    assert_eq!(auto.validation.0, best);
+    assert_eq!(
+        auto.observation.uses_day_ahead(),
+        fitted.validation.0 < plain.validation.0
+    );
     assert!(fitted
         .feature_names
         .iter()

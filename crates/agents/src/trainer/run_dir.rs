@@ -341,8 +341,8 @@ impl RunDir {
 
     /// Saves the forecaster the run observes through (`forecast_features`) beside its
     /// checkpoints and returns its checksum for the manifest (`None` when it observes none). A
-    /// resumed run must see the same forecaster it started with (the fit is deterministic;
-    /// anything else is refused).
+    /// resumed run must observe through the forecaster it started with (its setup loads the saved
+    /// one); any other is refused.
     pub(super) fn save_forecaster(
         &self,
         config: &TrainConfig,
