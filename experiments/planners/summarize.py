@@ -63,24 +63,34 @@ def policies(path):
     return out
 
 
+def policy_rows(files):
+    """Table cells per policy from backtest outputs of seeds 0.. (`files`, seed 0 first): the
+    deterministic policies from seed 0, the stochastic MPC over every seed."""
+    seed0 = policies(files[0])
+    smpc = [policies(p)["smpc"] for p in files]
+    rows = [(n, [v]) for n, v in seed0.items() if n != "smpc"]
+    rows.insert(len(rows) - 1, ("smpc", smpc))
+    out = []
+    for name, vals in rows:
+        m, h = interval([v["eur_per_day"] for v in vals])
+        mean = lambda k: statistics.mean(v[k] for v in vals)
+        ci = "" if len(vals) < 2 else f" ± {h:.1f}"
+        out.append(
+            f"{name} | {len(vals)} | {m:.1f}{ci} | {mean('pct'):.1f} | {mean('cycles'):.2f} | "
+            f"{mean('var10'):.1f} | {mean('cvar10'):.1f} |"
+        )
+    return out
+
+
 def backtest_table():
     lines = [
         "| cap | policy | seeds | EUR/day (mean, 95 % CI) | % of optimum | cycles/day | VaR 10 % | CVaR 10 % |",
         "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for cap in ("nocap", "cap1.1"):
-        seed0 = policies(HERE / "out" / f"{cap}-seed0.txt")
-        smpc = [policies(p)["smpc"] for p in sorted((HERE / "out").glob(f"{cap}-seed*.txt"))]
-        rows = [(n, [v]) for n, v in seed0.items() if n != "smpc"]
-        rows.insert(len(rows) - 1, ("smpc", smpc))
-        for name, vals in rows:
-            m, h = interval([v["eur_per_day"] for v in vals])
-            mean = lambda k: statistics.mean(v[k] for v in vals)
-            ci = "" if len(vals) < 2 else f" ± {h:.1f}"
-            lines.append(
-                f"| {'none' if cap == 'nocap' else '1.1'} | {name} | {len(vals)} | {m:.1f}{ci} | "
-                f"{mean('pct'):.1f} | {mean('cycles'):.2f} | {mean('var10'):.1f} | {mean('cvar10'):.1f} |"
-            )
+        files = sorted((HERE / "out").glob(f"{cap}-seed*.txt"))
+        label = "none" if cap == "nocap" else "1.1"
+        lines += [f"| {label} | {row}" for row in policy_rows(files)]
     return "\n".join(lines)
 
 
@@ -117,27 +127,15 @@ def postmari_forecast_table():
 
 
 def postmari_backtest_table():
-    """day-ahead.sh: the stochastic MPC (reading the curve) beside the MPC blending it in."""
+    """day-ahead.sh: the stochastic MPC beside the MPC blending the curve in."""
     files = sorted((HERE / "out").glob("postmari-day-ahead-seed*.txt"))
     if not files:
         return ""
-    seed0 = policies(files[0])
-    smpc = [policies(p)["smpc"] for p in files]
-    rows = [(n, [v]) for n, v in seed0.items() if n != "smpc"]
-    rows.insert(len(rows) - 1, ("smpc", smpc))
     lines = [
         "| policy | seeds | EUR/day (mean, 95 % CI) | % of optimum | cycles/day | VaR 10 % | CVaR 10 % |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
-    for name, vals in rows:
-        m, h = interval([v["eur_per_day"] for v in vals])
-        mean = lambda k: statistics.mean(v[k] for v in vals)
-        ci = "" if len(vals) < 2 else f" ± {h:.1f}"
-        lines.append(
-            f"| {name} | {len(vals)} | {m:.1f}{ci} | {mean('pct'):.1f} | {mean('cycles'):.2f} | "
-            f"{mean('var10'):.1f} | {mean('cvar10'):.1f} |"
-        )
-    return "\n".join(lines)
+    return "\n".join(lines + [f"| {row}" for row in policy_rows(files)])
 
 
 if __name__ == "__main__":

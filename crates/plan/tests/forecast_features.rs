@@ -28,6 +28,22 @@ fn spec() -> ForecastFeatures {
     }
 }
 
+/// The forecaster through its saved form, the default market features on `days`, and those
+/// features with the forecast columns appended.
+fn saved_and_columns(
+    spec: &ForecastFeatures,
+    fitted: &QuantileForecaster,
+    days: &MarketDays,
+    train: &[usize],
+) -> (QuantileForecaster, MarketFeatures, MarketFeatures) {
+    let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
+    let base =
+        MarketFeatures::build(days, &ObservationConfig::default(), Granularity::Qh, train).unwrap();
+    let mut with = base.clone();
+    spec.append(&saved, days, &mut with).unwrap();
+    (saved, base, with)
+}
+
 #[test]
 fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time() {
     let data = generate(
@@ -46,20 +62,10 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     let fitted = spec.fit(&days, &train).unwrap();
     // No day-ahead curve in the data: none read.
     assert!(!fitted.observation.uses_day_ahead());
-    let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
+    let (saved, base, with) = saved_and_columns(&spec, &fitted, &days, &train);
     assert_eq!(saved.mlp.params(), fitted.mlp.params());
     assert_eq!(saved.scaling, fitted.scaling);
     assert_eq!(saved.price_scale, fitted.price_scale);
-
-    let base = MarketFeatures::build(
-        &days,
-        &ObservationConfig::default(),
-        Granularity::Qh,
-        &train,
-    )
-    .unwrap();
-    let mut with = base.clone();
-    spec.append(&saved, &days, &mut with).unwrap();
     assert_eq!(with.width, base.width + 6);
     assert_eq!(
         &with.names[base.width..base.width + 2],
@@ -196,18 +202,8 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
         .feature_names
         .iter()
         .any(|c| c.starts_with("day_ahead")));
-    let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
+    let (saved, base, with) = saved_and_columns(&spec, &fitted, &days, &train);
     assert_eq!(saved.observation, fitted.observation);
-
-    let base = MarketFeatures::build(
-        &days,
-        &ObservationConfig::default(),
-        Granularity::Qh,
-        &train,
-    )
-    .unwrap();
-    let mut with = base.clone();
-    spec.append(&saved, &days, &mut with).unwrap();
     let day = n - 3;
     let (w, nq) = (base.width, days.days[day].n_qh());
     for q in 0..nq {
