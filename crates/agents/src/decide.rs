@@ -270,6 +270,17 @@ impl Decider {
                 )));
             }
         }
+        // A run (or its forecaster) that never saw a day without the curve does not decide
+        // without it: backtests leave such days out.
+        let forecaster_obs = self.forecast.as_ref().map(|(_, f)| &f.observation);
+        let needs_curve = std::iter::once(obs_cfg)
+            .chain(forecaster_obs)
+            .any(|o| o.day_ahead > 0 && o.excludes_days_without_day_ahead());
+        if needs_curve && grid.days.day_ahead_at(g).is_nan() {
+            return Err(DecideError::Data(format!(
+                "no day-ahead price for the quarter-hour at {at}: the run reads the day-ahead curve and was trained without days that lack it (env.observation.day_ahead_missing = \"exclude\")"
+            )));
+        }
         let minute = minute_within_qh(at) as usize;
         if granularity == Granularity::Minute && obs_cfg.latest_estimate {
             let idx = (g * 15 + minute).checked_sub(1);
