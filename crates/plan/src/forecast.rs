@@ -8,7 +8,8 @@
 use crate::error::PlanError;
 use imbarb_nn::{Adam, AdamConfig, Checkpoint, Mlp, MlpCache, MlpConfig};
 use imbarb_sim::{
-    components_in, FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig,
+    components_in, profile_from_stored, profile_to_stored, FeatureScaling, Granularity, MarketDays,
+    MarketFeatures, ObservationConfig,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -419,12 +420,7 @@ impl QuantileForecaster {
         ck.set_meta("forecast.feature_names", json(&self.feature_names)?);
         ck.set_meta("forecast.feature_mean", json(&self.scaling.mean)?);
         ck.set_meta("forecast.feature_std", json(&self.scaling.std)?);
-        let profile: Vec<Option<f64>> = self
-            .scaling
-            .profile
-            .iter()
-            .map(|p| p.is_finite().then_some(*p))
-            .collect();
+        let profile = profile_to_stored(&self.scaling.profile);
         ck.set_meta("forecast.profile", json(&profile)?);
         ck.set_meta("forecast.price_scale", json(&self.price_scale)?);
         ck.set_meta("forecast.validation", json(&self.validation)?);
@@ -456,16 +452,14 @@ impl QuantileForecaster {
         let mean: Vec<f64> = field(ck, origin, "forecast.feature_mean")?;
         let std: Vec<f64> = field(ck, origin, "forecast.feature_std")?;
         let stored: Vec<Option<f64>> = field(ck, origin, "forecast.profile")?;
-        if stored.len() != 96 || mean.len() != feature_names.len() || std.len() != mean.len() {
-            return Err(PlanError::Config(format!(
-                "{origin}: the normalisation does not match the {} features (or the profile is not 96 slots)",
-                feature_names.len()
-            )));
-        }
-        let mut profile = [f64::NAN; 96];
-        for (slot, v) in profile.iter_mut().zip(&stored) {
-            *slot = v.unwrap_or(f64::NAN);
-        }
+        let profile = profile_from_stored(&stored)
+            .filter(|_| mean.len() == feature_names.len() && std.len() == mean.len())
+            .ok_or_else(|| {
+                PlanError::Config(format!(
+                    "{origin}: the normalisation does not match the {} features (or the profile is not 96 slots)",
+                    feature_names.len()
+                ))
+            })?;
         let mlp = ck
             .mlp("forecaster")
             .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;

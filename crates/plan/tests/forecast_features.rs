@@ -44,6 +44,19 @@ fn saved_and_columns(
     (saved, base, with)
 }
 
+/// The forecast columns `decision` gives quarter-hour `q` of day `day`, one decision at a time.
+fn one_decision(
+    spec: &ForecastFeatures,
+    saved: &QuantileForecaster,
+    days: &MarketDays,
+    day: usize,
+    q: usize,
+) -> Vec<f32> {
+    let d = &days.days[day];
+    spec.decision(saved, days, d.date, d.grid_offset + q)
+        .unwrap()
+}
+
 #[test]
 fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time() {
     let data = generate(
@@ -82,14 +95,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
                 "qh {q} t {t}"
             );
         }
-        let one = spec
-            .decision(
-                &saved,
-                &days,
-                days.days[day].date,
-                days.days[day].grid_offset + q,
-            )
-            .unwrap();
+        let one = one_decision(&spec, &saved, &days, day, q);
         assert_eq!(one, row[base.width..], "qh {q}");
     }
 
@@ -207,14 +213,7 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
     let day = n - 3;
     let (w, nq) = (base.width, days.days[day].n_qh());
     for q in 0..nq {
-        let one = spec
-            .decision(
-                &saved,
-                &days,
-                days.days[day].date,
-                days.days[day].grid_offset + q,
-            )
-            .unwrap();
+        let one = one_decision(&spec, &saved, &days, day, q);
         assert_eq!(one, with.row(day, q)[w..], "qh {q}");
     }
     // The next day's curve 200 EUR/MWh dearer.

@@ -215,6 +215,27 @@ pub struct FeatureScaling {
     pub profile: [f64; 96],
 }
 
+/// A price profile as files hold it (JSON has no NaN): `None` for a slot the training days
+/// never had. Written into run manifests and forecaster checkpoints.
+pub fn profile_to_stored(profile: &[f64; 96]) -> Vec<Option<f64>> {
+    profile
+        .iter()
+        .map(|p| p.is_finite().then_some(*p))
+        .collect()
+}
+
+/// A stored price profile back (`profile_to_stored`'s inverse); `None` unless it has 96 slots.
+pub fn profile_from_stored(stored: &[Option<f64>]) -> Option<[f64; 96]> {
+    if stored.len() != 96 {
+        return None;
+    }
+    let mut profile = [f64::NAN; 96];
+    for (slot, v) in profile.iter_mut().zip(stored) {
+        *slot = v.unwrap_or(f64::NAN);
+    }
+    Some(profile)
+}
+
 /// The part of a decision's features shared by every decision of its quarter-hour.
 struct QhContext {
     g: isize,

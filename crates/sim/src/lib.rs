@@ -24,7 +24,8 @@ pub use env::{
 };
 pub use error::SimError;
 pub use features::{
-    battery_observation, components_in, decision_features, normalise, DayAheadMissing,
-    FeatureScaling, MarketFeatures, ObservationConfig, BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
+    battery_observation, components_in, decision_features, normalise, profile_from_stored,
+    profile_to_stored, DayAheadMissing, FeatureScaling, MarketFeatures, ObservationConfig,
+    BATTERY_FEATURES, BATTERY_FEATURE_NAMES,
 };
 pub use settlement::{settle, settle_increment};

@@ -125,13 +125,7 @@ pub fn train(
         validation_days: data.validation.len(),
         status: RunStatus::Running,
         best: None,
-        price_profile: Some(
-            data.features
-                .profile
-                .iter()
-                .map(|p| p.is_finite().then_some(*p))
-                .collect(),
-        ),
+        price_profile: Some(imbarb_sim::profile_to_stored(&data.features.profile)),
         market: Some(format!("{:?}", data.days.market)),
         training_prices: imbarb_market::stats::PriceSummary::of(data.train.iter().flat_map(|&d| {
             data.days.days[d]

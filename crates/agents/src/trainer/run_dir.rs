@@ -75,16 +75,15 @@ impl Manifest {
     /// The normalisation and profile the run observes with, when the manifest holds all of it
     /// (older runs with `profile_ahead` lack the profile).
     pub fn scaling(&self) -> Option<imbarb_sim::FeatureScaling> {
-        let mut profile = [0.0f64; 96];
-        match &self.price_profile {
-            Some(p) if p.len() == 96 => {
-                for (slot, v) in profile.iter_mut().zip(p) {
-                    *slot = v.unwrap_or(f64::NAN);
-                }
-            }
-            _ if self.config.env.observation.profile_ahead > 0 => return None,
-            _ => {}
-        }
+        let profile = match self
+            .price_profile
+            .as_deref()
+            .and_then(imbarb_sim::profile_from_stored)
+        {
+            Some(p) => p,
+            None if self.config.env.observation.profile_ahead > 0 => return None,
+            None => [0.0f64; 96],
+        };
         // The forecast columns, appended after the market features, are normalised by their
         // forecaster, not by this scaling.
         let market = self.feature_mean.len() - self.forecast_width().min(self.feature_mean.len());
