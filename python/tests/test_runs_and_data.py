@@ -70,18 +70,27 @@ def test_predict_in_the_runs_env_equals_the_rust_backtest_actions(tiny_run):
 
 
 def test_a_run_observing_the_forecaster_acts_from_python_as_in_rust(tiny_config, tmp_path):
-    # A run with forecast_features: its environment from Python carries the forecast columns
-    # rebuilt from the run's saved forecaster, and acting there books what the Rust backtest does.
+    # A run with forecast_features: its environment from Python carries the forecast and plan
+    # columns rebuilt from the run's saved forecaster, and acting there books what the Rust
+    # backtest does.
     out = tmp_path / "forecast"
     forecaster = {"horizon": 2, "quantiles": 3, "hidden": [8], "steps": 60, "validate_every": 30}
     imbarb.train(
         tiny_config,
         out,
-        overrides={"forecast_features": {"horizon": 2, "levels": [0.25, 0.75], "forecaster": forecaster}},
+        overrides={
+            "forecast_features": {
+                "horizon": 2,
+                "levels": [0.25, 0.75],
+                "forecaster": forecaster,
+                "plan": {"horizon": 2, "soc_points": 2},
+            }
+        },
     )
     run = imbarb.load_run(out)
     names = run.manifest["feature_names"]
-    assert names[-7:-3] == ["forecast_qh0_p25", "forecast_qh0_p75", "forecast_qh1_p25", "forecast_qh1_p75"]
+    assert names[-11:-7] == ["forecast_qh0_p25", "forecast_qh0_p75", "forecast_qh1_p25", "forecast_qh1_p75"]
+    assert names[-7:-3] == ["plan_soc000_charge", "plan_soc000_discharge", "plan_soc100_charge", "plan_soc100_discharge"]
     assert (out / "forecaster.safetensors").is_file()
     env = run.make_env(days="validation")
     assert env.observation_space.shape == (len(names),)

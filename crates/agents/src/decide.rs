@@ -323,7 +323,7 @@ impl Decider {
         );
         if let Some((spec, forecaster)) = &self.forecast {
             let columns = spec
-                .decision(forecaster, &grid.days, date, g)
+                .decision(forecaster, &grid.days, &config.env.battery, date, g)
                 .map_err(|e| DecideError::Data(e.to_string()))?;
             obs.extend_from_slice(&columns);
         }

@@ -121,7 +121,7 @@ pub fn append_run_forecast(
         &manifest.config.forecast_features,
         manifest.forecaster(dir)?,
     ) {
-        spec.append(&forecaster, days, features)
+        spec.append(&forecaster, days, &manifest.config.env.battery, features)
             .map_err(|e| TrainError::Config(format!("run {}: {e}", dir.display())))?;
     }
     Ok(())

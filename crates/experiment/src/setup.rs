@@ -212,7 +212,7 @@ impl Setup {
             &fitted.to_checkpoint()?,
             "the fitted forecaster",
         )?;
-        spec.append(&saved, &self.days, &mut self.features)?;
+        spec.append(&saved, &self.days, &self.config.battery, &mut self.features)?;
         self.forecaster = Some(saved);
         Ok(())
     }
@@ -227,7 +227,7 @@ impl Setup {
         let origin = file.display().to_string();
         let ck = imbarb_nn::Checkpoint::load(file)?;
         let saved = imbarb_plan::QuantileForecaster::from_checkpoint(&ck, &origin)?;
-        spec.append(&saved, &self.days, &mut self.features)
+        spec.append(&saved, &self.days, &self.config.battery, &mut self.features)
             .with_context(|| origin.clone())?;
         self.forecaster = Some(saved);
         Ok(())

@@ -29,6 +29,9 @@ quantiles = 1
 hidden = [8]
 steps = 50
 validate_every = 25
+[forecast_features.plan]
+horizon = 2
+soc_points = 2
 "#;
     TrainConfig::from_toml(text, "test").unwrap()
 }
@@ -39,8 +42,10 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     let setup = training_setup(&config, None).unwrap();
     assert_eq!(
         setup.features.names.last().map(String::as_str),
-        Some("forecast_qh1_p50")
+        Some("plan_soc100_discharge")
     );
+    let quantiles = setup.features.width - 4;
+    assert_eq!(setup.features.names[quantiles - 1], "forecast_qh1_p50");
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     train(&setup.train_data(), &config, &run, &TrainOptions::default()).unwrap();

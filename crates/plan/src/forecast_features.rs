@@ -7,9 +7,11 @@
 
 use crate::error::PlanError;
 use crate::forecast::{ForecastConfig, QuantileForecaster};
+use crate::plan_columns::PlanColumns;
 use imbarb_nn::MlpCache;
 use imbarb_sim::{
-    components_in, decision_features, normalise, Granularity, MarketDays, MarketFeatures,
+    components_in, decision_features, normalise, BatteryConfig, Granularity, MarketDays,
+    MarketFeatures,
 };
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,9 @@ pub struct ForecastFeatures {
     pub horizon: usize,
     /// The forecaster, fitted on the run's training days (its own last days choose its step).
     pub forecaster: ForecastConfig,
+    /// The planner's columns over the forecaster's expected prices (`[forecast_features.plan]`;
+    /// none when absent).
+    pub plan: Option<PlanColumns>,
 }
 
 impl Default for ForecastFeatures {
@@ -31,6 +36,7 @@ impl Default for ForecastFeatures {
             levels: vec![0.1, 0.5, 0.9],
             horizon: 8,
             forecaster: ForecastConfig::default(),
+            plan: None,
         }
     }
 }
@@ -57,6 +63,9 @@ impl ForecastFeatures {
                 "forecast_features.levels: expected at least one quantile level".into(),
             ));
         }
+        if let Some(plan) = &self.plan {
+            plan.check(self.forecaster.horizon)?;
+        }
         self.level_indices().map(|_| ())
     }
 
@@ -80,18 +89,23 @@ impl ForecastFeatures {
 
     /// Number of columns these features add.
     pub fn width(&self) -> usize {
-        self.levels.len() * self.horizon
+        self.levels.len() * self.horizon + self.plan.as_ref().map_or(0, PlanColumns::width)
     }
 
-    /// Column names: `forecast_qh{t}_p{level in %}`, quarter-hour by quarter-hour.
-    pub fn names(&self) -> Vec<String> {
-        (0..self.horizon)
+    /// Column names: `forecast_qh{t}_p{level in %}`, quarter-hour by quarter-hour, then the
+    /// planner's columns (`plan_soc{percent}_{charge|discharge}`) when there are any.
+    pub fn names(&self, battery: &BatteryConfig) -> Vec<String> {
+        let mut names: Vec<String> = (0..self.horizon)
             .flat_map(|t| {
                 self.levels
                     .iter()
                     .map(move |l| format!("forecast_qh{t}_p{:02}", (l * 100.0).round() as u32))
             })
-            .collect()
+            .collect();
+        if let Some(plan) = &self.plan {
+            names.extend(plan.names(battery));
+        }
+        names
     }
 
     /// Fits the forecaster these features read on `train` (indices into `days`).
@@ -101,11 +115,12 @@ impl ForecastFeatures {
     }
 
     /// Appends the forecast columns to `features` (quarter-hour decisions on `days`), each
-    /// normalised by the forecaster's price scale.
+    /// normalised by the forecaster's price scale, and the planner's for `battery`.
     pub fn append(
         &self,
         forecaster: &QuantileForecaster,
         days: &MarketDays,
+        battery: &BatteryConfig,
         features: &mut MarketFeatures,
     ) -> Result<(), PlanError> {
         self.check_forecaster(forecaster)?;
@@ -119,11 +134,10 @@ impl ForecastFeatures {
         let mut values =
             Vec::with_capacity(features.values.len() / features.width.max(1) * self.width());
         forecaster.for_each_prediction(&inputs.values, |_, row| {
-            self.select(forecaster, &levels, row, &mut values)
+            self.select(forecaster, &levels, battery, row, &mut values)
         });
-        let (mean, std) = forecaster.price_scale;
-        let k = self.width();
-        features.append_columns(self.names(), &values, vec![mean; k], vec![std; k])?;
+        let (mean, std) = self.scales(forecaster, battery);
+        features.append_columns(self.names(battery), &values, mean, std)?;
         Ok(())
     }
 
@@ -133,6 +147,7 @@ impl ForecastFeatures {
         &self,
         forecaster: &QuantileForecaster,
         days: &MarketDays,
+        battery: &BatteryConfig,
         date: chrono::NaiveDate,
         g: usize,
     ) -> Result<Vec<f32>, PlanError> {
@@ -150,7 +165,13 @@ impl ForecastFeatures {
         let mut out = vec![];
         forecaster.predict(&x, 1, &mut MlpCache::default(), &mut out);
         let mut values = Vec::with_capacity(self.width());
-        self.select(forecaster, &self.level_indices()?, &out, &mut values);
+        self.select(
+            forecaster,
+            &self.level_indices()?,
+            battery,
+            &out,
+            &mut values,
+        );
         Ok(values)
     }
 
@@ -164,11 +185,29 @@ impl ForecastFeatures {
         Ok(())
     }
 
-    /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised.
+    /// The normalisation of each column (mean, scale): the forecaster's price scale for the
+    /// quantiles, zero and `PlanColumns::scale` for the planner's.
+    fn scales(
+        &self,
+        forecaster: &QuantileForecaster,
+        battery: &BatteryConfig,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let (mean, std) = forecaster.price_scale;
+        let quantiles = self.levels.len() * self.horizon;
+        let planned = self.width() - quantiles;
+        let plan_scale = PlanColumns::scale(battery, std);
+        let means = [vec![mean; quantiles], vec![0.0; planned]].concat();
+        let stds = [vec![std; quantiles], vec![plan_scale; planned]].concat();
+        (means, stds)
+    }
+
+    /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised,
+    /// then the planner's columns over the row's expected prices (the mean of its quantiles).
     fn select(
         &self,
         forecaster: &QuantileForecaster,
         levels: &[usize],
+        battery: &BatteryConfig,
         row: &[f64],
         values: &mut Vec<f32>,
     ) {
@@ -178,6 +217,14 @@ impl ForecastFeatures {
             for &l in levels {
                 values.push(normalise(row[t * k + l], mean, std));
             }
+        }
+        if let Some(plan) = &self.plan {
+            let expected: Vec<f64> = row
+                .chunks(k)
+                .map(|q| q.iter().sum::<f64>() / k as f64)
+                .collect();
+            let scale = PlanColumns::scale(battery, std);
+            plan.push(&expected, battery, mean, scale, values);
         }
     }
 }

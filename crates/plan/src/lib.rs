@@ -6,12 +6,14 @@
 //! price paths drawn from it (`scenarios`: a Gaussian copula fitted on training residuals), and
 //! the stochastic MPC that plans over those paths with one non-anticipative first action
 //! (`smpc`), and the forecaster's quantiles as agents' observation features
-//! (`forecast_features`).
+//! (`forecast_features`), with a deterministic plan's values over a grid of states of charge
+//! (`plan_columns`).
 
 pub mod error;
 pub mod forecast;
 pub mod forecast_features;
 pub mod metrics;
+pub mod plan_columns;
 pub mod scenarios;
 pub mod smpc;
 
@@ -19,5 +21,6 @@ pub use error::PlanError;
 pub use forecast::{ForecastConfig, QuantileForecaster};
 pub use forecast_features::ForecastFeatures;
 pub use metrics::{evaluate, HorizonScores, NaiveKind};
+pub use plan_columns::PlanColumns;
 pub use scenarios::ScenarioGenerator;
 pub use smpc::{SmpcConfig, StochasticMpc};

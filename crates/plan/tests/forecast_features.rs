@@ -1,12 +1,14 @@
-//! The forecaster's quantiles as observation columns, on the synthetic market: the saved
-//! forecaster forecasts exactly as the fitted one, a single decision's columns are the columns
-//! of the whole-setup pass, a quarter-hour's columns never change when later prices do, and
-//! wrong settings are refused by name.
+//! The forecaster's quantiles and the planner's values as observation columns, on the synthetic
+//! market: the saved forecaster forecasts exactly as the fitted one, a single decision's columns
+//! are the columns of the whole-setup pass, a quarter-hour's columns never change when later
+//! prices do, the planner's columns are its plan over the forecast's expected prices, and wrong
+//! settings are refused by name.
 
 use chrono::{NaiveDate, TimeDelta};
 use imbarb_market::synth::{generate, SynthParams};
 use imbarb_market::{Coverage, QhPrice};
-use imbarb_plan::{ForecastConfig, ForecastFeatures, QuantileForecaster};
+use imbarb_nn::MlpCache;
+use imbarb_plan::{ForecastConfig, ForecastFeatures, PlanColumns, QuantileForecaster};
 use imbarb_sim::*;
 
 fn d(s: &str) -> NaiveDate {
@@ -25,7 +27,15 @@ fn spec() -> ForecastFeatures {
             validate_every: 100,
             ..ForecastConfig::default()
         },
+        plan: Some(PlanColumns {
+            horizon: 4,
+            soc_points: 3,
+        }),
     }
+}
+
+fn battery() -> BatteryConfig {
+    BatteryConfig::default()
 }
 
 /// The forecaster through its saved form, the default market features on `days`, and those
@@ -40,7 +50,7 @@ fn saved_and_columns(
     let base =
         MarketFeatures::build(days, &ObservationConfig::default(), Granularity::Qh, train).unwrap();
     let mut with = base.clone();
-    spec.append(&saved, days, &mut with).unwrap();
+    spec.append(&saved, days, &battery(), &mut with).unwrap();
     (saved, base, with)
 }
 
@@ -53,7 +63,7 @@ fn one_decision(
     q: usize,
 ) -> Vec<f32> {
     let d = &days.days[day];
-    spec.decision(saved, days, d.date, d.grid_offset + q)
+    spec.decision(saved, days, &battery(), d.date, d.grid_offset + q)
         .unwrap()
 }
 
@@ -79,10 +89,21 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     assert_eq!(saved.mlp.params(), fitted.mlp.params());
     assert_eq!(saved.scaling, fitted.scaling);
     assert_eq!(saved.price_scale, fitted.price_scale);
-    assert_eq!(with.width, base.width + 6);
+    assert_eq!(with.width, base.width + 6 + 6);
     assert_eq!(
         &with.names[base.width..base.width + 2],
         ["forecast_qh0_p25", "forecast_qh0_p75"]
+    );
+    assert_eq!(
+        &with.names[base.width + 6..],
+        [
+            "plan_soc000_charge",
+            "plan_soc000_discharge",
+            "plan_soc050_charge",
+            "plan_soc050_discharge",
+            "plan_soc100_charge",
+            "plan_soc100_discharge"
+        ]
     );
     // The market columns are untouched; the quantile columns are ordered (p25 <= p75).
     let day = n - 3;
@@ -97,7 +118,43 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
         }
         let one = one_decision(&spec, &saved, &days, day, q);
         assert_eq!(one, row[base.width..], "qh {q}");
+        // A full battery cannot charge, an empty one cannot discharge.
+        let plan = &row[base.width + 6..];
+        assert_eq!((plan[1], plan[4]), (0.0, 0.0), "qh {q}");
     }
+    // The planner's columns are the plan over the mean of the forecast quantiles.
+    let g = days.days[day].grid_offset + 40;
+    let x = decision_features(
+        &days,
+        &saved.observation,
+        Granularity::Qh,
+        &components_in(&saved.feature_names),
+        &saved.scaling,
+        days.days[day].date,
+        g,
+        0,
+    );
+    let mut predicted = vec![];
+    saved.predict(&x, 1, &mut MlpCache::default(), &mut predicted);
+    let expected: Vec<f64> = predicted
+        .chunks(3)
+        .map(|q| q.iter().sum::<f64>() / 3.0)
+        .collect();
+    let b = battery();
+    let want =
+        imbarb_plan::plan_columns::advantages(&expected, &b, saved.price_scale.0, &[0.0, 1.0, 2.0]);
+    let scale = PlanColumns::scale(&b, saved.price_scale.1);
+    let got = &with.row(day, 40)[base.width + 6..];
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (f64::from(*g) - w / scale).abs() < 1e-5,
+            "{got:?} vs {want:?}"
+        );
+    }
+    assert!(
+        want.iter().any(|v| v.abs() > 1.0),
+        "a plan that never moves: {want:?}"
+    );
 
     // Later prices garbled: every column up to the cut is the same, and after it some change.
     let cut_qh = 50;
@@ -110,7 +167,8 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     }
     let days_b = MarketDays::new(&garbled, &dates, Granularity::Qh, 0).unwrap();
     let mut with_b = base.clone();
-    spec.append(&saved, &days_b, &mut with_b).unwrap();
+    spec.append(&saved, &days_b, &battery(), &mut with_b)
+        .unwrap();
     for q in 0..=cut_qh {
         assert_eq!(
             with.row(day, q),
@@ -136,6 +194,13 @@ fn wrong_forecast_settings_are_refused_by_name() {
     s.forecaster.steps = 0;
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.forecaster.steps"), "{e}");
+    let mut s = spec();
+    s.plan = Some(PlanColumns {
+        horizon: 5,
+        soc_points: 3,
+    });
+    let e = s.check().unwrap_err().to_string();
+    assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
 }
 
 /// On the real post-MARI prices and 2024 day-ahead curve, the forecaster can read the curve (not
@@ -226,7 +291,8 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
     }
     let days_b = MarketDays::new(&dearer, &dates, Granularity::Qh, 0).unwrap();
     let mut with_b = base.clone();
-    spec.append(&saved, &days_b, &mut with_b).unwrap();
+    spec.append(&saved, &days_b, &battery(), &mut with_b)
+        .unwrap();
     // Quarter-hours of the Brussels day: 12:45 is the 52nd (index 51).
     for q in 0..51 {
         assert_eq!(

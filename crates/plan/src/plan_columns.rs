@@ -1,0 +1,311 @@
+//! The planner's view as observation columns (the "planner's output at the agent's state" of
+//! arXiv 2510.04868, made cheap): at each quarter-hour a deterministic plan over the forecaster's
+//! expected prices, solved by backward dynamic programming on a grid of states of charge, gives
+//! the value of charging and of discharging now against waiting, at several states of charge at
+//! once. The agent reads them beside its own state of charge, so one plan per quarter-hour serves
+//! every state the agent can be in, and training pays for it once per setup, not per step.
+//!
+//! The plan ignores the daily cycle budget (the agent sees what it has left) and values the cell
+//! energy left at the horizon at the training mean price, as the stochastic MPC does.
+
+use crate::error::PlanError;
+use imbarb_sim::BatteryConfig;
+use serde::{Deserialize, Serialize};
+
+/// Energy grid of the backward pass: fine enough that interpolation error stays well under one
+/// quarter-hour's move (41 points: 1/40 of the usable energy apart).
+const GRID_POINTS: usize = 41;
+
+/// Quarter-hours are 0.25 h.
+const DT_H: f64 = 0.25;
+
+/// Settings of the planner's columns (`[forecast_features.plan]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlanColumns {
+    /// Quarter-hours the plan looks ahead, the current one first (at most the forecaster's horizon).
+    pub horizon: usize,
+    /// States of charge the columns are given at, evenly spaced from the lowest allowed to the
+    /// highest (at least 2).
+    pub soc_points: usize,
+}
+
+impl Default for PlanColumns {
+    fn default() -> Self {
+        PlanColumns {
+            horizon: 16,
+            soc_points: 9,
+        }
+    }
+}
+
+/// The three moves the plan weighs: full charge, wait, full discharge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    Charge,
+    Wait,
+    Discharge,
+}
+
+impl PlanColumns {
+    /// Checks the settings against the forecaster's horizon; the error names the key.
+    pub fn check(&self, forecaster_horizon: usize) -> Result<(), PlanError> {
+        if !(1..=forecaster_horizon).contains(&self.horizon) {
+            return Err(PlanError::Config(format!(
+                "forecast_features.plan.horizon = {}: expected 1..={forecaster_horizon} (the forecaster's horizon)",
+                self.horizon
+            )));
+        }
+        if self.soc_points < 2 {
+            return Err(PlanError::Config(format!(
+                "forecast_features.plan.soc_points = {}: expected at least 2",
+                self.soc_points
+            )));
+        }
+        Ok(())
+    }
+
+    /// Number of columns: a charge and a discharge value per state of charge.
+    pub fn width(&self) -> usize {
+        2 * self.soc_points
+    }
+
+    /// Column names: `plan_soc{percent of capacity}_{charge|discharge}`.
+    pub fn names(&self, battery: &BatteryConfig) -> Vec<String> {
+        self.soc_energies(battery)
+            .into_iter()
+            .flat_map(|e| {
+                let pct = (100.0 * e / battery.energy_mwh).round() as u32;
+                [
+                    format!("plan_soc{pct:03}_charge"),
+                    format!("plan_soc{pct:03}_discharge"),
+                ]
+            })
+            .collect()
+    }
+
+    /// The scale the columns are divided by: one quarter-hour at full power, valued at one
+    /// standard deviation of the training prices (EUR), so a column of 1 is a typical move's worth.
+    pub fn scale(battery: &BatteryConfig, price_std: f64) -> f64 {
+        let energy = battery.charge_power_mw.max(battery.discharge_power_mw) * DT_H;
+        (energy * price_std).max(f64::MIN_POSITIVE)
+    }
+
+    /// Cell energies (MWh) the columns are given at.
+    fn soc_energies(&self, battery: &BatteryConfig) -> Vec<f64> {
+        grid(battery, self.soc_points)
+    }
+
+    /// Appends the columns for one decision: at each of the `soc_points` states of charge, the
+    /// plan's value of charging now minus waiting, then of discharging now minus waiting (EUR,
+    /// divided by `scale`). `expected` holds the expected price of each quarter-hour ahead, the
+    /// current one first (at least `horizon` of them).
+    pub fn push(
+        &self,
+        expected: &[f64],
+        battery: &BatteryConfig,
+        terminal_eur_per_mwh: f64,
+        scale: f64,
+        out: &mut Vec<f32>,
+    ) {
+        let values = advantages(
+            &expected[..self.horizon],
+            battery,
+            terminal_eur_per_mwh,
+            &self.soc_energies(battery),
+        );
+        out.extend(values.into_iter().map(|v| (v / scale) as f32));
+    }
+}
+
+/// `n` cell energies evenly spaced over the allowed range.
+fn grid(battery: &BatteryConfig, n: usize) -> Vec<f64> {
+    let (lo, hi) = (battery.soc_min_mwh(), battery.soc_max_mwh());
+    (0..n)
+        .map(|i| lo + (hi - lo) * i as f64 / (n - 1).max(1) as f64)
+        .collect()
+}
+
+/// One quarter-hour's move from cell energy `e` at price `p`: (profit EUR, next cell energy).
+/// Power is cut at the energy limits, as the environment cuts it.
+fn step(battery: &BatteryConfig, e: f64, p: f64, m: Move) -> (f64, f64) {
+    let (cell_in, cell_out) = battery.cell_per_grid_mwh();
+    let deg = battery.degradation_eur_per_mwh;
+    match m {
+        Move::Wait => (0.0, e),
+        Move::Charge => {
+            let cell = (battery.charge_power_mw * DT_H * cell_in)
+                .min(battery.soc_max_mwh() - e)
+                .max(0.0);
+            (-p * cell / cell_in - deg * cell, e + cell)
+        }
+        Move::Discharge => {
+            let cell = (battery.discharge_power_mw * DT_H * cell_out)
+                .min(e - battery.soc_min_mwh())
+                .max(0.0);
+            (p * cell / cell_out - deg * cell, e - cell)
+        }
+    }
+}
+
+/// The value function on the grid, linearly interpolated at `e`.
+fn interpolate(values: &[f64], lo: f64, spacing: f64, e: f64) -> f64 {
+    if spacing <= 0.0 {
+        return values[0];
+    }
+    let x = ((e - lo) / spacing).clamp(0.0, (values.len() - 1) as f64);
+    let i = (x.floor() as usize).min(values.len() - 2);
+    let w = x - i as f64;
+    values[i] * (1.0 - w) + values[i + 1] * w
+}
+
+/// The plan's advantages at each of `at` (cell energies): [charge - wait, discharge - wait] per
+/// energy, by backward induction over `prices` with the energy left at the end valued at
+/// `terminal_eur_per_mwh`.
+pub fn advantages(
+    prices: &[f64],
+    battery: &BatteryConfig,
+    terminal_eur_per_mwh: f64,
+    at: &[f64],
+) -> Vec<f64> {
+    let energies = grid(battery, GRID_POINTS);
+    let lo = energies[0];
+    let spacing = energies[1] - energies[0];
+    // Value after the last quarter-hour, then backwards to the one after the current.
+    let mut v: Vec<f64> = energies.iter().map(|e| terminal_eur_per_mwh * e).collect();
+    let mut next = vec![0.0; GRID_POINTS];
+    for &p in prices.iter().skip(1).rev() {
+        for (slot, &e) in next.iter_mut().zip(&energies) {
+            *slot = [Move::Charge, Move::Wait, Move::Discharge]
+                .into_iter()
+                .map(|m| {
+                    let (r, e2) = step(battery, e, p, m);
+                    r + interpolate(&v, lo, spacing, e2)
+                })
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
+        std::mem::swap(&mut v, &mut next);
+    }
+    let p0 = prices[0];
+    let q = |e: f64, m: Move| {
+        let (r, e2) = step(battery, e, p0, m);
+        r + interpolate(&v, lo, spacing, e2)
+    };
+    at.iter()
+        .flat_map(|&e| {
+            let wait = q(e, Move::Wait);
+            [q(e, Move::Charge) - wait, q(e, Move::Discharge) - wait]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn battery() -> BatteryConfig {
+        BatteryConfig::default()
+    }
+
+    /// Brute force: every sequence of moves over a short horizon, exact energies (no grid).
+    fn best_from(b: &BatteryConfig, prices: &[f64], e: f64, terminal: f64) -> f64 {
+        match prices.split_first() {
+            None => terminal * e,
+            Some((&p, rest)) => [Move::Charge, Move::Wait, Move::Discharge]
+                .into_iter()
+                .map(|m| {
+                    let (r, e2) = step(b, e, p, m);
+                    r + best_from(b, rest, e2, terminal)
+                })
+                .fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+
+    #[test]
+    fn advantages_match_a_brute_force_search_within_interpolation_error() {
+        // 1 MW / 2 MWh, 0.9 / 0.9: a charge adds 0.225 MWh, a discharge removes 0.2778 MWh,
+        // neither a multiple of the 0.05 MWh grid: interpolation error stays small, not zero.
+        let b = battery();
+        let prices = [40.0, -20.0, 150.0, 90.0, 10.0, 200.0];
+        let terminal = 80.0;
+        let at = grid(&b, 5);
+        let got = advantages(&prices, &b, terminal, &at);
+        for (i, &e) in at.iter().enumerate() {
+            let q = |m| {
+                let (r, e2) = step(&b, e, prices[0], m);
+                r + best_from(&b, &prices[1..], e2, terminal)
+            };
+            let wait = q(Move::Wait);
+            let want = [q(Move::Charge) - wait, q(Move::Discharge) - wait];
+            for k in 0..2 {
+                assert!(
+                    (got[2 * i + k] - want[k]).abs() < 2.0,
+                    "energy {e}, move {k}: dp {} vs brute force {}",
+                    got[2 * i + k],
+                    want[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_quarter_hour_values_moves_at_price_against_terminal_value() {
+        // Horizon 1: charging buys 0.25 MWh at p and stores 0.225 MWh worth `terminal` each.
+        let b = battery();
+        let at = [b.soc_min_mwh() + 0.5];
+        let got = advantages(&[100.0], &b, 60.0, &at);
+        let charge = -100.0 * 0.25 + 60.0 * 0.25 * 0.9;
+        let discharge = 100.0 * 0.25 - 60.0 * 0.25 / 0.9;
+        assert!((got[0] - charge).abs() < 1e-9, "{} vs {charge}", got[0]);
+        assert!(
+            (got[1] - discharge).abs() < 1e-9,
+            "{} vs {discharge}",
+            got[1]
+        );
+    }
+
+    #[test]
+    fn a_full_battery_cannot_charge_and_an_empty_one_cannot_discharge() {
+        let b = battery();
+        let at = grid(&b, 3);
+        let got = advantages(&[-50.0, 300.0, 300.0], &b, 80.0, &at);
+        assert_eq!(got[4], 0.0, "charging a full battery changes nothing");
+        assert_eq!(got[1], 0.0, "discharging an empty battery changes nothing");
+        assert!(
+            got[0] > 0.0,
+            "cheap now, dear later: charge an empty battery"
+        );
+        assert!(got[2] > 0.0, "and a half-full one");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_by_key() {
+        let bad = PlanColumns {
+            horizon: 17,
+            soc_points: 9,
+        };
+        let e = bad.check(16).unwrap_err().to_string();
+        assert!(e.contains("forecast_features.plan.horizon = 17"), "{e}");
+        let bad = PlanColumns {
+            horizon: 4,
+            soc_points: 1,
+        };
+        let e = bad.check(16).unwrap_err().to_string();
+        assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
+    }
+
+    #[test]
+    fn names_give_the_state_of_charge_in_percent() {
+        let b = battery();
+        let names = PlanColumns {
+            horizon: 4,
+            soc_points: 3,
+        }
+        .names(&b);
+        let lo = (100.0 * b.soc_min) as u32;
+        let hi = (100.0 * b.soc_max) as u32;
+        assert_eq!(names.len(), 6);
+        assert_eq!(names[0], format!("plan_soc{lo:03}_charge"));
+        assert_eq!(names[5], format!("plan_soc{hi:03}_discharge"));
+    }
+}
