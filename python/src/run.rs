@@ -55,7 +55,7 @@ pub fn train(
             steps,
         })
         .map_err(|e| err(format!("{origin}: {e}")))?;
-    let setup = training_setup(&c, Some(&out))
+    let setup = training_setup(&c, Some(&out), None)
         .context(data_origin)
         .py_err()?;
     let options = TrainOptions {

@@ -144,7 +144,7 @@ impl Spec {
         )?;
         match (&self.run, &config.forecast_features) {
             (Some(dir), _) => rescale_for_run(&mut setup, Path::new(dir))?,
-            (None, Some(spec)) => setup.observe_forecast(spec)?,
+            (None, Some(spec)) => setup.observe_forecast(spec, None)?,
             (None, None) => {}
         }
         Ok(Resolved { setup, config })

@@ -46,6 +46,7 @@ pub fn run_cell(o: &ExperimentOptions, n: usize) -> Result<()> {
         data: None,
         cap: None,
         steps: None,
+        forecaster_cache: Some(job.forecaster_cache.clone()),
         quiet: true,
         exit_with_parent: false,
     };

@@ -111,7 +111,7 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
             .map_or("run".into(), |n| n.to_string_lossy().to_string());
         champion.with_file_name(format!("{name}-until-{}", args.until))
     });
-    let s = training_setup(&config, Some(&out)).with_context(|| {
+    let s = training_setup(&config, Some(&out), None).with_context(|| {
         format!(
             "--data with --until {} and --validation-days {}",
             args.until, args.validation_days

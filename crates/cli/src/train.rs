@@ -37,6 +37,11 @@ pub struct TrainArgs {
     /// Override the number of environment steps.
     #[arg(long, value_parser = crate::ranges::steps())]
     pub steps: Option<usize>,
+    /// Share fitted forecasters (`forecast_features`) through this folder: a run fitting one
+    /// already fitted on the same data, days and settings reads it instead (`imbarb experiment`
+    /// gives its runs one).
+    #[arg(long)]
+    pub forecaster_cache: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -106,10 +111,15 @@ pub fn run_with(
         PathBuf::from("runs").join(format!("{stem}{cap}-seed{}", config.seed))
     });
     // Data errors name where the data came from: the flag, or the config file.
-    let s = training_setup(&config, Some(&out)).with_context(|| match args.data {
-        Some(_) => "--data".to_string(),
-        None => args.config.display().to_string(),
-    })?;
+    let cache = args
+        .forecaster_cache
+        .as_ref()
+        .map(imbarb_experiment::ForecasterCache::new);
+    let s =
+        training_setup(&config, Some(&out), cache.as_ref()).with_context(|| match args.data {
+            Some(_) => "--data".to_string(),
+            None => args.config.display().to_string(),
+        })?;
     eprintln!(
         "training {} (seed {}) on {}{} training days, {} validation days -> {}",
         config.algo.name(),

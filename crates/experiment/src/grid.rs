@@ -100,6 +100,8 @@ pub struct Job {
     pub protocol: Option<String>,
     /// The test month of a walk-forward job, `YYYY-MM`.
     pub month: Option<String>,
+    /// Where fitted forecasters are shared between the grid's runs (`forecast_features`).
+    pub forecaster_cache: PathBuf,
 }
 
 impl Job {
@@ -333,6 +335,7 @@ impl ExperimentFile {
                             depends_on: None,
                             protocol: None,
                             month: None,
+                            forecaster_cache: dir.join(FORECASTER_CACHE),
                         });
                         continue;
                     };
@@ -347,6 +350,9 @@ impl ExperimentFile {
         Ok(jobs)
     }
 }
+
+/// The experiment directory's folder of forecasters shared by its runs.
+pub const FORECASTER_CACHE: &str = "forecasters";
 
 /// One job per walk-forward month of an agent at a cap and seed: each month trains on the
 /// days before it; with `training.warm_start_steps` > 0 every month after the first starts from
@@ -387,6 +393,7 @@ fn month_jobs(
             depends_on: warm,
             protocol: Some(config.data.split.clone()),
             month: Some(w.month.clone()),
+            forecaster_cache: dir.join(FORECASTER_CACHE),
         });
     }
     Ok(jobs)

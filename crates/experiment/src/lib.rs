@@ -1,11 +1,13 @@
 //! imbarb-experiment: everything between the command line and the library crates that simulate
 //! and learn. A simulation setup from data, split and battery (`setup`); the policies a user can
-//! name (`policy`); experiment files and their grid of training jobs (`grid`), run as child
+//! name (`policy`); fitted forecasters shared by runs that fit the same one
+//! (`forecaster_cache`); experiment files and their grid of training jobs (`grid`), run as child
 //! processes (`runner`); the backtest of an experiment's runs beside its baselines and oracle
 //! (`evaluate`); and the results tables (`tables`). The `imbarb` binary only parses arguments
 //! and prints.
 
 pub mod evaluate;
+pub mod forecaster_cache;
 pub mod grid;
 pub mod policy;
 pub mod quickstart;
@@ -14,6 +16,7 @@ pub mod setup;
 pub mod slurm;
 pub mod tables;
 
+pub use forecaster_cache::{CacheOutcome, ForecasterCache};
 pub use grid::{select_agents, ExperimentFile, Job};
 pub use policy::{
     ledger_stems, make_policy, run_policy, runs_action_space, runs_granularity, PolicySpec,

@@ -67,6 +67,8 @@ pub fn train_job(exe: &Path, job: &Job) -> Result<String> {
         .arg(job.seed.to_string())
         .arg("--out")
         .arg(&job.run)
+        .arg("--forecaster-cache")
+        .arg(&job.forecaster_cache)
         .arg("--quiet")
         .arg("--exit-with-parent")
         .stdin(std::process::Stdio::piped())

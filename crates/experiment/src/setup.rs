@@ -7,6 +7,8 @@ use imbarb_market::source::{self, DataSource};
 use imbarb_market::{Coverage, DaySplits, Split, SplitSpec};
 use imbarb_sim::{EnvConfig, MarketDays, MarketFeatures};
 
+use crate::forecaster_cache::ForecasterCache;
+
 /// Which days to evaluate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaySet {
@@ -161,10 +163,12 @@ pub fn build_setup(
 
 /// The setup a run of `config` trains on: its data and split, its environment, its training
 /// days, and its validation days as the evaluation set (what `Setup::train_data` expects).
-/// A resumed run (`run`: its directory) observes through the forecaster it saved, never a refit.
+/// A resumed run (`run`: its directory) observes through the forecaster it saved, never a refit;
+/// a new one takes its forecaster from `cache` when one fitted on the same days is there.
 pub fn training_setup(
     config: &imbarb_agents::TrainConfig,
     run: Option<&std::path::Path>,
+    cache: Option<&ForecasterCache>,
 ) -> Result<Setup> {
     let (sources, split) = parse_data(&config.data.sources, &config.data.split)?;
     let mut setup = build_setup(
@@ -181,7 +185,7 @@ pub fn training_setup(
             .filter(|f| f.exists());
         match saved {
             Some(file) => setup.observe_saved_forecast(spec, &file)?,
-            None => setup.observe_forecast(spec)?,
+            None => setup.observe_forecast(spec, cache)?,
         }
     }
     Ok(setup)
@@ -201,17 +205,27 @@ impl Setup {
         }
     }
 
-    /// Fits `spec`'s forecaster on the training days and appends its quantiles to the
-    /// observation. The forecaster goes through its saved form first, so training sees exactly
-    /// the numbers a deployed run rebuilds from its `forecaster.safetensors`.
-    pub fn observe_forecast(&mut self, spec: &imbarb_plan::ForecastFeatures) -> Result<()> {
-        let fitted = spec
-            .fit(&self.days, &self.train)
-            .context("fitting the forecaster of forecast_features")?;
-        let saved = imbarb_plan::QuantileForecaster::from_checkpoint(
-            &fitted.to_checkpoint()?,
-            "the fitted forecaster",
-        )?;
+    /// Fits `spec`'s forecaster on the training days (or takes the one `cache` holds for them)
+    /// and appends its quantiles to the observation. The forecaster goes through its saved form
+    /// first, so training sees exactly the numbers a deployed run rebuilds from its
+    /// `forecaster.safetensors`.
+    pub fn observe_forecast(
+        &mut self,
+        spec: &imbarb_plan::ForecastFeatures,
+        cache: Option<&ForecasterCache>,
+    ) -> Result<()> {
+        let saved = match cache {
+            Some(cache) => cache.fit(spec, &self.days, &self.train, &self.data_hash)?.0,
+            None => {
+                let fitted = spec
+                    .fit(&self.days, &self.train)
+                    .context("fitting the forecaster of forecast_features")?;
+                imbarb_plan::QuantileForecaster::from_checkpoint(
+                    &fitted.to_checkpoint()?,
+                    "the fitted forecaster",
+                )?
+            }
+        };
         spec.append(&saved, &self.days, &self.config.battery, &mut self.features)?;
         self.forecaster = Some(saved);
         Ok(())

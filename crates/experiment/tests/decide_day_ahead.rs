@@ -37,7 +37,7 @@ envs = 4
         curve.display()
     );
     let config = TrainConfig::from_toml(&text, "test").unwrap();
-    let setup = training_setup(&config, None).unwrap();
+    let setup = training_setup(&config, None, None).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     train(&setup.train_data(), &config, &run, &TrainOptions::default()).unwrap();

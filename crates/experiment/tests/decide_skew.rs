@@ -80,7 +80,7 @@ fn compare(
     let split = SplitSpec::Paper;
     let mut fit = build_setup(&sources, &split, config.env.clone(), 0, DaySet::Validation).unwrap();
     if let Some(spec) = &config.forecast_features {
-        fit.observe_forecast(spec).unwrap();
+        fit.observe_forecast(spec, None).unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");

@@ -1,12 +1,12 @@
 //! A run that observes the forecaster keeps it: `forecaster.safetensors` is written with the
 //! run and its checksum recorded, resuming observes through it, a replaced forecaster is refused
 //! by the backtest, `decide` and a resume, and training data without the forecaster its config
-//! asks for is refused.
+//! asks for is refused. Runs fitting the same forecaster share one fit through the cache.
 
 use imbarb_agents::decide::Decider;
 use imbarb_agents::trainer::{read_manifest, FORECASTER_FILE};
 use imbarb_agents::{train, RunPolicy, TrainConfig, TrainOptions};
-use imbarb_experiment::training_setup;
+use imbarb_experiment::{training_setup, CacheOutcome, ForecasterCache};
 
 fn config() -> TrainConfig {
     let text = r#"
@@ -39,7 +39,7 @@ soc_points = 2
 #[test]
 fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     let config = config();
-    let setup = training_setup(&config, None).unwrap();
+    let setup = training_setup(&config, None, None).unwrap();
     assert_eq!(
         setup.features.names.last().map(String::as_str),
         Some("plan_soc100_discharge")
@@ -60,7 +60,7 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     Decider::load(&run).unwrap();
     // Training again in the same directory observes through the saved forecaster (the same
     // columns to the bit) and finds the run finished.
-    let resumed = training_setup(&config, Some(&run)).unwrap();
+    let resumed = training_setup(&config, Some(&run), None).unwrap();
     assert_eq!(resumed.features.values, setup.features.values);
     train(
         &resumed.train_data(),
@@ -92,7 +92,10 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
         e.contains("forecaster.safetensors") && e.contains("checksum differs"),
         "{e}"
     );
-    let e = format!("{:#}", training_setup(&config, Some(&run)).err().unwrap());
+    let e = format!(
+        "{:#}",
+        training_setup(&config, Some(&run), None).err().unwrap()
+    );
     assert!(e.contains("fitted with other settings"), "{e}");
 
     // Training data without the forecaster the config asks for.
@@ -104,4 +107,73 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
         .unwrap()
         .to_string();
     assert!(e.contains("forecast_features"), "{e}");
+}
+
+/// The cache fits once per (code, data, training days, settings): a second run reads the same
+/// forecaster to the bit and observes the same columns, two runs starting together fit once,
+/// other days or settings fit anew, and a damaged entry is refitted, not trusted.
+#[test]
+fn runs_fitting_the_same_forecaster_share_one_fit() {
+    let config = config();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = ForecasterCache::new(dir.path().join("forecasters"));
+    let plain = training_setup(&config, None, None).unwrap();
+    let (days, train, hash) = (&plain.days, &plain.train, &plain.data_hash);
+    let spec = config.forecast_features.as_ref().unwrap();
+
+    let (first, outcome) = cache.fit(spec, days, train, hash).unwrap();
+    assert_eq!(outcome, CacheOutcome::Fitted);
+    let (again, outcome) = cache.fit(spec, days, train, hash).unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+    assert_eq!(again.mlp.params(), first.mlp.params());
+    // A fit without the cache gives the same forecaster, and a run through the cache the same
+    // columns as one without it.
+    assert_eq!(
+        plain.forecaster.as_ref().unwrap().mlp.params(),
+        first.mlp.params()
+    );
+    let cached = training_setup(&config, None, Some(&cache)).unwrap();
+    assert_eq!(cached.features.values, plain.features.values);
+
+    // Other training days, other settings: other entries.
+    let fewer = &train[1..];
+    assert_eq!(
+        cache.fit(spec, days, fewer, hash).unwrap().1,
+        CacheOutcome::Fitted
+    );
+    let mut other = spec.clone();
+    other.forecaster.seed = 4;
+    let (reseeded, outcome) = cache.fit(&other, days, train, hash).unwrap();
+    assert_eq!(outcome, CacheOutcome::Fitted);
+    assert_ne!(reseeded.mlp.params(), first.mlp.params());
+    assert_eq!(
+        cache.fit(spec, days, train, "other data").unwrap().1,
+        CacheOutcome::Fitted
+    );
+
+    // A damaged entry is refitted and replaced.
+    let key = ForecasterCache::key(spec, days, train, hash).unwrap();
+    let entry = cache.dir.join(format!("{key}.safetensors"));
+    std::fs::write(&entry, b"not a checkpoint").unwrap();
+    let (refit, outcome) = cache.fit(spec, days, train, hash).unwrap();
+    assert_eq!(outcome, CacheOutcome::Fitted);
+    assert_eq!(refit.mlp.params(), first.mlp.params());
+    assert_eq!(
+        cache.fit(spec, days, train, hash).unwrap().1,
+        CacheOutcome::Hit
+    );
+
+    // Two runs starting together on a fresh cache: one fits, the other waits and reads it.
+    let fresh = ForecasterCache::new(dir.path().join("fresh"));
+    let outcomes: Vec<CacheOutcome> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| fresh.fit(spec, days, train, hash).unwrap().1))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let fitted = outcomes
+        .iter()
+        .filter(|o| **o == CacheOutcome::Fitted)
+        .count();
+    assert_eq!(fitted, 1, "{outcomes:?}");
 }
