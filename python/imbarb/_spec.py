@@ -40,11 +40,13 @@ SIMULATION_ARGS = """Simulation arguments (keyword only; unset ones keep the bas
     battery: BatteryConfig keys, e.g. ``{"energy_mwh": 4.0}``.
     granularity: ``"qh"`` or ``"minute"``.  actions: ``"discrete:N"`` or ``"continuous"``.
     cap: daily cycle cap.  features: ``[env.observation]`` keys.
-    levels_at_limits: ``"whole"`` or ``"clip"``.  minute_seed: surrogate estimates' seed."""
+    levels_at_limits: ``"whole"`` or ``"clip"``.  minute_seed: surrogate estimates' seed.
+    forecaster_cache: a folder where a config's forecaster (``forecast_features``) is kept and
+        found again: the next call on the same data, days and settings reads it, not refits."""
 
 _NAMES = (
     "data", "split", "days", "battery", "granularity", "actions", "cap", "features",
-    "levels_at_limits", "config", "run", "minute_seed",
+    "levels_at_limits", "config", "run", "minute_seed", "forecaster_cache",
 )
 
 
@@ -83,6 +85,7 @@ def spec_json(
     config: Union[str, "os.PathLike[str]", None] = None,
     run: Union[str, "os.PathLike[str]", None] = None,
     minute_seed: Optional[int] = None,
+    forecaster_cache: Union[str, "os.PathLike[str]", None] = None,
 ) -> str:
     """The JSON document for the Rust core (unset arguments keep the base's values)."""
     spec = {
@@ -98,5 +101,6 @@ def spec_json(
         "features": dict(features or {}),
         "levels_at_limits": levels_at_limits,
         "minute_seed": minute_seed,
+        "forecaster_cache": os.fspath(forecaster_cache) if forecaster_cache is not None else None,
     }
     return json.dumps(spec)

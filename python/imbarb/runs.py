@@ -24,12 +24,15 @@ def train(
     cap: Optional[float] = None,
     progress: bool = False,
     overrides: Optional[dict] = None,
+    forecaster_cache=None,
 ) -> dict:
     """Trains the run ``config`` (an imbarb TOML config) describes into the directory ``out``
     (``imbarb train --config CONFIG --out OUT``, with ``steps``, ``seed``, ``data`` and
     ``cap`` overriding the config, and ``overrides`` any other keys, e.g.
     ``{"training": {"batch_size": 64}, "network": {"hidden": [64]}}``); a stopped run
-    resumes, a finished one returns at once. Returns steps, updates, env steps/s, updates/s
+    resumes, a finished one returns at once. ``forecaster_cache``: a folder where the config's
+    forecaster (``forecast_features``) is kept for the next run fitting the same one
+    (``imbarb train --forecaster-cache``). Returns steps, updates, env steps/s, updates/s
     and the deployed network's validation."""
     raw = _imbarb.train(
         os.fspath(config),
@@ -40,6 +43,7 @@ def train(
         cap,
         progress,
         None if overrides is None else json.dumps(overrides),
+        None if forecaster_cache is None else os.fspath(forecaster_cache),
     )
     return json.loads(raw)
 

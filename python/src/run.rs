@@ -20,7 +20,7 @@ use std::sync::Mutex;
 /// merged) and the command line's overrides. Returns the outcome as JSON (steps, updates,
 /// rates, best validation).
 #[pyfunction]
-#[pyo3(signature = (config, out, steps=None, seed=None, data=None, cap=None, progress=false, overrides=None))]
+#[pyo3(signature = (config, out, steps=None, seed=None, data=None, cap=None, progress=false, overrides=None, forecaster_cache=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     py: Python<'_>,
@@ -32,6 +32,7 @@ pub fn train(
     cap: Option<f64>,
     progress: bool,
     overrides: Option<String>,
+    forecaster_cache: Option<PathBuf>,
 ) -> PyResult<String> {
     let origin = config.display().to_string();
     let text = std::fs::read_to_string(&config)
@@ -55,7 +56,8 @@ pub fn train(
             steps,
         })
         .map_err(|e| err(format!("{origin}: {e}")))?;
-    let setup = training_setup(&c, Some(&out), None)
+    let cache = forecaster_cache.map(imbarb_experiment::ForecasterCache::new);
+    let setup = training_setup(&c, Some(&out), cache.as_ref())
         .context(data_origin)
         .py_err()?;
     let options = TrainOptions {

@@ -46,6 +46,8 @@ pub struct Spec {
     pub levels_at_limits: Option<String>,
     /// Seed of the per-minute surrogate estimates.
     pub minute_seed: Option<u64>,
+    /// Where a config's fitted forecaster is kept and found again (`ForecasterCache`).
+    pub forecaster_cache: Option<String>,
 }
 
 /// A resolved spec: the setup and the config it came from (the base with the overrides).
@@ -144,7 +146,13 @@ impl Spec {
         )?;
         match (&self.run, &config.forecast_features) {
             (Some(dir), _) => rescale_for_run(&mut setup, Path::new(dir))?,
-            (None, Some(spec)) => setup.observe_forecast(spec, None)?,
+            (None, Some(spec)) => {
+                let cache = self
+                    .forecaster_cache
+                    .as_ref()
+                    .map(imbarb_experiment::ForecasterCache::new);
+                setup.observe_forecast(spec, cache.as_ref())?
+            }
             (None, None) => {}
         }
         Ok(Resolved { setup, config })

@@ -99,6 +99,36 @@ def test_a_run_observing_the_forecaster_acts_from_python_as_in_rust(tiny_config,
     np.testing.assert_allclose(power, rust.ledger["power_mw"], rtol=0, atol=1e-12)
 
 
+def test_a_forecaster_cache_fits_once_for_runs_and_environments(tmp_path):
+    # Two environments from a config observing the forecaster, and a run trained from it, all
+    # through one cache: one fit, kept as one entry, the same observation, the same forecaster.
+    from conftest import TINY_CONFIG
+
+    config = tmp_path / "forecast.toml"
+    config.write_text(
+        TINY_CONFIG
+        + "[forecast_features]\nhorizon = 2\nlevels = [0.5]\n"
+        + "[forecast_features.forecaster]\nhorizon = 2\nquantiles = 3\nhidden = [8]\nsteps = 60\nvalidate_every = 30\n"
+    )
+    cache = tmp_path / "forecasters"
+    first = imbarb.make_env(config=config, forecaster_cache=cache)
+    second = imbarb.make_env(config=config, forecaster_cache=cache)
+    entries = sorted(p.name for p in cache.glob("*.safetensors"))
+    assert len(entries) == 1, entries
+    np.testing.assert_array_equal(first.reset(seed=3)[0], second.reset(seed=3)[0])
+    out = tmp_path / "run"
+    imbarb.train(config, out, steps=600, forecaster_cache=cache)
+    assert sorted(p.name for p in cache.glob("*.safetensors")) == entries
+    assert _safetensors(out / "forecaster.safetensors") == _safetensors(cache / entries[0])
+
+
+def _safetensors(path):
+    """A safetensors file's header (its key order aside) and tensor bytes."""
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    return json.loads(raw[8 : 8 + n]), raw[8 + n :]
+
+
 def test_run_errors(tiny_run, tmp_path):
     run = imbarb.load_run(tiny_run)
     with pytest.raises(imbarb.ImbarbError, match="columns"):
