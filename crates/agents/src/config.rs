@@ -606,6 +606,7 @@ impl TrainConfig {
         crate::limits::check_updates_happen(self)?;
         if let Some(f) = &self.forecast_features {
             f.check().map_err(|e| e.to_string())?;
+            f.names(&self.env.battery).map_err(|e| e.to_string())?;
             if self.env.granularity != imbarb_sim::Granularity::Qh {
                 return Err("forecast_features: forecasts are made per quarter-hour; use env.granularity = \"qh\"".into());
             }

@@ -39,6 +39,17 @@ fn invalid_combinations_are_named() {
     let err =
         TrainConfig::from_toml("[env.actions]\nkind = \"continuous\"\n", "c.toml").unwrap_err();
     assert!(err.contains("discrete"), "{err}");
+    // The planner's columns on a grid finer than their names (1 % of capacity) can tell apart.
+    let err = TrainConfig::from_toml(
+        "algo = \"qr-dqn\"\n[env.battery]\nsoc_min = 0.4\nsoc_max = 0.6\n\
+         [forecast_features.plan]\nsoc_points = 41\n",
+        "p.toml",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("p.toml") && err.contains("forecast_features.plan.soc_points = 41"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -94,7 +94,7 @@ impl ForecastFeatures {
 
     /// Column names: `forecast_qh{t}_p{level in %}`, quarter-hour by quarter-hour, then the
     /// planner's columns (`plan_soc{percent}_{charge|discharge}`) when there are any.
-    pub fn names(&self, battery: &BatteryConfig) -> Vec<String> {
+    pub fn names(&self, battery: &BatteryConfig) -> Result<Vec<String>, PlanError> {
         let mut names: Vec<String> = (0..self.horizon)
             .flat_map(|t| {
                 self.levels
@@ -103,9 +103,9 @@ impl ForecastFeatures {
             })
             .collect();
         if let Some(plan) = &self.plan {
-            names.extend(plan.names(battery));
+            names.extend(plan.names(battery)?);
         }
-        names
+        Ok(names)
     }
 
     /// Fits the forecaster these features read on `train` (indices into `days`).
@@ -129,6 +129,7 @@ impl ForecastFeatures {
                 "forecast_features: forecasts are made per quarter-hour; use quarter-hour decisions (env.granularity = \"qh\")".into(),
             ));
         }
+        let names = self.names(battery)?;
         let inputs = forecaster.features_for(days)?;
         let levels = self.level_indices()?;
         let mut values =
@@ -137,7 +138,7 @@ impl ForecastFeatures {
             self.select(forecaster, &levels, battery, row, &mut values)
         });
         let (mean, std) = self.scales(forecaster, battery);
-        features.append_columns(self.names(battery), &values, mean, std)?;
+        features.append_columns(names, &values, mean, std)?;
         Ok(())
     }
 

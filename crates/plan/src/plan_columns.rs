@@ -70,18 +70,31 @@ impl PlanColumns {
         2 * self.soc_points
     }
 
-    /// Column names: `plan_soc{percent of capacity}_{charge|discharge}`.
-    pub fn names(&self, battery: &BatteryConfig) -> Vec<String> {
-        self.soc_energies(battery)
+    /// Column names: `plan_soc{percent of capacity}_{charge|discharge}`; an error when two
+    /// states of charge round to the same percent (a grid finer than the names can tell apart).
+    pub fn names(&self, battery: &BatteryConfig) -> Result<Vec<String>, PlanError> {
+        let percents: Vec<u32> = self
+            .soc_energies(battery)
             .into_iter()
-            .flat_map(|e| {
-                let pct = (100.0 * e / battery.energy_mwh).round() as u32;
+            .map(|e| (100.0 * e / battery.energy_mwh).round() as u32)
+            .collect();
+        if percents.windows(2).any(|w| w[0] == w[1]) {
+            return Err(PlanError::Config(format!(
+                "forecast_features.plan.soc_points = {}: states of charge less than 1 % of capacity apart on this battery's range ({} .. {} %)",
+                self.soc_points,
+                100.0 * battery.soc_min,
+                100.0 * battery.soc_max
+            )));
+        }
+        Ok(percents
+            .into_iter()
+            .flat_map(|pct| {
                 [
                     format!("plan_soc{pct:03}_charge"),
                     format!("plan_soc{pct:03}_discharge"),
                 ]
             })
-            .collect()
+            .collect())
     }
 
     /// The scale the columns are divided by: one quarter-hour at full power, valued at one
@@ -301,11 +314,26 @@ mod tests {
             horizon: 4,
             soc_points: 3,
         }
-        .names(&b);
+        .names(&b)
+        .unwrap();
         let lo = (100.0 * b.soc_min) as u32;
         let hi = (100.0 * b.soc_max) as u32;
         assert_eq!(names.len(), 6);
         assert_eq!(names[0], format!("plan_soc{lo:03}_charge"));
         assert_eq!(names[5], format!("plan_soc{hi:03}_discharge"));
+        // 21 states over 10 % of capacity cannot be told apart by percent.
+        let narrow = BatteryConfig {
+            soc_min: 0.45,
+            soc_max: 0.55,
+            ..b
+        };
+        let e = PlanColumns {
+            horizon: 4,
+            soc_points: 21,
+        }
+        .names(&narrow)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("forecast_features.plan.soc_points = 21"), "{e}");
     }
 }
