@@ -117,7 +117,7 @@ def main():
         if "final_obs" in info:
             ended = info["_final_obs"]
             real_next[ended] = info["final_obs"][ended]
-            real_next_mask[ended] = True  # the next day's start: a fresh budget (all levels)
+            real_next_mask[ended] = info["final_action_mask"][ended]  # allowed at the next day's start
         idx = (pos + np.arange(args.num_envs)) % size
         buf_obs[idx], buf_next[idx], buf_act[idx] = obs, real_next, actions
         buf_rew[idx], buf_term[idx], buf_next_mask[idx] = rewards, terminated, real_next_mask

@@ -50,7 +50,7 @@ class _Buffers:
         self.truncated = np.zeros(n, dtype=bool)
         self.info = np.zeros((n, len(INFO_FIELDS)))
 
-    def step(self, core: "_imbarb.Envs", actions: np.ndarray, final_obs=None) -> None:
+    def step(self, core: "_imbarb.Envs", actions: np.ndarray, final_obs=None, final_mask=None) -> None:
         core.step(
             actions,
             self.obs,
@@ -60,6 +60,7 @@ class _Buffers:
             self.mask,
             self.info,
             final_obs,
+            final_mask,
         )
 
 

@@ -24,8 +24,11 @@ _MODES = {
 
 class ImbalanceVecEnv(_CoreViews, VectorEnv):
     """``num_envs`` imbalance environments (see ``ImbalanceEnv``) with Gymnasium's autoreset
-    (``next_step``, the default, or ``same_step`` with ``final_obs`` in the info). ``info``
-    holds one array per ``INFO_FIELDS`` entry, ``profit_eur`` and ``action_mask``. The arrays
+    (``next_step``, the default, or ``same_step`` with ``final_obs`` in the info, and
+    ``final_action_mask``: the levels allowed from it, i.e. at the next day's start, which a
+    learner bootstrapping from ``final_obs`` needs; ``action_mask`` is then the new episode's).
+    ``info`` holds one array per ``INFO_FIELDS`` entry (for the step just taken),
+    ``profit_eur`` and ``action_mask``. The arrays
     returned are the environment's own buffers, overwritten by the next step: copy what you
     keep (``copy=True`` returns copies)."""
 
@@ -57,6 +60,7 @@ class ImbalanceVecEnv(_CoreViews, VectorEnv):
         self.feature_names = list(self._core.feature_names)
         self._buf = _Buffers(self._core, self.num_envs)
         self._final_obs = np.zeros_like(self._buf.obs)
+        self._final_mask = np.zeros_like(self._buf.mask)
         self._same_step = autoreset == "same_step"
 
     def action_masks(self) -> np.ndarray:
@@ -98,7 +102,10 @@ class ImbalanceVecEnv(_CoreViews, VectorEnv):
     def step(self, actions):
         a = np.asarray(actions, dtype=np.float64).reshape(self.num_envs)
         b = self._buf
-        b.step(self._core, a, self._final_obs if self._same_step else None)
+        if self._same_step:
+            b.step(self._core, a, self._final_obs, self._final_mask)
+        else:
+            b.step(self._core, a)
         info = {name: b.info[:, k].copy() for k, name in enumerate(INFO_FIELDS)}
         info["day"] = info["day"].astype(np.int64)
         info["profit_eur"] = b.reward.copy()
@@ -108,6 +115,8 @@ class ImbalanceVecEnv(_CoreViews, VectorEnv):
             if ended.any():
                 info["final_obs"] = self._final_obs.copy()
                 info["_final_obs"] = ended.copy()
+                info["final_action_mask"] = self._final_mask.copy()
+                info["_final_action_mask"] = ended.copy()
         return (
             self._out(b.obs),
             b.reward * self.reward_scale,

@@ -260,9 +260,11 @@ impl Envs {
     /// actions, a power fraction in [-1, 1] (> 0 discharge) for continuous ones) and writes
     /// each one's observation, reward (EUR), terminated, truncated, mask and info row
     /// (`INFO_FIELDS`); finished environments restart by the autoreset rule, and with
-    /// `same_step` their final observation goes to `final_obs` (other rows untouched).
+    /// `same_step` their final observation goes to `final_obs` and the levels allowed from it
+    /// (the next day's start, what a learner bootstraps from) to `final_mask` (other rows
+    /// untouched).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (actions, obs, reward, terminated, truncated, mask, info, final_obs=None))]
+    #[pyo3(signature = (actions, obs, reward, terminated, truncated, mask, info, final_obs=None, final_mask=None))]
     fn step(
         &mut self,
         actions: PyReadonlyArray1<f64>,
@@ -273,6 +275,7 @@ impl Envs {
         mut mask: PyReadwriteArray2<bool>,
         mut info: PyReadwriteArray2<f64>,
         final_obs: Option<PyReadwriteArray2<f32>>,
+        final_mask: Option<PyReadwriteArray2<bool>>,
     ) -> PyResult<()> {
         let n = self.day.len();
         self.check_out(obs.shape(), mask.shape())?;
@@ -301,15 +304,24 @@ impl Envs {
         }
         self.set_fractions(actions)?;
         let fractions = std::mem::take(&mut self.fractions);
-        let mut final_obs = final_obs;
+        let (mut final_obs, mut final_mask) = (final_obs, final_mask);
         if self.autoreset == Autoreset::SameStep {
-            match &final_obs {
-                Some(f) if f.shape() == [n, self.width] => {}
-                _ => {
+            for (name, shape, need) in [
+                (
+                    "final_obs",
+                    final_obs.as_ref().map(|f| f.shape().to_vec()),
+                    self.width,
+                ),
+                (
+                    "final_mask",
+                    final_mask.as_ref().map(|f| f.shape().to_vec()),
+                    self.n_actions,
+                ),
+            ] {
+                if shape.as_deref() != Some(&[n, need][..]) {
                     return Err(err(format!(
-                        "final_obs: an array of shape [{n}, {}] is needed with same_step autoreset",
-                        self.width
-                    )))
+                        "{name}: an array of shape [{n}, {need}] is needed with same_step autoreset"
+                    )));
                 }
             }
         }
@@ -320,6 +332,10 @@ impl Envs {
         let truncated = truncated.as_slice_mut().map_err(|e| err(e.to_string()))?;
         let info = info.as_slice_mut().map_err(|e| err(e.to_string()))?;
         let mut final_rows = match final_obs.as_mut() {
+            Some(f) => Some(f.as_slice_mut().map_err(|e| err(e.to_string()))?),
+            None => None,
+        };
+        let mut final_masks = match final_mask.as_mut() {
             Some(f) => Some(f.as_slice_mut().map_err(|e| err(e.to_string()))?),
             None => None,
         };
@@ -365,14 +381,17 @@ impl Envs {
             terminated[i] = !continues;
             truncated[i] = continues;
             self.finished[i] = true;
+            let a = self.n_actions;
             if self.autoreset == Autoreset::SameStep {
                 if let Some(f) = final_rows.as_mut() {
                     f[i * w..(i + 1) * w].copy_from_slice(&obs[i * w..(i + 1) * w]);
                 }
+                if let Some(f) = final_masks.as_mut() {
+                    f[i * a..(i + 1) * a].copy_from_slice(&self.mask_scratch);
+                }
                 self.start_day(i, None, None);
                 self.write_row(i, obs, mask);
             } else {
-                let a = self.n_actions;
                 mask[i * a..(i + 1) * a].copy_from_slice(&self.mask_scratch);
             }
         }

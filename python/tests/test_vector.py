@@ -51,7 +51,7 @@ def test_same_step_autoreset_equals_sync_vector_env():
     theirs = singles(AutoresetMode.SAME_STEP, data="synthetic")
     np.testing.assert_array_equal(ours.reset(seed=3)[0], theirs.reset(seed=3)[0])
     rng = np.random.default_rng(1)
-    finals = 0
+    finals = limited = 0
     for _ in range(STEPS):
         a = rng.integers(0, 3, size=N)
         r1 = ours.step(a)
@@ -61,12 +61,20 @@ def test_same_step_autoreset_equals_sync_vector_env():
         if "_final_obs" in r2[4]:
             mask = r2[4]["_final_obs"]
             np.testing.assert_array_equal(r1[4]["_final_obs"], mask)
+            np.testing.assert_array_equal(r1[4]["_final_action_mask"], mask)
             for i in np.flatnonzero(mask):
                 np.testing.assert_array_equal(r1[4]["final_obs"][i], r2[4]["final_obs"][i])
+                # The levels allowed from the final observation: the single environment's mask
+                # at its last step (Gymnasium keeps that step's info in final_info).
+                np.testing.assert_array_equal(
+                    r1[4]["final_action_mask"][i], r2[4]["final_info"]["action_mask"][i]
+                )
                 finals += 1
+                limited += not r1[4]["final_action_mask"][i].all()
         else:
             assert "_final_obs" not in r1[4]
     assert finals >= 2 * N
+    assert limited > 0, "every final mask allowed every level: the comparison above proves little"
 
 
 def test_spaces_and_masks(root, monkeypatch):
