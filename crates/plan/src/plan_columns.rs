@@ -140,7 +140,8 @@ fn grid(battery: &BatteryConfig, n: usize) -> Vec<f64> {
 }
 
 /// One quarter-hour's move from cell energy `e` at price `p`: (profit EUR, next cell energy).
-/// Power is cut at the energy limits, as the environment cuts it.
+/// Power is cut at the energy limits (the environment's `clip` rule; under `whole` the agent's
+/// mask forbids such a move, and the plan's value of it is then a bound).
 fn step(battery: &BatteryConfig, e: f64, p: f64, m: Move) -> (f64, f64) {
     let (cell_in, cell_out) = battery.cell_per_grid_mwh();
     let deg = battery.degradation_eur_per_mwh;
