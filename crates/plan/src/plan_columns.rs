@@ -56,9 +56,10 @@ impl PlanColumns {
                 self.horizon
             )));
         }
-        if self.soc_points < 2 {
+        // The names tell states apart by whole percents of capacity: 101 at most.
+        if !(2..=101).contains(&self.soc_points) {
             return Err(PlanError::Config(format!(
-                "forecast_features.plan.soc_points = {}: expected at least 2",
+                "forecast_features.plan.soc_points = {}: expected 2..=101",
                 self.soc_points
             )));
         }
@@ -139,25 +140,46 @@ fn grid(battery: &BatteryConfig, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// One quarter-hour's move from cell energy `e` at price `p`: (profit EUR, next cell energy).
-/// Power is cut at the energy limits (the environment's `clip` rule; under `whole` the agent's
-/// mask forbids such a move, and the plan's value of it is then a bound).
-fn step(battery: &BatteryConfig, e: f64, p: f64, m: Move) -> (f64, f64) {
-    let (cell_in, cell_out) = battery.cell_per_grid_mwh();
-    let deg = battery.degradation_eur_per_mwh;
-    match m {
-        Move::Wait => (0.0, e),
-        Move::Charge => {
-            let cell = (battery.charge_power_mw * DT_H * cell_in)
-                .min(battery.soc_max_mwh() - e)
-                .max(0.0);
-            (-p * cell / cell_in - deg * cell, e + cell)
+/// The battery as the plan's moves need it, worked out once per plan rather than per move.
+struct Moves {
+    cell_in: f64,
+    cell_out: f64,
+    deg: f64,
+    /// Cell energy a full quarter-hour of charging adds / of discharging removes, MWh.
+    charge_cell: f64,
+    discharge_cell: f64,
+    soc_min: f64,
+    soc_max: f64,
+}
+
+impl Moves {
+    fn of(battery: &BatteryConfig) -> Moves {
+        let (cell_in, cell_out) = battery.cell_per_grid_mwh();
+        Moves {
+            cell_in,
+            cell_out,
+            deg: battery.degradation_eur_per_mwh,
+            charge_cell: battery.charge_power_mw * DT_H * cell_in,
+            discharge_cell: battery.discharge_power_mw * DT_H * cell_out,
+            soc_min: battery.soc_min_mwh(),
+            soc_max: battery.soc_max_mwh(),
         }
-        Move::Discharge => {
-            let cell = (battery.discharge_power_mw * DT_H * cell_out)
-                .min(e - battery.soc_min_mwh())
-                .max(0.0);
-            (p * cell / cell_out - deg * cell, e - cell)
+    }
+
+    /// One quarter-hour's move from cell energy `e` at price `p`: (profit EUR, next cell
+    /// energy). Power is cut at the energy limits (the environment's `clip` rule; under `whole`
+    /// the agent's mask forbids such a move, and the plan's value of it is then a bound).
+    fn step(&self, e: f64, p: f64, m: Move) -> (f64, f64) {
+        match m {
+            Move::Wait => (0.0, e),
+            Move::Charge => {
+                let cell = self.charge_cell.min(self.soc_max - e).max(0.0);
+                (-p * cell / self.cell_in - self.deg * cell, e + cell)
+            }
+            Move::Discharge => {
+                let cell = self.discharge_cell.min(e - self.soc_min).max(0.0);
+                (p * cell / self.cell_out - self.deg * cell, e - cell)
+            }
         }
     }
 }
@@ -182,6 +204,7 @@ pub fn advantages(
     terminal_eur_per_mwh: f64,
     at: &[f64],
 ) -> Vec<f64> {
+    let moves = Moves::of(battery);
     let energies = grid(battery, GRID_POINTS);
     let lo = energies[0];
     let spacing = energies[1] - energies[0];
@@ -193,7 +216,7 @@ pub fn advantages(
             *slot = [Move::Charge, Move::Wait, Move::Discharge]
                 .into_iter()
                 .map(|m| {
-                    let (r, e2) = step(battery, e, p, m);
+                    let (r, e2) = moves.step(e, p, m);
                     r + interpolate(&v, lo, spacing, e2)
                 })
                 .fold(f64::NEG_INFINITY, f64::max);
@@ -202,7 +225,7 @@ pub fn advantages(
     }
     let p0 = prices[0];
     let q = |e: f64, m: Move| {
-        let (r, e2) = step(battery, e, p0, m);
+        let (r, e2) = moves.step(e, p0, m);
         r + interpolate(&v, lo, spacing, e2)
     };
     at.iter()
@@ -228,7 +251,7 @@ mod tests {
             Some((&p, rest)) => [Move::Charge, Move::Wait, Move::Discharge]
                 .into_iter()
                 .map(|m| {
-                    let (r, e2) = step(b, e, p, m);
+                    let (r, e2) = Moves::of(b).step(e, p, m);
                     r + best_from(b, rest, e2, terminal)
                 })
                 .fold(f64::NEG_INFINITY, f64::max),
@@ -246,7 +269,7 @@ mod tests {
         let got = advantages(&prices, &b, terminal, &at);
         for (i, &e) in at.iter().enumerate() {
             let q = |m| {
-                let (r, e2) = step(&b, e, prices[0], m);
+                let (r, e2) = Moves::of(&b).step(e, prices[0], m);
                 r + best_from(&b, &prices[1..], e2, terminal)
             };
             let wait = q(Move::Wait);
@@ -306,6 +329,15 @@ mod tests {
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
+        let huge = PlanColumns {
+            horizon: 4,
+            soc_points: 1_000_000_000,
+        };
+        let e = huge.check(16).unwrap_err().to_string();
+        assert!(
+            e.contains("soc_points = 1000000000: expected 2..=101"),
+            "{e}"
+        );
     }
 
     #[test]
