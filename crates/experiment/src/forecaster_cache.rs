@@ -92,16 +92,27 @@ impl ForecasterCache {
                 Ok(_) | Err(_) => {}
             }
         }
-        let fitted = spec
-            .fit(days, train)
-            .context("fitting the forecaster of forecast_features")?;
-        let checkpoint = fitted.to_checkpoint()?;
+        let (saved, checkpoint) = fit_saved(spec, days, train)?;
         checkpoint
             .save(&entry)
             .with_context(|| format!("storing {}", entry.display()))?;
-        let saved = QuantileForecaster::from_checkpoint(&checkpoint, "the fitted forecaster")?;
         Ok((saved, CacheOutcome::Fitted))
     }
+}
+
+/// `spec`'s forecaster fitted on `train` and read back from its saved form (with that form):
+/// what a run observes through is exactly what its `forecaster.safetensors` rebuilds.
+pub fn fit_saved(
+    spec: &ForecastFeatures,
+    days: &MarketDays,
+    train: &[usize],
+) -> Result<(QuantileForecaster, Checkpoint)> {
+    let fitted = spec
+        .fit(days, train)
+        .context("fitting the forecaster of forecast_features")?;
+    let checkpoint = fitted.to_checkpoint()?;
+    let saved = QuantileForecaster::from_checkpoint(&checkpoint, "the fitted forecaster")?;
+    Ok((saved, checkpoint))
 }
 
 /// Reads one entry.

@@ -216,15 +216,7 @@ impl Setup {
     ) -> Result<()> {
         let saved = match cache {
             Some(cache) => cache.fit(spec, &self.days, &self.train, &self.data_hash)?.0,
-            None => {
-                let fitted = spec
-                    .fit(&self.days, &self.train)
-                    .context("fitting the forecaster of forecast_features")?;
-                imbarb_plan::QuantileForecaster::from_checkpoint(
-                    &fitted.to_checkpoint()?,
-                    "the fitted forecaster",
-                )?
-            }
+            None => crate::forecaster_cache::fit_saved(spec, &self.days, &self.train)?.0,
         };
         spec.append(&saved, &self.days, &self.config.battery, &mut self.features)?;
         self.forecaster = Some(saved);
