@@ -104,8 +104,8 @@ def backtest(
     """Backtests ``policy`` on a day set (default ``days="test"``) with the SoC carried between
     consecutive days, against the perfect-foresight optimum on the same days.
 
-    ``policy``: a name (``"rule"``, ``"schedule"``, ``"mpc"``, ``"smpc"``, ``"idle"``, ``"oracle"``,
-    ``"run:DIR"``), a loaded run (``load_run``: its own observation unless ``config`` or
+    ``policy``: a name (``"rule"``, ``"schedule"``, ``"mpc"``, ``"smpc"``, ``"plan"``, ``"idle"``,
+    ``"oracle"``, ``"run:DIR"``, ``"run-plan:DIR"``), a loaded run (``load_run``: its own observation unless ``config`` or
     ``run`` says otherwise), an object with SB3's ``predict``, or a callable ``policy(obs,
     mask) -> action`` seeing the observation the simulation arguments describe. ``name``
     labels a Python policy; ``mpc_horizon`` is the MPC's look-ahead in quarter-hours.

@@ -44,7 +44,7 @@ pub fn backtest(
     } else {
         if !policy.is_callable() {
             return Err(err(
-                "policy: expected a name (rule, schedule, mpc, smpc, idle, oracle, run:DIR) or a callable policy(obs, mask) -> action",
+                "policy: expected a name (rule, schedule, mpc, smpc, plan, idle, oracle, run:DIR, run-plan:DIR) or a callable policy(obs, mask) -> action",
             ));
         }
         let mut p = PyPolicy {

@@ -5,8 +5,30 @@
 use crate::config::{Algo, TrainConfig};
 use crate::value::ValueAgent;
 
-/// Builds the agent a config asks for, with weights from `seed`.
+/// Builds the agent a config asks for, with weights from `seed`: in the plan's frame when its
+/// plan columns say `residual` (observations `obs_width` wide end with them, then the battery's).
 pub fn build_agent(
+    config: &TrainConfig,
+    obs_width: usize,
+    support_eur: (f64, f64),
+) -> imbarb_nn::Result<Box<dyn ValueAgent>> {
+    let agent = build_on_levels(config, obs_width, support_eur)?;
+    Ok(match config.residual_plan() {
+        Some(plan) => {
+            let frame = crate::residual::PlanFrame::new(
+                plan,
+                &config.env.battery,
+                config.n_actions(),
+                obs_width,
+            )?;
+            Box::new(crate::residual::Residual::new(agent, frame))
+        }
+        None => agent,
+    })
+}
+
+/// The agent a config's algorithm and action space name, acting on power levels.
+fn build_on_levels(
     config: &TrainConfig,
     obs_width: usize,
     support_eur: (f64, f64),

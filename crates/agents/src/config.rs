@@ -611,6 +611,14 @@ impl TrainConfig {
                 return Err("forecast_features: forecasts are made per quarter-hour; use env.granularity = \"qh\"".into());
             }
         }
+        if self.residual_plan().is_some() {
+            match self.env.actions {
+                imbarb_sim::ActionSpace::Discrete { levels } if levels >= 3 && !levels.is_multiple_of(2) => {}
+                actions => return Err(format!(
+                    "forecast_features.plan.residual: the agent counts power levels from the plan's move, with waiting the middle one; env.actions = {actions} needs an odd number of discrete levels (discrete:3, discrete:5, ...)"
+                )),
+            }
+        }
         if matches!(self.algo, Algo::Dqn | Algo::Sac) && self.risk != RiskMeasure::Mean {
             return Err(format!(
                 "risk: {} learns only the mean; use c51, qr-dqn, iqn or dsac for a risk measure",
@@ -618,6 +626,15 @@ impl TrainConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The plan columns a residual agent counts its actions from (`forecast_features.plan` with
+    /// `residual = true`); none for an agent acting on levels.
+    pub fn residual_plan(&self) -> Option<&imbarb_plan::PlanColumns> {
+        self.forecast_features
+            .as_ref()
+            .and_then(|f| f.plan.as_ref())
+            .filter(|p| p.residual)
     }
 
     /// Number of discrete actions (0 for continuous power).

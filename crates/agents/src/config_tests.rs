@@ -50,6 +50,24 @@ fn invalid_combinations_are_named() {
         err.contains("p.toml") && err.contains("forecast_features.plan.soc_points = 41"),
         "{err}"
     );
+    // A residual agent counts levels from the plan's move: waiting must be a level.
+    for actions in ["kind = \"discrete\"\nlevels = 4", "kind = \"continuous\""] {
+        let err = TrainConfig::from_toml(
+            &format!(
+                "algo = \"dsac\"\n[env.actions]\n{actions}\n[forecast_features.plan]\nresidual = true\n"
+            ),
+            "r.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("r.toml") && err.contains("forecast_features.plan.residual"),
+            "{err}"
+        );
+    }
+    let ok = "algo = \"qr-dqn\"\n[env.actions]\nkind = \"discrete\"\nlevels = 5\n\
+              [forecast_features.plan]\nresidual = true\n";
+    let config = TrainConfig::from_toml(ok, "r.toml").expect("five levels");
+    assert!(config.residual_plan().is_some());
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod policy;
 pub mod qrdqn;
 pub mod replay;
+pub mod residual;
 pub mod sac;
 pub mod sac_continuous;
 pub mod trainer;

@@ -47,6 +47,16 @@ pub trait ValueAgent: Send {
     ) -> bool {
         false
     }
+    /// Rewrites a replayed batch (actions and masks over power levels) into the agent's own
+    /// action frame, before the learner adds observation noise: the residual agent counts its
+    /// actions from the plan's move (`residual`); every other agent acts on levels and keeps it.
+    fn frame_batch(&self, _batch: &mut Batch) {}
+    /// Makes the agent act as its planner alone while `on` (a residual agent's candidate at its
+    /// first validation, kept in its checkpoint when deployed); returns whether it has a planner
+    /// to follow (false for every agent acting on levels, which ignore the call).
+    fn follow_plan(&mut self, _on: bool) -> bool {
+        false
+    }
     /// Named learning diagnostics for the metrics (SAC: temperature and policy entropy).
     fn diagnostics(&self) -> Vec<(&'static str, f64)> {
         vec![]

@@ -38,7 +38,7 @@ optimum on the same days and constraints.")]
 pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// Policies, comma separated: rule, schedule, mpc, smpc[:SEED], idle, oracle, run:<dir> (a trained run).
+    /// Policies, comma separated: rule, schedule, mpc, smpc[:SEED], plan, idle, oracle, run:<dir> (a trained run), run-plan:<dir> (the planner a trained run observes, acting alone).
     #[arg(
         long,
         value_delimiter = ',',

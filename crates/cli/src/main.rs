@@ -35,7 +35,7 @@ enum Command {
     Config(config::ConfigCommand),
     /// Perfect-foresight optimum (exact DP for discrete actions, LP for continuous power).
     Oracle(evaluate::OracleArgs),
-    /// Backtest policies (rule, schedule, mpc, smpc, idle, oracle, run:<dir>) and print their metrics.
+    /// Backtest policies (rule, schedule, mpc, smpc, plan, idle, oracle, run:<dir>, run-plan:<dir>) and print their metrics.
     Backtest(evaluate::BacktestArgs),
     /// Train the probabilistic price forecaster, score it against persistence, profile and
     /// day-ahead per horizon, and write its quantiles to CSV.

@@ -162,13 +162,13 @@ impl ExperimentFile {
         })
     }
 
-    /// The baselines as policies (`run:` is not a baseline).
+    /// The baselines as policies (`run:` and `run-plan:` are not baselines).
     pub fn baselines(&self) -> Result<Vec<PolicySpec>, String> {
         self.baselines
             .iter()
             .map(|b| match b.parse::<PolicySpec>() {
-                Ok(PolicySpec::Run(_)) | Err(_) => Err(format!(
-                    "`{b}` is not one of rule, schedule, mpc, idle, oracle"
+                Ok(PolicySpec::Run(_) | PolicySpec::RunPlan(_)) | Err(_) => Err(format!(
+                    "`{b}` is not one of rule, schedule, mpc, smpc, plan, idle, oracle"
                 )),
                 Ok(spec) => Ok(spec),
             })

@@ -23,29 +23,37 @@ pub enum PolicySpec {
     /// Stochastic MPC: a two-stage LP over price paths drawn from a probabilistic forecaster
     /// trained on the training days; the seed of the forecaster and the paths (`smpc:SEED`).
     Smpc(u64),
+    /// The deterministic plan the agents observe, acting alone: dynamic programming over a
+    /// forecaster's expected prices (fitted on the training days; under a cap, the cycle price
+    /// too).
+    Plan,
     /// Never moves.
     Idle,
     /// Perfect foresight, replayed in the simulator.
     Oracle,
     /// A trained run directory.
     Run(PathBuf),
+    /// The planner a trained run observes (`[forecast_features.plan]`, over its saved
+    /// forecaster), acting alone: what a residual agent adjusts (`run-plan:<dir>`).
+    RunPlan(PathBuf),
 }
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 6] = [
+    pub const BASELINES: [PolicySpec; 7] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
         PolicySpec::Smpc(0),
+        PolicySpec::Plan,
         PolicySpec::Idle,
         PolicySpec::Oracle,
     ];
 
-    /// The trained run's directory, when this is one.
+    /// The trained run's directory, when this is one or its planner.
     pub fn run_dir(&self) -> Option<&Path> {
         match self {
-            PolicySpec::Run(dir) => Some(dir),
+            PolicySpec::Run(dir) | PolicySpec::RunPlan(dir) => Some(dir),
             _ => None,
         }
     }
@@ -94,9 +102,11 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::Mpc => f.write_str("mpc"),
             PolicySpec::Smpc(0) => f.write_str("smpc"),
             PolicySpec::Smpc(seed) => write!(f, "smpc:{seed}"),
+            PolicySpec::Plan => f.write_str("plan"),
             PolicySpec::Idle => f.write_str("idle"),
             PolicySpec::Oracle => f.write_str("oracle"),
             PolicySpec::Run(dir) => write!(f, "run:{}", dir.display()),
+            PolicySpec::RunPlan(dir) => write!(f, "run-plan:{}", dir.display()),
         }
     }
 }
@@ -111,18 +121,25 @@ impl std::str::FromStr for PolicySpec {
                 .map(PolicySpec::Smpc)
                 .map_err(|_| format!("policy `{s}`: expected smpc:SEED with a whole number seed"));
         }
-        if let Some(dir) = s.strip_prefix("run:") {
-            if dir.is_empty() {
-                return Err("policy `run:` names no run directory: write run:<dir>".into());
+        for (prefix, make) in [
+            ("run", PolicySpec::Run as fn(PathBuf) -> PolicySpec),
+            ("run-plan", PolicySpec::RunPlan),
+        ] {
+            if let Some(dir) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+                if dir.is_empty() {
+                    return Err(format!(
+                        "policy `{prefix}:` names no run directory: write {prefix}:<dir>"
+                    ));
+                }
+                return Ok(make(PathBuf::from(dir)));
             }
-            return Ok(PolicySpec::Run(PathBuf::from(dir)));
         }
         PolicySpec::BASELINES
             .into_iter()
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, smpc[:SEED], idle, oracle or run:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, smpc[:SEED], plan, idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -183,6 +200,20 @@ pub fn make_policy(
                 ..imbarb_plan::SmpcConfig::default()
             },
         )?),
+        PolicySpec::Plan => Box::new(imbarb_plan::PlanPolicy::fit(
+            &s.days,
+            &s.features,
+            &s.config,
+            &s.train,
+            &imbarb_plan::ForecastConfig {
+                horizon,
+                ..imbarb_plan::ForecastConfig::default()
+            },
+            &imbarb_plan::PlanColumns {
+                horizon,
+                ..imbarb_plan::PlanColumns::default()
+            },
+        )?),
         PolicySpec::Idle => Box::new(Idle {
             space: s.config.actions,
         }),
@@ -190,6 +221,10 @@ pub fn make_policy(
         PolicySpec::Run(dir) => Box::new(
             imbarb_agents::RunPolicy::load(dir, &s.days, &s.train, &s.config)
                 .with_context(|| format!("loading trained run {}", dir.display()))?,
+        ),
+        PolicySpec::RunPlan(dir) => Box::new(
+            imbarb_agents::RunPolicy::load_plan(dir, &s.days, &s.train, &s.config)
+                .with_context(|| format!("loading the planner of trained run {}", dir.display()))?,
         ),
     })
 }
@@ -318,6 +353,8 @@ mod tests {
             "idle",
             "oracle",
             "run:runs/q-seed0",
+            "run-plan:runs/q-seed0",
+            "plan",
         ] {
             let spec: PolicySpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
@@ -332,5 +369,11 @@ mod tests {
             "{err}"
         );
         assert!("run:".parse::<PolicySpec>().is_err());
+        let err = "run-plan:".parse::<PolicySpec>().unwrap_err();
+        assert!(err.contains("run-plan:<dir>"), "{err}");
+        assert_eq!(
+            "run-plan:a/b".parse::<PolicySpec>(),
+            Ok(PolicySpec::RunPlan("a/b".into()))
+        );
     }
 }

@@ -209,19 +209,25 @@ fn a_forecast_run_decides_as_it_backtests() {
 }
 
 /// The same with the planner's values over the forecast (`[forecast_features.plan]`): `decide`
-/// plans each quarter-hour over the forecast it rebuilds, as the backtest did. (Whether an off
-/// cycle count moves such a small network is left to the tests above.)
+/// plans each quarter-hour over the forecast it rebuilds, as the backtest did; and a residual
+/// agent (actions counted from the plan's move) turns its choice into the same level in both.
+/// (Whether an off cycle count moves such a small network is left to the tests above.)
 #[test]
 fn a_run_observing_the_planner_decides_as_it_backtests() {
-    let overrides = format!(
-        "{SHORT}[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
-         [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
-         [forecast_features.plan]\nhorizon = 4\nsoc_points = 5\n"
-    );
-    let (n, shifted, _, _) = compare("qrdqn.toml", &overrides, &["belgium"], 3);
-    assert!(n >= 3 * 92, "{n} decisions");
-    assert!(shifted > 0, "a shifted lag changed nothing");
-    eprintln!("plan: {n} decisions equal; shifted lag changes {shifted}");
+    for residual in [false, true] {
+        let overrides = format!(
+            "{SHORT}[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
+             [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
+             [forecast_features.plan]\nhorizon = 4\nsoc_points = 5\nresidual = {residual}\n"
+        );
+        let (n, shifted, _, _) = compare("qrdqn.toml", &overrides, &["belgium"], 3);
+        assert!(n >= 3 * 92, "residual {residual}: {n} decisions");
+        assert!(
+            shifted > 0,
+            "residual {residual}: a shifted lag changed nothing"
+        );
+        eprintln!("plan, residual {residual}: {n} decisions equal; shifted lag changes {shifted}");
+    }
 }
 
 #[test]

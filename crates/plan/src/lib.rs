@@ -7,13 +7,14 @@
 //! the stochastic MPC that plans over those paths with one non-anticipative first action
 //! (`smpc`), and the forecaster's quantiles as agents' observation features
 //! (`forecast_features`), with a deterministic plan's values over a grid of states of charge
-//! (`plan_columns`).
+//! (`plan_columns`), and that plan acting alone as a baseline (`plan_policy`).
 
 pub mod error;
 pub mod forecast;
 pub mod forecast_features;
 pub mod metrics;
 pub mod plan_columns;
+pub mod plan_policy;
 pub mod scenarios;
 pub mod smpc;
 
@@ -22,5 +23,6 @@ pub use forecast::{ForecastConfig, QuantileForecaster};
 pub use forecast_features::ForecastFeatures;
 pub use metrics::{evaluate, HorizonScores, NaiveKind};
 pub use plan_columns::PlanColumns;
+pub use plan_policy::PlanPolicy;
 pub use scenarios::ScenarioGenerator;
 pub use smpc::{SmpcConfig, StochasticMpc};

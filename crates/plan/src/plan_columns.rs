@@ -28,6 +28,16 @@ pub struct PlanColumns {
     /// States of charge the columns are given at, evenly spaced from the lowest allowed to the
     /// highest (at least 2).
     pub soc_points: usize,
+    /// A residual agent: its action indices count from the plan's move at its state of charge
+    /// (action 0 follows the plan, action k acts the level k places above it, wrapping round),
+    /// so "follow the planner" is one output in every state. Needs an odd number of levels (the
+    /// plan's waiting is the middle one).
+    pub residual: bool,
+    /// EUR per MWh of cell throughput the plan charges when the battery has a daily cycle cap:
+    /// the budget's shadow price, so the plan moves only on spreads worth a share of the day's
+    /// cycles (the trainer's `cycle_budget_shadow_price_eur_per_mwh` is the natural value).
+    /// Ignored without a cap, as the trainer's is.
+    pub cycle_price_eur_per_mwh: f64,
 }
 
 impl Default for PlanColumns {
@@ -35,15 +45,20 @@ impl Default for PlanColumns {
         PlanColumns {
             horizon: 16,
             soc_points: 9,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         }
     }
 }
 
 /// The three moves the plan weighs: full charge, wait, full discharge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Move {
+pub enum Move {
+    /// Charge at full power.
     Charge,
+    /// Neither.
     Wait,
+    /// Discharge at full power.
     Discharge,
 }
 
@@ -54,6 +69,12 @@ impl PlanColumns {
             return Err(PlanError::Config(format!(
                 "forecast_features.plan.horizon = {}: expected 1..={forecaster_horizon} (the forecaster's horizon)",
                 self.horizon
+            )));
+        }
+        if !(0.0..=1e4).contains(&self.cycle_price_eur_per_mwh) {
+            return Err(PlanError::Config(format!(
+                "forecast_features.plan.cycle_price_eur_per_mwh = {}: expected 0 to 10000 EUR/MWh",
+                self.cycle_price_eur_per_mwh
             )));
         }
         // The names tell states apart by whole percents of capacity: 101 at most.
@@ -105,6 +126,38 @@ impl PlanColumns {
         (energy * price_std).max(f64::MIN_POSITIVE)
     }
 
+    /// The plan's move at cell energy `soc_mwh`, read from one decision's columns as `push`
+    /// wrote them (any positive scale): the charge and discharge values interpolated between the
+    /// two nearest states of charge of the grid; waiting unless one of them is positive, the
+    /// larger when both are (charging on a tie). What a residual agent's actions count from.
+    pub fn planned_move(&self, columns: &[f32], battery: &BatteryConfig, soc_mwh: f64) -> Move {
+        let (lo, hi) = (battery.soc_min_mwh(), battery.soc_max_mwh());
+        let last = self.soc_points - 1;
+        let x = if hi > lo {
+            ((soc_mwh - lo) / (hi - lo) * last as f64).clamp(0.0, last as f64)
+        } else {
+            0.0
+        };
+        let i = (x.floor() as usize).min(last.saturating_sub(1));
+        let w = x - i as f64;
+        let at = |k: usize| {
+            let here = columns[2 * i + k] as f64;
+            let next = columns.get(2 * (i + 1) + k).map_or(here, |&v| v as f64);
+            here * (1.0 - w) + next * w
+        };
+        best_move(at(0), at(1))
+    }
+
+    /// The battery as the plan sees it: with a cycle cap, the cycle price added to the cost of
+    /// each MWh of cell throughput.
+    pub(crate) fn planned_battery(&self, battery: &BatteryConfig) -> BatteryConfig {
+        let mut b = *battery;
+        if b.cycles_per_day.is_some() {
+            b.degradation_eur_per_mwh += self.cycle_price_eur_per_mwh;
+        }
+        b
+    }
+
     /// Cell energies (MWh) the columns are given at.
     fn soc_energies(&self, battery: &BatteryConfig) -> Vec<f64> {
         grid(battery, self.soc_points)
@@ -124,11 +177,23 @@ impl PlanColumns {
     ) {
         let values = advantages(
             &expected[..self.horizon],
-            battery,
+            &self.planned_battery(battery),
             terminal_eur_per_mwh,
             &self.soc_energies(battery),
         );
         out.extend(values.into_iter().map(|v| (v / scale) as f32));
+    }
+}
+
+/// The plan's move from its values of charging and discharging against waiting: waiting unless
+/// one of them is positive, the larger when both are (charging on a tie).
+pub(crate) fn best_move(charge: f64, discharge: f64) -> Move {
+    if charge <= 0.0 && discharge <= 0.0 {
+        Move::Wait
+    } else if charge >= discharge {
+        Move::Charge
+    } else {
+        Move::Discharge
     }
 }
 
@@ -302,6 +367,52 @@ mod tests {
     }
 
     #[test]
+    fn with_a_cap_the_plan_charges_the_cycle_price_on_cell_throughput() {
+        // Horizon 1 at 100 EUR/MWh, terminal 60: as above, less 50 EUR per cell MWh moved
+        // (0.225 MWh into the cells charging, 0.25 / 0.9 out discharging); no cap, no price.
+        let plan = PlanColumns {
+            horizon: 1,
+            soc_points: 2,
+            residual: false,
+            cycle_price_eur_per_mwh: 50.0,
+        };
+        let expected = [100.0];
+        for cap in [None, Some(1.1)] {
+            let b = BatteryConfig {
+                cycles_per_day: cap,
+                ..battery()
+            };
+            let mut got = vec![];
+            plan.push(&expected, &b, 60.0, 1.0, &mut got);
+            let price = if cap.is_some() { 50.0 } else { 0.0 };
+            let charge = -100.0 * 0.25 + 60.0 * 0.225 - price * 0.225;
+            let discharge = 100.0 * 0.25 - (60.0 + price) * 0.25 / 0.9;
+            // At the lowest state only charging moves; at the highest only discharging.
+            assert!(
+                (got[0] as f64 - charge).abs() < 1e-4,
+                "cap {cap:?}: {} vs {charge}",
+                got[0]
+            );
+            assert_eq!(got[1], 0.0);
+            assert_eq!(got[2], 0.0);
+            assert!(
+                (got[3] as f64 - discharge).abs() < 1e-4,
+                "cap {cap:?}: {} vs {discharge}",
+                got[3]
+            );
+        }
+        let bad = PlanColumns {
+            cycle_price_eur_per_mwh: -1.0,
+            ..plan
+        };
+        let e = bad.check(16).unwrap_err().to_string();
+        assert!(
+            e.contains("forecast_features.plan.cycle_price_eur_per_mwh = -1"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_full_battery_cannot_charge_and_an_empty_one_cannot_discharge() {
         let b = battery();
         let at = grid(&b, 3);
@@ -316,22 +427,104 @@ mod tests {
     }
 
     #[test]
+    fn the_planned_move_interpolates_between_states_of_charge() {
+        // Two states (lowest, highest): charge 1 / discharge -1 at the bottom, charge -1 /
+        // discharge 3 at the top. Halfway: charge 0, discharge 1; a quarter up: charge 0.5,
+        // discharge 0.
+        let b = battery();
+        let plan = PlanColumns {
+            horizon: 4,
+            soc_points: 2,
+            residual: true,
+            cycle_price_eur_per_mwh: 0.0,
+        };
+        let cols = [1.0, -1.0, -1.0, 3.0];
+        let (lo, hi) = (b.soc_min_mwh(), b.soc_max_mwh());
+        let at = |f: f64| plan.planned_move(&cols, &b, lo + f * (hi - lo));
+        assert_eq!(at(0.0), Move::Charge);
+        assert_eq!(at(0.25), Move::Charge);
+        assert_eq!(at(0.5), Move::Discharge);
+        assert_eq!(at(1.0), Move::Discharge);
+        // Beyond the range: the nearest state's values.
+        assert_eq!(plan.planned_move(&cols, &b, lo - 1.0), Move::Charge);
+        // Neither move pays: wait; a tie between two that pay: charge.
+        assert_eq!(
+            plan.planned_move(&[0.0, -2.0, -0.5, 0.0], &b, hi),
+            Move::Wait
+        );
+        assert_eq!(
+            plan.planned_move(&[2.0, 2.0, 2.0, 2.0], &b, hi),
+            Move::Charge
+        );
+    }
+
+    #[test]
+    fn the_planned_move_is_the_best_of_the_plans_values_at_that_state() {
+        // On a fine grid of columns, the move read at any state of charge is the best of the
+        // plan's values computed at that state directly, wherever they are not a near tie.
+        let b = battery();
+        let plan = PlanColumns {
+            horizon: 6,
+            soc_points: 101,
+            residual: true,
+            cycle_price_eur_per_mwh: 0.0,
+        };
+        let scale = PlanColumns::scale(&b, 50.0);
+        let mut checked = 0;
+        for prices in [
+            [40.0, -20.0, 150.0, 90.0, 10.0, 200.0],
+            [200.0, 180.0, 20.0, 10.0, 90.0, 60.0],
+            [80.0, 82.0, 79.0, 81.0, 80.0, 80.0],
+        ] {
+            let mut cols = vec![];
+            plan.push(&prices, &b, 80.0, scale, &mut cols);
+            for k in 0..=40 {
+                let e = b.soc_min_mwh() + (b.soc_max_mwh() - b.soc_min_mwh()) * k as f64 / 40.0;
+                let v = advantages(&prices, &b, 80.0, &[e]);
+                let (charge, discharge) = (v[0], v[1]);
+                let mut ranked = [
+                    (charge, Move::Charge),
+                    (0.0, Move::Wait),
+                    (discharge, Move::Discharge),
+                ];
+                ranked.sort_by(|x, y| y.0.total_cmp(&x.0));
+                if ranked[0].0 - ranked[1].0 < 0.5 {
+                    continue;
+                }
+                assert_eq!(
+                    plan.planned_move(&cols, &b, e),
+                    ranked[0].1,
+                    "prices {prices:?}, energy {e}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 80, "only {checked} states away from a tie");
+    }
+
+    #[test]
     fn bad_settings_are_refused_by_key() {
         let bad = PlanColumns {
             horizon: 17,
             soc_points: 9,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.horizon = 17"), "{e}");
         let bad = PlanColumns {
             horizon: 4,
             soc_points: 1,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
         let huge = PlanColumns {
             horizon: 4,
             soc_points: 1_000_000_000,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         };
         let e = huge.check(16).unwrap_err().to_string();
         assert!(
@@ -346,6 +539,8 @@ mod tests {
         let names = PlanColumns {
             horizon: 4,
             soc_points: 3,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         }
         .names(&b)
         .unwrap();
@@ -363,6 +558,8 @@ mod tests {
         let e = PlanColumns {
             horizon: 4,
             soc_points: 21,
+            residual: false,
+            cycle_price_eur_per_mwh: 0.0,
         }
         .names(&narrow)
         .unwrap_err()

@@ -50,6 +50,7 @@ impl Learner {
             state
                 .replay
                 .sample(t.batch_size, &mut state.rng, &mut self.batch);
+            agent.frame_batch(&mut self.batch);
             if t.observation_noise > 0.0 {
                 for row in self.batch.obs.chunks_mut(self.obs_width) {
                     for x in &mut row[..self.market_width] {
@@ -133,6 +134,64 @@ mod tests {
             learner.learn(agent.as_mut(), &mut state, &config);
             let expected = blow_up.then_some(123);
             assert_eq!(learner.diverged_at(), expected, "blow up: {blow_up}");
+        }
+    }
+
+    /// A residual agent learns in the plan's frame read from the clean observation: the batch
+    /// is rewritten before observation noise blurs the plan's columns.
+    #[test]
+    fn a_residual_agent_learns_in_the_frame_of_the_clean_plan() {
+        use crate::residual::tests::{obs, plan, Fixed, CHARGE, WAIT};
+        use crate::residual::{PlanFrame, Residual};
+        use std::sync::{Arc, Mutex};
+        let mut config = TrainConfig::default();
+        let t = &mut config.training;
+        (t.batch_size, t.learning_starts, t.replay_capacity) = (64, 64, 128);
+        t.observation_noise = 5.0;
+        let width = 7;
+        let learned = Arc::new(Mutex::new(vec![]));
+        let inner = Fixed {
+            scores: vec![0.0; 3],
+            learned: learned.clone(),
+        };
+        let frame = PlanFrame::new(&plan(), &config.env.battery, 3, width).expect("frame");
+        let mut agent = Residual::new(Box::new(inner), frame);
+        let mut state = TrainState::fresh(&config, width, 3);
+        // Level 0 (charge) acted: action 0 where the plan charges, action 2 where it waits.
+        let clean = [obs(CHARGE, 0.5), obs(WAIT, 0.5)];
+        for i in 0..128 {
+            state.replay.push(&Transition {
+                obs: clean[i % 2].clone(),
+                mask: vec![true; 3],
+                action: Action::Discrete(0),
+                reward: 0.0,
+                discount: 0.99,
+                next_obs: clean[i % 2].clone(),
+                next_mask: vec![true, false, false],
+            });
+        }
+        let mut learner = Learner::new(width, 4);
+        learner.learn(&mut agent, &mut state, &config);
+        let batches = learned.lock().expect("lock");
+        let batch = &batches[0];
+        let mut noisy = 0;
+        for r in 0..batch.size {
+            let row = &batch.obs[r * width..(r + 1) * width];
+            // The soc and battery columns are untouched; the plan's are noisy.
+            assert_eq!(&row[4..], &clean[0][4..]);
+            noisy += usize::from(row[..4] != clean[0][..4] && row[..4] != clean[1][..4]);
+        }
+        assert_eq!(noisy, batch.size, "every row's plan columns carry noise");
+        // Which clean row each came from is not kept; but every action is 0 or 2 and matches
+        // the next mask's frame: the level-0-only next mask reads [true, false, false] where
+        // the plan charges and [false, true, false] where it waits.
+        for r in 0..batch.size {
+            let next = &batch.next_masks[r * 3..(r + 1) * 3];
+            match batch.actions[r] {
+                0 => assert_eq!(next, &[true, false, false]),
+                2 => assert_eq!(next, &[false, false, true]),
+                a => panic!("row {r}: action {a}"),
+            }
         }
     }
 }

@@ -88,6 +88,7 @@ pub fn train(
     }
     imbarb_nn::set_threads(config.training.threads);
     let obs_width = data.features.observation_width();
+    check_residual_columns(config, &data.features.observation_names())?;
     if let Some(available) = imbarb_util::sys::total_memory_bytes() {
         crate::limits::check_memory(config, obs_width, available).map_err(TrainError::Config)?;
     }
@@ -136,6 +137,7 @@ pub fn train(
         trained_until: data.train.iter().map(|&d| data.days.days[d].date).max(),
         forecaster_sha256: None,
     };
+    let mut fresh = false;
     match run.open(config, &data.data_hash, agent.as_mut(), &mut state)? {
         Opened::Finished => {
             let p = &state.progress;
@@ -146,14 +148,31 @@ pub fn train(
             if let Some(w) = &warm {
                 w.restore(agent.as_mut(), &mut state)?;
             }
+            fresh = true;
         }
     }
+    // Learning acts with the network, whatever a loaded checkpoint deployed.
+    agent.follow_plan(false);
     manifest.forecaster_sha256 = run.save_forecaster(config, data.forecaster)?;
     run.write_manifest(&manifest)?;
     let mut session = Session::start(data, config, options, &state.progress)?;
     let mut collector = Collector::new(config.training.envs, obs_width, n_actions);
     let mut learner = Learner::new(obs_width, data.features.width);
     let mut validator = Validator::new(obs_width, support);
+    // A residual agent's first candidate is its planner alone, validated before any step (in
+    // every walk-forward month too: a warm start restarts from the last month's network).
+    if fresh && agent.follow_plan(true) {
+        let validated =
+            validator.validate_and_deploy(agent.as_mut(), &mut state, data, config, &run);
+        agent.follow_plan(false);
+        let (v, deployed) = validated?;
+        let line = session.metrics_line(agent.as_ref(), config, &state.progress, &v, deployed);
+        run.append_metrics(&line)?;
+        state.progress.metrics_lines += 1;
+        manifest.best = state.progress.best.clone();
+        run.save_latest(agent.as_ref(), &state)?;
+        run.write_manifest(&manifest)?;
+    }
     let t = &config.training;
     let mut rounds_this_call = 0usize;
     while state.progress.steps < t.total_steps {
@@ -369,4 +388,23 @@ fn mean(q: &VecDeque<f64>) -> f64 {
     } else {
         q.iter().sum::<f64>() / q.len() as f64
     }
+}
+
+/// A residual agent reads the plan from the columns just before the battery's: refuses
+/// observations that hold anything else there (the frame would read the wrong numbers).
+fn check_residual_columns(config: &TrainConfig, names: &[String]) -> Result<(), TrainError> {
+    let Some(plan) = config.residual_plan() else {
+        return Ok(());
+    };
+    let want = plan
+        .names(&config.env.battery)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let end = names.len().saturating_sub(imbarb_sim::BATTERY_FEATURES);
+    let got = &names[end.saturating_sub(want.len())..end];
+    if got != want.as_slice() {
+        return Err(TrainError::Config(format!(
+            "forecast_features.plan.residual: the observation's last market columns are {got:?}, not the plan's {want:?}"
+        )));
+    }
+    Ok(())
 }

@@ -1,0 +1,385 @@
+//! The planner a run observes, acting alone (`run-plan:<dir>`, the baseline a residual agent
+//! adjusts): on real test days every decision is the plan's move at the battery's state of
+//! charge, the plan rebuilt for that one quarter-hour from the run's saved forecaster (the path
+//! `decide` takes, not the backtest's precomputed columns), or the allowed level nearest to it.
+//! The `plan` baseline (its own forecaster, the plan at the exact state of charge) agrees with
+//! it, and under a cap fits its cycle price on the training days.
+
+use imbarb_agents::trainer::read_manifest;
+use imbarb_agents::{train, TrainConfig, TrainOptions};
+use imbarb_eval::Oracle;
+use imbarb_experiment::{build_setup, make_policy, DaySet, PolicySpec};
+use imbarb_market::source::DataSource;
+use imbarb_market::SplitSpec;
+use imbarb_plan::{ForecastConfig, PlanColumns, PlanPolicy};
+use imbarb_sim::{rollout, Action, Decision, Policy};
+use std::path::Path;
+
+/// A policy that records each decision's date, grid index, state of charge, mask and action.
+struct Recording<'a> {
+    inner: Box<dyn Policy>,
+    days: &'a imbarb_sim::MarketDays,
+    taken: Vec<(chrono::NaiveDate, usize, f64, Vec<bool>, Action)>,
+}
+
+impl Policy for Recording<'_> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    fn act(&mut self, d: &Decision) -> Action {
+        let action = self.inner.act(d);
+        let day = &self.days.days[d.day_index];
+        self.taken.push((
+            day.date,
+            day.grid_offset + d.qh,
+            d.soc_mwh,
+            d.mask.to_vec(),
+            action,
+        ));
+        action
+    }
+}
+
+#[test]
+fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let base = std::fs::read_to_string(root.join("configs/qrdqn.toml")).unwrap();
+    let text = format!(
+        "{base}\n[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
+         [forecast_features.forecaster]\nhorizon = 8\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
+         [forecast_features.plan]\nhorizon = 8\nsoc_points = 5\nresidual = true\n"
+    );
+    let mut config: TrainConfig = toml::from_str(&text).unwrap();
+    (config.training.total_steps, config.training.learning_starts) = (3000, 1000);
+    (config.training.validate_every, config.training.envs) = (3000, 8);
+    config.network.hidden = vec![16];
+    config.resolve_for_cap();
+    config.check().unwrap();
+    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
+    let mut fit = build_setup(
+        &sources,
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    let spec = config.forecast_features.clone().unwrap();
+    fit.observe_forecast(&spec, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let train_data = fit.train_data();
+    train(&train_data, &config, &run, &TrainOptions::default()).unwrap();
+
+    // The residual run's first validation is its planner alone: what the run's plan earns in
+    // a backtest of the validation days.
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    assert_eq!(first["step"], 0);
+    let fit_oracle = Oracle::solve(&fit.days, &fit.eval, &fit.config).unwrap();
+    let mut plan_alone =
+        make_policy(&PolicySpec::RunPlan(run.clone()), &fit, &fit_oracle, 16).unwrap();
+    let mut earned = 0.0;
+    rollout(
+        &fit.days,
+        &fit.features,
+        &fit.config,
+        train_data.validation,
+        plan_alone.as_mut(),
+        |s| earned += s.reward_eur,
+    )
+    .unwrap();
+    let plan_validation = earned / train_data.validation.len() as f64;
+    let at_zero = first["val_eur_per_day"].as_f64().unwrap();
+    assert!(
+        (at_zero - plan_validation).abs() < 1e-6,
+        "{at_zero} vs {plan_validation}"
+    );
+    let best = read_manifest(&run).unwrap().best.unwrap();
+    eprintln!(
+        "plan on validation days {plan_validation:.1}; deployed step {} at {:.1}",
+        best.step, best.eur_per_day
+    );
+
+    let test = build_setup(
+        &sources,
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Test,
+    )
+    .unwrap();
+    let oracle = Oracle::solve(&test.days, &test.eval, &test.config).unwrap();
+    // Deployed: the planner itself (then it acts as the plan does), or a network that
+    // validated higher.
+    if best.step == 0 {
+        let mut both = Both {
+            acting: make_policy(&PolicySpec::Run(run.clone()), &test, &oracle, 16).unwrap(),
+            other: make_policy(&PolicySpec::RunPlan(run.clone()), &test, &oracle, 16).unwrap(),
+            same: 0,
+            total: 0,
+        };
+        rollout(
+            &test.days,
+            &test.features,
+            &test.config,
+            &test.eval[..5],
+            &mut both,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(
+            both.same, both.total,
+            "the deployed planner acts as the plan"
+        );
+    } else {
+        assert!(best.eur_per_day > plan_validation);
+    }
+    let chosen = &test.eval[..5];
+    let mut policy = Recording {
+        inner: make_policy(&PolicySpec::RunPlan(run.clone()), &test, &oracle, 16).unwrap(),
+        days: &test.days,
+        taken: vec![],
+    };
+    assert!(policy.name().contains("plan:run"), "{}", policy.name());
+    let mut profit = 0.0;
+    rollout(
+        &test.days,
+        &test.features,
+        &test.config,
+        chosen,
+        &mut policy,
+        |s| profit += s.reward_eur,
+    )
+    .unwrap();
+
+    let manifest = read_manifest(&run).unwrap();
+    let forecaster = manifest.forecaster(&run).unwrap().unwrap();
+    let plan = spec.plan.clone().unwrap();
+    let b = &config.env.battery;
+    let mut by_level = [0usize; 3];
+    let mut fallbacks = 0;
+    for (date, g, soc, mask, action) in &policy.taken {
+        let columns = spec
+            .decision(&forecaster, &test.days, b, *date, *g)
+            .unwrap();
+        let planned = match plan.planned_move(&columns[columns.len() - plan.width()..], b, *soc) {
+            imbarb_plan::plan_columns::Move::Charge => 0,
+            imbarb_plan::plan_columns::Move::Wait => 1,
+            imbarb_plan::plan_columns::Move::Discharge => 2,
+        };
+        // Masked: waiting (the nearest level) is always allowed in the middle.
+        let want = if mask[planned] {
+            planned
+        } else {
+            fallbacks += 1;
+            1
+        };
+        assert_eq!(
+            *action,
+            Action::Discrete(want),
+            "{date} grid {g}, soc {soc}"
+        );
+        by_level[want] += 1;
+    }
+    assert_eq!(
+        policy.taken.len(),
+        chosen
+            .iter()
+            .map(|&d| test.days.days[d].n_qh())
+            .sum::<usize>()
+    );
+    assert!(
+        by_level.iter().all(|&n| n > 0),
+        "the plan charges, waits and discharges: {by_level:?}"
+    );
+    eprintln!(
+        "plan alone: {by_level:?} per level, {fallbacks} masked, {profit:.1} EUR over 5 days"
+    );
+    // A run without plan columns has no planner to follow.
+    let mut plain = config.clone();
+    plain.forecast_features = None;
+    let other = dir.path().join("plain");
+    let setup = build_setup(
+        &sources,
+        &SplitSpec::Paper,
+        plain.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    train(
+        &setup.train_data(),
+        &plain,
+        &other,
+        &TrainOptions::default(),
+    )
+    .unwrap();
+    let err = make_policy(&PolicySpec::RunPlan(other.clone()), &test, &oracle, 16)
+        .err()
+        .expect("no planner")
+        .to_string();
+    let chain = format!("{err:#}");
+    assert!(chain.contains("planner of trained run"), "{chain}");
+}
+
+/// Two policies shown the same decisions (the first acts): how often they agree.
+struct Both {
+    acting: Box<dyn Policy>,
+    other: Box<dyn Policy>,
+    same: usize,
+    total: usize,
+}
+
+impl Policy for Both {
+    fn name(&self) -> String {
+        self.acting.name()
+    }
+
+    fn act(&mut self, d: &Decision) -> Action {
+        let a = self.acting.act(d);
+        self.same += usize::from(self.other.act(d) == a);
+        self.total += 1;
+        a
+    }
+}
+
+fn small_forecaster() -> ForecastConfig {
+    ForecastConfig {
+        horizon: 4,
+        quantiles: 3,
+        hidden: vec![16],
+        steps: 400,
+        validate_every: 200,
+        ..ForecastConfig::default()
+    }
+}
+
+#[test]
+fn the_plan_baseline_acts_as_the_plan_a_run_observes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let base = std::fs::read_to_string(root.join("configs/qrdqn.toml")).unwrap();
+    let text = format!(
+        "{base}\n[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
+         [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
+         [forecast_features.plan]\nhorizon = 4\nsoc_points = 101\n"
+    );
+    let mut config: TrainConfig = toml::from_str(&text).unwrap();
+    (config.training.total_steps, config.training.learning_starts) = (2000, 1000);
+    (config.training.validate_every, config.training.envs) = (2000, 8);
+    config.network.hidden = vec![16];
+    config.resolve_for_cap();
+    config.check().unwrap();
+    let spec = config.forecast_features.clone().unwrap();
+    assert_eq!(spec.forecaster, small_forecaster());
+    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
+    let mut fit = build_setup(
+        &sources,
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Validation,
+    )
+    .unwrap();
+    fit.observe_forecast(&spec, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+
+    let test = build_setup(
+        &sources,
+        &SplitSpec::Paper,
+        config.env.clone(),
+        0,
+        DaySet::Test,
+    )
+    .unwrap();
+    let oracle = Oracle::solve(&test.days, &test.eval, &test.config).unwrap();
+    let baseline = PlanPolicy::fit(
+        &test.days,
+        &test.features,
+        &test.config,
+        &test.train,
+        &small_forecaster(),
+        spec.plan.as_ref().unwrap(),
+    )
+    .unwrap();
+    let mut both = Both {
+        acting: make_policy(&PolicySpec::RunPlan(run), &test, &oracle, 4).unwrap(),
+        other: Box::new(baseline),
+        same: 0,
+        total: 0,
+    };
+    let chosen = &test.eval[..10];
+    rollout(
+        &test.days,
+        &test.features,
+        &test.config,
+        chosen,
+        &mut both,
+        |_| {},
+    )
+    .unwrap();
+    // The same forecaster and plan; the run's read between states of charge 1 % apart.
+    eprintln!(
+        "plan baseline and the run's plan: {} of {} decisions equal",
+        both.same, both.total
+    );
+    assert!(both.total >= 10 * 92);
+    assert!(
+        both.same as f64 >= 0.97 * both.total as f64,
+        "{} of {}",
+        both.same,
+        both.total
+    );
+}
+
+#[test]
+fn under_a_cap_the_plan_baseline_fits_its_cycle_price_on_training_days() {
+    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
+    let mut env = imbarb_sim::EnvConfig::default();
+    env.battery.cycles_per_day = Some(1.1);
+    let s = build_setup(&sources, &SplitSpec::Paper, env, 0, DaySet::Test).unwrap();
+    let plan = PlanColumns {
+        horizon: 4,
+        ..PlanColumns::default()
+    };
+    let mut policy = PlanPolicy::fit(
+        &s.days,
+        &s.features,
+        &s.config,
+        &s.train,
+        &small_forecaster(),
+        &plan,
+    )
+    .unwrap();
+    let chosen = policy.cycle_price_eur_per_mwh();
+    assert!(
+        imbarb_plan::plan_policy::CYCLE_PRICES_TRIED.contains(&chosen),
+        "{chosen}"
+    );
+    assert!(
+        policy.name().contains(&format!("cycle price {chosen}")),
+        "{}",
+        policy.name()
+    );
+    let earned = |policy: &mut PlanPolicy, price: f64| {
+        policy.set_cycle_price(&s.config.battery, price);
+        let mut total = 0.0;
+        rollout(&s.days, &s.features, &s.config, &s.train, policy, |r| {
+            total += r.reward_eur
+        })
+        .unwrap();
+        total
+    };
+    let best = earned(&mut policy, chosen);
+    let free = earned(&mut policy, 0.0);
+    for price in imbarb_plan::plan_policy::CYCLE_PRICES_TRIED {
+        assert!(
+            earned(&mut policy, price) <= best,
+            "price {price} earns more than {chosen}"
+        );
+    }
+    eprintln!("cycle price {chosen}: {best:.0} EUR on training days, {free:.0} without a price");
+}

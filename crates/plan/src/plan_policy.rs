@@ -1,0 +1,136 @@
+//! The planner alone (`--policy plan`): every quarter-hour the deterministic plan the agents
+//! observe (`plan_columns`: backward dynamic programming over the forecaster's expected prices,
+//! stored energy valued at the training mean price, the cycle price charged under a cap), acting
+//! its move at the battery's exact state of charge. The ablation "planner alone" beside the
+//! agents that observe or adjust it, and a baseline of its own, refit per walk-forward window.
+//! Under a cycle cap its cycle price is fitted like the rule's thresholds: the one of a few that
+//! earns most on the training days.
+
+use crate::error::PlanError;
+use crate::forecast::{ForecastConfig, QuantileForecaster};
+use crate::plan_columns::{advantages, best_move, Move, PlanColumns};
+use imbarb_sim::{
+    action_for_fraction, rollout, Action, ActionSpace, BatteryConfig, Decision, EnvConfig,
+    HeldPlan, MarketDays, MarketFeatures, Policy,
+};
+
+/// The cycle prices (EUR per MWh of cell throughput) tried under a cap, on the training days.
+pub const CYCLE_PRICES_TRIED: [f64; 5] = [0.0, 25.0, 50.0, 100.0, 200.0];
+
+/// The plan's move each quarter-hour over a forecaster fitted on the training days.
+pub struct PlanPolicy {
+    /// Expected prices per quarter-hour row of the days, `horizon` each (the current first).
+    expected: Vec<f64>,
+    /// First row of each day.
+    day_row: Vec<usize>,
+    plan: PlanColumns,
+    /// The battery as the plan sees it (the cycle price added under a cap).
+    battery: BatteryConfig,
+    terminal_eur_per_mwh: f64,
+    space: ActionSpace,
+    held: HeldPlan,
+}
+
+impl PlanPolicy {
+    /// Fits the forecaster on `train` (indices into `days`) and plans over its expected prices
+    /// on every day of `days` for the battery and actions of `config`; `plan.horizon` at most
+    /// the forecaster's. Under a cycle cap, `plan`'s cycle price is replaced by the one of
+    /// `CYCLE_PRICES_TRIED` that earns most on `train` (`features`: the days' observations).
+    pub fn fit(
+        days: &MarketDays,
+        features: &MarketFeatures,
+        config: &EnvConfig,
+        train: &[usize],
+        forecast: &ForecastConfig,
+        plan: &PlanColumns,
+    ) -> Result<PlanPolicy, PlanError> {
+        plan.check(forecast.horizon)?;
+        let forecaster = QuantileForecaster::fit(days, train, forecast)?;
+        let inputs = forecaster.features_for(days)?;
+        let k = forecaster.config.quantiles;
+        let mut expected =
+            Vec::with_capacity(inputs.values.len() / inputs.width.max(1) * plan.horizon);
+        forecaster.for_each_prediction(&inputs.values, |_, row| {
+            expected.extend(
+                row.chunks(k)
+                    .take(plan.horizon)
+                    .map(|q| q.iter().sum::<f64>() / k as f64),
+            );
+        });
+        let mut policy = PlanPolicy {
+            expected,
+            day_row: inputs.day_row.clone(),
+            plan: plan.clone(),
+            battery: plan.planned_battery(&config.battery),
+            // As the agents' columns value it: the forecaster's mean training price.
+            terminal_eur_per_mwh: forecaster.price_scale.0,
+            space: config.actions,
+            held: HeldPlan::default(),
+        };
+        if config.battery.cycles_per_day.is_some() {
+            let mut best = (f64::NEG_INFINITY, plan.cycle_price_eur_per_mwh);
+            for price in CYCLE_PRICES_TRIED {
+                policy.set_cycle_price(&config.battery, price);
+                let mut earned = 0.0;
+                rollout(days, features, config, train, &mut policy, |s| {
+                    earned += s.reward_eur
+                })?;
+                if earned > best.0 {
+                    best = (earned, price);
+                }
+            }
+            policy.set_cycle_price(&config.battery, best.1);
+        }
+        Ok(policy)
+    }
+
+    /// The cycle price the plan charges (EUR per MWh of cell throughput, under a cap).
+    pub fn cycle_price_eur_per_mwh(&self) -> f64 {
+        self.plan.cycle_price_eur_per_mwh
+    }
+
+    /// Charges `price` per MWh of cell throughput from now on (under `battery`'s cap): what the
+    /// fit tries, for what-ifs.
+    pub fn set_cycle_price(&mut self, battery: &BatteryConfig, price: f64) {
+        self.plan.cycle_price_eur_per_mwh = price;
+        self.battery = self.plan.planned_battery(battery);
+        self.held = HeldPlan::default();
+    }
+
+    /// The plan's power fraction at decision `d`: full charge (-1), wait (0) or full discharge.
+    fn fraction(&self, d: &Decision) -> f64 {
+        let h = self.plan.horizon;
+        let row = self.day_row[d.day_index] + d.qh;
+        let prices = &self.expected[row * h..(row + 1) * h];
+        let v = advantages(
+            prices,
+            &self.battery,
+            self.terminal_eur_per_mwh,
+            &[d.soc_mwh],
+        );
+        match best_move(v[0], v[1]) {
+            Move::Charge => -1.0,
+            Move::Wait => 0.0,
+            Move::Discharge => 1.0,
+        }
+    }
+}
+
+impl Policy for PlanPolicy {
+    fn name(&self) -> String {
+        match self.battery.cycles_per_day {
+            Some(_) => format!(
+                "plan(horizon {} QH, cycle price {})",
+                self.plan.horizon, self.plan.cycle_price_eur_per_mwh
+            ),
+            None => format!("plan(horizon {} QH)", self.plan.horizon),
+        }
+    }
+
+    fn act(&mut self, d: &Decision) -> Action {
+        let mut held = self.held;
+        let f = held.get_or_plan(d, || self.fraction(d));
+        self.held = held;
+        action_for_fraction(self.space, f, d.mask)
+    }
+}
