@@ -8,7 +8,7 @@
 use imbarb_agents::trainer::read_manifest;
 use imbarb_agents::{train, TrainConfig, TrainOptions};
 use imbarb_eval::Oracle;
-use imbarb_experiment::{build_setup, make_policy, DaySet, PolicySpec};
+use imbarb_experiment::{build_setup, make_policy, DaySet, PolicySpec, Setup};
 use imbarb_market::source::DataSource;
 use imbarb_market::SplitSpec;
 use imbarb_plan::{ForecastConfig, PlanColumns, PlanPolicy};
@@ -41,14 +41,25 @@ impl Policy for Recording<'_> {
     }
 }
 
-#[test]
-fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
+/// The embedded prices on the paper split, evaluated on `days`.
+fn paper_setup(env: imbarb_sim::EnvConfig, days: DaySet) -> Setup {
+    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
+    build_setup(&sources, &SplitSpec::Paper, env, 0, days).unwrap()
+}
+
+/// Trains a brief QR-DQN run on the embedded prices (paper split) observing a small forecaster
+/// of `horizon` quarter-hours and a planner over it (`plan`: more `[forecast_features.plan]`
+/// keys); returns its folder's guard, the run, its config and the setup it trained on.
+fn train_plan_run(
+    horizon: usize,
+    plan: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, TrainConfig, Setup) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let base = std::fs::read_to_string(root.join("configs/qrdqn.toml")).unwrap();
     let text = format!(
         "{base}\n[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
-         [forecast_features.forecaster]\nhorizon = 8\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
-         [forecast_features.plan]\nhorizon = 8\nsoc_points = 5\nresidual = true\n"
+         [forecast_features.forecaster]\nhorizon = {horizon}\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
+         [forecast_features.plan]\nhorizon = {horizon}\n{plan}\n"
     );
     let mut config: TrainConfig = toml::from_str(&text).unwrap();
     (config.training.total_steps, config.training.learning_starts) = (3000, 1000);
@@ -56,21 +67,20 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
     config.network.hidden = vec![16];
     config.resolve_for_cap();
     config.check().unwrap();
-    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
-    let mut fit = build_setup(
-        &sources,
-        &SplitSpec::Paper,
-        config.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
+    let mut fit = paper_setup(config.env.clone(), DaySet::Validation);
     let spec = config.forecast_features.clone().unwrap();
     fit.observe_forecast(&spec, None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
+    train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+    (dir, run, config, fit)
+}
+
+#[test]
+fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
+    let (dir, run, config, fit) = train_plan_run(8, "soc_points = 5\nresidual = true");
+    let spec = config.forecast_features.clone().unwrap();
     let train_data = fit.train_data();
-    train(&train_data, &config, &run, &TrainOptions::default()).unwrap();
 
     // The residual run's first validation is its planner alone: what the run's plan earns in
     // a backtest of the validation days.
@@ -102,14 +112,7 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
         best.step, best.eur_per_day
     );
 
-    let test = build_setup(
-        &sources,
-        &SplitSpec::Paper,
-        config.env.clone(),
-        0,
-        DaySet::Test,
-    )
-    .unwrap();
+    let test = paper_setup(config.env.clone(), DaySet::Test);
     let oracle = Oracle::solve(&test.days, &test.eval, &test.config).unwrap();
     // Deployed: the planner itself (then it acts as the plan does), or a network that
     // validated higher.
@@ -201,14 +204,7 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
     let mut plain = config.clone();
     plain.forecast_features = None;
     let other = dir.path().join("plain");
-    let setup = build_setup(
-        &sources,
-        &SplitSpec::Paper,
-        plain.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
+    let setup = paper_setup(plain.env.clone(), DaySet::Validation);
     train(
         &setup.train_data(),
         &plain,
@@ -258,43 +254,11 @@ fn small_forecaster() -> ForecastConfig {
 
 #[test]
 fn the_plan_baseline_acts_as_the_plan_a_run_observes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let base = std::fs::read_to_string(root.join("configs/qrdqn.toml")).unwrap();
-    let text = format!(
-        "{base}\n[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
-         [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
-         [forecast_features.plan]\nhorizon = 4\nsoc_points = 101\n"
-    );
-    let mut config: TrainConfig = toml::from_str(&text).unwrap();
-    (config.training.total_steps, config.training.learning_starts) = (2000, 1000);
-    (config.training.validate_every, config.training.envs) = (2000, 8);
-    config.network.hidden = vec![16];
-    config.resolve_for_cap();
-    config.check().unwrap();
+    let (_dir, run, config, _) = train_plan_run(4, "soc_points = 101");
     let spec = config.forecast_features.clone().unwrap();
     assert_eq!(spec.forecaster, small_forecaster());
-    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
-    let mut fit = build_setup(
-        &sources,
-        &SplitSpec::Paper,
-        config.env.clone(),
-        0,
-        DaySet::Validation,
-    )
-    .unwrap();
-    fit.observe_forecast(&spec, None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
 
-    let test = build_setup(
-        &sources,
-        &SplitSpec::Paper,
-        config.env.clone(),
-        0,
-        DaySet::Test,
-    )
-    .unwrap();
+    let test = paper_setup(config.env.clone(), DaySet::Test);
     let oracle = Oracle::solve(&test.days, &test.eval, &test.config).unwrap();
     let baseline = PlanPolicy::fit(
         &test.days,
@@ -337,10 +301,9 @@ fn the_plan_baseline_acts_as_the_plan_a_run_observes() {
 
 #[test]
 fn under_a_cap_the_plan_baseline_fits_its_cycle_price_on_training_days() {
-    let sources: Vec<DataSource> = vec!["belgium".parse().unwrap()];
     let mut env = imbarb_sim::EnvConfig::default();
     env.battery.cycles_per_day = Some(1.1);
-    let s = build_setup(&sources, &SplitSpec::Paper, env, 0, DaySet::Test).unwrap();
+    let s = paper_setup(env, DaySet::Test);
     let plan = PlanColumns {
         horizon: 4,
         ..PlanColumns::default()
