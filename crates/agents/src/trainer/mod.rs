@@ -408,3 +408,44 @@ fn check_residual_columns(config: &TrainConfig, names: &[String]) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A residual agent reads its plan from the columns before the battery's: observations that
+    /// hold anything else there are refused by key.
+    #[test]
+    fn residual_columns_must_end_the_market_features() {
+        let mut config = TrainConfig::default();
+        let plan = imbarb_plan::PlanColumns {
+            soc_points: 2,
+            residual: true,
+            ..imbarb_plan::PlanColumns::default()
+        };
+        config.forecast_features = Some(imbarb_plan::ForecastFeatures {
+            plan: Some(plan.clone()),
+            ..imbarb_plan::ForecastFeatures::default()
+        });
+        let battery: Vec<String> = imbarb_sim::BATTERY_FEATURE_NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let plan_names = plan.names(&config.env.battery).expect("names");
+        let good = [
+            vec!["price_lag1".to_string()],
+            plan_names.clone(),
+            battery.clone(),
+        ]
+        .concat();
+        assert!(check_residual_columns(&config, &good).is_ok());
+        let bad = [plan_names, vec!["price_lag1".to_string()], battery].concat();
+        let e = check_residual_columns(&config, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("forecast_features.plan.residual"), "{e}");
+        // Not residual: nothing to check.
+        config.forecast_features = None;
+        assert!(check_residual_columns(&config, &bad).is_ok());
+    }
+}
