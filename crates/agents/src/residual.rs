@@ -175,18 +175,7 @@ impl ValueAgent for Residual {
     fn act(&mut self, obs: &[f32], masks: &[bool], batch: usize, out: &mut Vec<Action>) {
         if !self.following {
             // The masked argmax of the scores by level, as every agent.
-            let n = self.frame.levels;
-            let mut scores = vec![];
-            self.scores(obs, batch, &mut scores);
-            out.clear();
-            out.extend((0..batch).map(|r| {
-                let mask = masks.get(r * n..(r + 1) * n).unwrap_or(&[]);
-                Action::Discrete(crate::value::masked_argmax(
-                    &scores[r * n..(r + 1) * n],
-                    mask,
-                ))
-            }));
-            return;
+            return crate::value::greedy_act(self, obs, masks, batch, out);
         }
         // The planner alone: its level, or the allowed one nearest to it when masked.
         let n = self.frame.levels;

@@ -25,14 +25,7 @@ pub trait ValueAgent: Send {
     /// The greedy actions for `batch` observations with their masks (`batch x n_actions`), for
     /// validation and backtests: by default the masked argmax of `scores`.
     fn act(&mut self, obs: &[f32], masks: &[bool], batch: usize, out: &mut Vec<Action>) {
-        let a = self.n_actions();
-        let mut scores = vec![];
-        self.scores(obs, batch, &mut scores);
-        out.clear();
-        out.extend((0..batch).map(|r| {
-            let mask = masks.get(r * a..(r + 1) * a).unwrap_or(&[]);
-            Action::Discrete(masked_argmax(&scores[r * a..(r + 1) * a], mask))
-        }));
+        greedy_act(self, obs, masks, batch, out);
     }
     /// Exploration actions for `batch` observations with their masks: a stochastic policy samples
     /// itself into `out` and returns true; value agents return false and the trainer explores
@@ -71,6 +64,25 @@ pub trait ValueAgent: Send {
     fn save(&self, ck: &mut Checkpoint, training_state: bool) -> imbarb_nn::Result<()>;
     /// Restores what `save` stored (shapes must match this agent's config).
     fn load(&mut self, ck: &Checkpoint, training_state: bool) -> imbarb_nn::Result<()>;
+}
+
+/// The greedy actions of `agent` for `batch` observations with their masks: the masked argmax
+/// of its scores (the default `act`, and what an agent overriding it falls back on).
+pub fn greedy_act<A: ValueAgent + ?Sized>(
+    agent: &mut A,
+    obs: &[f32],
+    masks: &[bool],
+    batch: usize,
+    out: &mut Vec<Action>,
+) {
+    let a = agent.n_actions();
+    let mut scores = vec![];
+    agent.scores(obs, batch, &mut scores);
+    out.clear();
+    out.extend((0..batch).map(|r| {
+        let mask = masks.get(r * a..(r + 1) * a).unwrap_or(&[]);
+        Action::Discrete(masked_argmax(&scores[r * a..(r + 1) * a], mask))
+    }));
 }
 
 /// Index of the highest score among allowed actions (all allowed when `mask` is empty); ties go
