@@ -114,8 +114,9 @@ impl RunPolicy {
 
     /// The planner the run in `dir` observes (`[forecast_features.plan]`, over its saved
     /// forecaster), acting alone: at each decision the plan's move at the battery's state of
-    /// charge, or the allowed level nearest to it (`action_for_fraction`). What a residual agent adjusts, as a baseline
-    /// of its own. Loaded and checked as `load`; an error for a run without plan columns.
+    /// charge, or the allowed level nearest to it (`action_for_fraction`). What a residual
+    /// agent adjusts, as a baseline of its own. Loaded and checked as `load`; an error for a
+    /// run without plan columns.
     pub fn load_plan(
         dir: &Path,
         days: &MarketDays,
