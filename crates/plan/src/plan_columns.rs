@@ -131,19 +131,11 @@ impl PlanColumns {
     /// two nearest states of charge of the grid; waiting unless one of them is positive, the
     /// larger when both are (charging on a tie). What a residual agent's actions count from.
     pub fn planned_move(&self, columns: &[f32], battery: &BatteryConfig, soc_mwh: f64) -> Move {
-        let (lo, hi) = (battery.soc_min_mwh(), battery.soc_max_mwh());
-        let last = self.soc_points - 1;
-        let x = if hi > lo {
-            ((soc_mwh - lo) / (hi - lo) * last as f64).clamp(0.0, last as f64)
-        } else {
-            0.0
-        };
-        let i = (x.floor() as usize).min(last.saturating_sub(1));
-        let w = x - i as f64;
+        let lo = battery.soc_min_mwh();
+        let spacing = (battery.soc_max_mwh() - lo) / (self.soc_points - 1) as f64;
         let at = |k: usize| {
-            let here = columns[2 * i + k] as f64;
-            let next = columns.get(2 * (i + 1) + k).map_or(here, |&v| v as f64);
-            here * (1.0 - w) + next * w
+            let column = |i: usize| columns[2 * i + k] as f64;
+            interpolate(self.soc_points, column, lo, spacing, soc_mwh)
         };
         best_move(at(0), at(1))
     }
@@ -249,15 +241,16 @@ impl Moves {
     }
 }
 
-/// The value function on the grid, linearly interpolated at `e`.
-fn interpolate(values: &[f64], lo: f64, spacing: f64, e: f64) -> f64 {
-    if spacing <= 0.0 {
-        return values[0];
+/// A function known at `n` evenly spaced energies from `lo` (`value(i)` at the i-th), linearly
+/// interpolated at `e`; the nearest end's value beyond them (the first's when there is one).
+fn interpolate(n: usize, value: impl Fn(usize) -> f64, lo: f64, spacing: f64, e: f64) -> f64 {
+    if n < 2 || spacing <= 0.0 {
+        return value(0);
     }
-    let x = ((e - lo) / spacing).clamp(0.0, (values.len() - 1) as f64);
-    let i = (x.floor() as usize).min(values.len() - 2);
+    let x = ((e - lo) / spacing).clamp(0.0, (n - 1) as f64);
+    let i = (x.floor() as usize).min(n - 2);
     let w = x - i as f64;
-    values[i] * (1.0 - w) + values[i + 1] * w
+    value(i) * (1.0 - w) + value(i + 1) * w
 }
 
 /// The plan's advantages at each of `at` (cell energies): [charge - wait, discharge - wait] per
@@ -282,7 +275,7 @@ pub fn advantages(
                 .into_iter()
                 .map(|m| {
                     let (r, e2) = moves.step(e, p, m);
-                    r + interpolate(&v, lo, spacing, e2)
+                    r + interpolate(v.len(), |i| v[i], lo, spacing, e2)
                 })
                 .fold(f64::NEG_INFINITY, f64::max);
         }
@@ -291,7 +284,7 @@ pub fn advantages(
     let p0 = prices[0];
     let q = |e: f64, m: Move| {
         let (r, e2) = moves.step(e, p0, m);
-        r + interpolate(&v, lo, spacing, e2)
+        r + interpolate(v.len(), |i| v[i], lo, spacing, e2)
     };
     at.iter()
         .flat_map(|&e| {

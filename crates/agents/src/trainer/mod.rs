@@ -162,15 +162,18 @@ pub fn train(
     // A residual agent's first candidate is its planner alone, validated before any step (in
     // every walk-forward month too: a warm start restarts from the last month's network).
     if fresh && agent.follow_plan(true) {
-        let validated =
-            validator.validate_and_deploy(agent.as_mut(), &mut state, data, config, &run);
+        let recorded = validate_and_record(
+            &mut validator,
+            agent.as_mut(),
+            &mut state,
+            data,
+            config,
+            &run,
+            &session,
+            &mut manifest,
+        );
         agent.follow_plan(false);
-        let (v, deployed) = validated?;
-        let line = session.metrics_line(agent.as_ref(), config, &state.progress, &v, deployed);
-        run.append_metrics(&line)?;
-        state.progress.metrics_lines += 1;
-        manifest.best = state.progress.best.clone();
-        run.save_latest(agent.as_ref(), &state)?;
+        recorded?;
         run.write_manifest(&manifest)?;
     }
     let t = &config.training;
@@ -209,13 +212,16 @@ pub fn train(
             while state.progress.next_validation <= state.progress.steps {
                 state.progress.next_validation += t.validate_every;
             }
-            let (v, deployed) =
-                validator.validate_and_deploy(agent.as_mut(), &mut state, data, config, &run)?;
-            let line = session.metrics_line(agent.as_ref(), config, &state.progress, &v, deployed);
-            run.append_metrics(&line)?;
-            state.progress.metrics_lines += 1;
-            manifest.best = state.progress.best.clone();
-            run.save_latest(agent.as_ref(), &state)?;
+            validate_and_record(
+                &mut validator,
+                agent.as_mut(),
+                &mut state,
+                data,
+                config,
+                &run,
+                &session,
+                &mut manifest,
+            )?;
             if state.progress.steps >= t.total_steps {
                 run.verify_best()?;
                 manifest.status = RunStatus::Finished;
@@ -388,6 +394,28 @@ fn mean(q: &VecDeque<f64>) -> f64 {
     } else {
         q.iter().sum::<f64>() / q.len() as f64
     }
+}
+
+/// One validation of the acting network at the current step, recorded: deployed when the
+/// validator says so, its metrics line appended, the manifest's best updated and the training
+/// state saved (`latest`) for a resume from here.
+#[allow(clippy::too_many_arguments)]
+fn validate_and_record(
+    validator: &mut Validator,
+    agent: &mut dyn ValueAgent,
+    state: &mut TrainState,
+    data: &TrainData,
+    config: &TrainConfig,
+    run: &RunDir,
+    session: &Session,
+    manifest: &mut Manifest,
+) -> Result<(), TrainError> {
+    let (v, deployed) = validator.validate_and_deploy(agent, state, data, config, run)?;
+    let line = session.metrics_line(agent, config, &state.progress, &v, deployed);
+    run.append_metrics(&line)?;
+    state.progress.metrics_lines += 1;
+    manifest.best = state.progress.best.clone();
+    run.save_latest(agent, state)
 }
 
 /// A residual agent reads the plan from the columns just before the battery's: refuses
