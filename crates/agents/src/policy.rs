@@ -3,12 +3,12 @@
 //! days), re-normalised from the backtest's training statistics to the run's, so a run can be
 //! evaluated next to policies that see other features, on other data or another split.
 
-use crate::residual::PlanFrame;
+use crate::residual::{PlanFrame, Residual};
 use crate::trainer::{load_best, Manifest, TrainError};
 use crate::value::ValueAgent;
 use imbarb_sim::{
-    action_for_fraction, components_in, Action, ActionSpace, Decision, EnvConfig, MarketDays,
-    MarketFeatures, Policy, BATTERY_FEATURES,
+    components_in, Action, ActionSpace, Decision, EnvConfig, MarketDays, MarketFeatures, Policy,
+    BATTERY_FEATURES,
 };
 use std::path::Path;
 
@@ -23,8 +23,6 @@ pub struct RunPolicy {
     shift: Vec<f32>,
     levels: usize,
     continuous: bool,
-    /// Acting on the plan the run observes instead of its network (`run-plan:<dir>`).
-    follow_plan: Option<PlanFrame>,
     obs: Vec<f32>,
     actions: Vec<Action>,
 }
@@ -38,6 +36,31 @@ impl RunPolicy {
         days: &MarketDays,
         train: &[usize],
         env: &EnvConfig,
+    ) -> Result<RunPolicy, TrainError> {
+        RunPolicy::open(dir, days, train, env, false)
+    }
+
+    /// The planner the run in `dir` observes (`[forecast_features.plan]`, over its saved
+    /// forecaster), acting alone: at each decision the plan's move at the battery's state of
+    /// charge, or the allowed level nearest to it: the run's agent in the plan's frame,
+    /// following it (`Residual::follow_plan`). What a residual agent adjusts, as a baseline of
+    /// its own. Loaded and checked as `load`; an error for a run without plan columns.
+    pub fn load_plan(
+        dir: &Path,
+        days: &MarketDays,
+        train: &[usize],
+        env: &EnvConfig,
+    ) -> Result<RunPolicy, TrainError> {
+        RunPolicy::open(dir, days, train, env, true)
+    }
+
+    /// `load`, or with `follow_plan` `load_plan`.
+    fn open(
+        dir: &Path,
+        days: &MarketDays,
+        train: &[usize],
+        env: &EnvConfig,
+        follow_plan: bool,
     ) -> Result<RunPolicy, TrainError> {
         let (agent, manifest) = load_best(dir)?;
         let run_env = &manifest.config.env;
@@ -81,7 +104,10 @@ impl RunPolicy {
         } else {
             remap(&manifest, &features)
         };
-        let levels = manifest.config.n_actions();
+        let (agent, levels) = match follow_plan {
+            true => following_plan(agent, &manifest, dir)?,
+            false => (agent, manifest.config.n_actions()),
+        };
         let continuous = match (env.actions, manifest.config.env.actions) {
             (ActionSpace::Continuous, _) => true,
             (ActionSpace::Discrete { .. }, ActionSpace::Continuous) => {
@@ -95,8 +121,9 @@ impl RunPolicy {
         };
         Ok(RunPolicy {
             name: format!(
-                "{}:{}",
+                "{}{}:{}",
                 manifest.algo,
+                if follow_plan { "-plan" } else { "" },
                 dir.file_name()
                     .map_or("run".into(), |n| n.to_string_lossy().to_string())
             ),
@@ -106,48 +133,39 @@ impl RunPolicy {
             shift,
             levels,
             continuous,
-            follow_plan: None,
             obs: vec![],
             actions: vec![],
         })
     }
+}
 
-    /// The planner the run in `dir` observes (`[forecast_features.plan]`, over its saved
-    /// forecaster), acting alone: at each decision the plan's move at the battery's state of
-    /// charge, or the allowed level nearest to it (`action_for_fraction`). What a residual
-    /// agent adjusts, as a baseline of its own. Loaded and checked as `load`; an error for a
-    /// run without plan columns.
-    pub fn load_plan(
-        dir: &Path,
-        days: &MarketDays,
-        train: &[usize],
-        env: &EnvConfig,
-    ) -> Result<RunPolicy, TrainError> {
-        let mut policy = RunPolicy::load(dir, days, train, env)?;
-        let manifest = crate::trainer::read_manifest(dir)?;
-        let config = &manifest.config;
-        let plan = config
-            .forecast_features
-            .as_ref()
-            .and_then(|f| f.plan.as_ref())
-            .ok_or_else(|| {
-                TrainError::Config(format!(
-                    "run {} observes no planner ([forecast_features.plan]): nothing to follow",
-                    dir.display()
-                ))
-            })?;
-        // A continuous run's plan moves at full power or waits: three levels of power.
-        let levels = match config.env.actions {
-            ActionSpace::Continuous => 3,
-            ActionSpace::Discrete { levels } => levels,
-        };
-        let frame = PlanFrame::new(plan, &config.env.battery, levels, manifest.obs_width)
-            .map_err(|e| TrainError::Config(format!("run {}: {e}", dir.display())))?;
-        policy.levels = levels;
-        policy.name = policy.name.replacen(':', "-plan:", 1);
-        policy.follow_plan = Some(frame);
-        Ok(policy)
-    }
+/// The run's agent in the plan's frame, acting as the plan alone, with its number of levels
+/// (a continuous run's plan moves at full power or waits: three levels of power).
+fn following_plan(
+    agent: Box<dyn ValueAgent>,
+    manifest: &Manifest,
+    dir: &Path,
+) -> Result<(Box<dyn ValueAgent>, usize), TrainError> {
+    let config = &manifest.config;
+    let plan = config
+        .forecast_features
+        .as_ref()
+        .and_then(|f| f.plan.as_ref())
+        .ok_or_else(|| {
+            TrainError::Config(format!(
+                "run {} observes no planner ([forecast_features.plan]): nothing to follow",
+                dir.display()
+            ))
+        })?;
+    let levels = match config.env.actions {
+        ActionSpace::Continuous => 3,
+        ActionSpace::Discrete { levels } => levels,
+    };
+    let frame = PlanFrame::new(plan, &config.env.battery, levels, manifest.obs_width)
+        .map_err(|e| TrainError::Config(format!("run {}: {e}", dir.display())))?;
+    let mut following = Residual::new(agent, frame);
+    following.follow_plan(true);
+    Ok((Box::new(following), levels))
 }
 
 /// Appends the forecast columns a run observes (`forecast_features`: its saved forecaster's
@@ -196,16 +214,6 @@ impl Policy for RunPolicy {
         }
         let battery = d.observation.len().saturating_sub(BATTERY_FEATURES);
         self.obs.extend_from_slice(&d.observation[battery..]);
-        if let Some(frame) = &self.follow_plan {
-            let fraction = ActionSpace::level_fraction(frame.planned_level(&self.obs), self.levels);
-            let space = match self.continuous {
-                true => ActionSpace::Continuous,
-                false => ActionSpace::Discrete {
-                    levels: self.levels,
-                },
-            };
-            return action_for_fraction(space, fraction, d.mask);
-        }
         self.agent.act(&self.obs, d.mask, 1, &mut self.actions);
         // A discrete run in a continuous backtest requests its level's power.
         match self.actions[0] {

@@ -66,11 +66,6 @@ impl PlanFrame {
         })
     }
 
-    /// Index of the first plan column in an observation.
-    pub fn first_column(&self) -> usize {
-        self.columns
-    }
-
     /// The power level the plan chooses for one observation row.
     pub fn planned_level(&self, obs: &[f32]) -> usize {
         let soc_mwh = obs[self.soc] as f64 * self.battery.energy_mwh;
@@ -106,7 +101,7 @@ impl PlanFrame {
 
 /// The checkpoint tensor that marks a residual agent acting as its planner alone (1) or with
 /// its network (0, or absent).
-pub const FOLLOW_PLAN_TENSOR: &str = "residual.follow_plan";
+const FOLLOW_PLAN_TENSOR: &str = "residual.follow_plan";
 
 /// A discrete agent acting in the plan's frame, seen from outside as acting on levels.
 pub struct Residual {
@@ -263,10 +258,10 @@ impl ValueAgent for Residual {
                 self.frame.mask_to_actions(p, m, &mut row_mask);
                 m.copy_from_slice(&row_mask);
             }
-            let next = self
-                .frame
-                .planned_level(&batch.next_obs[r * width..(r + 1) * width]);
             if !batch.next_masks.is_empty() {
+                let next = self
+                    .frame
+                    .planned_level(&batch.next_obs[r * width..(r + 1) * width]);
                 let m = &mut batch.next_masks[r * n..(r + 1) * n];
                 self.frame.mask_to_actions(next, m, &mut row_mask);
                 m.copy_from_slice(&row_mask);
@@ -374,7 +369,7 @@ pub(crate) mod tests {
     #[test]
     fn the_plans_level_is_read_from_the_observation() {
         let (r, _) = residual(5);
-        assert_eq!(r.frame.first_column(), 0);
+        assert_eq!(r.frame.columns, 0);
         assert_eq!(r.frame.planned_level(&obs(CHARGE, 0.5)), 0);
         assert_eq!(r.frame.planned_level(&obs(WAIT, 0.5)), 2);
         assert_eq!(r.frame.planned_level(&obs(DISCHARGE, 0.5)), 4);

@@ -391,6 +391,14 @@ impl QuantileForecaster {
         )?)
     }
 
+    /// The expected price of each quarter-hour of one predicted row (`horizon x quantiles`, as
+    /// `predict` writes it): the mean of its quantiles, the current quarter-hour first. What the
+    /// deterministic plan plans over.
+    pub fn expected_prices<'a>(&self, row: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+        let k = self.config.quantiles;
+        row.chunks(k).map(move |q| q.iter().sum::<f64>() / k as f64)
+    }
+
     /// Quantiles (EUR/MWh), `horizon x quantiles` per row, for `batch` feature rows.
     pub fn predict(&self, x: &[f32], batch: usize, cache: &mut MlpCache, out: &mut Vec<f64>) {
         let (h, k) = (self.config.horizon, self.config.quantiles);

@@ -220,10 +220,7 @@ impl ForecastFeatures {
             }
         }
         if let Some(plan) = &self.plan {
-            let expected: Vec<f64> = row
-                .chunks(k)
-                .map(|q| q.iter().sum::<f64>() / k as f64)
-                .collect();
+            let expected: Vec<f64> = forecaster.expected_prices(row).collect();
             let scale = PlanColumns::scale(battery, std);
             plan.push(&expected, battery, mean, scale, values);
         }

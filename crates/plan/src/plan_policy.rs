@@ -47,15 +47,10 @@ impl PlanPolicy {
         plan.check(forecast.horizon)?;
         let forecaster = QuantileForecaster::fit(days, train, forecast)?;
         let inputs = forecaster.features_for(days)?;
-        let k = forecaster.config.quantiles;
         let mut expected =
             Vec::with_capacity(inputs.values.len() / inputs.width.max(1) * plan.horizon);
         forecaster.for_each_prediction(&inputs.values, |_, row| {
-            expected.extend(
-                row.chunks(k)
-                    .take(plan.horizon)
-                    .map(|q| q.iter().sum::<f64>() / k as f64),
-            );
+            expected.extend(forecaster.expected_prices(row).take(plan.horizon));
         });
         let mut policy = PlanPolicy {
             expected,
