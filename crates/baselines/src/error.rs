@@ -11,6 +11,17 @@ pub enum BaselineError {
     /// An MPC look-ahead of no quarter-hour, or longer than `MAX_MPC_HORIZON`.
     #[error("MPC horizon {0}: expected 1 to {max} quarter-hours", max = crate::mpc::MAX_MPC_HORIZON)]
     Horizon(usize),
+    /// A rolling refit window of no day, or longer than `MAX_ROLLING_DAYS`.
+    #[error("rolling MPC window {0} days: expected 1 to {max}", max = crate::mpc_rolling::MAX_ROLLING_DAYS)]
+    RollingWindow(u32),
+    /// A day to decide on has no complete day in the window before it to refit on.
+    #[error("rolling MPC: no complete day in the {window_days} days before {date} to refit on")]
+    EmptyWindow {
+        /// The day it could not decide.
+        date: chrono::NaiveDate,
+        /// The window, days.
+        window_days: u32,
+    },
     /// A baseline fitted on training days was given none.
     #[error("{0}: no training days")]
     NoTrainingDays(&'static str),

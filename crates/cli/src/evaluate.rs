@@ -31,14 +31,16 @@ pub struct OracleArgs {
   imbarb backtest --policy rule --actions discrete:3 --granularity minute --out runs/rule --json
 
 Policies: rule (threshold on the last known price, fitted on training days), schedule (time of
-day, fitted on training days), mpc (rolling LP on a persistence + profile forecast), smpc[:SEED]
-(two-stage LP over 50 price paths from a quantile forecaster trained on the training days), idle, oracle
+day, fitted on training days), mpc (rolling LP on a persistence + profile forecast fitted on the
+training days), mpc-rolling[:DAYS] (the same MPC refit every day on the last DAYS days before it,
+28 by default, as the live service's shadow), smpc[:SEED] (two-stage LP over 50 price paths from
+a quantile forecaster trained on the training days), plan (the planner the agents observe), idle, oracle
 (perfect foresight replayed in the simulator). % PF is profit as a share of the perfect-foresight
 optimum on the same days and constraints.")]
 pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// Policies, comma separated: rule, schedule, mpc, smpc[:SEED], plan, idle, oracle, run:<dir> (a trained run), run-plan:<dir> (the planner a trained run observes, acting alone).
+    /// Policies, comma separated: rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, idle, oracle, run:<dir> (a trained run), run-plan:<dir> (the planner a trained run observes, acting alone).
     #[arg(
         long,
         value_delimiter = ',',

@@ -149,6 +149,11 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         ("champion", PolicySpec::Run(champion.clone())),
         ("rule", PolicySpec::Rule),
         ("mpc", PolicySpec::Mpc),
+        // As the service's MPC shadow decides: refit every morning on the last 28 days.
+        (
+            "mpc-rolling",
+            PolicySpec::MpcRolling(imbarb_experiment::DEFAULT_ROLLING_DAYS),
+        ),
     ] {
         let (_, m) = run_policy(&spec, &s, &oracle, imbarb_experiment::DEFAULT_MPC_HORIZON)?;
         eur_per_day.push((name.to_string(), m.eur_per_day));
@@ -299,7 +304,7 @@ pub fn promote(args: PromoteArgs) -> Result<()> {
     let cand = report
         .eur("candidate")
         .context("candidate.json: no candidate figure")?;
-    for other in ["champion", "rule", "mpc"] {
+    for other in ["champion", "rule", "mpc", "mpc-rolling"] {
         if let Some(v) = report.eur(other) {
             if cand < v + args.margin {
                 refusals.push(format!(

@@ -51,7 +51,10 @@ fn retrain_promote_and_rollback_re_point_the_run_link() {
         .iter()
         .map(|x| x[0].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["candidate", "champion", "rule", "mpc"]);
+    assert_eq!(
+        names,
+        ["candidate", "champion", "rule", "mpc", "mpc-rolling"]
+    );
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(cand.join("manifest.json")).unwrap())
             .unwrap();

@@ -20,7 +20,7 @@ pub use forecaster_cache::{CacheOutcome, ForecasterCache};
 pub use grid::{select_agents, ExperimentFile, Job};
 pub use policy::{
     ledger_stems, make_policy, run_policy, runs_action_space, runs_granularity, PolicySpec,
-    DEFAULT_MPC_HORIZON,
+    DEFAULT_MPC_HORIZON, DEFAULT_ROLLING_DAYS,
 };
 pub use runner::{JobDone, JobProgress, Listener};
 pub use setup::{build_setup, parse_data, training_setup, DaySet, Setup};

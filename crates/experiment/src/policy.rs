@@ -4,12 +4,13 @@
 
 use crate::setup::Setup;
 use anyhow::{Context, Result};
-use imbarb_baselines::{ForecastMpc, Idle, ThresholdRule, TimeOfDaySchedule};
+use imbarb_baselines::{ForecastMpc, Idle, RollingMpc, ThresholdRule, TimeOfDaySchedule};
 use imbarb_eval::{backtest, oracle_policy, Backtest, Metrics, Oracle};
 use imbarb_sim::{ActionSpace, Granularity, Policy};
 use std::path::{Path, PathBuf};
 
 pub use imbarb_baselines::mpc::DEFAULT_MPC_HORIZON;
+pub use imbarb_baselines::mpc_rolling::DEFAULT_ROLLING_DAYS;
 
 /// A policy to backtest, as a user names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub enum PolicySpec {
     Schedule,
     /// Rolling LP on a persistence + time-of-day profile forecast.
     Mpc,
+    /// The same MPC refit every day on the complete days of the last N days before it, as the
+    /// live service's shadow does (`mpc-rolling:N`; `mpc-rolling`: 28 days).
+    MpcRolling(u32),
     /// Stochastic MPC: a two-stage LP over price paths drawn from a probabilistic forecaster
     /// trained on the training days; the seed of the forecaster and the paths (`smpc:SEED`).
     Smpc(u64),
@@ -40,10 +44,11 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 7] = [
+    pub const BASELINES: [PolicySpec; 8] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
+        PolicySpec::MpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::Smpc(0),
         PolicySpec::Plan,
         PolicySpec::Idle,
@@ -100,6 +105,8 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::Rule => f.write_str("rule"),
             PolicySpec::Schedule => f.write_str("schedule"),
             PolicySpec::Mpc => f.write_str("mpc"),
+            PolicySpec::MpcRolling(DEFAULT_ROLLING_DAYS) => f.write_str("mpc-rolling"),
+            PolicySpec::MpcRolling(days) => write!(f, "mpc-rolling:{days}"),
             PolicySpec::Smpc(0) => f.write_str("smpc"),
             PolicySpec::Smpc(seed) => write!(f, "smpc:{seed}"),
             PolicySpec::Plan => f.write_str("plan"),
@@ -121,6 +128,15 @@ impl std::str::FromStr for PolicySpec {
                 .map(PolicySpec::Smpc)
                 .map_err(|_| format!("policy `{s}`: expected smpc:SEED with a whole number seed"));
         }
+        if let Some(days) = s.strip_prefix("mpc-rolling:") {
+            let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
+            return match days.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(PolicySpec::MpcRolling(n)),
+                _ => Err(format!(
+                    "policy `{s}`: expected mpc-rolling:DAYS with DAYS a whole number from 1 to {max}"
+                )),
+            };
+        }
         for (prefix, make) in [
             ("run", PolicySpec::Run as fn(PathBuf) -> PolicySpec),
             ("run-plan", PolicySpec::RunPlan),
@@ -139,7 +155,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, smpc[:SEED], plan, idle, oracle, run:<dir> or run-plan:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -181,6 +197,14 @@ pub fn make_policy(
         PolicySpec::Mpc => Box::new(ForecastMpc::fit(
             &s.days,
             &s.train,
+            s.config.battery,
+            s.config.actions,
+            horizon,
+        )?),
+        PolicySpec::MpcRolling(window) => Box::new(RollingMpc::fit(
+            &s.days,
+            &s.eval,
+            *window,
             s.config.battery,
             s.config.actions,
             horizon,
@@ -355,6 +379,8 @@ mod tests {
             "run:runs/q-seed0",
             "run-plan:runs/q-seed0",
             "plan",
+            "mpc-rolling",
+            "mpc-rolling:7",
         ] {
             let spec: PolicySpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
@@ -369,6 +395,19 @@ mod tests {
             "{err}"
         );
         assert!("run:".parse::<PolicySpec>().is_err());
+        assert_eq!(
+            "mpc-rolling:28".parse::<PolicySpec>(),
+            Ok(PolicySpec::MpcRolling(28))
+        );
+        for bad in [
+            "mpc-rolling:0",
+            "mpc-rolling:x",
+            "mpc-rolling:",
+            "mpc-rolling:3661",
+        ] {
+            let err = bad.parse::<PolicySpec>().unwrap_err();
+            assert!(err.contains(bad) && err.contains("1 to 3660"), "{err}");
+        }
         let err = "run-plan:".parse::<PolicySpec>().unwrap_err();
         assert!(err.contains("run-plan:<dir>"), "{err}");
         assert_eq!(

@@ -274,13 +274,33 @@ impl Lifecycle {
             .filter(|d| d.epoch == self.epoch)
             .map(|d| d.result)
             .collect();
-        // The day in progress continues where the books were left (unless it was closed).
-        let open_books = journal.latest::<BooksEvent>(EventKind::Books)?.filter(|b| {
-            journal
-                .events::<DayEvent>(EventKind::Day, b.day)
-                .is_ok_and(|d| d.is_empty())
-        });
-        if let Some(b) = open_books {
+        // The day in progress continues where the books were left; after a closed day, each
+        // simulated battery starts the next one where it ended (not at the real battery's SoC).
+        if let Some(b) = journal.latest::<BooksEvent>(EventKind::Books)? {
+            self.restore_books(b, journal)?;
+        }
+        self.release_unconfigured_control();
+        Ok(())
+    }
+
+    /// Restores the books of the journal's latest snapshot `b`: all of them for a day still in
+    /// progress, only the simulated batteries' SoC after a closed day.
+    fn restore_books(&mut self, b: BooksEvent, journal: &Journal) -> Result<(), JournalError> {
+        let closed = !journal
+            .events::<DayEvent>(EventKind::Day, b.day)?
+            .is_empty();
+        if closed {
+            self.model_book.soc_mwh = b.model.soc_mwh;
+            for s in &mut self.shadows {
+                let name = s.baseline.kind().to_string();
+                if let Some((_, book, _)) = b.shadows.iter().find(|x| x.0 == name) {
+                    s.book.soc_mwh = book.soc_mwh;
+                }
+            }
+            if let (Some(c), Some((book, _))) = (&mut self.challenger, &b.challenger) {
+                c.book.soc_mwh = book.soc_mwh;
+            }
+        } else {
             self.day = Some(b.day);
             self.model_book = b.model;
             self.sent_book = b.sent;
@@ -296,7 +316,11 @@ impl Lifecycle {
                 c.complete_today = complete;
             }
         }
-        // A shadow in control that is no longer configured cannot decide: the model takes over.
+        Ok(())
+    }
+
+    /// A shadow in control that is no longer configured cannot decide: the model takes over.
+    fn release_unconfigured_control(&mut self) {
         if let Control::Shadow(name) = &self.control {
             if !self
                 .shadows
@@ -309,7 +333,6 @@ impl Lifecycle {
                 self.control = Control::Model;
             }
         }
-        Ok(())
     }
 
     /// Whether anything runs beside the model.
@@ -469,8 +492,9 @@ impl Lifecycle {
             epoch: self.epoch,
         };
         journal.append(EventKind::Day, at, day, &event)?;
-        // The day is closed: its books' snapshots are no longer needed.
-        journal.forget_before(EventKind::Books, day.succ_opt().unwrap_or(day))?;
+        // The day is closed: the snapshots of the days before it are no longer needed (its own
+        // last one tells a restart where each simulated battery ended).
+        journal.forget_before(EventKind::Books, day)?;
         self.closed.push(result);
         // Journaled: the books keep only the days still open.
         self.books_mut().for_each(|book| book.forget_through(day));

@@ -493,8 +493,61 @@ fn a_restart_mid_day_continues_the_days_books() {
             .collect()
     };
     assert_eq!(switches(&whole), switches(&core));
-    // Only the open day's books stay in the journal (none: the replay's end closed the last).
+    // Only the last day's books stay in the journal (the replay's end closed it: they say where
+    // each simulated battery ended).
     let books: Vec<imbarb_live::lifecycle::BooksEvent> =
         core.journal().all(EventKind::Books).unwrap();
-    assert!(books.is_empty(), "{} snapshots kept", books.len());
+    assert_eq!(books.len(), 96);
+    assert!(books.iter().all(|b| b.day == replayed_days[3]));
+}
+
+/// Replays run one after the other (as month by month through `imbarb live --replay`, each
+/// closing its last day): every book, the shadows' and the model's own, starts the next day on
+/// the SoC its simulated battery ended the last one with, so the days booked equal those of one
+/// replay never stopped. (They used to restart on the real battery's SoC.)
+#[test]
+fn replays_one_after_the_other_book_what_one_replay_books() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let config = train_on(&run);
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let open = |journal: &str| {
+        LiveCore::open_with(
+            &run,
+            &dir.path().join(journal),
+            SafetyConfig::default(),
+            lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], 2),
+        )
+        .unwrap()
+    };
+    let mut whole = open("whole.sqlite");
+    replay_days(&mut whole, &market, &days("2023-03-01", 4), &config, None);
+    let mut core = open("parts.sqlite");
+    replay_days(&mut core, &market, &days("2023-03-01", 2), &config, None);
+    let soc = core.state().soc_mwh;
+    drop(core);
+    let mut core = open("parts.sqlite");
+    replay_days(
+        &mut core,
+        &market,
+        &days("2023-03-03", 2),
+        &config,
+        Some(soc),
+    );
+    let days_of = |c: &LiveCore| -> Vec<DayEvent> { c.journal().all(EventKind::Day).unwrap() };
+    let (a, p) = (days_of(&whole), days_of(&core));
+    assert_eq!((a.len(), p.len()), (4, 4));
+    let mut compared = 0;
+    for (x, y) in a.iter().zip(&p) {
+        assert!((x.sent_eur - y.sent_eur).abs() < 1e-6, "{x:?}\n{y:?}");
+        assert!((x.result.model_eur - y.result.model_eur).abs() < 1e-6);
+        for (s, t) in x.result.shadows.iter().zip(&y.result.shadows) {
+            let (Some(u), Some(v)) = (s.1, t.1) else {
+                panic!("{}: a shadow did not decide all day", x.result.day);
+            };
+            assert!((u - v).abs() < 1e-6, "{}: {s:?} vs {t:?}", x.result.day);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 8);
 }

@@ -1,0 +1,96 @@
+//! The forecast MPC refit every day on the most recent days (`mpc-rolling:DAYS`): what the live
+//! service's MPC shadow does, as a backtest baseline. Fitted once on the training days, the MPC
+//! carries a profile, a day-ahead blend and a persistence that may be months old by the test
+//! days; refit each morning on the last few weeks it follows the market as an operator's MPC
+//! would. Causal: day D's fit reads only complete days before D (all of their prices are
+//! published by D's start), whichever split they belong to.
+
+use crate::error::BaselineError;
+use crate::mpc::ForecastMpc;
+use chrono::{NaiveDate, TimeDelta};
+use imbarb_sim::{
+    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, Policy,
+};
+use std::collections::BTreeMap;
+
+/// The rolling window of the live service's shadows and of `mpc-rolling` without a number.
+pub const DEFAULT_ROLLING_DAYS: u32 = 28;
+
+/// The longest rolling window, days (ten years).
+pub const MAX_ROLLING_DAYS: u32 = 3_660;
+
+/// One forecast MPC per decision day, each fitted on the complete days of the `window_days`
+/// before it.
+#[derive(Debug, Clone)]
+pub struct RollingMpc {
+    window_days: u32,
+    horizon: usize,
+    space: ActionSpace,
+    by_day: BTreeMap<NaiveDate, ForecastMpc>,
+}
+
+impl RollingMpc {
+    /// Fits an MPC for each of the days `decide_on` (indices into `days`) on the days of `days`
+    /// dated in the `window_days` before it. An error names the first day with no day in its
+    /// window (it could not decide).
+    pub fn fit(
+        days: &MarketDays,
+        decide_on: &[usize],
+        window_days: u32,
+        battery: BatteryConfig,
+        space: ActionSpace,
+        horizon: usize,
+    ) -> Result<RollingMpc, BaselineError> {
+        if !(1..=MAX_ROLLING_DAYS).contains(&window_days) {
+            return Err(BaselineError::RollingWindow(window_days));
+        }
+        let mut by_day = BTreeMap::new();
+        for &d in decide_on {
+            let date = days.days[d].date;
+            let window = window_before(days, date, window_days);
+            if window.is_empty() {
+                return Err(BaselineError::EmptyWindow { date, window_days });
+            }
+            by_day.insert(
+                date,
+                ForecastMpc::fit(days, &window, battery, space, horizon)?,
+            );
+        }
+        Ok(RollingMpc {
+            window_days,
+            horizon,
+            space,
+            by_day,
+        })
+    }
+
+    /// The MPC deciding on `date`, if one was fitted for it.
+    pub fn on(&self, date: NaiveDate) -> Option<&ForecastMpc> {
+        self.by_day.get(&date)
+    }
+}
+
+/// Indices of the days of `days` dated in `[date - window_days, date)`.
+pub fn window_before(days: &MarketDays, date: NaiveDate, window_days: u32) -> Vec<usize> {
+    let first = date - TimeDelta::days(i64::from(window_days));
+    (0..days.days.len())
+        .filter(|&i| (first..date).contains(&days.days[i].date))
+        .collect()
+}
+
+impl Policy for RollingMpc {
+    fn name(&self) -> String {
+        format!(
+            "mpc-rolling({} days, horizon {} QH)",
+            self.window_days, self.horizon
+        )
+    }
+
+    /// The day's MPC decides; on a day it was not fitted for, it waits.
+    fn act(&mut self, d: &Decision) -> Action {
+        match self.by_day.get_mut(&d.date) {
+            Some(mpc) => mpc.act(d),
+            None => action_for_fraction(self.space, 0.0, d.mask),
+        }
+    }
+}
