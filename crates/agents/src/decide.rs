@@ -173,6 +173,16 @@ impl Decider {
         &self.manifest
     }
 
+    /// Days of market history a decision needs: yesterday's prices for the lags, and the
+    /// window a plan over the rolling MPC refits on.
+    pub fn history_days(&self) -> u32 {
+        let plan = self
+            .forecast
+            .as_ref()
+            .map_or(0, |(spec, _)| spec.history_days());
+        2.max(plan + 1)
+    }
+
     /// The run's identity, as decisions report it.
     pub fn identity(&self) -> &RunIdentity {
         &self.identity
@@ -246,7 +256,7 @@ impl Decider {
             }
         }
         let published = market.published_before(at);
-        let grid = Grid::new(&published, at, granularity)?;
+        let mut grid = Grid::new(&published, at, granularity)?;
         let latest = grid.latest;
         if at - latest > self.max_age {
             return Err(DecideError::Data(format!(
@@ -322,10 +332,14 @@ impl Decider {
             minute,
         );
         if let Some((spec, forecaster)) = &self.forecast {
+            // A plan over the rolling MPC refits on the complete days of its window.
+            let window = complete_days_before(&published, date, spec.history_days())?;
+            let kept = std::mem::replace(&mut grid.days.days, window);
             let columns = spec
                 .decision(forecaster, &grid.days, &config.env.battery, date, g)
-                .map_err(|e| DecideError::Data(e.to_string()))?;
-            obs.extend_from_slice(&columns);
+                .map_err(|e| DecideError::Data(e.to_string()));
+            grid.days.days = kept;
+            obs.extend_from_slice(&columns?);
         }
         obs.extend_from_slice(&battery_observation(b, state.soc_mwh, throughput, budget));
         let levels = config.n_actions();
@@ -466,6 +480,27 @@ struct Grid {
     g: usize,
     /// End of the newest published data.
     latest: DateTime<Utc>,
+}
+
+/// The complete days of `published` among the `window_days` before `date`, arranged on the
+/// same grid as `Grid::new`'s (none for a window of no day).
+fn complete_days_before(
+    published: &MarketData,
+    date: chrono::NaiveDate,
+    window_days: u32,
+) -> Result<Vec<imbarb_sim::Day>, DecideError> {
+    if window_days == 0 {
+        return Ok(vec![]);
+    }
+    let first = date - TimeDelta::days(i64::from(window_days));
+    let dates: Vec<chrono::NaiveDate> = imbarb_market::Coverage::of(published)
+        .complete_days
+        .into_iter()
+        .filter(|d| (first..date).contains(d))
+        .collect();
+    let days = MarketDays::new(published, &dates, Granularity::Qh, 0)
+        .map_err(|e| DecideError::Data(format!("the days before {date}: {e}")))?;
+    Ok(days.days)
 }
 
 impl Grid {

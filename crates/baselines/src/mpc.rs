@@ -96,12 +96,29 @@ impl ForecastMpc {
 
     /// The forecast of the next `horizon` quarter-hours from a decision.
     pub fn forecast(&self, d: &Decision) -> Vec<f64> {
-        let last = d.known_prices.iter().rev().find(|p| !p.is_nan()).copied();
-        let prev_slot = (d.slot + 95) % 96;
-        let da = |v: Option<f64>| v.unwrap_or(f64::NAN);
+        self.forecast_from(d.known_prices, d.day_ahead_known, d.slot)
+    }
+
+    /// The forecast of the next `horizon` quarter-hours from the final prices published so far
+    /// (`known_prices`, one per grid quarter-hour up to the current one), the day-ahead curve as
+    /// published by now (same grid) and the current quarter-hour's wall-clock slot.
+    pub fn forecast_from(
+        &self,
+        known_prices: &[f64],
+        day_ahead_known: &[f64],
+        slot: usize,
+    ) -> Vec<f64> {
+        let g = known_prices.len();
+        let last = known_prices.iter().rev().find(|p| !p.is_nan()).copied();
+        let prev_slot = (slot + 95) % 96;
+        let da = |i: Option<usize>| {
+            i.and_then(|i| day_ahead_known.get(i))
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
         let prev_base = base_price(
             self.day_ahead_blend,
-            da(d.day_ahead_before(1)),
+            da(g.checked_sub(1)),
             self.profile[prev_slot],
         );
         let dev = last.map_or(0.0, |p| p - prev_base);
@@ -109,8 +126,8 @@ impl ForecastMpc {
             .map(|h| {
                 let base = base_price(
                     self.day_ahead_blend,
-                    da(d.day_ahead(h)),
-                    self.profile[(d.slot + h) % 96],
+                    da(Some(g + h)),
+                    self.profile[(slot + h) % 96],
                 );
                 base + self.rho.powi(h as i32 + 1) * dev
             })

@@ -8,8 +8,10 @@
 use crate::error::BaselineError;
 use crate::mpc::ForecastMpc;
 use chrono::{NaiveDate, TimeDelta};
+use imbarb_market::calendar::wall_clock_slot;
 use imbarb_sim::{
-    action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, MarketDays, Policy,
+    action_for_fraction, Action, ActionSpace, BatteryConfig, DayAheadRule, Decision, MarketDays,
+    Policy,
 };
 use std::collections::BTreeMap;
 
@@ -67,6 +69,95 @@ impl RollingMpc {
     /// The MPC deciding on `date`, if one was fitted for it.
     pub fn on(&self, date: NaiveDate) -> Option<&ForecastMpc> {
         self.by_day.get(&date)
+    }
+}
+
+/// The rolling MPC's price forecast (`horizon` quarter-hours, the current one first) at the start
+/// of every quarter-hour of every day of `days`, row by row in day order: from the final prices
+/// before it, the day-ahead curve as `rule` has published it by then, and the MPC fitted on the
+/// `window_days` before the day. A day with no day in its window (the data's first) forecasts
+/// the last known price throughout. What a planner plans over when it follows the market as
+/// the rolling MPC does.
+pub fn rolling_forecasts(
+    days: &MarketDays,
+    window_days: u32,
+    horizon: usize,
+    battery: BatteryConfig,
+    rule: &DayAheadRule,
+) -> Result<Vec<f64>, BaselineError> {
+    let rows: usize = days.days.iter().map(|d| d.n_qh()).sum();
+    let mut out = Vec::with_capacity(rows * horizon);
+    for day in &days.days {
+        let forecaster = DayForecaster::fit(days, day.date, window_days, horizon, battery, rule)?;
+        for q in 0..day.n_qh() {
+            out.extend(forecaster.at(days, day.grid_offset + q));
+        }
+    }
+    Ok(out)
+}
+
+/// The rolling MPC's forecast at grid quarter-hour `g` of `date` alone: what `rolling_forecasts`
+/// gives that quarter-hour (a deployed run's view, one decision at a time; `days` must hold
+/// the complete days of the window before `date`).
+pub fn rolling_forecast_at(
+    days: &MarketDays,
+    window_days: u32,
+    horizon: usize,
+    battery: BatteryConfig,
+    rule: &DayAheadRule,
+    date: NaiveDate,
+    g: usize,
+) -> Result<Vec<f64>, BaselineError> {
+    Ok(DayForecaster::fit(days, date, window_days, horizon, battery, rule)?.at(days, g))
+}
+
+/// One day's rolling forecaster: the MPC fitted on the window before it (none on the data's
+/// first day) and when the day-ahead curve becomes known.
+struct DayForecaster {
+    mpc: Option<ForecastMpc>,
+    ends: imbarb_sim::day_ahead::KnownEnds,
+    horizon: usize,
+}
+
+impl DayForecaster {
+    fn fit(
+        days: &MarketDays,
+        date: NaiveDate,
+        window_days: u32,
+        horizon: usize,
+        battery: BatteryConfig,
+        rule: &DayAheadRule,
+    ) -> Result<DayForecaster, BaselineError> {
+        if !(1..=MAX_ROLLING_DAYS).contains(&window_days) {
+            return Err(BaselineError::RollingWindow(window_days));
+        }
+        let window = window_before(days, date, window_days);
+        let space = ActionSpace::Discrete { levels: 3 };
+        let mpc = match window.is_empty() {
+            true => None,
+            false => Some(ForecastMpc::fit(days, &window, battery, space, horizon)?),
+        };
+        Ok(DayForecaster {
+            mpc,
+            ends: rule.ends(days, date),
+            horizon,
+        })
+    }
+
+    /// The forecast at grid quarter-hour `g` from the prices before it.
+    fn at(&self, days: &MarketDays, g: usize) -> Vec<f64> {
+        let at = days.qh_start(g);
+        let known = &days.grid_price[..g.min(days.grid_price.len())];
+        match &self.mpc {
+            Some(m) => {
+                let end = self.ends.at(at).min(days.grid_day_ahead.len());
+                m.forecast_from(known, &days.grid_day_ahead[..end], wall_clock_slot(at))
+            }
+            None => {
+                let last = known.iter().rev().find(|p| !p.is_nan()).copied();
+                vec![last.unwrap_or(0.0); self.horizon]
+            }
+        }
     }
 }
 

@@ -31,6 +31,9 @@ pub enum PolicySpec {
     /// forecaster's expected prices (fitted on the training days; under a cap, the cycle price
     /// too).
     Plan,
+    /// The same plan over the rolling MPC's forecast (refit every day on the last N days) instead
+    /// of the forecaster's (`plan-mpc-rolling:N`; `plan-mpc-rolling`: 28 days).
+    PlanMpcRolling(u32),
     /// Never moves.
     Idle,
     /// Perfect foresight, replayed in the simulator.
@@ -44,13 +47,14 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 8] = [
+    pub const BASELINES: [PolicySpec; 9] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
         PolicySpec::MpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::Smpc(0),
         PolicySpec::Plan,
+        PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::Idle,
         PolicySpec::Oracle,
     ];
@@ -110,6 +114,8 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::Smpc(0) => f.write_str("smpc"),
             PolicySpec::Smpc(seed) => write!(f, "smpc:{seed}"),
             PolicySpec::Plan => f.write_str("plan"),
+            PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS) => f.write_str("plan-mpc-rolling"),
+            PolicySpec::PlanMpcRolling(days) => write!(f, "plan-mpc-rolling:{days}"),
             PolicySpec::Idle => f.write_str("idle"),
             PolicySpec::Oracle => f.write_str("oracle"),
             PolicySpec::Run(dir) => write!(f, "run:{}", dir.display()),
@@ -128,14 +134,22 @@ impl std::str::FromStr for PolicySpec {
                 .map(PolicySpec::Smpc)
                 .map_err(|_| format!("policy `{s}`: expected smpc:SEED with a whole number seed"));
         }
-        if let Some(days) = s.strip_prefix("mpc-rolling:") {
-            let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
-            return match days.parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(PolicySpec::MpcRolling(n)),
-                _ => Err(format!(
-                    "policy `{s}`: expected mpc-rolling:DAYS with DAYS a whole number from 1 to {max}"
-                )),
-            };
+        for (prefix, make) in [
+            (
+                "mpc-rolling",
+                PolicySpec::MpcRolling as fn(u32) -> PolicySpec,
+            ),
+            ("plan-mpc-rolling", PolicySpec::PlanMpcRolling),
+        ] {
+            if let Some(days) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+                let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
+                return match days.parse::<u32>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(make(n)),
+                    _ => Err(format!(
+                        "policy `{s}`: expected {prefix}:DAYS with DAYS a whole number from 1 to {max}"
+                    )),
+                };
+            }
         }
         for (prefix, make) in [
             ("run", PolicySpec::Run as fn(PathBuf) -> PolicySpec),
@@ -155,7 +169,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, idle, oracle, run:<dir> or run-plan:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, plan-mpc-rolling[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -224,7 +238,7 @@ pub fn make_policy(
                 ..imbarb_plan::SmpcConfig::default()
             },
         )?),
-        PolicySpec::Plan => Box::new(imbarb_plan::PlanPolicy::fit(
+        PolicySpec::Plan | PolicySpec::PlanMpcRolling(_) => Box::new(imbarb_plan::PlanPolicy::fit(
             &s.days,
             &s.features,
             &s.config,
@@ -235,6 +249,10 @@ pub fn make_policy(
             },
             &imbarb_plan::PlanColumns {
                 horizon,
+                rolling_mpc_days: match spec {
+                    PolicySpec::PlanMpcRolling(n) => Some(*n),
+                    _ => None,
+                },
                 ..imbarb_plan::PlanColumns::default()
             },
         )?),
@@ -381,6 +399,8 @@ mod tests {
             "plan",
             "mpc-rolling",
             "mpc-rolling:7",
+            "plan-mpc-rolling",
+            "plan-mpc-rolling:56",
         ] {
             let spec: PolicySpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

@@ -119,8 +119,10 @@ fn compare(
         Action::Continuous(x) => b.is_none() && x == f,
     };
     for t in &policy.taken {
-        // Two days of history cover every lag and rolling window the runs read.
-        let market = market.between(t.at - TimeDelta::days(2), t.at + TimeDelta::hours(2));
+        // The history the run asks for: every lag and rolling window it reads (two days), or
+        // the window its planner's rolling MPC refits on.
+        let back = TimeDelta::days(i64::from(decider.history_days()));
+        let market = market.between(t.at - back, t.at + TimeDelta::hours(2));
         let d = decider
             .decide(&market, t.state, Some(t.at))
             .unwrap_or_else(|e| panic!("{}: {e}", t.at));
@@ -210,15 +212,17 @@ fn a_forecast_run_decides_as_it_backtests() {
 
 /// The same with the planner's values over the forecast (`[forecast_features.plan]`): `decide`
 /// plans each quarter-hour over the forecast it rebuilds, as the backtest did; and a residual
-/// agent (actions counted from the plan's move) turns its choice into the same level in both.
+/// agent (actions counted from the plan's move) turns its choice into the same level in both;
+/// and a plan over the MPC refit daily on the last 7 days (`rolling_mpc_days`), which `decide`
+/// refits on the complete days of the history it is handed.
 /// (Whether an off cycle count moves such a small network is left to the tests above.)
 #[test]
 fn a_run_observing_the_planner_decides_as_it_backtests() {
-    for residual in [false, true] {
+    for (residual, rolling) in [(false, ""), (true, ""), (true, "rolling_mpc_days = 7\n")] {
         let overrides = format!(
             "{SHORT}[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
              [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\
-             [forecast_features.plan]\nhorizon = 4\nsoc_points = 5\nresidual = {residual}\n"
+             [forecast_features.plan]\nhorizon = 4\nsoc_points = 5\nresidual = {residual}\n{rolling}"
         );
         let (n, shifted, _, _) = compare("qrdqn.toml", &overrides, &["belgium"], 3);
         assert!(n >= 3 * 92, "residual {residual}: {n} decisions");

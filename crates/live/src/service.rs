@@ -182,10 +182,12 @@ impl LiveCore {
         self.granularity
     }
 
-    /// Days of market history each decision should be handed: the lags, and the shadows'
-    /// refit and drift windows.
+    /// Days of market history each decision should be handed: the lags, the shadows' refit
+    /// and drift windows, and what the run's own planner refits on.
     pub fn history_days(&self) -> u32 {
-        self.lifecycle.history_days()
+        self.lifecycle
+            .history_days()
+            .max(self.decider.history_days())
     }
 
     /// Shadows, guard and control, as `/v1/status` shows them.

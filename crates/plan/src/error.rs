@@ -15,6 +15,9 @@ pub enum PlanError {
     /// The network engine refused the shape.
     #[error("network: {0}")]
     Network(#[from] imbarb_nn::NnError),
+    /// The rolling MPC the plan reads could not be fitted.
+    #[error("rolling MPC: {0}")]
+    Mpc(#[from] imbarb_baselines::BaselineError),
     /// The LP solver failed.
     #[error("LP solver: {0}")]
     Solver(String),

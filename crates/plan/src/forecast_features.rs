@@ -134,8 +134,14 @@ impl ForecastFeatures {
         let levels = self.level_indices()?;
         let mut values =
             Vec::with_capacity(features.values.len() / features.width.max(1) * self.width());
-        forecaster.for_each_prediction(&inputs.values, |_, row| {
-            self.select(forecaster, &levels, battery, row, &mut values)
+        let rolled = match &self.plan {
+            Some(plan) => plan.rolling_prices(days, battery, &self.day_ahead_rule(forecaster))?,
+            None => None,
+        };
+        let h = self.plan.as_ref().map_or(0, |p| p.horizon);
+        forecaster.for_each_prediction(&inputs.values, |i, row| {
+            let planned = rolled.as_ref().map(|p| &p[i * h..(i + 1) * h]);
+            self.select(forecaster, &levels, battery, row, planned, &mut values)
         });
         let (mean, std) = self.scales(forecaster, battery);
         features.append_columns(names, &values, mean, std)?;
@@ -165,15 +171,37 @@ impl ForecastFeatures {
         );
         let mut out = vec![];
         forecaster.predict(&x, 1, &mut MlpCache::default(), &mut out);
+        let rolled = match &self.plan {
+            Some(plan) => {
+                plan.rolling_prices_at(days, battery, &self.day_ahead_rule(forecaster), date, g)?
+            }
+            None => None,
+        };
         let mut values = Vec::with_capacity(self.width());
         self.select(
             forecaster,
             &self.level_indices()?,
             battery,
             &out,
+            rolled.as_deref(),
             &mut values,
         );
         Ok(values)
+    }
+
+    /// When the day-ahead curve is public, as the forecaster reads it (the plan's rolling MPC
+    /// reads it by the same rule).
+    fn day_ahead_rule(&self, forecaster: &QuantileForecaster) -> imbarb_sim::DayAheadRule {
+        forecaster.observation.day_ahead_rule().unwrap_or_default()
+    }
+
+    /// Days of complete prices before a decision the columns read: the plan's rolling MPC
+    /// window (0 without one; the forecaster's lags are the run's own concern).
+    pub fn history_days(&self) -> u32 {
+        self.plan
+            .as_ref()
+            .and_then(|p| p.rolling_mpc_days)
+            .unwrap_or(0)
     }
 
     /// Refuses a forecaster made with other settings than these features name.
@@ -203,13 +231,15 @@ impl ForecastFeatures {
     }
 
     /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised,
-    /// then the planner's columns over the row's expected prices (the mean of its quantiles).
+    /// then the planner's columns over `planned` prices (the rolling MPC's forecast) or, without
+    /// them, the row's expected prices (the mean of its quantiles).
     fn select(
         &self,
         forecaster: &QuantileForecaster,
         levels: &[usize],
         battery: &BatteryConfig,
         row: &[f64],
+        planned: Option<&[f64]>,
         values: &mut Vec<f32>,
     ) {
         let k = forecaster.config.quantiles;
@@ -220,7 +250,10 @@ impl ForecastFeatures {
             }
         }
         if let Some(plan) = &self.plan {
-            let expected: Vec<f64> = forecaster.expected_prices(row).collect();
+            let expected: Vec<f64> = match planned {
+                Some(p) => p.to_vec(),
+                None => forecaster.expected_prices(row).collect(),
+            };
             let scale = PlanColumns::scale(battery, std);
             plan.push(&expected, battery, mean, scale, values);
         }

@@ -38,6 +38,10 @@ pub struct PlanColumns {
     /// cycles (the trainer's `cycle_budget_shadow_price_eur_per_mwh` is the natural value).
     /// Ignored without a cap, as the trainer's is.
     pub cycle_price_eur_per_mwh: f64,
+    /// Plan over the rolling MPC's forecast (`mpc-rolling`: persistence into a profile and
+    /// day-ahead blend refit every day on this many days before it) instead of the forecaster's
+    /// expected prices: a planner that follows the market week by week. None: the forecaster's.
+    pub rolling_mpc_days: Option<u32>,
 }
 
 impl Default for PlanColumns {
@@ -47,6 +51,7 @@ impl Default for PlanColumns {
             soc_points: 9,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         }
     }
 }
@@ -77,6 +82,14 @@ impl PlanColumns {
                 self.cycle_price_eur_per_mwh
             )));
         }
+        if let Some(n) = self.rolling_mpc_days {
+            let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
+            if !(1..=max).contains(&n) {
+                return Err(PlanError::Config(format!(
+                    "forecast_features.plan.rolling_mpc_days = {n}: expected 1 to {max} days"
+                )));
+            }
+        }
         // The names tell states apart by whole percents of capacity: 101 at most.
         if !(2..=101).contains(&self.soc_points) {
             return Err(PlanError::Config(format!(
@@ -85,6 +98,54 @@ impl PlanColumns {
             )));
         }
         Ok(())
+    }
+
+    /// The prices the plan plans over at every quarter-hour row of `days` (`horizon` each, rows in
+    /// day order as the forecaster's), when it reads the rolling MPC's forecast
+    /// (`rolling_mpc_days`; `rule`: when the day-ahead curve is public); `None` when it reads
+    /// the forecaster's expected prices.
+    pub fn rolling_prices(
+        &self,
+        days: &imbarb_sim::MarketDays,
+        battery: &BatteryConfig,
+        rule: &imbarb_sim::DayAheadRule,
+    ) -> Result<Option<Vec<f64>>, PlanError> {
+        let Some(n) = self.rolling_mpc_days else {
+            return Ok(None);
+        };
+        let prices = imbarb_baselines::mpc_rolling::rolling_forecasts(
+            days,
+            n,
+            self.horizon,
+            *battery,
+            rule,
+        )?;
+        Ok(Some(prices))
+    }
+
+    /// `rolling_prices` of the quarter-hour at grid index `g` of `date` alone (`days` holding
+    /// the complete days of the window before it).
+    pub fn rolling_prices_at(
+        &self,
+        days: &imbarb_sim::MarketDays,
+        battery: &BatteryConfig,
+        rule: &imbarb_sim::DayAheadRule,
+        date: chrono::NaiveDate,
+        g: usize,
+    ) -> Result<Option<Vec<f64>>, PlanError> {
+        let Some(n) = self.rolling_mpc_days else {
+            return Ok(None);
+        };
+        let prices = imbarb_baselines::mpc_rolling::rolling_forecast_at(
+            days,
+            n,
+            self.horizon,
+            *battery,
+            rule,
+            date,
+            g,
+        )?;
+        Ok(Some(prices))
     }
 
     /// Number of columns: a charge and a discharge value per state of charge.
@@ -430,6 +491,7 @@ mod tests {
             soc_points: 2,
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         };
         let cols = [1.0, -1.0, -1.0, 3.0];
         let (lo, hi) = (b.soc_min_mwh(), b.soc_max_mwh());
@@ -461,6 +523,7 @@ mod tests {
             soc_points: 101,
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         };
         let scale = PlanColumns::scale(&b, 50.0);
         let mut checked = 0;
@@ -502,6 +565,7 @@ mod tests {
             soc_points: 9,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.horizon = 17"), "{e}");
@@ -510,6 +574,7 @@ mod tests {
             soc_points: 1,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
@@ -518,6 +583,7 @@ mod tests {
             soc_points: 1_000_000_000,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         };
         let e = huge.check(16).unwrap_err().to_string();
         assert!(
@@ -534,6 +600,7 @@ mod tests {
             soc_points: 3,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         }
         .names(&b)
         .unwrap();
@@ -553,6 +620,7 @@ mod tests {
             soc_points: 21,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         }
         .names(&narrow)
         .unwrap_err()

@@ -47,11 +47,18 @@ impl PlanPolicy {
         plan.check(forecast.horizon)?;
         let forecaster = QuantileForecaster::fit(days, train, forecast)?;
         let inputs = forecaster.features_for(days)?;
-        let mut expected =
-            Vec::with_capacity(inputs.values.len() / inputs.width.max(1) * plan.horizon);
-        forecaster.for_each_prediction(&inputs.values, |_, row| {
-            expected.extend(forecaster.expected_prices(row).take(plan.horizon));
-        });
+        let rule = config.observation.day_ahead_rule().unwrap_or_default();
+        let expected = match plan.rolling_prices(days, &config.battery, &rule)? {
+            Some(prices) => prices,
+            None => {
+                let mut expected =
+                    Vec::with_capacity(inputs.values.len() / inputs.width.max(1) * plan.horizon);
+                forecaster.for_each_prediction(&inputs.values, |_, row| {
+                    expected.extend(forecaster.expected_prices(row).take(plan.horizon));
+                });
+                expected
+            }
+        };
         let mut policy = PlanPolicy {
             expected,
             day_row: inputs.day_row.clone(),
@@ -113,12 +120,16 @@ impl PlanPolicy {
 
 impl Policy for PlanPolicy {
     fn name(&self) -> String {
+        let over = match self.plan.rolling_mpc_days {
+            Some(n) => format!(", over the MPC refit daily on {n} days"),
+            None => String::new(),
+        };
         match self.battery.cycles_per_day {
             Some(_) => format!(
-                "plan(horizon {} QH, cycle price {})",
+                "plan(horizon {} QH, cycle price {}{over})",
                 self.plan.horizon, self.plan.cycle_price_eur_per_mwh
             ),
-            None => format!("plan(horizon {} QH)", self.plan.horizon),
+            None => format!("plan(horizon {} QH{over})", self.plan.horizon),
         }
     }
 

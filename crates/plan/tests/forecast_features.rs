@@ -32,6 +32,7 @@ fn spec() -> ForecastFeatures {
             soc_points: 3,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         }),
     }
 }
@@ -202,6 +203,23 @@ fn wrong_forecast_settings_are_refused_by_name() {
         soc_points: 3,
         residual: false,
         cycle_price_eur_per_mwh: 0.0,
+        rolling_mpc_days: None,
+    });
+    let e = s.check().unwrap_err().to_string();
+    assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
+    s.plan = Some(PlanColumns {
+        horizon: 4,
+        rolling_mpc_days: Some(0),
+        ..PlanColumns::default()
+    });
+    let e = s.check().unwrap_err().to_string();
+    assert!(
+        e.contains("forecast_features.plan.rolling_mpc_days = 0"),
+        "{e}"
+    );
+    s.plan = Some(PlanColumns {
+        horizon: 5,
+        ..PlanColumns::default()
     });
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
@@ -312,6 +330,127 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
             "qh {q} ignores tomorrow's published curve"
         );
     }
+}
+
+/// A plan over the MPC refit every day on the last 14 days (`rolling_mpc_days`), on the real
+/// post-MARI prices and 2024 day-ahead curve: its columns are the plan over that MPC's forecast
+/// (not the forecaster's), the same one decision at a time, unmoved by later prices, and
+/// unmoved by tomorrow's curve before its 12:45 publication (moved by it once the plan's hour
+/// reaches tomorrow).
+#[test]
+fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
+    let Some(dir) = imbarb_util::testdata::require_shared_data(
+        "a_plan_over_the_rolling_mpc_reads_only_what_was_published",
+    ) else {
+        return;
+    };
+    let sources: Vec<imbarb_market::source::DataSource> = [
+        "elia_be_imbalance_qh_2024-05_2024-12_postmari.csv",
+        "be_day_ahead_price_qh_2024.csv",
+    ]
+    .iter()
+    .map(|f| dir.join(f).to_str().unwrap().parse().unwrap())
+    .collect();
+    let data = imbarb_market::source::load_sources(&sources).unwrap();
+    let dates: Vec<NaiveDate> = Coverage::of(&data)
+        .complete_days
+        .into_iter()
+        .filter(|d| *d < d_("2024-07-20"))
+        .collect();
+    let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
+    let n = days.days.len();
+    let train: Vec<usize> = (0..n - 5).collect();
+    let mut rolling = spec();
+    rolling.plan = Some(PlanColumns {
+        horizon: 4,
+        soc_points: 3,
+        rolling_mpc_days: Some(14),
+        ..PlanColumns::default()
+    });
+    let fitted = rolling.fit(&days, &train).unwrap();
+    let (saved, base, with) = saved_and_columns(&rolling, &fitted, &days, &train);
+    let (_, _, over_forecaster) = saved_and_columns(&spec(), &fitted, &days, &train);
+    let plan_at = base.width + 6;
+    let day = n - 3;
+    let date = days.days[day].date;
+    let b = battery();
+    let scale = PlanColumns::scale(&b, saved.price_scale.1);
+    let rule = saved.observation.day_ahead_rule().unwrap();
+    let mut differs = 0;
+    for q in 0..days.days[day].n_qh() {
+        let row = with.row(day, q);
+        // The quantile columns are the forecaster's either way.
+        assert_eq!(row[..plan_at], over_forecaster.row(day, q)[..plan_at]);
+        assert_eq!(
+            one_decision(&rolling, &saved, &days, day, q),
+            row[base.width..],
+            "qh {q}"
+        );
+        let g = days.days[day].grid_offset + q;
+        let prices =
+            imbarb_baselines::mpc_rolling::rolling_forecast_at(&days, 14, 4, b, &rule, date, g)
+                .unwrap();
+        let want = imbarb_plan::plan_columns::advantages(
+            &prices,
+            &b,
+            saved.price_scale.0,
+            &[0.0, 1.0, 2.0],
+        );
+        for (got, w) in row[plan_at..].iter().zip(&want) {
+            assert!(
+                (f64::from(*got) - w / scale).abs() < 1e-5,
+                "qh {q}: {got} vs {w}"
+            );
+        }
+        differs += usize::from(row[plan_at..] != over_forecaster.row(day, q)[plan_at..]);
+    }
+    assert!(
+        differs > 48,
+        "the rolling plan equals the forecaster's on {differs} of 96 QH"
+    );
+
+    // Later prices garbled from 12:30: nothing up to then moves, something after does.
+    let cut_qh = 50;
+    let cut = days.qh_start(days.days[day].grid_offset + cut_qh);
+    let mut garbled = data.clone();
+    for r in &mut garbled.qh {
+        if r.start_utc + TimeDelta::minutes(15) > cut {
+            r.price = QhPrice::Single(5_000.0 - r.price.reference_eur_per_mwh());
+        }
+    }
+    let days_b = MarketDays::new(&garbled, &dates, Granularity::Qh, 0).unwrap();
+    let mut with_b = base.clone();
+    rolling.append(&saved, &days_b, &b, &mut with_b).unwrap();
+    for q in 0..=cut_qh {
+        assert_eq!(
+            with.row(day, q),
+            with_b.row(day, q),
+            "qh {q} read a later price"
+        );
+    }
+    assert!((cut_qh + 1..96).any(|q| with.row(day, q)[plan_at..] != with_b.row(day, q)[plan_at..]));
+
+    // Tomorrow's curve 300 EUR/MWh dearer: the plan (an hour ahead) reads it only in the last
+    // hour of the day, and never before its publication.
+    let next_start = days.qh_start(days.days[day + 1].grid_offset);
+    let mut dearer = data.clone();
+    for r in &mut dearer.day_ahead {
+        if r.start_utc >= next_start && r.start_utc < next_start + TimeDelta::days(1) {
+            r.eur_per_mwh += 300.0;
+        }
+    }
+    let days_c = MarketDays::new(&dearer, &dates, Granularity::Qh, 0).unwrap();
+    let mut with_c = base.clone();
+    rolling.append(&saved, &days_c, &b, &mut with_c).unwrap();
+    let nq = days.days[day].n_qh();
+    for q in 0..nq - 4 {
+        assert_eq!(
+            with.row(day, q)[plan_at..],
+            with_c.row(day, q)[plan_at..],
+            "qh {q}"
+        );
+    }
+    assert!((nq - 4..nq).any(|q| with.row(day, q)[plan_at..] != with_c.row(day, q)[plan_at..]));
 }
 
 fn d_(s: &str) -> NaiveDate {
