@@ -24,4 +24,5 @@ for cap in none 1.1; do
   "$BIN" backtest --data "$PRE" "$POST" "$DA" --split walk-forward:2024-07-01:14 --actions discrete:3 "${capflag[@]}" --policy mpc,mpc-rolling,oracle --json > "$OUT/postmari-test-cap-$cap.json"
   "$BIN" backtest --data "$PRE" "$POST" "$DA" --split walk-forward:2024-07-01:14 --days validation --actions discrete:3 "${capflag[@]}" --policy mpc,mpc-rolling:14,mpc-rolling,mpc-rolling:56 --json > "$OUT/postmari-validation-cap-$cap.json"
 done
+python3 experiments/mpc-rolling/summarize.py "$OUT" > experiments/mpc-rolling/results.md
 echo "done: $OUT"
