@@ -14,6 +14,8 @@ OUT=$1
 SEED=$2
 VARIANTS=${3:-stale retrain guard}
 BIN=${IMBARB:-target/release/imbarb}
+# The model deployed at the start (experiments/lifecycle-rolling-plan sets its own).
+MODEL_CONFIG=${MODEL_CONFIG:-experiments/lifecycle/qrdqn-stale.toml}
 PRE=../shared/data/elia_be_imbalance_qh_2022-07_2023-08_combined.csv
 POST=../shared/data/elia_be_imbalance_qh_2024-05_2024-12_postmari.csv
 DA=../shared/data/be_day_ahead_price_qh_2024.csv
@@ -22,7 +24,7 @@ mkdir -p "$D"
 MODEL=$D/model
 # A finished model is kept (train would resume an unfinished one).
 if ! grep -q '"status": "finished"' "$MODEL/manifest.json" 2>/dev/null; then
-  "$BIN" train --config experiments/lifecycle/qrdqn-stale.toml --seed "$SEED" --out "$MODEL" --quiet
+  "$BIN" train --config "$MODEL_CONFIG" --seed "$SEED" --out "$MODEL" --quiet
 fi
 months=(2024-07 2024-08 2024-09 2024-10 2024-11 2024-12)
 month_end() { date -d "$1-01 +1 month -1 day" +%F; }

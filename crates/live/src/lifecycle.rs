@@ -275,7 +275,7 @@ impl Lifecycle {
             .map(|d| d.result)
             .collect();
         // The day in progress continues where the books were left; after a closed day, each
-        // simulated battery starts the next one where it ended (not at the real battery's SoC).
+        // simulated battery starts the next one where it ended (not at the first-day SoC).
         if let Some(b) = journal.latest::<BooksEvent>(EventKind::Books)? {
             self.restore_books(b, journal)?;
         }

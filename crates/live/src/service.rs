@@ -148,6 +148,11 @@ impl LiveCore {
         if let Some(t) = recovered.telemetry {
             core.last_telemetry = Some(t.at);
             core.apply_telemetry(&t);
+            // A set-point decided after the last measurement moved the battery since: its SoC is
+            // the one that set-point left (the measurement predates it).
+            if let Some(d) = recovered.last_decision.as_ref().filter(|d| d.at >= t.at) {
+                core.state.soc_mwh = d.soc_after_mwh;
+            }
         }
         Ok(core)
     }

@@ -502,9 +502,11 @@ fn a_restart_mid_day_continues_the_days_books() {
 }
 
 /// Replays run one after the other (as month by month through `imbarb live --replay`, each
-/// closing its last day): every book, the shadows' and the model's own, starts the next day on
-/// the SoC its simulated battery ended the last one with, so the days booked equal those of one
-/// replay never stopped. (They used to restart on the real battery's SoC.)
+/// closing its last day, the next one reopening the journal): the battery resumes where the
+/// last set-point left it, without a SoC mismatch for the safety layer, and every book, the
+/// shadows' and the model's own, starts the next day on the SoC its simulated battery ended the
+/// last one with, so the days booked equal those of one replay never stopped. (The battery
+/// used to resume at the measurement before the last set-point, and the books at the first-day SoC.)
 #[test]
 fn replays_one_after_the_other_book_what_one_replay_books() {
     let dir = tempfile::tempdir().unwrap();
@@ -524,15 +526,22 @@ fn replays_one_after_the_other_book_what_one_replay_books() {
     replay_days(&mut whole, &market, &days("2023-03-01", 4), &config, None);
     let mut core = open("parts.sqlite");
     replay_days(&mut core, &market, &days("2023-03-01", 2), &config, None);
-    let soc = core.state().soc_mwh;
     drop(core);
+    // Reopened, the service knows the SoC the last set-point left (`imbarb live --replay`
+    // resumes from it), not the measurement taken before that set-point.
     let mut core = open("parts.sqlite");
-    replay_days(
+    let soc = core.state().soc_mwh;
+    let replayed = replay_days(
         &mut core,
         &market,
         &days("2023-03-03", 2),
         &config,
         Some(soc),
+    );
+    assert!(
+        replayed.iter().all(|r| r.decision.fallback.is_none()),
+        "{:?}",
+        replayed.iter().find_map(|r| r.decision.fallback.clone())
     );
     let days_of = |c: &LiveCore| -> Vec<DayEvent> { c.journal().all(EventKind::Day).unwrap() };
     let (a, p) = (days_of(&whole), days_of(&core));
@@ -550,4 +559,29 @@ fn replays_one_after_the_other_book_what_one_replay_books() {
         }
     }
     assert_eq!(compared, 8);
+
+    // Stopped right after a set-point that moved the battery: reopened, the service starts from
+    // the SoC that set-point left, not from the measurement sent before it.
+    let b = config.env.battery;
+    let mut r = imbarb_live::replay::Replay::new(
+        &market,
+        &days("2023-03-10", 1),
+        b,
+        config.env.granularity,
+        b.first_soc_mwh(),
+    );
+    let mut core = open("moved.sqlite");
+    let last = loop {
+        let step = r
+            .step(&mut core, &market)
+            .unwrap()
+            .expect("a day with a move");
+        if step.decision.power_mw != 0.0 {
+            break step.decision;
+        }
+    };
+    drop(core);
+    let core = open("moved.sqlite");
+    assert_eq!(core.state().soc_mwh, last.soc_after_mwh);
+    assert_eq!(core.state().expected_soc_mwh, last.soc_after_mwh);
 }
