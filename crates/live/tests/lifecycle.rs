@@ -429,7 +429,8 @@ fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
 }
 
 /// A service restarted in the middle of days continues the day's books from the journal: the
-/// days it closes and the guard's switches equal those of a run never stopped.
+/// days it closes and the guard's switches equal those of a run never stopped; and so do
+/// replays run one after the other, each reopening the journal a day after the last closed.
 #[test]
 fn a_restart_mid_day_continues_the_days_books() {
     let dir = tempfile::tempdir().unwrap();
@@ -499,37 +500,20 @@ fn a_restart_mid_day_continues_the_days_books() {
         core.journal().all(EventKind::Books).unwrap();
     assert_eq!(books.len(), 96);
     assert!(books.iter().all(|b| b.day == replayed_days[3]));
-}
 
-/// Replays run one after the other (as month by month through `imbarb live --replay`, each
-/// closing its last day, the next one reopening the journal): the battery resumes where the
-/// last set-point left it, without a SoC mismatch for the safety layer, and every book, the
-/// shadows' and the model's own, starts the next day on the SoC its simulated battery ended the
-/// last one with, so the days booked equal those of one replay never stopped. (The battery
-/// used to resume at the measurement before the last set-point, and the books at the first-day SoC.)
-#[test]
-fn replays_one_after_the_other_book_what_one_replay_books() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    let config = train_on(&run);
-    let market = load_sources(&[DataSource::Belgium]).unwrap();
-    let open = |journal: &str| {
-        LiveCore::open_with(
-            &run,
-            &dir.path().join(journal),
-            SafetyConfig::default(),
-            lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], 2),
-        )
-        .unwrap()
-    };
-    let mut whole = open("whole.sqlite");
-    replay_days(&mut whole, &market, &days("2023-03-01", 4), &config, None);
-    let mut core = open("parts.sqlite");
+    // Replays run one after the other (as month by month through `imbarb live --replay`, each
+    // closing its last day, the next one reopening the journal): the battery resumes where the
+    // last set-point left it, without a SoC mismatch for the safety layer, and every book, the
+    // shadows' and the model's own, starts the next day on the SoC its simulated battery ended
+    // the last one with, so the days booked equal those of one replay never stopped. (The
+    // battery used to resume at the measurement before the last set-point, and the books at the
+    // first-day SoC.)
+    let mut core = open("resumed.sqlite");
     replay_days(&mut core, &market, &days("2023-03-01", 2), &config, None);
     drop(core);
     // Reopened, the service knows the SoC the last set-point left (`imbarb live --replay`
     // resumes from it), not the measurement taken before that set-point.
-    let mut core = open("parts.sqlite");
+    let mut core = open("resumed.sqlite");
     let soc = core.state().soc_mwh;
     let replayed = replay_days(
         &mut core,
@@ -543,7 +527,6 @@ fn replays_one_after_the_other_book_what_one_replay_books() {
         "{:?}",
         replayed.iter().find_map(|r| r.decision.fallback.clone())
     );
-    let days_of = |c: &LiveCore| -> Vec<DayEvent> { c.journal().all(EventKind::Day).unwrap() };
     let (a, p) = (days_of(&whole), days_of(&core));
     assert_eq!((a.len(), p.len()), (4, 4));
     let mut compared = 0;
@@ -562,7 +545,6 @@ fn replays_one_after_the_other_book_what_one_replay_books() {
 
     // Stopped right after a set-point that moved the battery: reopened, the service starts from
     // the SoC that set-point left, not from the measurement sent before it.
-    let b = config.env.battery;
     let mut r = imbarb_live::replay::Replay::new(
         &market,
         &days("2023-03-10", 1),

@@ -233,27 +233,13 @@ fn wrong_forecast_settings_are_refused_by_name() {
 /// tomorrow moves no column before its 12:45 publication and every column after it.
 #[test]
 fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
-    let Some(dir) = imbarb_util::testdata::require_shared_data(
+    let Some((data, dates, days, train)) = post_mari_before(
         "the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one",
+        "2024-08-01",
     ) else {
         return;
     };
-    let sources: Vec<imbarb_market::source::DataSource> = [
-        "elia_be_imbalance_qh_2024-05_2024-12_postmari.csv",
-        "be_day_ahead_price_qh_2024.csv",
-    ]
-    .iter()
-    .map(|f| dir.join(f).to_str().unwrap().parse().unwrap())
-    .collect();
-    let data = imbarb_market::source::load_sources(&sources).unwrap();
-    let dates: Vec<NaiveDate> = Coverage::of(&data)
-        .complete_days
-        .into_iter()
-        .filter(|d| *d < d_("2024-08-01"))
-        .collect();
-    let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
     let n = days.days.len();
-    let train: Vec<usize> = (0..n - 5).collect();
     let mut spec = spec();
     spec.forecaster.horizon = 64;
     let without = ForecastConfig {
@@ -339,27 +325,13 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
 /// reaches tomorrow).
 #[test]
 fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
-    let Some(dir) = imbarb_util::testdata::require_shared_data(
+    let Some((data, dates, days, train)) = post_mari_before(
         "a_plan_over_the_rolling_mpc_reads_only_what_was_published",
+        "2024-07-20",
     ) else {
         return;
     };
-    let sources: Vec<imbarb_market::source::DataSource> = [
-        "elia_be_imbalance_qh_2024-05_2024-12_postmari.csv",
-        "be_day_ahead_price_qh_2024.csv",
-    ]
-    .iter()
-    .map(|f| dir.join(f).to_str().unwrap().parse().unwrap())
-    .collect();
-    let data = imbarb_market::source::load_sources(&sources).unwrap();
-    let dates: Vec<NaiveDate> = Coverage::of(&data)
-        .complete_days
-        .into_iter()
-        .filter(|d| *d < d_("2024-07-20"))
-        .collect();
-    let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
     let n = days.days.len();
-    let train: Vec<usize> = (0..n - 5).collect();
     let mut rolling = spec();
     rolling.plan = Some(PlanColumns {
         horizon: 4,
@@ -451,6 +423,38 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
         );
     }
     assert!((nq - 4..nq).any(|q| with.row(day, q)[plan_at..] != with_c.row(day, q)[plan_at..]));
+}
+
+/// The real post-MARI prices with the 2024 day-ahead curve, their complete days before `end`
+/// arranged for quarter-hours, and all but the last 5 of them as training days (`None`, the test
+/// skipped, without the shared data).
+#[allow(clippy::type_complexity)]
+fn post_mari_before(
+    test: &str,
+    end: &str,
+) -> Option<(
+    imbarb_market::MarketData,
+    Vec<NaiveDate>,
+    MarketDays,
+    Vec<usize>,
+)> {
+    let dir = imbarb_util::testdata::require_shared_data(test)?;
+    let sources: Vec<imbarb_market::source::DataSource> = [
+        "elia_be_imbalance_qh_2024-05_2024-12_postmari.csv",
+        "be_day_ahead_price_qh_2024.csv",
+    ]
+    .iter()
+    .map(|f| dir.join(f).to_str().unwrap().parse().unwrap())
+    .collect();
+    let data = imbarb_market::source::load_sources(&sources).unwrap();
+    let dates: Vec<NaiveDate> = Coverage::of(&data)
+        .complete_days
+        .into_iter()
+        .filter(|d| *d < d_(end))
+        .collect();
+    let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
+    let train: Vec<usize> = (0..days.days.len() - 5).collect();
+    Some((data, dates, days, train))
 }
 
 fn d_(s: &str) -> NaiveDate {
