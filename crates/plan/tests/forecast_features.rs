@@ -57,6 +57,32 @@ fn saved_and_columns(
     (saved, base, with)
 }
 
+/// `base` with `spec`'s columns appended over `data` whose prices after quarter-hour `cut_qh` of
+/// day `day` (of `dates`) are garbled: a causal column up to the cut cannot tell.
+fn garbled_after(
+    spec: &ForecastFeatures,
+    saved: &QuantileForecaster,
+    data: &imbarb_market::MarketData,
+    dates: &[NaiveDate],
+    base: &MarketFeatures,
+    day: usize,
+    cut_qh: usize,
+) -> MarketFeatures {
+    let days = MarketDays::new(data, dates, Granularity::Qh, 0).unwrap();
+    let cut = days.qh_start(days.days[day].grid_offset + cut_qh);
+    let mut garbled = data.clone();
+    for r in &mut garbled.qh {
+        if r.start_utc + TimeDelta::minutes(15) > cut {
+            r.price = QhPrice::Single(5_000.0 - r.price.reference_eur_per_mwh());
+        }
+    }
+    let days_b = MarketDays::new(&garbled, dates, Granularity::Qh, 0).unwrap();
+    let mut with_b = base.clone();
+    spec.append(saved, &days_b, &battery(), &mut with_b)
+        .unwrap();
+    with_b
+}
+
 /// The forecast columns `decision` gives quarter-hour `q` of day `day`, one decision at a time.
 fn one_decision(
     spec: &ForecastFeatures,
@@ -161,17 +187,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
 
     // Later prices garbled: every column up to the cut is the same, and after it some change.
     let cut_qh = 50;
-    let cut = days.qh_start(days.days[day].grid_offset + cut_qh);
-    let mut garbled = data.clone();
-    for r in &mut garbled.qh {
-        if r.start_utc + TimeDelta::minutes(15) > cut {
-            r.price = QhPrice::Single(5_000.0 - r.price.reference_eur_per_mwh());
-        }
-    }
-    let days_b = MarketDays::new(&garbled, &dates, Granularity::Qh, 0).unwrap();
-    let mut with_b = base.clone();
-    spec.append(&saved, &days_b, &battery(), &mut with_b)
-        .unwrap();
+    let with_b = garbled_after(&spec, &saved, &data, &dates, &base, day, cut_qh);
     for q in 0..=cut_qh {
         assert_eq!(
             with.row(day, q),
@@ -383,16 +399,7 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
 
     // Later prices garbled from 12:30: nothing up to then moves, something after does.
     let cut_qh = 50;
-    let cut = days.qh_start(days.days[day].grid_offset + cut_qh);
-    let mut garbled = data.clone();
-    for r in &mut garbled.qh {
-        if r.start_utc + TimeDelta::minutes(15) > cut {
-            r.price = QhPrice::Single(5_000.0 - r.price.reference_eur_per_mwh());
-        }
-    }
-    let days_b = MarketDays::new(&garbled, &dates, Granularity::Qh, 0).unwrap();
-    let mut with_b = base.clone();
-    rolling.append(&saved, &days_b, &b, &mut with_b).unwrap();
+    let with_b = garbled_after(&rolling, &saved, &data, &dates, &base, day, cut_qh);
     for q in 0..=cut_qh {
         assert_eq!(
             with.row(day, q),
