@@ -341,6 +341,7 @@ pub(crate) mod tests {
             soc_points: 2,
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
+            rolling_mpc_days: None,
         }
     }
 

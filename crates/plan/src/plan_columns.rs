@@ -429,6 +429,7 @@ mod tests {
             soc_points: 2,
             residual: false,
             cycle_price_eur_per_mwh: 50.0,
+            rolling_mpc_days: None,
         };
         let expected = [100.0];
         for cap in [None, Some(1.1)] {
