@@ -76,7 +76,7 @@ impl RollingMpc {
 /// of every quarter-hour of every day of `days`, row by row in day order: from the final prices
 /// before it, the day-ahead curve as `rule` has published it by then, and the MPC fitted on the
 /// `window_days` before the day. A day with no day in its window (the data's first) forecasts
-/// the last known price throughout. What a planner plans over when it follows the market as
+/// the last known price throughout (0 before the data's first price). What a planner plans over when it follows the market as
 /// the rolling MPC does.
 pub fn rolling_forecasts(
     days: &MarketDays,
@@ -98,7 +98,8 @@ pub fn rolling_forecasts(
 
 /// The rolling MPC's forecast at grid quarter-hour `g` of `date` alone: what `rolling_forecasts`
 /// gives that quarter-hour (a deployed run's view, one decision at a time; `days` must hold
-/// the complete days of the window before `date`).
+/// the complete days of the window before `date`). An error when it holds none: a deployed run
+/// is handed its history, and deciding on the first-day fallback would not be what it learnt.
 pub fn rolling_forecast_at(
     days: &MarketDays,
     window_days: u32,
@@ -108,7 +109,11 @@ pub fn rolling_forecast_at(
     date: NaiveDate,
     g: usize,
 ) -> Result<Vec<f64>, BaselineError> {
-    Ok(DayForecaster::fit(days, date, window_days, horizon, battery, rule)?.at(days, g))
+    let forecaster = DayForecaster::fit(days, date, window_days, horizon, battery, rule)?;
+    if forecaster.mpc.is_none() {
+        return Err(BaselineError::EmptyWindow { date, window_days });
+    }
+    Ok(forecaster.at(days, g))
 }
 
 /// One day's rolling forecaster: the MPC fitted on the window before it (none on the data's

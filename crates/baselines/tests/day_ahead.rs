@@ -159,4 +159,30 @@ fn rolling_mpc_refuses_a_day_without_a_window() {
     assert!(err.to_string().contains("2024-06-03"), "{err}");
     let err = RollingMpc::fit(&days, &[1], 0, b, space, 16).unwrap_err();
     assert!(err.to_string().contains("window 0 days"), "{err}");
+    // The forecasts a planner reads: for a whole setup the first day falls back on the last
+    // known price; one decision at a time it is refused; later days agree both ways.
+    let rule = imbarb_sim::DayAheadRule::default();
+    let all = imbarb_baselines::mpc_rolling::rolling_forecasts(&days, 7, 4, b, &rule).unwrap();
+    assert_eq!(all.len(), 3 * 96 * 4);
+    let g0 = days.days[0].grid_offset;
+    assert_eq!(&all[10 * 4..11 * 4], &[days.grid_price[g0 + 9]; 4]);
+    let at = |d: usize, q: usize| {
+        let g = days.days[d].grid_offset + q;
+        imbarb_baselines::mpc_rolling::rolling_forecast_at(
+            &days,
+            7,
+            4,
+            b,
+            &rule,
+            days.days[d].date,
+            g,
+        )
+    };
+    assert!(matches!(at(0, 10), Err(BaselineError::EmptyWindow { .. })));
+    for (d, q) in [(1, 0), (1, 50), (2, 95)] {
+        assert_eq!(
+            at(d, q).unwrap(),
+            all[(d * 96 + q) * 4..(d * 96 + q + 1) * 4]
+        );
+    }
 }

@@ -16,7 +16,7 @@ pub enum PlanError {
     #[error("network: {0}")]
     Network(#[from] imbarb_nn::NnError),
     /// The rolling MPC the plan reads could not be fitted.
-    #[error("rolling MPC: {0}")]
+    #[error("the plan's MPC: {0}")]
     Mpc(#[from] imbarb_baselines::BaselineError),
     /// The LP solver failed.
     #[error("LP solver: {0}")]
