@@ -139,6 +139,15 @@ impl ForecastFeatures {
             None => None,
         };
         let h = self.plan.as_ref().map_or(0, |p| p.horizon);
+        let rows = inputs.values.len() / inputs.width.max(1);
+        if let Some(p) = &rolled {
+            if p.len() != rows * h {
+                return Err(PlanError::Config(format!(
+                    "forecast_features.plan.rolling_mpc_days: {} planned prices for {rows} quarter-hours of {h}",
+                    p.len()
+                )));
+            }
+        }
         forecaster.for_each_prediction(&inputs.values, |i, row| {
             let planned = rolled.as_ref().map(|p| &p[i * h..(i + 1) * h]);
             self.select(forecaster, &levels, battery, row, planned, &mut values)

@@ -47,7 +47,8 @@ impl PlanPolicy {
         plan.check(forecast.horizon)?;
         let forecaster = QuantileForecaster::fit(days, train, forecast)?;
         let inputs = forecaster.features_for(days)?;
-        let rule = config.observation.day_ahead_rule().unwrap_or_default();
+        // The day-ahead curve is public as the forecaster reads it (as for the agents' columns).
+        let rule = forecaster.observation.day_ahead_rule().unwrap_or_default();
         let expected = match plan.rolling_prices(days, &config.battery, &rule)? {
             Some(prices) => prices,
             None => {
