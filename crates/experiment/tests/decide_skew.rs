@@ -6,50 +6,17 @@
 //! per-minute running estimates. And the comparison can fail: a lag shifted by one quarter-hour
 //! or a cycle count off by one step changes decisions.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use imbarb_agents::decide::{BatteryState, Decider};
 use imbarb_agents::{train, RunPolicy, TrainConfig, TrainOptions};
 use imbarb_experiment::{build_setup, DaySet};
 use imbarb_market::source::{load_sources, DataSource};
 use imbarb_market::SplitSpec;
-use imbarb_sim::{rollout, Action, Decision, Policy};
+use imbarb_sim::{rollout, Action};
 use std::path::Path;
 
-/// One decision of the backtest: when, the battery then, and what the run did.
-#[derive(Debug, Clone, Copy)]
-struct Taken {
-    at: DateTime<Utc>,
-    state: BatteryState,
-    action: Action,
-}
-
-/// A run's policy that records every decision it takes.
-struct Recording<'a> {
-    inner: RunPolicy,
-    days: &'a imbarb_sim::MarketDays,
-    taken: Vec<Taken>,
-}
-
-impl Policy for Recording<'_> {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn act(&mut self, d: &Decision) -> Action {
-        let action = self.inner.act(d);
-        let day = &self.days.days[d.day_index];
-        let at = self.days.qh_start(day.grid_offset + d.qh) + TimeDelta::minutes(d.minute as i64);
-        self.taken.push(Taken {
-            at,
-            state: BatteryState {
-                soc_mwh: d.soc_mwh,
-                cycles_used: d.cycles_used,
-            },
-            action,
-        });
-        action
-    }
-}
+mod common;
+use common::Recording;
 
 /// Trains `config_file` (with `overrides`, TOML) briefly on `data`, then compares every
 /// decision of a backtest over up to `n_days` consecutive test days with `decide`. Returns
@@ -91,11 +58,10 @@ fn compare(
     let runs = test.days.consecutive_runs(&test.eval);
     let longest = runs.iter().max_by_key(|r| r.len()).unwrap();
     let chosen = &longest[..longest.len().min(n_days)];
-    let mut policy = Recording {
-        inner: RunPolicy::load(&run, &test.days, &test.train, &test.config).unwrap(),
-        days: &test.days,
-        taken: vec![],
-    };
+    let mut policy = Recording::new(
+        Box::new(RunPolicy::load(&run, &test.days, &test.train, &test.config).unwrap()),
+        &test.days,
+    );
     rollout(
         &test.days,
         &test.features,

@@ -15,31 +15,8 @@ use imbarb_plan::{ForecastConfig, PlanColumns, PlanPolicy};
 use imbarb_sim::{rollout, Action, Decision, Policy};
 use std::path::Path;
 
-/// A policy that records each decision's date, grid index, state of charge, mask and action.
-struct Recording<'a> {
-    inner: Box<dyn Policy>,
-    days: &'a imbarb_sim::MarketDays,
-    taken: Vec<(chrono::NaiveDate, usize, f64, Vec<bool>, Action)>,
-}
-
-impl Policy for Recording<'_> {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn act(&mut self, d: &Decision) -> Action {
-        let action = self.inner.act(d);
-        let day = &self.days.days[d.day_index];
-        self.taken.push((
-            day.date,
-            day.grid_offset + d.qh,
-            d.soc_mwh,
-            d.mask.to_vec(),
-            action,
-        ));
-        action
-    }
-}
+mod common;
+use common::Recording;
 
 /// The embedded prices on the paper split, evaluated on `days`.
 fn paper_setup(env: imbarb_sim::EnvConfig, days: DaySet) -> Setup {
@@ -140,11 +117,10 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
         assert!(best.eur_per_day > plan_validation);
     }
     let chosen = &test.eval[..5];
-    let mut policy = Recording {
-        inner: make_policy(&PolicySpec::RunPlan(run.clone()), &test, &oracle, 16).unwrap(),
-        days: &test.days,
-        taken: vec![],
-    };
+    let mut policy = Recording::new(
+        make_policy(&PolicySpec::RunPlan(run.clone()), &test, &oracle, 16).unwrap(),
+        &test.days,
+    );
     assert!(policy.name().contains("plan:run"), "{}", policy.name());
     let mut profit = 0.0;
     rollout(
@@ -163,7 +139,8 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
     let b = &config.env.battery;
     let mut by_level = [0usize; 3];
     let mut fallbacks = 0;
-    for (date, g, soc, mask, action) in &policy.taken {
+    for t in &policy.taken {
+        let (date, g, soc, mask, action) = (&t.date, &t.g, &t.state.soc_mwh, &t.mask, &t.action);
         let columns = spec
             .decision(&forecaster, &test.days, b, *date, *g)
             .unwrap();
