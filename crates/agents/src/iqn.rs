@@ -215,9 +215,11 @@ impl Iqn {
         let d = *hidden.last().expect("checked: hidden is not empty");
         let mut trunk_config = MlpConfig::relu(obs_width, &hidden[..hidden.len() - 1], d);
         trunk_config.layer_norm = config.network.layer_norm;
+        trunk_config.init = config.network.init;
         let mut head_config =
             MlpConfig::relu(d, &config.network.iqn_head_hidden, config.n_actions());
         head_config.layer_norm = config.network.layer_norm;
+        head_config.init = config.network.init;
         let online = Parts {
             trunk: Mlp::new(trunk_config, config.seed)?,
             embedding: CosineEmbedding::new(

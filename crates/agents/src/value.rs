@@ -256,6 +256,7 @@ impl QNet {
     ) -> imbarb_nn::Result<QNet> {
         let mut mc = imbarb_nn::MlpConfig::relu(input, &config.network.hidden, output);
         mc.layer_norm = config.network.layer_norm;
+        mc.init = config.network.init;
         let online = Mlp::new(mc, seed)?;
         let n = online.num_params();
         Ok(QNet {
@@ -362,6 +363,27 @@ pub fn check_same_shape(loaded: &Mlp, expected: &Mlp, name: &str) -> imbarb_nn::
 mod tests {
     use super::*;
     use imbarb_risk::Distortion;
+
+    /// `[network] init` reaches the value network: PyTorch's default draws every bias within
+    /// 1 / sqrt(fan_in) of 0 (the first layer's fan-in is the observation width), He leaves them at 0.
+    #[test]
+    fn the_configured_initialisation_reaches_the_network() {
+        let (input, output) = (12, 3);
+        let net = |text: &str| {
+            let config = TrainConfig::from_toml(text, "init.toml").expect("valid config");
+            QNet::new(&config, input, output, 5).expect("network")
+        };
+        let torch = net("[network]\nhidden = [16]\ninit = \"torch\"\n");
+        let he = net("[network]\nhidden = [16]\n");
+        // Layout: first layer weights (input x 16), then its 16 biases.
+        let first_biases = |q: &QNet| q.online.params()[input * 16..input * 16 + 16].to_vec();
+        let bound = 1.0 / (input as f32).sqrt();
+        assert!(first_biases(&torch).iter().all(|b| *b != 0.0 && b.abs() <= bound));
+        assert!(first_biases(&he).iter().all(|b| *b == 0.0));
+        assert_eq!(torch.online.params(), torch.target.params());
+        let err = TrainConfig::from_toml("[network]\ninit = \"lecun\"\n", "bad.toml").unwrap_err();
+        assert!(err.contains("bad.toml") && err.contains("init"), "{err}");
+    }
 
     /// The score gradient matches central finite differences of `quantile_score` for every kind
     /// of measure, on values in random order with distinct gaps.

@@ -22,13 +22,17 @@ pub enum Activation {
 }
 
 /// Weight initialisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
-    /// He (Kaiming) normal: N(0, 2 / fan_in); suits ReLU.
+    /// He (Kaiming) normal weights: N(0, 2 / fan_in), biases 0; suits ReLU.
     He,
-    /// Xavier (Glorot) uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)); suits tanh.
+    /// Xavier (Glorot) uniform weights: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), biases 0;
+    /// suits tanh.
     Xavier,
+    /// PyTorch's `nn.Linear` default: weights and biases U(-b, b), b = 1 / sqrt(fan_in). Smaller
+    /// than He by a factor sqrt(6); lets a run start as Stable-Baselines3's networks do.
+    Torch,
 }
 
 /// Shape and options of an MLP.
@@ -151,7 +155,8 @@ pub struct OneScratch {
 const LN_EPS: f32 = 1e-5;
 
 impl Mlp {
-    /// Builds an MLP with weights drawn from a `seed`ed ChaCha stream; biases 0, LayerNorm gain 1.
+    /// Builds an MLP with weights (and, for [`Init::Torch`], biases) drawn from a `seed`ed ChaCha
+    /// stream; other biases 0, LayerNorm gain 1.
     pub fn new(config: MlpConfig, seed: u64) -> Result<Mlp> {
         config.check()?;
         let slots = Self::layout(&config);
@@ -170,6 +175,15 @@ impl Mlp {
                     let a = (6.0 / (s.input + s.output) as f64).sqrt();
                     let uniform = Uniform::new_inclusive(-a, a);
                     w.iter_mut()
+                        .for_each(|x| *x = uniform.sample(&mut rng) as f32);
+                }
+                Init::Torch => {
+                    let bound = 1.0 / (s.input as f64).sqrt();
+                    let uniform = Uniform::new_inclusive(-bound, bound);
+                    w.iter_mut()
+                        .for_each(|x| *x = uniform.sample(&mut rng) as f32);
+                    params[s.b..s.b + s.output]
+                        .iter_mut()
                         .for_each(|x| *x = uniform.sample(&mut rng) as f32);
                 }
             }
@@ -685,5 +699,67 @@ fn layer_norm_row_backward(
     mean_dx /= n;
     for i in 0..g.len() {
         g[i] = inv_std * (g[i] - mean_d - xhat[i] * mean_dx);
+    }
+}
+
+#[cfg(test)]
+mod init_tests {
+    use super::*;
+
+    fn mean_var(x: &[f32]) -> (f64, f64) {
+        let n = x.len() as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        (mean, var)
+    }
+
+    fn net(init: Init, seed: u64) -> Mlp {
+        let mut config = MlpConfig::relu(49, &[256, 128], 3);
+        config.init = init;
+        Mlp::new(config, seed).expect("valid config")
+    }
+
+    #[test]
+    fn torch_init_draws_weights_and_biases_within_one_over_root_fan_in() {
+        let m = net(Init::Torch, 7);
+        for s in &m.slots {
+            let bound = 1.0 / (s.input as f32).sqrt();
+            let w = &m.params[s.w..s.w + s.input * s.output];
+            let b = &m.params[s.b..s.b + s.output];
+            assert!(w.iter().chain(b).all(|x| x.abs() <= bound));
+            // Uniform on [-b, b]: variance b^2 / 3 (within 10 % on >= 384 draws).
+            let (mean, var) = mean_var(w);
+            let want = (bound as f64).powi(2) / 3.0;
+            assert!(
+                mean.abs() < 0.1 * bound as f64,
+                "layer {}: mean {mean}",
+                s.input
+            );
+            assert!(
+                (var / want - 1.0).abs() < 0.1,
+                "layer {}: var {var} vs {want}",
+                s.input
+            );
+            // Biases are drawn too, not left at 0.
+            assert!(b.iter().filter(|x| **x != 0.0).count() == b.len());
+        }
+        assert_eq!(m.params, net(Init::Torch, 7).params);
+        assert_ne!(m.params, net(Init::Torch, 8).params);
+    }
+
+    #[test]
+    fn he_init_leaves_biases_at_zero_with_variance_two_over_fan_in() {
+        let m = net(Init::He, 7);
+        for s in &m.slots {
+            let w = &m.params[s.w..s.w + s.input * s.output];
+            assert!(m.params[s.b..s.b + s.output].iter().all(|x| *x == 0.0));
+            let (_, var) = mean_var(w);
+            let want = 2.0 / s.input as f64;
+            assert!(
+                (var / want - 1.0).abs() < 0.15,
+                "layer {}: var {var} vs {want}",
+                s.input
+            );
+        }
     }
 }
