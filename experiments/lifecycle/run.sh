@@ -9,6 +9,8 @@
 #            14 days (imbarb promote without --force).
 # Usage (repository root, release binary built):
 #   experiments/lifecycle/run.sh OUT SEED [VARIANTS]   (VARIANTS default: "stale retrain guard")
+# Environment: MODEL_CONFIG (the deployed model's training config), SHADOW_WINDOW_DAYS (the
+# guard's shadow_window_days; unset: the guard's 7-day window).
 set -euo pipefail
 OUT=$1
 SEED=$2
@@ -45,6 +47,9 @@ window_days = 7
 margin_eur_per_day = 0.0
 handover = $handover
 TOML
+  if [ -n "${SHADOW_WINDOW_DAYS:-}" ]; then
+    echo "shadow_window_days = $SHADOW_WINDOW_DAYS" >> "$V/live.toml"
+  fi
   for m in "${months[@]}"; do
     end=$(month_end "$m")
     "$BIN" live --run "$V/deploy/current" --config "$V/live.toml" --replay "$PRE" "$POST" "$DA" --from "$m-01" --to "$end"

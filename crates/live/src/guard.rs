@@ -23,6 +23,10 @@ pub struct GuardConfig {
     pub max_losing_day_share: Option<f64>,
     /// On an alert, hand control to the best shadow (else only alert).
     pub handover: bool,
+    /// While a shadow decides, the closed days over which another shadow must have earned more
+    /// than it (by the margin) to take control (unset: `window_days`). Longer than the model's
+    /// window, it keeps control from changing hands between baselines on a week's noise.
+    pub shadow_window_days: Option<u32>,
 }
 
 impl Default for GuardConfig {
@@ -33,6 +37,7 @@ impl Default for GuardConfig {
             max_daily_loss_eur: None,
             max_losing_day_share: None,
             handover: false,
+            shadow_window_days: None,
         }
     }
 }
@@ -48,6 +53,11 @@ impl GuardConfig {
         Range::closed(0.0, 1e9)
             .check("margin_eur_per_day", self.margin_eur_per_day)
             .map_err(e)?;
+        if let Some(days) = self.shadow_window_days {
+            Range::closed(1.0, 366.0)
+                .check("shadow_window_days", f64::from(days))
+                .map_err(e)?;
+        }
         if let Some(x) = self.max_daily_loss_eur {
             Range::closed(0.0, 1e9)
                 .check("max_daily_loss_eur", x)
@@ -242,11 +252,11 @@ fn best(means: &[(String, f64)]) -> Option<(String, f64)> {
 }
 
 /// While the shadow `controller` decides: the shadow that earned more than it by more than the
-/// margin over the last full window of `days` (closed days since it took control), if any. The
-/// guard then hands control on to that one, so control follows the best shadow rather than the
-/// one that happened to lead when the model was caught.
+/// margin over the last full shadow window of `days` (closed days since it took control), if
+/// any. The guard then hands control on to that one, so control follows the best shadow rather
+/// than the one that happened to lead when the model was caught.
 pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
-    let n = config.window_days as usize;
+    let n = config.shadow_window_days.unwrap_or(config.window_days) as usize;
     if days.len() < n || n == 0 {
         return None;
     }
@@ -259,7 +269,7 @@ pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) 
             controller_eur_per_day: own,
             shadow,
             shadow_eur_per_day: mean,
-            days: config.window_days,
+            days: n as u32,
         }
     })
 }
@@ -370,6 +380,39 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_shadow_window_keeps_control_through_a_weeks_lead() {
+        // The MPC earns more over 28 days; the rule leads over the last 7 only.
+        let mut mpc = vec![Some(300.0); 21];
+        mpc.extend([Some(100.0); 7]);
+        let mut rule = vec![Some(150.0); 21];
+        rule.extend([Some(200.0); 7]);
+        let d = days(&[0.0; 28], &rule, &mpc);
+        let week = GuardConfig {
+            window_days: 7,
+            ..GuardConfig::default()
+        };
+        assert!(matches!(
+            judge_shadow(&week, &d, "mpc"),
+            Some(Alert::ShadowTrailing { ref shadow, days: 7, .. }) if shadow == "rule"
+        ));
+        let month = GuardConfig {
+            shadow_window_days: Some(28),
+            ..week.clone()
+        };
+        assert!(judge_shadow(&month, &d, "mpc").is_none());
+        // Until 28 days have closed under the shadow, it is not judged at all.
+        assert!(judge_shadow(&month, &d[..27], "mpc").is_none());
+        // Over 28 days the rule in control trails the MPC and hands on to it.
+        assert!(matches!(
+            judge_shadow(&month, &d, "rule"),
+            Some(Alert::ShadowTrailing { ref shadow, days: 28, .. }) if shadow == "mpc"
+        ));
+        // The model's own window is untouched: it is judged on 7 days.
+        let v = judge(&month, &d);
+        assert!(matches!(&v.alerts[..], [Alert::Trailing { days: 7, .. }]));
+    }
+
+    #[test]
     fn bad_numbers_are_refused_by_name() {
         let c = GuardConfig {
             max_losing_day_share: Some(1.5),
@@ -381,5 +424,10 @@ mod tests {
             ..GuardConfig::default()
         };
         assert!(c.check().unwrap_err().contains("window_days"));
+        let c = GuardConfig {
+            shadow_window_days: Some(0),
+            ..GuardConfig::default()
+        };
+        assert!(c.check().unwrap_err().contains("guard.shadow_window_days"));
     }
 }
