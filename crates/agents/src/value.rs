@@ -378,7 +378,9 @@ mod tests {
         // Layout: first layer weights (input x 16), then its 16 biases.
         let first_biases = |q: &QNet| q.online.params()[input * 16..input * 16 + 16].to_vec();
         let bound = 1.0 / (input as f32).sqrt();
-        assert!(first_biases(&torch).iter().all(|b| *b != 0.0 && b.abs() <= bound));
+        assert!(first_biases(&torch)
+            .iter()
+            .all(|b| *b != 0.0 && b.abs() <= bound));
         assert!(first_biases(&he).iter().all(|b| *b == 0.0));
         assert_eq!(torch.online.params(), torch.target.params());
         let err = TrainConfig::from_toml("[network]\ninit = \"lecun\"\n", "bad.toml").unwrap_err();
