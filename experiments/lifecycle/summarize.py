@@ -65,10 +65,6 @@ def main():
         "|---|" + "---:|" * (len(MONTHS) + 2),
     ]
     for label, variant, column in rows:
-        # The shadows book the same days in every variant: read them from the guard's run when
-        # only that variant was replayed.
-        if column != "sent_eur" and not all((s / variant / "days.csv").exists() for s in seeds):
-            variant = "guard"
         if not all((s / variant / "days.csv").exists() for s in seeds):
             continue
         months = defaultdict(list)
