@@ -342,6 +342,7 @@ pub(crate) mod tests {
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         }
     }
 

@@ -264,7 +264,8 @@ impl ForecastFeatures {
                 None => forecaster.expected_prices(row).collect(),
             };
             let scale = PlanColumns::scale(battery, std);
-            plan.push(&expected, battery, mean, scale, values);
+            let terminal = plan.terminal_eur_per_mwh(mean, battery);
+            plan.push(&expected, battery, terminal, scale, values);
         }
     }
 }

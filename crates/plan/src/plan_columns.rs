@@ -42,6 +42,10 @@ pub struct PlanColumns {
     /// day-ahead blend refit every day on this many days before it) instead of the forecaster's
     /// expected prices: a planner that follows the market week by week. None: the forecaster's.
     pub rolling_mpc_days: Option<u32>,
+    /// Value the energy left at the horizon at the training days' mean price times the discharge
+    /// efficiency (what it sells for, as the stochastic MPC values it) rather than at the mean
+    /// price: a plan that holds less energy at its horizon.
+    pub terminal_after_discharge: bool,
 }
 
 impl Default for PlanColumns {
@@ -52,6 +56,7 @@ impl Default for PlanColumns {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         }
     }
 }
@@ -98,6 +103,15 @@ impl PlanColumns {
             )));
         }
         Ok(())
+    }
+
+    /// EUR per MWh of cell energy left at the horizon, from the training days' mean price.
+    pub fn terminal_eur_per_mwh(&self, mean_price: f64, battery: &BatteryConfig) -> f64 {
+        if self.terminal_after_discharge {
+            mean_price * battery.discharge_efficiency
+        } else {
+            mean_price
+        }
     }
 
     /// The prices the plan plans over at every quarter-hour row of `days` (`horizon` each, rows in

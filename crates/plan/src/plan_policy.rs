@@ -65,8 +65,9 @@ impl PlanPolicy {
             day_row: inputs.day_row.clone(),
             plan: plan.clone(),
             battery: plan.planned_battery(&config.battery),
-            // As the agents' columns value it: the forecaster's mean training price.
-            terminal_eur_per_mwh: forecaster.price_scale.0,
+            // As the agents' columns value it: from the forecaster's mean training price.
+            terminal_eur_per_mwh: plan
+                .terminal_eur_per_mwh(forecaster.price_scale.0, &config.battery),
             space: config.actions,
             held: HeldPlan::default(),
         };

@@ -33,6 +33,7 @@ fn spec() -> ForecastFeatures {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         }),
     }
 }
@@ -184,6 +185,29 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
         want.iter().any(|v| v.abs() > 1.0),
         "a plan that never moves: {want:?}"
     );
+    // Valuing the energy left at the horizon after the discharge efficiency: the DP with a
+    // terminal value of mean x 0.9, and columns that differ from the mean's.
+    let mut after = spec.clone();
+    if let Some(plan) = after.plan.as_mut() {
+        plan.terminal_after_discharge = true;
+    }
+    let mut with_after = base.clone();
+    after.append(&saved, &days, &b, &mut with_after).unwrap();
+    let terminal = saved.price_scale.0 * b.discharge_efficiency;
+    let want_after =
+        imbarb_plan::plan_columns::advantages(&expected, &b, terminal, &[0.0, 1.0, 2.0]);
+    let got_after = &with_after.row(day, 40)[base.width + 6..];
+    for (g, w) in got_after.iter().zip(&want_after) {
+        assert!(
+            (f64::from(*g) - w / scale).abs() < 1e-5,
+            "{got_after:?} vs {want_after:?}"
+        );
+    }
+    assert_ne!(got_after, got, "the terminal value changed no column");
+    assert_eq!(
+        &with_after.row(day, 40)[..base.width + 6],
+        &with.row(day, 40)[..base.width + 6]
+    );
 
     // Later prices garbled: every column up to the cut is the same, and after it some change.
     let cut_qh = 50;
@@ -220,6 +244,7 @@ fn wrong_forecast_settings_are_refused_by_name() {
         residual: false,
         cycle_price_eur_per_mwh: 0.0,
         rolling_mpc_days: None,
+        terminal_after_discharge: false,
     });
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
