@@ -444,6 +444,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 50.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let expected = [100.0];
         for cap in [None, Some(1.1)] {
@@ -507,6 +508,7 @@ mod tests {
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let cols = [1.0, -1.0, -1.0, 3.0];
         let (lo, hi) = (b.soc_min_mwh(), b.soc_max_mwh());
@@ -539,6 +541,7 @@ mod tests {
             residual: true,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let scale = PlanColumns::scale(&b, 50.0);
         let mut checked = 0;
@@ -581,6 +584,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.horizon = 17"), "{e}");
@@ -590,6 +594,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
@@ -599,6 +604,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         };
         let e = huge.check(16).unwrap_err().to_string();
         assert!(
@@ -616,6 +622,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         }
         .names(&b)
         .unwrap();
@@ -636,6 +643,7 @@ mod tests {
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            terminal_after_discharge: false,
         }
         .names(&narrow)
         .unwrap_err()
