@@ -78,8 +78,9 @@ pub struct NetworkConfig {
     pub double: bool,
     /// IQN: hidden widths of the head after the state x fraction product (empty: linear).
     pub iqn_head_hidden: Vec<usize>,
-    /// Weight initialisation of the value networks (DQN, C51, QR-DQN, IQN): "he" (the default,
-    /// for ReLU) or "torch" (PyTorch's `nn.Linear` default, as Stable-Baselines3 starts).
+    /// Weight initialisation of every network the agent trains (value networks, IQN's trunk and
+    /// head, SAC/DSAC's actor and critics): "he" (the default, for ReLU) or "torch" (PyTorch's
+    /// `nn.Linear` default, as Stable-Baselines3 starts).
     pub init: imbarb_nn::Init,
 }
 
