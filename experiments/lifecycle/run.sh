@@ -10,7 +10,8 @@
 # Usage (repository root, release binary built):
 #   experiments/lifecycle/run.sh OUT SEED [VARIANTS]   (VARIANTS default: "stale retrain guard")
 # Environment: MODEL_CONFIG (the deployed model's training config), SHADOW_WINDOW_DAYS (the
-# guard's shadow_window_days; unset: the guard's 7-day window).
+# guard's shadow_window_days; unset: the guard's 7-day window), MARGIN (the guard's
+# margin_eur_per_day, default 0), RETURN_TO_MODEL (the guard's return_to_model, default false).
 set -euo pipefail
 OUT=$1
 SEED=$2
@@ -44,8 +45,9 @@ baselines = ["rule", "mpc"]
 refit_days = 28
 [guard]
 window_days = 7
-margin_eur_per_day = 0.0
+margin_eur_per_day = ${MARGIN:-0.0}
 handover = $handover
+return_to_model = ${RETURN_TO_MODEL:-false}
 TOML
   if [ -n "${SHADOW_WINDOW_DAYS:-}" ]; then
     echo "shadow_window_days = $SHADOW_WINDOW_DAYS" >> "$V/live.toml"

@@ -27,6 +27,10 @@ pub struct GuardConfig {
     /// than it (by the margin) to take control (unset: `window_days`). Longer than the model's
     /// window, it keeps control from changing hands between baselines on a week's noise.
     pub shadow_window_days: Option<u32>,
+    /// While a shadow decides, give control back to the model when its own book (its simulated
+    /// battery) earned more than the shadow in control over the last `window_days` closed days.
+    /// Without it only an operator or a new model restores the model.
+    pub return_to_model: bool,
 }
 
 impl Default for GuardConfig {
@@ -38,6 +42,7 @@ impl Default for GuardConfig {
             max_losing_day_share: None,
             handover: false,
             shadow_window_days: None,
+            return_to_model: false,
         }
     }
 }
@@ -123,6 +128,18 @@ pub enum Alert {
         /// The window's days.
         days: u32,
     },
+    /// While a shadow decided, the model's own book earned more than it over the window (with
+    /// `return_to_model`, control goes back to the model).
+    ModelLeads {
+        /// The shadow in control.
+        controller: String,
+        /// Its mean daily P&L over the window, EUR/day.
+        controller_eur_per_day: f64,
+        /// The model's own book's, EUR/day.
+        model_eur_per_day: f64,
+        /// The window's days.
+        days: u32,
+    },
     /// Too many losing days in the window.
     LosingDays {
         /// Losing days in the window.
@@ -161,6 +178,15 @@ impl std::fmt::Display for Alert {
             } => write!(
                 f,
                 "the {controller} shadow in control earned {controller_eur_per_day:.1} EUR/day over {days} days, the {shadow} shadow {shadow_eur_per_day:.1}"
+            ),
+            Alert::ModelLeads {
+                controller,
+                controller_eur_per_day,
+                model_eur_per_day,
+                days,
+            } => write!(
+                f,
+                "the model's own book earned {model_eur_per_day:.1} EUR/day over {days} days, the {controller} shadow in control {controller_eur_per_day:.1}"
             ),
             Alert::LosingDays {
                 losing,
@@ -272,6 +298,34 @@ pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) 
             days: n as u32,
         }
     })
+}
+
+/// While the shadow `controller` decides: whether the model's own book earned more than the
+/// controller over the last full `window_days` of `days` (closed days since it took control).
+/// The model is the champion and the shadows its fallbacks: a lead, not a margin, earns control
+/// back. `None` when the window is not full or the controller missed a day of it.
+pub fn judge_return(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
+    let n = config.window_days as usize;
+    if days.len() < n || n == 0 {
+        return None;
+    }
+    let window = &days[days.len() - n..];
+    let own = shadow_means(window)
+        .into_iter()
+        .find(|m| m.0 == controller)?
+        .1;
+    let model = window.iter().map(|d| d.model_eur).sum::<f64>() / n as f64;
+    (model > own).then(|| Alert::ModelLeads {
+        controller: controller.to_string(),
+        controller_eur_per_day: own,
+        model_eur_per_day: model,
+        days: n as u32,
+    })
+}
+
+/// Whether `alert` is a problem to count (a model's lead is evidence, not an alarm).
+pub fn is_alarm(alert: &Alert) -> bool {
+    !matches!(alert, Alert::ModelLeads { .. })
 }
 
 #[cfg(test)]
@@ -410,6 +464,39 @@ mod tests {
         // The model's own window is untouched: it is judged on 7 days.
         let v = judge(&month, &d);
         assert!(matches!(&v.alerts[..], [Alert::Trailing { days: 7, .. }]));
+    }
+
+    #[test]
+    fn control_returns_to_the_model_when_its_own_book_leads_over_a_full_window() {
+        let config = GuardConfig {
+            window_days: 3,
+            margin_eur_per_day: 50.0,
+            ..GuardConfig::default()
+        };
+        let rule = [Some(100.0); 4];
+        let mpc = [Some(50.0); 4];
+        // Two days of three: not judged, however far the model leads.
+        let d = days(&[900.0, 900.0], &rule[..2], &mpc[..2]);
+        assert!(judge_return(&config, &d, "rule").is_none());
+        // Level is not a lead; the margin does not apply to a return.
+        let d = days(&[100.0, 90.0, 110.0, 100.0], &rule, &mpc);
+        assert!(judge_return(&config, &d, "rule").is_none());
+        let d = days(&[0.0, 90.0, 110.0, 101.0], &rule, &mpc);
+        assert_eq!(
+            judge_return(&config, &d, "rule"),
+            Some(Alert::ModelLeads {
+                controller: "rule".into(),
+                controller_eur_per_day: 100.0,
+                model_eur_per_day: 301.0 / 3.0,
+                days: 3
+            })
+        );
+        // Judged against the shadow in control, not the best one; a controller that missed a
+        // day of the window is not judged.
+        assert!(judge_return(&config, &d, "mpc").is_some());
+        let gap = [Some(100.0), Some(100.0), None, Some(100.0)];
+        assert!(judge_return(&config, &days(&[500.0; 4], &gap, &mpc), "rule").is_none());
+        assert!(!is_alarm(&judge_return(&config, &d, "rule").unwrap()));
     }
 
     #[test]

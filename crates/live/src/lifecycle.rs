@@ -4,7 +4,9 @@
 
 use crate::book::Book;
 use crate::drift::DriftConfig;
-use crate::guard::{judge, judge_shadow, Alert, DayResult, GuardConfig, Verdict};
+use crate::guard::{
+    is_alarm, judge, judge_return, judge_shadow, Alert, DayResult, GuardConfig, Verdict,
+};
 use crate::journal::{EventKind, Journal, JournalError};
 use crate::shadow::{BaselineKind, ShadowBaseline};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -498,9 +500,15 @@ impl Lifecycle {
         self.closed.push(result);
         // Journaled: the books keep only the days still open.
         self.books_mut().for_each(|book| book.forget_through(day));
-        // While a shadow decides, control follows the best shadow; an operator or a new model
-        // gives it back to the model.
+        // While a shadow decides, control follows the best shadow; the model's own lead (when
+        // configured), an operator or a new model gives it back to the model.
         if let Control::Shadow(controller) = &self.control {
+            if self.guard.return_to_model {
+                if let Some(alert) = judge_return(&self.guard, &self.closed, controller) {
+                    self.verdict = Verdict::default();
+                    return self.switch(Control::Model, vec![alert], at, journal);
+                }
+            }
             if let Some(alert) = judge_shadow(&self.guard, &self.closed, controller) {
                 let Alert::ShadowTrailing { shadow, .. } = &alert else {
                     return Ok(());
@@ -534,7 +542,7 @@ impl Lifecycle {
         at: DateTime<Utc>,
         journal: &Journal,
     ) -> Result<(), JournalError> {
-        self.alerts_total += alerts.len() as u64;
+        self.alerts_total += alerts.iter().filter(|a| is_alarm(a)).count() as u64;
         let window = self.guard.window_days as usize;
         let evidence = self.closed[self.closed.len().saturating_sub(window)..].to_vec();
         let switching = to != self.control;

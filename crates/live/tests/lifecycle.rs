@@ -2,7 +2,8 @@
 //! post-MARI days beside the rule and MPC shadows, is caught on the first day the guard can judge
 //! a full window and control goes to the best shadow, journaled with its evidence; the books agree
 //! with the replay's own settlement; a restart keeps the shadow in control; an operator's release
-//! gives it back. A model that leads its shadow keeps control.
+//! gives it back. A model that leads its shadow keeps control; with `return_to_model`, one whose
+//! own book leads the shadow in control gets it back.
 
 use chrono::{NaiveDate, TimeDelta};
 use imbarb_agents::{train, TrainConfig, TrainOptions};
@@ -96,6 +97,62 @@ fn lifecycle(baselines: Vec<BaselineKind>, window_days: u32) -> LifecycleConfig 
     }
 }
 
+/// The guard, re-derived from the booked days: while the model decides, it is judged on the
+/// last full window of its own days against the best shadow that decided all of them; while a
+/// shadow decides, control goes back to the model when its own book led the controller (with
+/// `return_to_model`), else moves on to a shadow that beat it, over a full window. Returns each
+/// switch with the last day of its evidence.
+fn rederive_guard(
+    closed: &[DayEvent],
+    w: usize,
+    return_to_model: bool,
+) -> Vec<(Control, Control, NaiveDate)> {
+    let mean_of = |days: &[&DayEvent], f: &dyn Fn(&DayEvent) -> f64| {
+        days.iter().map(|d| f(d)).sum::<f64>() / days.len() as f64
+    };
+    let mut control = Control::Model;
+    let mut epoch_days: Vec<&DayEvent> = vec![];
+    let mut expected = vec![];
+    for d in closed {
+        epoch_days.push(d);
+        if epoch_days.len() < w {
+            continue;
+        }
+        let last = &epoch_days[epoch_days.len() - w..];
+        let shadow_mean = |k: usize| mean_of(last, &|d| d.result.shadows[k].1.unwrap());
+        let names: Vec<String> = d.result.shadows.iter().map(|s| s.0.clone()).collect();
+        let model = mean_of(last, &|d| d.result.model_eur);
+        // The first of the best (ties go to the earlier shadow).
+        let best = (0..names.len())
+            .reduce(|b, k| {
+                if shadow_mean(k) > shadow_mean(b) {
+                    k
+                } else {
+                    b
+                }
+            })
+            .unwrap();
+        let own = match &control {
+            Control::Model => model,
+            Control::Shadow(n) => shadow_mean(names.iter().position(|x| x == n).unwrap()),
+        };
+        let best_shadow = Control::Shadow(names[best].clone());
+        let to = if return_to_model && control != Control::Model && model > own {
+            Some(Control::Model)
+        } else if control != best_shadow && own < shadow_mean(best) {
+            Some(best_shadow)
+        } else {
+            None
+        };
+        if let Some(to) = to {
+            expected.push((control.clone(), to.clone(), d.result.day));
+            control = to;
+            epoch_days.clear();
+        }
+    }
+    expected
+}
+
 #[test]
 fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     let Some(shared) = imbarb_util::testdata::require_shared_data(
@@ -129,40 +186,8 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
         closed.iter().map(|d| d.result.day).collect::<Vec<_>>(),
         replayed_days
     );
-    // The guard, re-derived from the booked days: while the model decides, it is judged on the
-    // last full window of its own days against the best shadow that decided all of them; while
-    // a shadow decides, control moves on to a shadow that beat it over a full window.
     let w = window as usize;
-    let name = |k: usize| ["rule", "mpc"][k].to_string();
-    let mean_of = |days: &[&DayEvent], f: &dyn Fn(&DayEvent) -> f64| {
-        days.iter().map(|d| f(d)).sum::<f64>() / days.len() as f64
-    };
-    let mut control = Control::Model;
-    let mut epoch_days: Vec<&DayEvent> = vec![];
-    let mut expected = vec![];
-    for d in &closed {
-        epoch_days.push(d);
-        if epoch_days.len() < w {
-            continue;
-        }
-        let last = &epoch_days[epoch_days.len() - w..];
-        let shadow_mean = |k: usize| mean_of(last, &|d| d.result.shadows[k].1.unwrap());
-        let best = if shadow_mean(0) >= shadow_mean(1) {
-            0
-        } else {
-            1
-        };
-        let own = match &control {
-            Control::Model => mean_of(last, &|d| d.result.model_eur),
-            Control::Shadow(n) => shadow_mean(if n == "rule" { 0 } else { 1 }),
-        };
-        if control != Control::Shadow(name(best)) && own < shadow_mean(best) {
-            let to = Control::Shadow(name(best));
-            expected.push((control.clone(), to.clone(), d.result.day));
-            control = to;
-            epoch_days.clear();
-        }
-    }
+    let expected = rederive_guard(&closed, w, false);
     let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
     let got: Vec<(Control, Control, NaiveDate)> = guard
         .iter()
@@ -245,6 +270,83 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     assert!(core.release(at).is_err(), "the model decides already");
     let last: Option<GuardEvent> = core.journal().latest(EventKind::Guard).unwrap();
     assert!(last.unwrap().reason.contains("operator"));
+}
+
+/// With `return_to_model`, control goes back to the model when its own book (its simulated
+/// battery, trading while a shadow decides) led the shadow in control over a full window, and
+/// the guard can take it again: every switch, both ways, as re-derived from the booked days.
+#[test]
+fn control_returns_to_a_model_whose_own_book_leads_the_shadow_in_control() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let text = QRDQN
+        .replace("total_steps = 4000", "total_steps = 60000")
+        .replace("validate_every = 2000", "validate_every = 15000");
+    let config = train_text(&text, 0, &run);
+    let market = load_sources(&[DataSource::Belgium]).unwrap();
+    let window = 2;
+    let mut life = lifecycle(vec![BaselineKind::Rule], window);
+    life.guard.return_to_model = true;
+    let mut core = LiveCore::open_with(
+        &run,
+        &dir.path().join("journal.sqlite"),
+        SafetyConfig::default(),
+        life,
+    )
+    .unwrap();
+    let replayed_days = days("2023-03-10", 16);
+    let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
+    let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
+    assert_eq!(closed.len(), replayed_days.len());
+    let expected = rederive_guard(&closed, window as usize, true);
+    let returns = expected.iter().filter(|e| e.1 == Control::Model).count();
+    assert!(
+        returns >= 1 && expected.len() > returns,
+        "the fixture: the model should lose control and win it back ({expected:?})"
+    );
+    let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
+    let got: Vec<(Control, Control, NaiveDate)> = guard
+        .iter()
+        .map(|g| (g.from.clone(), g.to.clone(), g.evidence.last().unwrap().day))
+        .collect();
+    assert_eq!(got, expected);
+    // A return is journaled with the model's lead as its evidence, and is not an alarm.
+    let back = guard.iter().find(|g| g.to == Control::Model).unwrap();
+    assert!(matches!(
+        &back.alerts[..],
+        [Alert::ModelLeads { model_eur_per_day, controller_eur_per_day, days: 2, .. }]
+            if model_eur_per_day > controller_eur_per_day
+    ));
+    let alarms = guard
+        .iter()
+        .flat_map(|g| &g.alerts)
+        .filter(|a| !matches!(a, Alert::ModelLeads { .. }))
+        .count();
+    assert_eq!(core.lifecycle().alerts_total, alarms as u64);
+    // After a return the model's set-points are sent again: on the days after it, the battery
+    // earned what the model's book did.
+    let control_on = |day: NaiveDate| -> Control {
+        expected
+            .iter()
+            .rev()
+            .find(|e| e.2 < day)
+            .map_or(Control::Model, |e| e.1.clone())
+    };
+    for r in &replayed {
+        let c = control_on(r.decision.day);
+        let name = (c != Control::Model).then(|| c.to_string());
+        assert_eq!(r.decision.control, name, "{}", r.decision.at);
+    }
+    for d in closed
+        .iter()
+        .filter(|d| control_on(d.result.day) == Control::Model)
+    {
+        assert!(
+            (d.sent_eur - d.result.model_eur).abs() < 1e-6,
+            "{}",
+            d.result.day
+        );
+    }
 }
 
 /// The model (trained longer, on the period's own market) leads the rule shadow over every
