@@ -15,7 +15,10 @@ use std::path::PathBuf;
 #[command(after_help = "Examples:
   imbarb oracle                                   # embedded Belgian prices, test days
   imbarb oracle --cap 1.1 --data my_prices.csv
-  imbarb oracle --actions discrete:3 --soc fixed --data synthetic --json")]
+  imbarb oracle --actions discrete:3 --soc fixed --data synthetic --json
+
+The optimum is over continuous power (an LP) unless --actions says otherwise: agents on N levels
+compare with --actions discrete:N (the exact DP, or an LP bound where a cap meets a carried SoC).")]
 pub struct OracleArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
