@@ -340,9 +340,7 @@ pub(crate) mod tests {
             horizon: 4,
             soc_points: 2,
             residual: true,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         }
     }
 

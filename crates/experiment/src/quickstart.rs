@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 /// were chosen on the validation days of the embedded Belgian prices (paper split, no cap, seed
 /// 0), against the forecast MPC's 496.0 EUR/day there: QR-DQN at its config's 700k steps
 /// deploys a network validated at 593.6 (593.0 from He's initialisation; 300k: 504.2); DSAC at
-/// 400k ends at 522.2 (200k: 325.2;
-/// 600k: 527.2, over the five-minute budget; experiments/quickstart-lengths/).
+/// 400k ends at 522.2 (200k: 325.2; 600k: 527.2, over the five-minute budget;
+/// experiments/quickstart-lengths/).
 pub const QUICKSTART_AGENTS: [(&str, &str, usize); 2] = [
     (
         "qrdqn",

@@ -223,11 +223,10 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
         }
     }
     let n = config.window_days as usize;
-    if days.len() < n || n == 0 {
+    let Some(window) = last_window(days, n) else {
         return verdict;
-    }
-    let window = &days[days.len() - n..];
-    let model_mean = window.iter().map(|d| d.model_eur).sum::<f64>() / n as f64;
+    };
+    let model_mean = model_mean(window);
     let means = shadow_means(window);
     verdict.best_shadow = best(&means);
     if let Some((shadow, mean)) = &verdict.best_shadow {
@@ -252,6 +251,16 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
         }
     }
     verdict
+}
+
+/// The last `n` of `days`, when there are that many (a window is judged only when full).
+fn last_window(days: &[DayResult], n: usize) -> Option<&[DayResult]> {
+    (n > 0 && days.len() >= n).then(|| &days[days.len() - n..])
+}
+
+/// The model's mean daily P&L over `window`, EUR/day.
+fn model_mean(window: &[DayResult]) -> f64 {
+    window.iter().map(|d| d.model_eur).sum::<f64>() / window.len() as f64
 }
 
 /// Each shadow's mean over `window`, for the shadows that decided every day of it.
@@ -283,10 +292,7 @@ fn best(means: &[(String, f64)]) -> Option<(String, f64)> {
 /// than the one that happened to lead when the model was caught.
 pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
     let n = config.shadow_window_days.unwrap_or(config.window_days) as usize;
-    if days.len() < n || n == 0 {
-        return None;
-    }
-    let means = shadow_means(&days[days.len() - n..]);
+    let means = shadow_means(last_window(days, n)?);
     let own = means.iter().find(|m| m.0 == controller)?.1;
     let (shadow, mean) = best(&means)?;
     (shadow != controller && own < mean - config.margin_eur_per_day).then(|| {
@@ -306,15 +312,12 @@ pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) 
 /// back. `None` when the window is not full or the controller missed a day of it.
 pub fn judge_return(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
     let n = config.window_days as usize;
-    if days.len() < n || n == 0 {
-        return None;
-    }
-    let window = &days[days.len() - n..];
+    let window = last_window(days, n)?;
     let own = shadow_means(window)
         .into_iter()
         .find(|m| m.0 == controller)?
         .1;
-    let model = window.iter().map(|d| d.model_eur).sum::<f64>() / n as f64;
+    let model = model_mean(window);
     (model > own).then(|| Alert::ModelLeads {
         controller: controller.to_string(),
         controller_eur_per_day: own,

@@ -54,6 +54,19 @@ fn train_longer(run: &Path) -> TrainConfig {
     train_text(&text, 0, run)
 }
 
+/// The service on `run` with the default safety layer, `life` and its journal at `journal`.
+fn open_core(run: &Path, journal: &Path, life: LifecycleConfig) -> LiveCore {
+    LiveCore::open_with(run, journal, SafetyConfig::default(), life).unwrap()
+}
+
+/// Each change of control journaled: from, to, and the last day of its evidence.
+fn switches(guard: &[GuardEvent]) -> Vec<(Control, Control, NaiveDate)> {
+    guard
+        .iter()
+        .map(|g| (g.from.clone(), g.to.clone(), g.evidence.last().unwrap().day))
+        .collect()
+}
+
 /// Replays `day` where the battery was left (the service's SoC after its last set-point).
 fn next_day(
     core: &mut LiveCore,
@@ -178,13 +191,11 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     let window = 3;
     let replayed_days = days("2024-07-01", 9);
     let open = || {
-        LiveCore::open_with(
+        open_core(
             &run,
             &journal,
-            SafetyConfig::default(),
             lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], window),
         )
-        .unwrap()
     };
     let mut core = open();
     let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
@@ -198,11 +209,7 @@ fn a_stale_model_is_caught_within_its_window_and_the_best_shadow_takes_over() {
     let w = window as usize;
     let expected = rederive_guard(&closed, w, false);
     let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
-    let got: Vec<(Control, Control, NaiveDate)> = guard
-        .iter()
-        .map(|g| (g.from.clone(), g.to.clone(), g.evidence.last().unwrap().day))
-        .collect();
-    assert_eq!(got, expected);
+    assert_eq!(switches(&guard), expected);
     // The stale model is caught on the first day the guard can judge it.
     assert_eq!(expected[0].0, Control::Model);
     assert_eq!(expected[0].2, replayed_days[w - 1]);
@@ -293,13 +300,7 @@ fn control_returns_to_a_model_whose_own_book_leads_the_shadow_in_control() {
     let window = 2;
     let mut life = lifecycle(vec![BaselineKind::Rule], window);
     life.guard.return_to_model = true;
-    let mut core = LiveCore::open_with(
-        &run,
-        &dir.path().join("journal.sqlite"),
-        SafetyConfig::default(),
-        life,
-    )
-    .unwrap();
+    let mut core = open_core(&run, &dir.path().join("journal.sqlite"), life);
     let replayed_days = days("2023-03-10", 16);
     let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
     let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
@@ -311,11 +312,7 @@ fn control_returns_to_a_model_whose_own_book_leads_the_shadow_in_control() {
         "the fixture: the model should lose control and win it back ({expected:?})"
     );
     let guard: Vec<GuardEvent> = core.journal().all(EventKind::Guard).unwrap();
-    let got: Vec<(Control, Control, NaiveDate)> = guard
-        .iter()
-        .map(|g| (g.from.clone(), g.to.clone(), g.evidence.last().unwrap().day))
-        .collect();
-    assert_eq!(got, expected);
+    assert_eq!(switches(&guard), expected);
     // A return is journaled with the model's lead as its evidence, and is not an alarm.
     let back = guard.iter().find(|g| g.to == Control::Model).unwrap();
     assert!(matches!(
@@ -366,13 +363,11 @@ fn a_model_that_leads_its_shadow_keeps_control() {
     let market = load_sources(&[DataSource::Belgium]).unwrap();
     let window = 3;
     let replayed_days = days("2023-03-10", 4);
-    let mut core = LiveCore::open_with(
+    let mut core = open_core(
         &run,
         &dir.path().join("journal.sqlite"),
-        SafetyConfig::default(),
         lifecycle(vec![BaselineKind::Rule], window),
-    )
-    .unwrap();
+    );
     let replayed = replay_days(&mut core, &market, &replayed_days, &config, None);
     let closed: Vec<DayEvent> = core.journal().all(EventKind::Day).unwrap();
     assert_eq!(closed.len(), 4);
@@ -417,13 +412,11 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     let link = dir.path().join("current");
     std::os::unix::fs::symlink(&a, &link).unwrap();
     let market = load_sources(&[DataSource::Belgium]).unwrap();
-    let mut core = LiveCore::open_with(
+    let mut core = open_core(
         &link,
         &dir.path().join("journal.sqlite"),
-        SafetyConfig::default(),
         lifecycle(vec![BaselineKind::Rule], 3),
-    )
-    .unwrap();
+    );
     let id_a = core.model().to_string();
     let first = replay_days(&mut core, &market, &days("2023-03-10", 1), &config, None);
     assert!(first.iter().all(|r| r.decision.model == id_a));
@@ -477,13 +470,11 @@ fn a_re_pointed_run_link_is_loaded_between_two_decisions() {
     // first decision, which the new model makes.
     drop(core);
     repoint(&link, &a);
-    let mut core = LiveCore::open_with(
+    let mut core = open_core(
         &link,
         &dir.path().join("journal.sqlite"),
-        SafetyConfig::default(),
         lifecycle(vec![BaselineKind::Rule], 3),
-    )
-    .unwrap();
+    );
     let fourth = next_day(&mut core, &market, "2023-03-13", &config);
     assert!(fourth.iter().all(|r| r.decision.model == id_a));
     let models: Vec<imbarb_live::service::ModelEvent> =
@@ -507,13 +498,7 @@ fn the_deployed_run_as_its_own_challenger_books_the_same_days() {
     let mut life = lifecycle(vec![], 3);
     life.shadow.challenger = Some(run.clone());
     life.guard.handover = false;
-    let mut core = LiveCore::open_with(
-        &run,
-        &dir.path().join("journal.sqlite"),
-        SafetyConfig::default(),
-        life,
-    )
-    .unwrap();
+    let mut core = open_core(&run, &dir.path().join("journal.sqlite"), life);
     let replayed = replay_days(&mut core, &market, &days("2023-03-10", 3), &config, None);
     assert!(
         replayed.iter().any(|r| r.decision.power_mw != 0.0),
@@ -545,13 +530,11 @@ fn a_restart_mid_day_continues_the_days_books() {
     let b = config.env.battery;
     let replayed_days = days("2023-03-01", 4);
     let open = |journal: &str| {
-        LiveCore::open_with(
+        open_core(
             &run,
             &dir.path().join(journal),
-            SafetyConfig::default(),
             lifecycle(vec![BaselineKind::Rule, BaselineKind::Mpc], 2),
         )
-        .unwrap()
     };
     let mut whole = open("whole.sqlite");
     replay_days(&mut whole, &market, &replayed_days, &config, None);

@@ -441,10 +441,8 @@ mod tests {
         let plan = PlanColumns {
             horizon: 1,
             soc_points: 2,
-            residual: false,
             cycle_price_eur_per_mwh: 50.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let expected = [100.0];
         for cap in [None, Some(1.1)] {
@@ -506,9 +504,7 @@ mod tests {
             horizon: 4,
             soc_points: 2,
             residual: true,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let cols = [1.0, -1.0, -1.0, 3.0];
         let (lo, hi) = (b.soc_min_mwh(), b.soc_max_mwh());
@@ -539,9 +535,7 @@ mod tests {
             horizon: 6,
             soc_points: 101,
             residual: true,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let scale = PlanColumns::scale(&b, 50.0);
         let mut checked = 0;
@@ -580,31 +574,21 @@ mod tests {
     fn bad_settings_are_refused_by_key() {
         let bad = PlanColumns {
             horizon: 17,
-            soc_points: 9,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.horizon = 17"), "{e}");
         let bad = PlanColumns {
             horizon: 4,
             soc_points: 1,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let e = bad.check(16).unwrap_err().to_string();
         assert!(e.contains("forecast_features.plan.soc_points = 1"), "{e}");
         let huge = PlanColumns {
             horizon: 4,
             soc_points: 1_000_000_000,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         };
         let e = huge.check(16).unwrap_err().to_string();
         assert!(
@@ -619,10 +603,7 @@ mod tests {
         let names = PlanColumns {
             horizon: 4,
             soc_points: 3,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         }
         .names(&b)
         .unwrap();
@@ -640,10 +621,7 @@ mod tests {
         let e = PlanColumns {
             horizon: 4,
             soc_points: 21,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         }
         .names(&narrow)
         .unwrap_err()

@@ -30,10 +30,7 @@ fn spec() -> ForecastFeatures {
         plan: Some(PlanColumns {
             horizon: 4,
             soc_points: 3,
-            residual: false,
-            cycle_price_eur_per_mwh: 0.0,
-            rolling_mpc_days: None,
-            terminal_after_discharge: false,
+            ..PlanColumns::default()
         }),
     }
 }
@@ -241,10 +238,7 @@ fn wrong_forecast_settings_are_refused_by_name() {
     s.plan = Some(PlanColumns {
         horizon: 5,
         soc_points: 3,
-        residual: false,
-        cycle_price_eur_per_mwh: 0.0,
-        rolling_mpc_days: None,
-        terminal_after_discharge: false,
+        ..PlanColumns::default()
     });
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
