@@ -116,6 +116,21 @@ pub fn rolling_forecast_at(
     Ok(forecaster.at(days, g))
 }
 
+/// The rolling MPC's value of the cell energy left at its horizon on `date` (EUR/MWh): the mean
+/// price of the days in the `window_days` before it times the discharge efficiency, as
+/// `ForecastMpc::fit` values it on that window; `None` when the window holds no day. What a
+/// planner following the market values stored energy at when it plans over `rolling_forecasts`.
+pub fn rolling_terminal(
+    days: &MarketDays,
+    window_days: u32,
+    battery: &BatteryConfig,
+    date: NaiveDate,
+) -> Option<f64> {
+    let window = window_before(days, date, window_days);
+    (!window.is_empty())
+        .then(|| crate::mpc::mean_training_price(days, &window) * battery.discharge_efficiency)
+}
+
 /// One day's rolling forecaster: the MPC fitted on the window before it (none on the data's
 /// first day) and when the day-ahead curve becomes known.
 struct DayForecaster {

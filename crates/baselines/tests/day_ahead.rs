@@ -136,7 +136,37 @@ fn rolling_mpc_refits_each_day_on_the_days_before_it() {
             (own.profile.clone(), own.rho, own.day_ahead_blend),
             (plain.profile, plain.rho, plain.day_ahead_blend)
         );
+        // What a planner following the market values stored energy at: the day's MPC's value,
+        // the window's mean price (summed here by hand) times the discharge efficiency.
+        let terminal =
+            imbarb_baselines::mpc_rolling::rolling_terminal(&days, 7, &b, days.days[d].date)
+                .unwrap();
+        assert_eq!(terminal, own.terminal_eur_per_mwh);
+        let prices: Vec<f64> = window
+            .iter()
+            .flat_map(|&w| {
+                days.days[w]
+                    .prices
+                    .iter()
+                    .map(|p| p.reference_eur_per_mwh())
+            })
+            .collect();
+        let mean = prices.iter().sum::<f64>() / prices.len() as f64;
+        assert!(
+            (terminal - mean * b.discharge_efficiency).abs() < 1e-9,
+            "day {d}: {terminal} vs {mean} x {}",
+            b.discharge_efficiency
+        );
     }
+    // Day 30's window (days 23-29) holds only the new, cheaper relation: worth less than day 5's.
+    let at = |d: usize| {
+        imbarb_baselines::mpc_rolling::rolling_terminal(&days, 7, &b, days.days[d].date).unwrap()
+    };
+    assert!(at(30) < at(5), "{} vs {}", at(30), at(5));
+    assert_eq!(
+        imbarb_baselines::mpc_rolling::rolling_terminal(&days, 7, &b, days.days[0].date),
+        None
+    );
     let once = ForecastMpc::fit(&days, &all, b, space, 16)
         .unwrap()
         .day_ahead_blend

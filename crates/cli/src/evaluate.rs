@@ -37,13 +37,15 @@ Policies: rule (threshold on the last known price, fitted on training days), sch
 day, fitted on training days), mpc (rolling LP on a persistence + profile forecast fitted on the
 training days), mpc-rolling[:DAYS] (the same MPC refit every day on the last DAYS days before it,
 28 by default, as the live service's shadow), smpc[:SEED] (two-stage LP over 50 price paths from
-a quantile forecaster trained on the training days), plan (the planner the agents observe), idle, oracle
+a quantile forecaster trained on the training days), plan (the planner the agents observe),
+plan-mpc-rolling[:DAYS] (that planner over the rolling MPC's forecast), plan-mpc-rolling-terminal[:DAYS]
+(the same, valuing stored energy at the window's mean price as the rolling MPC does), idle, oracle
 (perfect foresight replayed in the simulator). % PF is profit as a share of the perfect-foresight
 optimum on the same days and constraints.")]
 pub struct BacktestArgs {
     #[command(flatten)]
     pub setup: SetupArgs,
-    /// Policies, comma separated: rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, idle, oracle, run:<dir> (a trained run), run-plan:<dir> (the planner a trained run observes, acting alone).
+    /// Policies, comma separated: rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> (a trained run), run-plan:<dir> (the planner a trained run observes, acting alone).
     #[arg(
         long,
         value_delimiter = ',',

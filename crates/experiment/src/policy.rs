@@ -34,6 +34,10 @@ pub enum PolicySpec {
     /// The same plan over the rolling MPC's forecast (refit every day on the last N days) instead
     /// of the forecaster's (`plan-mpc-rolling:N`; `plan-mpc-rolling`: 28 days).
     PlanMpcRolling(u32),
+    /// The same plan valuing stored energy as the rolling MPC does, from the mean price of each
+    /// day's window rather than the training days' (`plan-mpc-rolling-terminal:N`; 28 days
+    /// without a number): a planner that follows the market entirely.
+    PlanMpcRollingTerminal(u32),
     /// Never moves.
     Idle,
     /// Perfect foresight, replayed in the simulator.
@@ -47,7 +51,7 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 9] = [
+    pub const BASELINES: [PolicySpec; 10] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
@@ -55,6 +59,7 @@ impl PolicySpec {
         PolicySpec::Smpc(0),
         PolicySpec::Plan,
         PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS),
+        PolicySpec::PlanMpcRollingTerminal(DEFAULT_ROLLING_DAYS),
         PolicySpec::Idle,
         PolicySpec::Oracle,
     ];
@@ -116,6 +121,12 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::Plan => f.write_str("plan"),
             PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS) => f.write_str("plan-mpc-rolling"),
             PolicySpec::PlanMpcRolling(days) => write!(f, "plan-mpc-rolling:{days}"),
+            PolicySpec::PlanMpcRollingTerminal(DEFAULT_ROLLING_DAYS) => {
+                f.write_str("plan-mpc-rolling-terminal")
+            }
+            PolicySpec::PlanMpcRollingTerminal(days) => {
+                write!(f, "plan-mpc-rolling-terminal:{days}")
+            }
             PolicySpec::Idle => f.write_str("idle"),
             PolicySpec::Oracle => f.write_str("oracle"),
             PolicySpec::Run(dir) => write!(f, "run:{}", dir.display()),
@@ -140,6 +151,10 @@ impl std::str::FromStr for PolicySpec {
                 PolicySpec::MpcRolling as fn(u32) -> PolicySpec,
             ),
             ("plan-mpc-rolling", PolicySpec::PlanMpcRolling),
+            (
+                "plan-mpc-rolling-terminal",
+                PolicySpec::PlanMpcRollingTerminal,
+            ),
         ] {
             if let Some(days) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
                 let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
@@ -169,7 +184,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, plan-mpc-rolling[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -238,7 +253,9 @@ pub fn make_policy(
                 ..imbarb_plan::SmpcConfig::default()
             },
         )?),
-        PolicySpec::Plan | PolicySpec::PlanMpcRolling(_) => Box::new(imbarb_plan::PlanPolicy::fit(
+        PolicySpec::Plan
+        | PolicySpec::PlanMpcRolling(_)
+        | PolicySpec::PlanMpcRollingTerminal(_) => Box::new(imbarb_plan::PlanPolicy::fit(
             &s.days,
             &s.features,
             &s.config,
@@ -250,9 +267,12 @@ pub fn make_policy(
             &imbarb_plan::PlanColumns {
                 horizon,
                 rolling_mpc_days: match spec {
-                    PolicySpec::PlanMpcRolling(n) => Some(*n),
+                    PolicySpec::PlanMpcRolling(n) | PolicySpec::PlanMpcRollingTerminal(n) => {
+                        Some(*n)
+                    }
                     _ => None,
                 },
+                terminal_from_window: matches!(spec, PolicySpec::PlanMpcRollingTerminal(_)),
                 ..imbarb_plan::PlanColumns::default()
             },
         )?),
@@ -401,6 +421,8 @@ mod tests {
             "mpc-rolling:7",
             "plan-mpc-rolling",
             "plan-mpc-rolling:56",
+            "plan-mpc-rolling-terminal",
+            "plan-mpc-rolling-terminal:14",
         ] {
             let spec: PolicySpec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);

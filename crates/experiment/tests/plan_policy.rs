@@ -323,3 +323,77 @@ fn under_a_cap_the_plan_baseline_fits_its_cycle_price_on_training_days() {
     }
     eprintln!("cycle price {chosen}: {best:.0} EUR on training days, {free:.0} without a price");
 }
+
+/// `plan-mpc-rolling-terminal`: every decision is the move of the plan over the rolling MPC's
+/// forecast at the battery's state of charge, stored energy valued at that day's window mean
+/// times the discharge efficiency (recomputed here one decision at a time), and the valuation
+/// matters: the plan valuing it at the training mean moves otherwise on some quarter-hours.
+#[test]
+fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
+    let test = paper_setup(imbarb_sim::EnvConfig::default(), DaySet::Test);
+    let plan = |terminal_from_window| {
+        let columns = PlanColumns {
+            horizon: 4,
+            rolling_mpc_days: Some(14),
+            terminal_from_window,
+            ..PlanColumns::default()
+        };
+        let policy = PlanPolicy::fit(
+            &test.days,
+            &test.features,
+            &test.config,
+            &test.train,
+            &small_forecaster(),
+            &columns,
+        )
+        .unwrap();
+        Recording::new(Box::new(policy), &test.days)
+    };
+    let mut policy = plan(true);
+    assert!(
+        policy.name().contains("value of stored energy"),
+        "{}",
+        policy.name()
+    );
+    // What `--policy plan-mpc-rolling-terminal:14` builds.
+    assert_eq!(
+        "plan-mpc-rolling-terminal:14".parse::<PolicySpec>(),
+        Ok(PolicySpec::PlanMpcRollingTerminal(14))
+    );
+    let chosen = &test.eval[20..26];
+    let mut at_mean = plan(false);
+    for p in [&mut policy, &mut at_mean] {
+        rollout(&test.days, &test.features, &test.config, chosen, p, |_| {}).unwrap();
+    }
+    let actions = |r: &Recording| r.taken.iter().map(|t| t.action).collect::<Vec<_>>();
+    assert_ne!(
+        actions(&policy),
+        actions(&at_mean),
+        "the window's value of stored energy changed no decision"
+    );
+    let b = test.config.battery;
+    let rule = imbarb_sim::DayAheadRule::default();
+    let mut terminals = std::collections::BTreeSet::new();
+    for t in &policy.taken {
+        let prices = imbarb_baselines::mpc_rolling::rolling_forecast_at(
+            &test.days, 14, 4, b, &rule, t.date, t.g,
+        )
+        .unwrap();
+        let terminal =
+            imbarb_baselines::mpc_rolling::rolling_terminal(&test.days, 14, &b, t.date).unwrap();
+        terminals.insert(terminal.to_bits());
+        let v = imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[t.state.soc_mwh]);
+        let planned = match imbarb_plan::plan_columns::best_move(v[0], v[1]) {
+            imbarb_plan::plan_columns::Move::Charge => 0,
+            imbarb_plan::plan_columns::Move::Wait => 1,
+            imbarb_plan::plan_columns::Move::Discharge => 2,
+        };
+        let want = if t.mask[planned] { planned } else { 1 };
+        assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
+    }
+    assert_eq!(
+        terminals.len(),
+        chosen.len(),
+        "one value of stored energy per day"
+    );
+}

@@ -135,21 +135,29 @@ impl ForecastFeatures {
         let mut values =
             Vec::with_capacity(features.values.len() / features.width.max(1) * self.width());
         let rolled = match &self.plan {
-            Some(plan) => plan.rolling_prices(days, battery, &self.day_ahead_rule(forecaster))?,
+            Some(plan) => plan.rolling_prices(
+                days,
+                battery,
+                &self.day_ahead_rule(forecaster),
+                self.terminal(forecaster, battery),
+            )?,
             None => None,
         };
         let h = self.plan.as_ref().map_or(0, |p| p.horizon);
         let rows = inputs.values.len() / inputs.width.max(1);
         if let Some(p) = &rolled {
-            if p.len() != rows * h {
+            if p.prices.len() != rows * h || p.terminals.len() != rows {
                 return Err(PlanError::Config(format!(
-                    "forecast_features.plan.rolling_mpc_days: {} planned prices for {rows} quarter-hours of {h}",
-                    p.len()
+                    "forecast_features.plan.rolling_mpc_days: {} planned prices and {} values of stored energy for {rows} quarter-hours of {h}",
+                    p.prices.len(),
+                    p.terminals.len()
                 )));
             }
         }
         forecaster.for_each_prediction(&inputs.values, |i, row| {
-            let planned = rolled.as_ref().map(|p| &p[i * h..(i + 1) * h]);
+            let planned = rolled
+                .as_ref()
+                .map(|p| (&p.prices[i * h..(i + 1) * h], p.terminals[i]));
             self.select(forecaster, &levels, battery, row, planned, &mut values)
         });
         let (mean, std) = self.scales(forecaster, battery);
@@ -181,9 +189,14 @@ impl ForecastFeatures {
         let mut out = vec![];
         forecaster.predict(&x, 1, &mut MlpCache::default(), &mut out);
         let rolled = match &self.plan {
-            Some(plan) => {
-                plan.rolling_prices_at(days, battery, &self.day_ahead_rule(forecaster), date, g)?
-            }
+            Some(plan) => plan.rolling_prices_at(
+                days,
+                battery,
+                &self.day_ahead_rule(forecaster),
+                self.terminal(forecaster, battery),
+                date,
+                g,
+            )?,
             None => None,
         };
         let mut values = Vec::with_capacity(self.width());
@@ -192,10 +205,18 @@ impl ForecastFeatures {
             &self.level_indices()?,
             battery,
             &out,
-            rolled.as_deref(),
+            rolled.as_ref().map(|(p, t)| (p.as_slice(), *t)),
             &mut values,
         );
         Ok(values)
+    }
+
+    /// The plan's value of stored energy from the forecaster's mean training price (0 without
+    /// a plan).
+    fn terminal(&self, forecaster: &QuantileForecaster, battery: &BatteryConfig) -> f64 {
+        self.plan.as_ref().map_or(0.0, |p| {
+            p.terminal_eur_per_mwh(forecaster.price_scale.0, battery)
+        })
     }
 
     /// When the day-ahead curve is public, as the forecaster reads it (the plan's rolling MPC
@@ -240,15 +261,16 @@ impl ForecastFeatures {
     }
 
     /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised,
-    /// then the planner's columns over `planned` prices (the rolling MPC's forecast) or, without
-    /// them, the row's expected prices (the mean of its quantiles).
+    /// then the planner's columns over `planned` prices and value of stored energy (the rolling
+    /// MPC's forecast) or, without them, the row's expected prices (the mean of its quantiles)
+    /// and the training mean's value.
     fn select(
         &self,
         forecaster: &QuantileForecaster,
         levels: &[usize],
         battery: &BatteryConfig,
         row: &[f64],
-        planned: Option<&[f64]>,
+        planned: Option<(&[f64], f64)>,
         values: &mut Vec<f32>,
     ) {
         let k = forecaster.config.quantiles;
@@ -259,12 +281,14 @@ impl ForecastFeatures {
             }
         }
         if let Some(plan) = &self.plan {
-            let expected: Vec<f64> = match planned {
-                Some(p) => p.to_vec(),
-                None => forecaster.expected_prices(row).collect(),
+            let (expected, terminal): (Vec<f64>, f64) = match planned {
+                Some((p, t)) => (p.to_vec(), t),
+                None => (
+                    forecaster.expected_prices(row).collect(),
+                    plan.terminal_eur_per_mwh(mean, battery),
+                ),
             };
             let scale = PlanColumns::scale(battery, std);
-            let terminal = plan.terminal_eur_per_mwh(mean, battery);
             plan.push(&expected, battery, terminal, scale, values);
         }
     }

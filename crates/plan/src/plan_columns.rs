@@ -6,7 +6,8 @@
 //! every state the agent can be in, and training pays for it once per setup, not per step.
 //!
 //! The plan ignores the daily cycle budget (the agent sees what it has left) and values the cell
-//! energy left at the horizon at the training mean price, as the stochastic MPC does.
+//! energy left at the horizon at the training mean price, as the stochastic MPC does (or, planning
+//! over the rolling MPC's forecast, at its window's mean price, as that MPC does).
 
 use crate::error::PlanError;
 use imbarb_sim::BatteryConfig;
@@ -46,6 +47,22 @@ pub struct PlanColumns {
     /// efficiency (what it sells for, as the stochastic MPC values it) rather than at the mean
     /// price: a plan that holds less energy at its horizon.
     pub terminal_after_discharge: bool,
+    /// With `rolling_mpc_days`: value the energy left at the horizon as the rolling MPC does,
+    /// at the mean price of its window (the days before each day) times the discharge
+    /// efficiency, rather than at the training days' mean. A plan that follows the market in the
+    /// worth of stored energy as well as in its prices (the training mean of a history that
+    /// spans a change of market can be far from today's prices).
+    pub terminal_from_window: bool,
+}
+
+/// What the plan plans over at each quarter-hour row of the days when it follows the rolling
+/// MPC: the MPC's forecast (`horizon` prices per row) and the value of stored energy per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingPlan {
+    /// `horizon` forecast prices per row, the current quarter-hour first.
+    pub prices: Vec<f64>,
+    /// EUR per MWh of cell energy left at the horizon, per row.
+    pub terminals: Vec<f64>,
 }
 
 impl Default for PlanColumns {
@@ -57,6 +74,7 @@ impl Default for PlanColumns {
             cycle_price_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
             terminal_after_discharge: false,
+            terminal_from_window: false,
         }
     }
 }
@@ -95,6 +113,18 @@ impl PlanColumns {
                 )));
             }
         }
+        if self.terminal_from_window {
+            if self.rolling_mpc_days.is_none() {
+                return Err(PlanError::Config(
+                    "forecast_features.plan.terminal_from_window = true: needs rolling_mpc_days (the window whose mean price values stored energy)".into(),
+                ));
+            }
+            if self.terminal_after_discharge {
+                return Err(PlanError::Config(
+                    "forecast_features.plan: terminal_from_window already values stored energy after the discharge efficiency; drop terminal_after_discharge".into(),
+                ));
+            }
+        }
         // The names tell states apart by whole percents of capacity: 101 at most.
         if !(2..=101).contains(&self.soc_points) {
             return Err(PlanError::Config(format!(
@@ -114,16 +144,18 @@ impl PlanColumns {
         }
     }
 
-    /// The prices the plan plans over at every quarter-hour row of `days` (`horizon` each, rows in
-    /// day order as the forecaster's), when it reads the rolling MPC's forecast
-    /// (`rolling_mpc_days`; `rule`: when the day-ahead curve is public); `None` when it reads
-    /// the forecaster's expected prices.
+    /// What the plan plans over at every quarter-hour row of `days` (rows in day order as the
+    /// forecaster's) when it reads the rolling MPC's forecast (`rolling_mpc_days`; `rule`: when
+    /// the day-ahead curve is public), stored energy valued at `terminal` (EUR/MWh) unless
+    /// `terminal_from_window` values it from each day's window; `None` when the plan reads the
+    /// forecaster's expected prices.
     pub fn rolling_prices(
         &self,
         days: &imbarb_sim::MarketDays,
         battery: &BatteryConfig,
         rule: &imbarb_sim::DayAheadRule,
-    ) -> Result<Option<Vec<f64>>, PlanError> {
+        terminal: f64,
+    ) -> Result<Option<RollingPlan>, PlanError> {
         let Some(n) = self.rolling_mpc_days else {
             return Ok(None);
         };
@@ -134,19 +166,28 @@ impl PlanColumns {
             *battery,
             rule,
         )?;
-        Ok(Some(prices))
+        let terminals = days
+            .days
+            .iter()
+            .flat_map(|day| {
+                let t = self.day_terminal(days, battery, day.date, terminal);
+                std::iter::repeat_n(t, day.n_qh())
+            })
+            .collect();
+        Ok(Some(RollingPlan { prices, terminals }))
     }
 
     /// `rolling_prices` of the quarter-hour at grid index `g` of `date` alone (`days` holding
-    /// the complete days of the window before it).
+    /// the complete days of the window before it): its prices and value of stored energy.
     pub fn rolling_prices_at(
         &self,
         days: &imbarb_sim::MarketDays,
         battery: &BatteryConfig,
         rule: &imbarb_sim::DayAheadRule,
+        terminal: f64,
         date: chrono::NaiveDate,
         g: usize,
-    ) -> Result<Option<Vec<f64>>, PlanError> {
+    ) -> Result<Option<(Vec<f64>, f64)>, PlanError> {
         let Some(n) = self.rolling_mpc_days else {
             return Ok(None);
         };
@@ -159,7 +200,29 @@ impl PlanColumns {
             date,
             g,
         )?;
-        Ok(Some(prices))
+        Ok(Some((
+            prices,
+            self.day_terminal(days, battery, date, terminal),
+        )))
+    }
+
+    /// The value of stored energy on `date`: from the rolling window with
+    /// `terminal_from_window` (`terminal` on a day with no day before it in the window, as
+    /// the rolling forecast falls back there too), else `terminal`.
+    fn day_terminal(
+        &self,
+        days: &imbarb_sim::MarketDays,
+        battery: &BatteryConfig,
+        date: chrono::NaiveDate,
+        terminal: f64,
+    ) -> f64 {
+        match (self.terminal_from_window, self.rolling_mpc_days) {
+            (true, Some(n)) => {
+                imbarb_baselines::mpc_rolling::rolling_terminal(days, n, battery, date)
+                    .unwrap_or(terminal)
+            }
+            _ => terminal,
+        }
     }
 
     /// Number of columns: a charge and a discharge value per state of charge.
@@ -254,7 +317,7 @@ impl PlanColumns {
 
 /// The plan's move from its values of charging and discharging against waiting: waiting unless
 /// one of them is positive, the larger when both are (charging on a tie).
-pub(crate) fn best_move(charge: f64, discharge: f64) -> Move {
+pub fn best_move(charge: f64, discharge: f64) -> Move {
     if charge <= 0.0 && discharge <= 0.0 {
         Move::Wait
     } else if charge >= discharge {

@@ -26,7 +26,8 @@ pub struct PlanPolicy {
     plan: PlanColumns,
     /// The battery as the plan sees it (the cycle price added under a cap).
     battery: BatteryConfig,
-    terminal_eur_per_mwh: f64,
+    /// EUR per MWh of cell energy left at the horizon, per quarter-hour row.
+    terminals: Vec<f64>,
     space: ActionSpace,
     held: HeldPlan,
 }
@@ -49,25 +50,27 @@ impl PlanPolicy {
         let inputs = forecaster.features_for(days)?;
         // The day-ahead curve is public as the forecaster reads it (as for the agents' columns).
         let rule = forecaster.observation.day_ahead_rule().unwrap_or_default();
-        let expected = match plan.rolling_prices(days, &config.battery, &rule)? {
-            Some(prices) => prices,
-            None => {
-                let mut expected =
-                    Vec::with_capacity(inputs.values.len() / inputs.width.max(1) * plan.horizon);
-                forecaster.for_each_prediction(&inputs.values, |_, row| {
-                    expected.extend(forecaster.expected_prices(row).take(plan.horizon));
-                });
-                expected
-            }
-        };
+        // As the agents' columns value it: from the forecaster's mean training price, or each
+        // day's rolling window.
+        let terminal = plan.terminal_eur_per_mwh(forecaster.price_scale.0, &config.battery);
+        let rows = inputs.values.len() / inputs.width.max(1);
+        let (expected, terminals) =
+            match plan.rolling_prices(days, &config.battery, &rule, terminal)? {
+                Some(rolled) => (rolled.prices, rolled.terminals),
+                None => {
+                    let mut expected = Vec::with_capacity(rows * plan.horizon);
+                    forecaster.for_each_prediction(&inputs.values, |_, row| {
+                        expected.extend(forecaster.expected_prices(row).take(plan.horizon));
+                    });
+                    (expected, vec![terminal; rows])
+                }
+            };
         let mut policy = PlanPolicy {
             expected,
+            terminals,
             day_row: inputs.day_row.clone(),
             plan: plan.clone(),
             battery: plan.planned_battery(&config.battery),
-            // As the agents' columns value it: from the forecaster's mean training price.
-            terminal_eur_per_mwh: plan
-                .terminal_eur_per_mwh(forecaster.price_scale.0, &config.battery),
             space: config.actions,
             held: HeldPlan::default(),
         };
@@ -106,12 +109,7 @@ impl PlanPolicy {
         let h = self.plan.horizon;
         let row = self.day_row[d.day_index] + d.qh;
         let prices = &self.expected[row * h..(row + 1) * h];
-        let v = advantages(
-            prices,
-            &self.battery,
-            self.terminal_eur_per_mwh,
-            &[d.soc_mwh],
-        );
+        let v = advantages(prices, &self.battery, self.terminals[row], &[d.soc_mwh]);
         match best_move(v[0], v[1]) {
             Move::Charge => -1.0,
             Move::Wait => 0.0,
@@ -123,6 +121,9 @@ impl PlanPolicy {
 impl Policy for PlanPolicy {
     fn name(&self) -> String {
         let over = match self.plan.rolling_mpc_days {
+            Some(n) if self.plan.terminal_from_window => {
+                format!(", over the MPC refit daily on {n} days and its value of stored energy")
+            }
             Some(n) => format!(", over the MPC refit daily on {n} days"),
             None => String::new(),
         };

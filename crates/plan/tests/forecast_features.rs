@@ -258,6 +258,26 @@ fn wrong_forecast_settings_are_refused_by_name() {
     });
     let e = s.check().unwrap_err().to_string();
     assert!(e.contains("forecast_features.plan.horizon = 5"), "{e}");
+    // Stored energy valued from a window needs the window, and one valuation.
+    s.plan = Some(PlanColumns {
+        horizon: 4,
+        terminal_from_window: true,
+        ..PlanColumns::default()
+    });
+    let e = s.check().unwrap_err().to_string();
+    assert!(
+        e.contains("terminal_from_window") && e.contains("rolling_mpc_days"),
+        "{e}"
+    );
+    s.plan = Some(PlanColumns {
+        horizon: 4,
+        terminal_from_window: true,
+        terminal_after_discharge: true,
+        rolling_mpc_days: Some(14),
+        ..PlanColumns::default()
+    });
+    let e = s.check().unwrap_err().to_string();
+    assert!(e.contains("terminal_after_discharge"), "{e}");
 }
 
 /// On the real post-MARI prices and 2024 day-ahead curve, the forecaster can read the curve (not
@@ -449,6 +469,81 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
         );
     }
     assert!((nq - 4..nq).any(|q| with.row(day, q)[plan_at..] != with_c.row(day, q)[plan_at..]));
+}
+
+/// A plan following the market entirely (`terminal_from_window`) values the energy left at its
+/// horizon as the rolling MPC does each day (its window's mean price, summed by hand here, times
+/// the discharge efficiency), in the whole-setup pass and one decision at a time alike; its
+/// columns differ from the plan valuing it at the training mean, and only its columns do.
+#[test]
+fn a_plan_following_the_market_values_stored_energy_from_its_window() {
+    let Some((_, _, days, train)) = post_mari_before(
+        "a_plan_following_the_market_values_stored_energy_from_its_window",
+        "2024-07-20",
+    ) else {
+        return;
+    };
+    let plan = |terminal_from_window| PlanColumns {
+        horizon: 4,
+        soc_points: 3,
+        rolling_mpc_days: Some(14),
+        terminal_from_window,
+        ..PlanColumns::default()
+    };
+    let mut windowed = spec();
+    windowed.plan = Some(plan(true));
+    let mut at_mean = spec();
+    at_mean.plan = Some(plan(false));
+    let fitted = windowed.fit(&days, &train).unwrap();
+    let (saved, base, with) = saved_and_columns(&windowed, &fitted, &days, &train);
+    let (_, _, with_mean) = saved_and_columns(&at_mean, &fitted, &days, &train);
+    let plan_at = base.width + 6;
+    let b = battery();
+    let scale = PlanColumns::scale(&b, saved.price_scale.1);
+    let rule = saved.observation.day_ahead_rule().unwrap();
+    let n = days.days.len();
+    let mut differs = 0;
+    for day in [n - 3, n - 30] {
+        let date = days.days[day].date;
+        let first = date - TimeDelta::days(14);
+        let window: Vec<f64> = days
+            .days
+            .iter()
+            .filter(|d| d.date >= first && d.date < date)
+            .flat_map(|d| d.prices.iter().map(|p| p.reference_eur_per_mwh()))
+            .collect();
+        let terminal = window.iter().sum::<f64>() / window.len() as f64 * b.discharge_efficiency;
+        assert!(
+            (terminal - saved.price_scale.0).abs() > 5.0,
+            "day {date}: the window's value {terminal} is the training mean's"
+        );
+        for q in [0, 30, 60, 95] {
+            let row = with.row(day, q);
+            assert_eq!(row[..plan_at], with_mean.row(day, q)[..plan_at]);
+            assert_eq!(
+                one_decision(&windowed, &saved, &days, day, q),
+                row[base.width..],
+                "{date} qh {q}"
+            );
+            let g = days.days[day].grid_offset + q;
+            let prices =
+                imbarb_baselines::mpc_rolling::rolling_forecast_at(&days, 14, 4, b, &rule, date, g)
+                    .unwrap();
+            let want =
+                imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[0.0, 1.0, 2.0]);
+            for (got, w) in row[plan_at..].iter().zip(&want) {
+                assert!(
+                    (f64::from(*got) - w / scale).abs() < 1e-5,
+                    "{date} qh {q}: {got} vs {w}"
+                );
+            }
+            differs += usize::from(row[plan_at..] != with_mean.row(day, q)[plan_at..]);
+        }
+    }
+    assert!(
+        differs > 4,
+        "the window's value changed {differs} of 8 rows"
+    );
 }
 
 /// The real post-MARI prices with the 2024 day-ahead curve, their complete days before `end`
