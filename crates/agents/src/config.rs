@@ -396,6 +396,13 @@ pub struct TrainingConfig {
     pub weight_average_steps: usize,
     /// Which validated weights `best.safetensors` holds, the network backtests deploy.
     pub deploy: Deploy,
+    /// A residual agent deploys a network over its planner (its first candidate) only when the
+    /// network's lead on the validation days is significant at this one-sided confidence: a
+    /// paired Student t test on the daily P&L differences. With `deploy = "best-validation"`
+    /// the best of many networks' validations is an optimistic estimate against the planner's
+    /// single one, and on few days a lucky network wins. 0: whenever it validates higher.
+    /// Ignored without a planner candidate.
+    pub planner_lead_confidence: f64,
     /// Environment steps of a warm-started run (each walk-forward month after the first starts
     /// from the month before's run and trains this many steps, exploring at `epsilon_end`);
     /// 0: every month trains a full run from scratch.
@@ -451,6 +458,7 @@ impl Default for TrainingConfig {
             cycle_budget_shadow_price_schedule: ShadowPriceSchedule::Flat,
             weight_average_steps: 0,
             deploy: Deploy::BestValidation,
+            planner_lead_confidence: 0.0,
             warm_start_steps: 0,
             warm_start: None,
         }

@@ -122,6 +122,11 @@ pub const TRAINING_LIMITS: &[ConfigLimit] = &[
         Range::closed(0.0, 10_000.0),
         |c| Some(c.training.cycle_budget_shadow_price_eur_per_mwh),
     ),
+    limit(
+        "training.planner_lead_confidence",
+        Range::below(0.0, 1.0),
+        |c| Some(c.training.planner_lead_confidence),
+    ),
     limit("training.weight_average_steps", COUNT0, |c| {
         Some(c.training.weight_average_steps as f64)
     }),

@@ -5,7 +5,7 @@
 //! The `plan` baseline (its own forecaster, the plan at the exact state of charge) agrees with
 //! it, and under a cap fits its cycle price on the training days.
 
-use imbarb_agents::trainer::read_manifest;
+use imbarb_agents::trainer::{read_manifest, MetricsLine};
 use imbarb_agents::{train, TrainConfig, TrainOptions};
 use imbarb_eval::Oracle;
 use imbarb_experiment::{build_setup, make_policy, DaySet, PolicySpec, Setup};
@@ -24,13 +24,14 @@ fn paper_setup(env: imbarb_sim::EnvConfig, days: DaySet) -> Setup {
     build_setup(&sources, &SplitSpec::Paper, env, 0, days).unwrap()
 }
 
-/// Trains a brief QR-DQN run on the embedded prices (paper split) observing a small forecaster
-/// of `horizon` quarter-hours and a planner over it (`plan`: more `[forecast_features.plan]`
-/// keys); returns its folder's guard, the run, its config and the setup it trained on.
-fn train_plan_run(
+/// A brief QR-DQN config on the embedded prices (paper split) observing a small forecaster of
+/// `horizon` quarter-hours and a planner over it (`plan`: more `[forecast_features.plan]` keys),
+/// changed by `tweak`, and the validation setup it trains on, the forecast observed.
+fn plan_run_setup(
     horizon: usize,
     plan: &str,
-) -> (tempfile::TempDir, std::path::PathBuf, TrainConfig, Setup) {
+    tweak: impl FnOnce(&mut TrainConfig),
+) -> (TrainConfig, Setup) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let base = std::fs::read_to_string(root.join("configs/qrdqn.toml")).unwrap();
     let text = format!(
@@ -42,11 +43,22 @@ fn train_plan_run(
     (config.training.total_steps, config.training.learning_starts) = (3000, 1000);
     (config.training.validate_every, config.training.envs) = (3000, 8);
     config.network.hidden = vec![16];
+    tweak(&mut config);
     config.resolve_for_cap();
     config.check().unwrap();
     let mut fit = paper_setup(config.env.clone(), DaySet::Validation);
     let spec = config.forecast_features.clone().unwrap();
     fit.observe_forecast(&spec, None).unwrap();
+    (config, fit)
+}
+
+/// Trains `plan_run_setup`'s run; returns its folder's guard, the run, its config and the setup
+/// it trained on.
+fn train_plan_run(
+    horizon: usize,
+    plan: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, TrainConfig, Setup) {
+    let (config, fit) = plan_run_setup(horizon, plan, |_| {});
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
     train(&fit.train_data(), &config, &run, &TrainOptions::default()).unwrap();
@@ -396,4 +408,106 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
         chosen.len(),
         "one value of stored energy per day"
     );
+}
+
+/// `planner_lead_confidence`: a residual run's network replaces its planner only when its daily
+/// validation P&L leads the planner's significantly. Every deploy decision, recomputed from the
+/// daily P&L each metrics line records (the planner's at step 0), follows the gate; the gate
+/// changes no validation (a run without it validates the same networks on the same days); and a
+/// run stopped between validations and resumed decides exactly the same (the planner's days
+/// survive the checkpoint).
+#[test]
+fn a_network_replaces_the_planner_only_on_evidence() {
+    // A planner looking one quarter-hour ahead over a forecaster trained for 20 steps, and
+    // networks that learn fast enough to beat it; a validation every 2,500 steps.
+    let (config, fit) = plan_run_setup(4, "soc_points = 5\nresidual = true", |c| {
+        if let Some(f) = c.forecast_features.as_mut() {
+            (f.forecaster.steps, f.forecaster.validate_every) = (20, 10);
+            if let Some(p) = f.plan.as_mut() {
+                p.horizon = 1;
+            }
+        }
+        (c.training.total_steps, c.training.validate_every) = (30000, 2500);
+        (
+            c.training.lr,
+            c.training.lr_end,
+            c.training.epsilon_decay_steps,
+        ) = (1e-3, Some(1e-3), 10_000);
+    });
+    let confidence = 0.9;
+    let data = fit.train_data();
+    let dir = tempfile::tempdir().unwrap();
+    let run_with = |name: &str, confidence: f64, stop: Option<usize>| {
+        let mut c = config.clone();
+        c.training.planner_lead_confidence = confidence;
+        c.check().unwrap();
+        let run = dir.path().join(name);
+        if let Some(rounds) = stop {
+            let options = TrainOptions {
+                stop_after_rounds: Some(rounds),
+                ..TrainOptions::default()
+            };
+            assert!(!train(&data, &c, &run, &options).unwrap().finished);
+        }
+        assert!(
+            train(&data, &c, &run, &TrainOptions::default())
+                .unwrap()
+                .finished
+        );
+        let lines = imbarb_agents::trainer::read_metrics(&run).unwrap();
+        (lines, read_manifest(&run).unwrap().best.unwrap())
+    };
+    let (gated, best) = run_with("gated", confidence, None);
+    let (plain, _) = run_with("plain", 0.0, None);
+    let (resumed, best_resumed) = run_with("resumed", confidence, Some(4));
+
+    let days = data.validation.len();
+    assert!(gated.len() >= 6, "{} validations", gated.len());
+    assert_eq!(gated[0].step, 0);
+    assert!(gated[0].best, "the planner is the first candidate");
+    let planner = &gated[0].val_daily_eur;
+    let (mut best_selection, mut best_step) = (gated[0].val_selection, 0);
+    let (mut held_back, mut passed) = (0, 0);
+    for line in &gated[1..] {
+        assert_eq!(line.val_daily_eur.len(), days);
+        let mean = line.val_daily_eur.iter().sum::<f64>() / days as f64;
+        assert!((mean - line.val_eur_per_day).abs() < 1e-6);
+        let lead =
+            imbarb_agents::trainer::significant_lead(&line.val_daily_eur, planner, confidence);
+        let better = line.val_selection > best_selection;
+        assert_eq!(line.best, better && lead, "step {}", line.step);
+        held_back += usize::from(better && !lead);
+        passed += usize::from(better && lead);
+        if line.best {
+            (best_selection, best_step) = (line.val_selection, line.step);
+        }
+    }
+    assert_eq!(best.step, best_step);
+    // Both ways happen here: a network that validated higher on too little evidence, and
+    // networks that lead on enough.
+    assert!(
+        held_back >= 1 && passed >= 1,
+        "{held_back} held back, {passed} passed"
+    );
+    eprintln!(
+        "{} network validations: {held_back} held back by the gate, {passed} deployed; deployed step {best_step}",
+        gated.len() - 1
+    );
+    // The gate decides deployment only: the same validations without it, deployed on selection.
+    assert_eq!(plain.len(), gated.len());
+    let mut best_selection = f64::NEG_INFINITY;
+    for (p, g) in plain.iter().zip(&gated) {
+        assert_eq!((p.step, &p.val_daily_eur), (g.step, &g.val_daily_eur));
+        assert_eq!(p.best, p.val_selection > best_selection, "step {}", p.step);
+        best_selection = best_selection.max(p.val_selection);
+    }
+    // Stopped after 4 rounds and resumed: the same validations and the same decisions.
+    let decisions = |lines: &[MetricsLine]| {
+        lines
+            .iter()
+            .map(|l| (l.step, l.val_daily_eur.clone(), l.best))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(decisions(&resumed), decisions(&gated));
+    assert_eq!(best_resumed, best);
 }

@@ -207,6 +207,7 @@ mod tests {
             val_eur_per_day: val,
             val_selection: val,
             val_cycles_per_day: 1.0,
+            val_daily_eur: vec![val],
             best: true,
             wall_s,
             env_steps_per_s: sps,

@@ -25,6 +25,10 @@ pub struct MetricsLine {
     pub val_selection: f64,
     /// Validation: full equivalent cycles per day.
     pub val_cycles_per_day: f64,
+    /// Validation: each validation day's P&L, EUR, in day order (what a network's lead over a
+    /// residual agent's planner is tested on; empty in runs written before it was recorded).
+    #[serde(default)]
+    pub val_daily_eur: Vec<f64>,
     /// Whether this validation's network became the deployed one.
     pub best: bool,
     /// Wall-clock seconds since this session started.

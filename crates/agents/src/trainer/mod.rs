@@ -18,7 +18,7 @@ pub use collector::{next_day_start, shadow_prices, training_reward};
 pub use metrics::MetricsLine;
 pub use run_dir::{load_best, read_manifest, read_metrics, Manifest, RunStatus, FORECASTER_FILE};
 pub use state::{TrainData, TrainError, TrainOptions, TrainOutcome, Validation};
-pub use validator::{validate, GreedyPolicy};
+pub use validator::{significant_lead, validate, GreedyPolicy};
 
 use crate::build::build_agent;
 use crate::config::{Support, TrainConfig};
@@ -171,6 +171,7 @@ pub fn train(
             &run,
             &session,
             &mut manifest,
+            true,
         );
         agent.follow_plan(false);
         recorded?;
@@ -221,6 +222,7 @@ pub fn train(
                 &run,
                 &session,
                 &mut manifest,
+                false,
             )?;
             if state.progress.steps >= t.total_steps {
                 run.verify_best()?;
@@ -327,6 +329,7 @@ impl<'a> Session<'a> {
         config: &TrainConfig,
         p: &Progress,
         v: &Validation,
+        daily: &[f64],
         deployed: bool,
     ) -> MetricsLine {
         let (wall_s, env_steps_per_s, updates_per_s) = self.rates(p);
@@ -340,6 +343,7 @@ impl<'a> Session<'a> {
             val_eur_per_day: v.eur_per_day,
             val_selection: v.selection,
             val_cycles_per_day: v.cycles_per_day,
+            val_daily_eur: daily.to_vec(),
             best: deployed,
             wall_s,
             env_steps_per_s,
@@ -396,9 +400,9 @@ fn mean(q: &VecDeque<f64>) -> f64 {
     }
 }
 
-/// One validation of the acting network at the current step, recorded: deployed when the
-/// validator says so, its metrics line appended, the manifest's best updated and the training
-/// state saved (`latest`) for a resume from here.
+/// One validation of the acting network at the current step (`planner`: a residual agent's
+/// planner alone), recorded: deployed when the validator says so, its metrics line appended,
+/// the manifest's best updated and the training state saved (`latest`) for a resume from here.
 #[allow(clippy::too_many_arguments)]
 fn validate_and_record(
     validator: &mut Validator,
@@ -409,9 +413,11 @@ fn validate_and_record(
     run: &RunDir,
     session: &Session,
     manifest: &mut Manifest,
+    planner: bool,
 ) -> Result<(), TrainError> {
-    let (v, deployed) = validator.validate_and_deploy(agent, state, data, config, run)?;
-    let line = session.metrics_line(agent, config, &state.progress, &v, deployed);
+    let (v, daily, deployed) =
+        validator.validate_and_deploy(agent, state, data, config, run, planner)?;
+    let line = session.metrics_line(agent, config, &state.progress, &v, &daily, deployed);
     run.append_metrics(&line)?;
     state.progress.metrics_lines += 1;
     manifest.best = state.progress.best.clone();

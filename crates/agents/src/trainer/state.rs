@@ -125,6 +125,10 @@ pub(crate) struct Progress {
     pub(crate) updates: u64,
     pub(crate) next_validation: usize,
     pub(crate) best: Option<Validation>,
+    /// A residual agent's planner alone, its daily P&L on the validation days (in their
+    /// order): what a network's lead is tested against (`planner_lead_confidence`).
+    #[serde(default)]
+    pub(crate) planner_daily: Option<Vec<f64>>,
     pub(crate) recent_returns: VecDeque<f64>,
     pub(crate) recent_losses: VecDeque<f64>,
     pub(crate) metrics_lines: usize,
@@ -156,6 +160,7 @@ impl TrainState {
                 updates: 0,
                 next_validation: t.validate_every,
                 best: None,
+                planner_daily: None,
                 recent_returns: VecDeque::new(),
                 recent_losses: VecDeque::new(),
                 metrics_lines: 0,

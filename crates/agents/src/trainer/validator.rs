@@ -92,9 +92,9 @@ impl Validator {
         }
     }
 
-    /// Validates the acting network at the current step and, if it is to be deployed, saves it
-    /// as `best.safetensors` and records it in `state`. Returns the validation and whether it
-    /// was deployed.
+    /// Validates the acting network (`planner`: a residual agent following its plan) at the
+    /// current step and, if it is to be deployed, saves it as `best.safetensors` and records it
+    /// in `state`. Returns the validation, its daily P&L and whether it was deployed.
     pub(super) fn validate_and_deploy(
         &mut self,
         agent: &mut dyn ValueAgent,
@@ -102,7 +102,8 @@ impl Validator {
         data: &TrainData,
         config: &TrainConfig,
         run: &RunDir,
-    ) -> Result<(Validation, bool), TrainError> {
+        planner: bool,
+    ) -> Result<(Validation, Vec<f64>, bool), TrainError> {
         // With weight averaging, validation and the best checkpoint use the averaged weights,
         // loaded into a second agent so that the learning one keeps its state.
         let acting: &mut dyn ValueAgent = match state.average.as_ref().and_then(|a| a.weights()) {
@@ -129,19 +130,92 @@ impl Validator {
             selection: config.selection.evaluate(&samples),
             cycles_per_day: cycles,
         };
-        // Whether this validated network becomes the deployed one (`best.safetensors`).
+        // Whether this validated network becomes the deployed one (`best.safetensors`): under
+        // best-validation a network must also lead the planner on evidence, when asked to.
+        let confidence = config.training.planner_lead_confidence;
+        let leads_planner = match (&state.progress.planner_daily, planner) {
+            (Some(plan), false) if confidence > 0.0 => significant_lead(&daily, plan, confidence),
+            _ => true,
+        };
         let deploy_this = match config.training.deploy {
-            Deploy::BestValidation => state
-                .progress
-                .best
-                .as_ref()
-                .is_none_or(|b| v.selection > b.selection),
+            Deploy::BestValidation => {
+                leads_planner
+                    && state
+                        .progress
+                        .best
+                        .as_ref()
+                        .is_none_or(|b| v.selection > b.selection)
+            }
             Deploy::Final => true,
         };
+        if planner {
+            state.progress.planner_daily = Some(daily.clone());
+        }
         if deploy_this {
             run.save_best(acting, v.step)?;
             state.progress.best = Some(v.clone());
         }
-        Ok((v, deploy_this))
+        Ok((v, daily, deploy_this))
+    }
+}
+
+/// Whether `a` earns more than `b` day by day (paired by index, equal lengths) at one-sided
+/// `confidence` (0..1): a Student t test on the daily differences, t = mean / (sd / sqrt(n))
+/// against the t distribution's `confidence` quantile with n - 1 degrees of freedom. Differences
+/// that never vary lead iff positive; fewer than two days, unequal lengths or a non-finite
+/// value are no evidence.
+pub fn significant_lead(a: &[f64], b: &[f64], confidence: f64) -> bool {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let n = a.len();
+    if n < 2 || n != b.len() {
+        return false;
+    }
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    if d.iter().any(|x| !x.is_finite()) {
+        return false;
+    }
+    let mean = d.iter().sum::<f64>() / n as f64;
+    let var = d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    if var == 0.0 {
+        return mean > 0.0;
+    }
+    let t = mean / (var / n as f64).sqrt();
+    match StudentsT::new(0.0, 1.0, (n - 1) as f64) {
+        Ok(dist) => t > dist.inverse_cdf(confidence),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant_lead;
+
+    /// Differences 10, 20, 30 (mean 20, sd 10, n 3): t = 20 / (10 / sqrt 3) = 3.464; the t
+    /// distribution with 2 degrees of freedom has its 0.95 quantile at 2.920 and its 0.975 at
+    /// 4.303, so the lead is significant at 0.95 and not at 0.975.
+    #[test]
+    fn a_lead_is_tested_against_the_t_quantile_by_hand() {
+        let planner = [100.0, -50.0, 300.0];
+        let network = [110.0, -30.0, 330.0];
+        assert!(significant_lead(&network, &planner, 0.95));
+        assert!(!significant_lead(&network, &planner, 0.975));
+        // Reversed, it trails: never a lead.
+        assert!(!significant_lead(&planner, &network, 0.5));
+        // Differences -10, 20, 50 (mean 20, sd 30): t = 1.155, above the 0.75 quantile (0.816)
+        // and below the 0.9 quantile (1.886).
+        let noisy = [90.0, -30.0, 350.0];
+        assert!(significant_lead(&noisy, &planner, 0.75));
+        assert!(!significant_lead(&noisy, &planner, 0.9));
+    }
+
+    /// A constant difference leads iff positive; one day, unequal days or a non-finite P&L is
+    /// no evidence.
+    #[test]
+    fn degenerate_differences_are_no_evidence_unless_always_ahead() {
+        assert!(significant_lead(&[2.0, 3.0], &[1.0, 2.0], 0.99));
+        assert!(!significant_lead(&[1.0, 2.0], &[1.0, 2.0], 0.5));
+        assert!(!significant_lead(&[5.0], &[1.0], 0.5));
+        assert!(!significant_lead(&[5.0, 6.0], &[1.0], 0.5));
+        assert!(!significant_lead(&[f64::NAN, 6.0], &[1.0, 2.0], 0.5));
     }
 }
