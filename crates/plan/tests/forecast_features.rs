@@ -55,6 +55,18 @@ fn saved_and_columns(
     (saved, base, with)
 }
 
+/// The planner's columns `got` are the plan's values `want` divided by `scale` (`at`: which
+/// row, for the message).
+fn assert_plan_columns(got: &[f32], want: &[f64], scale: f64, at: &str) {
+    assert_eq!(got.len(), want.len(), "{at}");
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (f64::from(*g) - w / scale).abs() < 1e-5,
+            "{at}: {got:?} vs {want:?} / {scale}"
+        );
+    }
+}
+
 /// `base` with `spec`'s columns appended over `data` whose prices after quarter-hour `cut_qh` of
 /// day `day` (of `dates`) are garbled: a causal column up to the cut cannot tell.
 fn garbled_after(
@@ -172,12 +184,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
         imbarb_plan::plan_columns::advantages(&expected, &b, saved.price_scale.0, &[0.0, 1.0, 2.0]);
     let scale = PlanColumns::scale(&b, saved.price_scale.1);
     let got = &with.row(day, 40)[base.width + 6..];
-    for (g, w) in got.iter().zip(&want) {
-        assert!(
-            (f64::from(*g) - w / scale).abs() < 1e-5,
-            "{got:?} vs {want:?}"
-        );
-    }
+    assert_plan_columns(got, &want, scale, "qh 40");
     assert!(
         want.iter().any(|v| v.abs() > 1.0),
         "a plan that never moves: {want:?}"
@@ -194,12 +201,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     let want_after =
         imbarb_plan::plan_columns::advantages(&expected, &b, terminal, &[0.0, 1.0, 2.0]);
     let got_after = &with_after.row(day, 40)[base.width + 6..];
-    for (g, w) in got_after.iter().zip(&want_after) {
-        assert!(
-            (f64::from(*g) - w / scale).abs() < 1e-5,
-            "{got_after:?} vs {want_after:?}"
-        );
-    }
+    assert_plan_columns(got_after, &want_after, scale, "qh 40, after discharge");
     assert_ne!(got_after, got, "the terminal value changed no column");
     assert_eq!(
         &with_after.row(day, 40)[..base.width + 6],
@@ -423,12 +425,7 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
             saved.price_scale.0,
             &[0.0, 1.0, 2.0],
         );
-        for (got, w) in row[plan_at..].iter().zip(&want) {
-            assert!(
-                (f64::from(*got) - w / scale).abs() < 1e-5,
-                "qh {q}: {got} vs {w}"
-            );
-        }
+        assert_plan_columns(&row[plan_at..], &want, scale, &format!("qh {q}"));
         differs += usize::from(row[plan_at..] != over_forecaster.row(day, q)[plan_at..]);
     }
     assert!(
@@ -531,12 +528,7 @@ fn a_plan_following_the_market_values_stored_energy_from_its_window() {
                     .unwrap();
             let want =
                 imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[0.0, 1.0, 2.0]);
-            for (got, w) in row[plan_at..].iter().zip(&want) {
-                assert!(
-                    (f64::from(*got) - w / scale).abs() < 1e-5,
-                    "{date} qh {q}: {got} vs {w}"
-                );
-            }
+            assert_plan_columns(&row[plan_at..], &want, scale, &format!("{date} qh {q}"));
             differs += usize::from(row[plan_at..] != with_mean.row(day, q)[plan_at..]);
         }
     }
