@@ -156,11 +156,8 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
         let columns = spec
             .decision(&forecaster, &test.days, b, *date, *g)
             .unwrap();
-        let planned = match plan.planned_move(&columns[columns.len() - plan.width()..], b, *soc) {
-            imbarb_plan::plan_columns::Move::Charge => 0,
-            imbarb_plan::plan_columns::Move::Wait => 1,
-            imbarb_plan::plan_columns::Move::Discharge => 2,
-        };
+        let planned =
+            level_of(plan.planned_move(&columns[columns.len() - plan.width()..], b, *soc));
         // Masked: waiting (the nearest level) is always allowed in the middle.
         let want = if mask[planned] {
             planned
@@ -207,6 +204,15 @@ fn the_plan_policy_acts_the_plans_move_at_the_battery_state() {
         .to_string();
     let chain = format!("{err:#}");
     assert!(chain.contains("planner of trained run"), "{chain}");
+}
+
+/// The level of 3 a plan's move is: full charge, wait, full discharge.
+fn level_of(m: imbarb_plan::plan_columns::Move) -> usize {
+    match m {
+        imbarb_plan::plan_columns::Move::Charge => 0,
+        imbarb_plan::plan_columns::Move::Wait => 1,
+        imbarb_plan::plan_columns::Move::Discharge => 2,
+    }
 }
 
 /// Two policies shown the same decisions (the first acts): how often they agree.
@@ -395,11 +401,7 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
             imbarb_baselines::mpc_rolling::rolling_terminal(&test.days, 14, &b, t.date).unwrap();
         terminals.insert(terminal.to_bits());
         let v = imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[t.state.soc_mwh]);
-        let planned = match imbarb_plan::plan_columns::best_move(v[0], v[1]) {
-            imbarb_plan::plan_columns::Move::Charge => 0,
-            imbarb_plan::plan_columns::Move::Wait => 1,
-            imbarb_plan::plan_columns::Move::Discharge => 2,
-        };
+        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
         let want = if t.mask[planned] { planned } else { 1 };
         assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
     }

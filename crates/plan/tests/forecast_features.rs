@@ -67,6 +67,22 @@ fn assert_plan_columns(got: &[f32], want: &[f64], scale: f64, at: &str) {
     }
 }
 
+/// The plan's values at states of charge 0, 1 and 2 MWh over the rolling MPC's forecast (14
+/// days, 4 quarter-hours) at quarter-hour `q` of day `day`, stored energy at `terminal`.
+fn rolling_plan_values(
+    days: &MarketDays,
+    rule: &DayAheadRule,
+    day: usize,
+    q: usize,
+    terminal: f64,
+) -> Vec<f64> {
+    let (date, g) = (days.days[day].date, days.days[day].grid_offset + q);
+    let prices =
+        imbarb_baselines::mpc_rolling::rolling_forecast_at(days, 14, 4, battery(), rule, date, g)
+            .unwrap();
+    imbarb_plan::plan_columns::advantages(&prices, &battery(), terminal, &[0.0, 1.0, 2.0])
+}
+
 /// `base` with `spec`'s columns appended over `data` whose prices after quarter-hour `cut_qh` of
 /// day `day` (of `dates`) are garbled: a causal column up to the cut cannot tell.
 fn garbled_after(
@@ -401,7 +417,6 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
     let (_, _, over_forecaster) = saved_and_columns(&spec(), &fitted, &days, &train);
     let plan_at = base.width + 6;
     let day = n - 3;
-    let date = days.days[day].date;
     let b = battery();
     let scale = PlanColumns::scale(&b, saved.price_scale.1);
     let rule = saved.observation.day_ahead_rule().unwrap();
@@ -415,16 +430,7 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
             row[base.width..],
             "qh {q}"
         );
-        let g = days.days[day].grid_offset + q;
-        let prices =
-            imbarb_baselines::mpc_rolling::rolling_forecast_at(&days, 14, 4, b, &rule, date, g)
-                .unwrap();
-        let want = imbarb_plan::plan_columns::advantages(
-            &prices,
-            &b,
-            saved.price_scale.0,
-            &[0.0, 1.0, 2.0],
-        );
+        let want = rolling_plan_values(&days, &rule, day, q, saved.price_scale.0);
         assert_plan_columns(&row[plan_at..], &want, scale, &format!("qh {q}"));
         differs += usize::from(row[plan_at..] != over_forecaster.row(day, q)[plan_at..]);
     }
@@ -522,12 +528,7 @@ fn a_plan_following_the_market_values_stored_energy_from_its_window() {
                 row[base.width..],
                 "{date} qh {q}"
             );
-            let g = days.days[day].grid_offset + q;
-            let prices =
-                imbarb_baselines::mpc_rolling::rolling_forecast_at(&days, 14, 4, b, &rule, date, g)
-                    .unwrap();
-            let want =
-                imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[0.0, 1.0, 2.0]);
+            let want = rolling_plan_values(&days, &rule, day, q, terminal);
             assert_plan_columns(&row[plan_at..], &want, scale, &format!("{date} qh {q}"));
             differs += usize::from(row[plan_at..] != with_mean.row(day, q)[plan_at..]);
         }
