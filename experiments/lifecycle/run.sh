@@ -11,7 +11,8 @@
 #   experiments/lifecycle/run.sh OUT SEED [VARIANTS]   (VARIANTS default: "stale retrain guard")
 # Environment: MODEL_CONFIG (the deployed model's training config), SHADOW_WINDOW_DAYS (the
 # guard's shadow_window_days; unset: the guard's 7-day window), MARGIN (the guard's
-# margin_eur_per_day, default 0), RETURN_TO_MODEL (the guard's return_to_model, default false).
+# margin_eur_per_day, default 0), RETURN_TO_MODEL (the guard's return_to_model, default false),
+# RETRAIN_ARGS (more options for every imbarb retrain, e.g. "--selection-days 14").
 set -euo pipefail
 OUT=$1
 SEED=$2
@@ -56,7 +57,7 @@ TOML
     end=$(month_end "$m")
     "$BIN" live --run "$V/deploy/current" --config "$V/live.toml" --replay "$PRE" "$POST" "$DA" --from "$m-01" --to "$end"
     if [ "$variant" != stale ] && [ "$m" != 2024-12 ]; then
-      "$BIN" retrain --run "$V/deploy/current" --data "$PRE" "$POST" "$DA" --until "$end" --out "$V/cand-$m" --quiet
+      "$BIN" retrain --run "$V/deploy/current" --data "$PRE" "$POST" "$DA" --until "$end" --out "$V/cand-$m" --quiet ${RETRAIN_ARGS:-}
       force=""
       [ "$variant" = retrain ] && force=--force
       "$BIN" promote --candidate "$V/cand-$m" --live "$V/deploy/current" $force || echo "$m: not promoted"

@@ -22,8 +22,16 @@ pub struct CandidateReport {
     pub candidate: (String, String),
     /// The last day of data it trained and validated on.
     pub until: NaiveDate,
-    /// The recent days compared on (the candidate's validation days).
+    /// The recent days compared on (never used to train or choose the candidate).
     pub days: Vec<NaiveDate>,
+    /// The days before them that chose the candidate among its planner and networks
+    /// (`--selection-days`; none when it deploys its final network).
+    #[serde(default)]
+    pub selection_days: Vec<NaiveDate>,
+    /// What the candidate deploys: its final network, a network chosen on the selection days
+    /// (with its step), or its planner alone.
+    #[serde(default)]
+    pub deployed: String,
     /// EUR/day on those days: candidate, champion, rule, mpc.
     pub eur_per_day: Vec<(String, f64)>,
     /// The perfect-foresight optimum on those days, EUR/day.
@@ -45,12 +53,17 @@ impl CandidateReport {
   imbarb retrain --run deploy/current --data history.csv --until 2024-09-30
   imbarb retrain --run runs/qrdqn-seed0 --data pre.csv post.csv --until 2024-10-31 --validation-days 14 --steps 233000
 
+  imbarb retrain --run deploy/current --data pre.csv post.csv da.csv --until 2024-10-31 --selection-days 14
+
 The challenger starts from the run's networks, optimiser state and replay buffer (its config,
 exploring at epsilon_end) and trains --steps on every day up to --until except the last
 --validation-days, which it is then compared on, beside the run itself and the threshold rule and
-MPC fitted on the same training days. It deploys its final network (the recent days are not used
-to choose one), so the comparison is fair. The evidence goes to <out>/candidate.json, which
-`imbarb promote` reads.")]
+MPCs fitted on the same training days. By default it deploys its final network (the recent days
+are not used to choose one), so the comparison is fair. With --selection-days K the K days before
+the comparison days are held out too and choose what it deploys as its training does
+(`training.deploy`; a residual agent's planner is a candidate, and with
+`planner_lead_confidence` a network replaces it only on a significant lead): the comparison days
+still chose nothing. The evidence goes to <out>/candidate.json, which `imbarb promote` reads.")]
 pub struct RetrainArgs {
     /// The deployed (champion) run, or the link the service decides with.
     #[arg(long)]
@@ -64,6 +77,10 @@ pub struct RetrainArgs {
     /// Recent days the challenger is compared on (and not trained on).
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
     pub validation_days: u32,
+    /// Days before the comparison days that choose what the candidate deploys (its planner or
+    /// one of its networks, by its own `training.deploy`); 0: its final network.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=366))]
+    pub selection_days: u32,
     /// Environment steps (default: the run's `warm_start_steps`, else a third of its total).
     #[arg(long, value_parser = crate::ranges::steps())]
     pub steps: Option<usize>,
@@ -92,9 +109,34 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
     let champion_id = decider.identity().manifest_sha256.clone();
     let mut config = decider.manifest().config.clone();
     drop(decider);
-    let test_from = args.until.succ_opt().context("--until: no day after it")?;
+    let recent = u64::from(args.validation_days);
+    // The comparison days: the last `validation_days` calendar days up to --until.
+    let compare_from = args
+        .until
+        .checked_sub_days(chrono::Days::new(recent - 1))
+        .context("--until: no day --validation-days before it")?;
+    let residual = config
+        .forecast_features
+        .as_ref()
+        .and_then(|f| f.plan.as_ref())
+        .is_some_and(|p| p.residual);
+    let choosing = args.selection_days > 0;
+    if choosing {
+        // Trained before the selection days, chosen on them, compared after them.
+        config.data.split = format!("walk-forward:{compare_from}:{}", args.selection_days);
+        config.training.deploy = Deploy::BestValidation;
+    } else {
+        let test_from = args.until.succ_opt().context("--until: no day after it")?;
+        config.data.split = format!("walk-forward:{test_from}:{}", args.validation_days);
+        config.training.deploy = Deploy::Final;
+        if residual {
+            eprintln!(
+                "note: {} is a residual agent; its candidate deploys its final network, never its planner (--selection-days K lets the planner compete on K days before the comparison days)",
+                champion.display()
+            );
+        }
+    }
     config.data.sources = args.data.clone();
-    config.data.split = format!("walk-forward:{test_from}:{}", args.validation_days);
     config.training.warm_start = Some(champion.display().to_string());
     config.training.total_steps = args
         .steps
@@ -103,7 +145,6 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
             n => n,
         });
     config.training.epsilon_start = config.training.epsilon_end;
-    config.training.deploy = Deploy::Final;
     config.check().map_err(anyhow::Error::msg)?;
     let out = args.out.clone().unwrap_or_else(|| {
         let name = champion
@@ -111,27 +152,40 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
             .map_or("run".into(), |n| n.to_string_lossy().to_string());
         champion.with_file_name(format!("{name}-until-{}", args.until))
     });
-    let s = training_setup(&config, Some(&out), None).with_context(|| {
+    let mut s = training_setup(&config, Some(&out), None).with_context(|| {
         format!(
-            "--data with --until {} and --validation-days {}",
-            args.until, args.validation_days
+            "--data with --until {}, --validation-days {} and --selection-days {}",
+            args.until, args.validation_days, args.selection_days
         )
     })?;
-    let last = s.eval.last().map(|&d| s.days.days[d].date);
+    let selection: Vec<usize> = if choosing { s.eval.clone() } else { vec![] };
+    let compare: Vec<usize> = (0..s.days.days.len())
+        .filter(|&d| (compare_from..=args.until).contains(&s.days.days[d].date))
+        .collect();
+    let last = compare.last().map(|&d| s.days.days[d].date);
     if last != Some(args.until) {
         bail!(
-            "--until {}: the data has no complete day then (its last validation day is {})",
+            "--until {}: the data has no complete day then (its last complete day up to it is {})",
             args.until,
-            last.map_or("none".into(), |d| d.to_string())
+            last.or_else(|| s.eval.last().map(|&d| s.days.days[d].date))
+                .map_or("none".into(), |d| d.to_string())
         );
     }
     eprintln!(
-        "retraining {} from {} on {} training days up to {}, {} steps -> {}",
+        "retraining {} from {} on {} training days up to {}, {} steps{} -> {}",
         config.algo.name(),
         champion.display(),
         s.train.len(),
         s.days.days[s.train[s.train.len() - 1]].date,
         config.training.total_steps,
+        if choosing {
+            format!(
+                ", chosen on the {} days before {compare_from}",
+                selection.len()
+            )
+        } else {
+            String::new()
+        },
         out.display()
     );
     let options = TrainOptions {
@@ -139,8 +193,16 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         stop_after_rounds: None,
         stop: None,
     };
-    train(&s.train_data(), &config, &out, &options)?;
+    let outcome = train(&s.train_data(), &config, &out, &options)?;
+    let deployed = match (&outcome.best, choosing) {
+        (_, false) => "final network".to_string(),
+        // A residual run validates its planner alone before its first step, and only then.
+        (Some(b), true) if residual && b.step == 0 => "planner".to_string(),
+        (Some(b), true) => format!("network at step {}", b.step),
+        (None, true) => bail!("{}: the candidate was never validated", out.display()),
+    };
     let out = resolve(&out)?;
+    s.eval = compare;
     let oracle = Oracle::solve(&s.days, &s.eval, &s.config)?;
     let n = s.eval.len() as f64;
     let mut eur_per_day = vec![];
@@ -163,6 +225,8 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         candidate: (out.display().to_string(), identity(&out)?),
         until: args.until,
         days: s.eval.iter().map(|&d| s.days.days[d].date).collect(),
+        selection_days: selection.iter().map(|&d| s.days.days[d].date).collect(),
+        deployed,
         eur_per_day,
         optimum_eur_per_day: oracle.total_eur() / n,
     };
@@ -170,10 +234,11 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
     imbarb_util::fs::write_atomic(&path, serde_json::to_string_pretty(&report)?.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
     outln!(
-        "on the {} days up to {} (EUR/day; optimum {:.1}):",
+        "on the {} days up to {} (EUR/day; optimum {:.1}; the candidate deploys its {}):",
         report.days.len(),
         args.until,
-        report.optimum_eur_per_day
+        report.optimum_eur_per_day,
+        report.deployed
     );
     for (name, v) in &report.eur_per_day {
         outln!("  {name:<10} {v:>9.1}");

@@ -24,12 +24,17 @@ pub fn stderr(o: &Output) -> String {
 
 /// Trains a small `algo` run on the embedded Belgian prices into `dir/run`.
 pub fn trained(dir: &Path, algo: &str) -> String {
+    trained_with(dir, algo, "", "")
+}
+
+/// `trained` with more `[training]` lines and more tables after the config's own.
+pub fn trained_with(dir: &Path, algo: &str, training: &str, tables: &str) -> String {
     let config = dir.join("c.toml");
     std::fs::write(
         &config,
         format!(
             "algo = \"{algo}\"\n[training]\nlearning_starts = 500\nvalidate_every = 1500\n\
-             envs = 8\n[network]\nhidden = [32, 32]\n"
+             envs = 8\n{training}\n[network]\nhidden = [32, 32]\n{tables}"
         ),
     )
     .unwrap();
