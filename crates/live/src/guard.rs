@@ -31,6 +31,11 @@ pub struct GuardConfig {
     /// battery) earned more than the shadow in control over the last `window_days` closed days.
     /// Without it only an operator or a new model restores the model.
     pub return_to_model: bool,
+    /// Ask a shadow's lead to be evidence, not a week's noise: the trailing alert (and, while a
+    /// shadow decides, the move to another shadow) also needs the leader's daily P&L to beat the
+    /// one judged at this one-sided confidence (a paired Student t test over the window's days,
+    /// as a residual agent's networks must beat its planner). Unset: the margin alone decides.
+    pub confidence: Option<f64>,
 }
 
 impl Default for GuardConfig {
@@ -43,6 +48,7 @@ impl Default for GuardConfig {
             handover: false,
             shadow_window_days: None,
             return_to_model: false,
+            confidence: None,
         }
     }
 }
@@ -67,6 +73,9 @@ impl GuardConfig {
             Range::closed(0.0, 1e9)
                 .check("max_daily_loss_eur", x)
                 .map_err(e)?;
+        }
+        if let Some(c) = self.confidence {
+            Range::below(0.0, 1.0).check("confidence", c).map_err(e)?;
         }
         if let Some(x) = self.max_losing_day_share {
             Range::closed(0.0, 1.0)
@@ -227,10 +236,13 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
         return verdict;
     };
     let model_mean = model_mean(window);
-    let means = shadow_means(window);
-    verdict.best_shadow = best(&means);
+    let shadows = shadow_days(window);
+    verdict.best_shadow = best(&means_of(&shadows));
     if let Some((shadow, mean)) = &verdict.best_shadow {
-        if model_mean < mean - config.margin_eur_per_day {
+        let model: Vec<f64> = window.iter().map(|d| d.model_eur).collect();
+        if model_mean < mean - config.margin_eur_per_day
+            && leads(config, days_of(&shadows, shadow), &model)
+        {
             verdict.alerts.push(Alert::Trailing {
                 shadow: shadow.clone(),
                 shadow_eur_per_day: *mean,
@@ -263,8 +275,8 @@ fn model_mean(window: &[DayResult]) -> f64 {
     window.iter().map(|d| d.model_eur).sum::<f64>() / window.len() as f64
 }
 
-/// Each shadow's mean over `window`, for the shadows that decided every day of it.
-fn shadow_means(window: &[DayResult]) -> Vec<(String, f64)> {
+/// Each shadow's daily P&L over `window`, for the shadows that decided every day of it.
+fn shadow_days(window: &[DayResult]) -> Vec<(String, Vec<f64>)> {
     let Some(first) = window.first() else {
         return vec![];
     };
@@ -277,9 +289,32 @@ fn shadow_means(window: &[DayResult]) -> Vec<(String, f64)> {
                 .iter()
                 .map(|d| d.shadows.get(k).filter(|s| s.0 == *name).and_then(|s| s.1))
                 .collect();
-            values.map(|v| (name.clone(), v.iter().sum::<f64>() / window.len() as f64))
+            values.map(|v| (name.clone(), v))
         })
         .collect()
+}
+
+/// Each of `shadows`' mean daily P&L.
+fn means_of(shadows: &[(String, Vec<f64>)]) -> Vec<(String, f64)> {
+    shadows
+        .iter()
+        .map(|(name, v)| (name.clone(), v.iter().sum::<f64>() / v.len().max(1) as f64))
+        .collect()
+}
+
+/// The daily P&L of the shadow called `name` among `shadows` (empty when absent).
+fn days_of<'a>(shadows: &'a [(String, Vec<f64>)], name: &str) -> &'a [f64] {
+    shadows
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(&[], |(_, v)| v.as_slice())
+}
+
+/// Whether `leader`'s days beat `other`'s as `config.confidence` asks (always, unset).
+fn leads(config: &GuardConfig, leader: &[f64], other: &[f64]) -> bool {
+    config
+        .confidence
+        .is_none_or(|c| imbarb_agents::trainer::significant_lead(leader, other, c))
 }
 
 fn best(means: &[(String, f64)]) -> Option<(String, f64)> {
@@ -292,17 +327,23 @@ fn best(means: &[(String, f64)]) -> Option<(String, f64)> {
 /// than the one that happened to lead when the model was caught.
 pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
     let n = config.shadow_window_days.unwrap_or(config.window_days) as usize;
-    let means = shadow_means(last_window(days, n)?);
+    let shadows = shadow_days(last_window(days, n)?);
+    let means = means_of(&shadows);
     let own = means.iter().find(|m| m.0 == controller)?.1;
     let (shadow, mean) = best(&means)?;
-    (shadow != controller && own < mean - config.margin_eur_per_day).then(|| {
-        Alert::ShadowTrailing {
-            controller: controller.to_string(),
-            controller_eur_per_day: own,
-            shadow,
-            shadow_eur_per_day: mean,
-            days: n as u32,
-        }
+    (shadow != controller
+        && own < mean - config.margin_eur_per_day
+        && leads(
+            config,
+            days_of(&shadows, &shadow),
+            days_of(&shadows, controller),
+        ))
+    .then(|| Alert::ShadowTrailing {
+        controller: controller.to_string(),
+        controller_eur_per_day: own,
+        shadow,
+        shadow_eur_per_day: mean,
+        days: n as u32,
     })
 }
 
@@ -313,7 +354,7 @@ pub fn judge_shadow(config: &GuardConfig, days: &[DayResult], controller: &str) 
 pub fn judge_return(config: &GuardConfig, days: &[DayResult], controller: &str) -> Option<Alert> {
     let n = config.window_days as usize;
     let window = last_window(days, n)?;
-    let own = shadow_means(window)
+    let own = means_of(&shadow_days(window))
         .into_iter()
         .find(|m| m.0 == controller)?
         .1;
@@ -378,6 +419,43 @@ mod tests {
         assert!(judge(&config, &days(&model, &close, &close))
             .alerts
             .is_empty());
+    }
+
+    #[test]
+    fn with_a_confidence_a_lead_must_be_significant_to_alert_or_move_control() {
+        // The rule leads the model (100 a day) by 140, 20, 60, -40, 70: mean 50, sample sd
+        // sqrt(17600 / 4) = 66.33, t = 50 / (66.33 / sqrt 5) = 1.686 with 4 degrees of freedom,
+        // between the t quantiles at 0.9 (1.533) and 0.95 (2.132).
+        let model = [100.0; 5];
+        let rule = [240.0, 120.0, 160.0, 60.0, 170.0].map(Some);
+        let mpc = [Some(100.0); 5];
+        let d = days(&model, &rule, &mpc);
+        let at = |confidence| GuardConfig {
+            window_days: 5,
+            margin_eur_per_day: 10.0,
+            confidence,
+            ..GuardConfig::default()
+        };
+        let trailing = |c| {
+            judge(&at(c), &d)
+                .alerts
+                .iter()
+                .any(|a| matches!(a, Alert::Trailing { shadow, .. } if shadow == "rule"))
+        };
+        assert!(trailing(None));
+        assert!(trailing(Some(0.9)));
+        assert!(!trailing(Some(0.95)));
+        // The best shadow is named either way: only the alert waits for evidence.
+        assert_eq!(
+            judge(&at(Some(0.95)), &d).best_shadow,
+            Some(("rule".into(), 150.0))
+        );
+        // The MPC in control (level with the model) hands on to the rule on the same evidence.
+        assert!(judge_shadow(&at(Some(0.9)), &d, "mpc").is_some());
+        assert!(judge_shadow(&at(Some(0.95)), &d, "mpc").is_none());
+        // Below the margin nothing alerts, however consistent the lead.
+        let steady = days(&model, &[Some(105.0); 5], &mpc);
+        assert!(judge(&at(Some(0.5)), &steady).alerts.is_empty());
     }
 
     #[test]
@@ -519,5 +597,12 @@ mod tests {
             ..GuardConfig::default()
         };
         assert!(c.check().unwrap_err().contains("guard.shadow_window_days"));
+        for bad in [1.0, -0.1, f64::NAN, f64::INFINITY] {
+            let c = GuardConfig {
+                confidence: Some(bad),
+                ..GuardConfig::default()
+            };
+            assert!(c.check().unwrap_err().contains("guard.confidence"), "{bad}");
+        }
     }
 }
