@@ -12,7 +12,8 @@
 # Environment: MODEL_CONFIG (the deployed model's training config), SHADOW_WINDOW_DAYS (the
 # guard's shadow_window_days; unset: the guard's 7-day window), MARGIN (the guard's
 # margin_eur_per_day, default 0), RETURN_TO_MODEL (the guard's return_to_model, default false),
-# RETRAIN_ARGS (more options for every imbarb retrain, e.g. "--selection-days 14").
+# RETRAIN_ARGS (more options for every imbarb retrain, e.g. "--selection-days 14"), CONFIDENCE
+# (the guard's confidence; unset: none).
 set -euo pipefail
 OUT=$1
 SEED=$2
@@ -50,6 +51,9 @@ margin_eur_per_day = ${MARGIN:-0.0}
 handover = $handover
 return_to_model = ${RETURN_TO_MODEL:-false}
 TOML
+  if [ -n "${CONFIDENCE:-}" ]; then
+    echo "confidence = $CONFIDENCE" >> "$V/live.toml"
+  fi
   if [ -n "${SHADOW_WINDOW_DAYS:-}" ]; then
     echo "shadow_window_days = $SHADOW_WINDOW_DAYS" >> "$V/live.toml"
   fi
