@@ -32,7 +32,7 @@ pub struct CandidateReport {
     /// (with its step), or its planner alone.
     #[serde(default)]
     pub deployed: String,
-    /// EUR/day on those days: candidate, champion, rule, mpc.
+    /// EUR/day on those days: candidate, champion, rule, mpc, mpc-rolling.
     pub eur_per_day: Vec<(String, f64)>,
     /// The perfect-foresight optimum on those days, EUR/day.
     pub optimum_eur_per_day: f64,
