@@ -8,8 +8,9 @@
 #         a model in its own market, where every handover is a false alarm's cost.
 # The test months (2024-07 .. 2024-12) are not read.
 # Usage (repository root, release binary built):
-#   experiments/lifecycle-guard-choice/validate.sh OUT SEED "MARGIN:RETURN ..."
-#   e.g. validate.sh runs/lguard 0 "0:false 0:true 50:false 50:true"
+#   experiments/lifecycle-guard-choice/validate.sh OUT SEED "MARGIN:RETURN[:CONFIDENCE] ..."
+#   e.g. validate.sh runs/lguard 0 "0:false 0:true 50:false 50:true 50:false:0.9"
+#   (CONFIDENCE: the guard's `confidence`; none when left out)
 # Environment: PERIOD (post, default, or pre), MODEL_CONFIG (the post period's model config),
 # PRE_MODEL_CONFIG (the pre period's).
 # The post model is trained into OUT/seedSEED/model unless finished there
@@ -36,9 +37,8 @@ if ! grep -q '"status": "finished"' "$MODEL/manifest.json" 2>/dev/null; then
   "$BIN" train --config "$MODEL_CONFIG" --seed "$SEED" --out "$MODEL" --quiet
 fi
 for setting in $SETTINGS; do
-  margin=${setting%%:*}
-  ret=${setting##*:}
-  V=$D/validate-$PERIOD-m$margin-$ret
+  IFS=: read -r margin ret conf <<< "$setting"
+  V=$D/validate-$PERIOD-m$margin-$ret${conf:+-c$conf}
   # A finished setting is kept.
   [ -s "$V/days.csv" ] && continue
   rm -rf "$V"
@@ -55,6 +55,9 @@ margin_eur_per_day = $margin
 handover = true
 return_to_model = $ret
 TOML
+  if [ -n "$conf" ]; then
+    echo "confidence = $conf" >> "$V/live.toml"
+  fi
   "$BIN" live --run "$MODEL" --config "$V/live.toml" --replay "${DATA[@]}" --from $FROM --to $TO
   "$BIN" live days --config "$V/live.toml" > "$V/days.tmp" && mv "$V/days.tmp" "$V/days.csv"
 done
