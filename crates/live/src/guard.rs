@@ -112,6 +112,9 @@ pub enum Alert {
         model_eur_per_day: f64,
         /// The margin allowed, EUR/day.
         margin_eur_per_day: f64,
+        /// The confidence at which the shadow's lead was significant (`[guard] confidence`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
         /// The window's days.
         days: u32,
     },
@@ -168,11 +171,18 @@ impl std::fmt::Display for Alert {
                 shadow_eur_per_day,
                 model_eur_per_day,
                 margin_eur_per_day,
+                confidence,
                 days,
-            } => write!(
-                f,
-                "the model earned {model_eur_per_day:.1} EUR/day over {days} days, the {shadow} shadow {shadow_eur_per_day:.1} (margin {margin_eur_per_day:.1})"
-            ),
+            } => {
+                write!(
+                    f,
+                    "the model earned {model_eur_per_day:.1} EUR/day over {days} days, the {shadow} shadow {shadow_eur_per_day:.1} (margin {margin_eur_per_day:.1}"
+                )?;
+                if let Some(c) = confidence {
+                    write!(f, "; a lead significant at {c}")?;
+                }
+                f.write_str(")")
+            }
             Alert::DailyLoss {
                 day,
                 eur,
@@ -248,6 +258,7 @@ pub fn judge(config: &GuardConfig, days: &[DayResult]) -> Verdict {
                 shadow_eur_per_day: *mean,
                 model_eur_per_day: model_mean,
                 margin_eur_per_day: config.margin_eur_per_day,
+                confidence: config.confidence,
                 days: config.window_days,
             });
         }
@@ -411,6 +422,7 @@ mod tests {
                 shadow_eur_per_day: 200.0,
                 model_eur_per_day: 100.0,
                 margin_eur_per_day: 10.0,
+                confidence: None,
                 days: 3
             }]
         );
@@ -444,6 +456,8 @@ mod tests {
         };
         assert!(trailing(None));
         assert!(trailing(Some(0.9)));
+        let said = judge(&at(Some(0.9)), &d).alerts[0].to_string();
+        assert!(said.contains("a lead significant at 0.9"), "{said}");
         assert!(!trailing(Some(0.95)));
         // The best shadow is named either way: only the alert waits for evidence.
         assert_eq!(
