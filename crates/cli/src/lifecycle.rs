@@ -115,11 +115,7 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         .until
         .checked_sub_days(chrono::Days::new(recent - 1))
         .context("--until: no day --validation-days before it")?;
-    let residual = config
-        .forecast_features
-        .as_ref()
-        .and_then(|f| f.plan.as_ref())
-        .is_some_and(|p| p.residual);
+    let residual = config.residual_plan().is_some();
     let choosing = args.selection_days > 0;
     if choosing {
         // Trained before the selection days, chosen on them, compared after them.
