@@ -1,12 +1,16 @@
-//! `imbarb forecast`: trains the probabilistic forecaster on the training days, scores it and the
-//! naive forecasts per horizon on the evaluation days, and writes its quantiles to CSV.
+//! `imbarb forecast`: trains the probabilistic forecaster (the quantile MLP, or its
+//! gradient-boosted tree baseline) on the training days, scores it and the naive forecasts per
+//! horizon on the evaluation days, and writes its quantiles to CSV.
 
 use crate::setup::DataArgs;
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use imbarb_experiment::build_setup;
 use imbarb_plan::forecast::rows;
-use imbarb_plan::{evaluate, ForecastConfig, HorizonScores, QuantileForecaster};
+use imbarb_plan::{
+    evaluate, ForecastConfig, GbdtConfig, GbdtForecaster, HorizonScores, QuantileForecaster,
+    QuantileModel,
+};
 use imbarb_sim::EnvConfig;
 use imbarb_util::fs::write_atomic;
 use std::fmt::Write as _;
@@ -16,6 +20,7 @@ use std::path::PathBuf;
 #[command(after_help = "Examples:
   imbarb forecast                                   # embedded Belgian prices, paper split, test days
   imbarb forecast --data prices.csv day_ahead.csv --split walk-forward:2024-10-01:14 --out f.csv
+  imbarb forecast --model gbdt                      # gradient-boosted trees on the same features
 
 Scores per horizon (1 = the current quarter-hour): CRPS (EUR/MWh, lower is better), coverage of
 the 10-90 % interval (0.80 when calibrated), MAE of the median. Persistence, profile and
@@ -26,9 +31,22 @@ pub struct ForecastArgs {
     /// Quarter-hours forecast (1 to 96).
     #[arg(long, default_value_t = 16)]
     pub horizon: usize,
-    /// Gradient steps.
+    /// The model: the quantile MLP, or gradient-boosted trees (one ensemble per horizon).
+    #[arg(long, value_enum, default_value_t = Model::Mlp)]
+    pub model: Model,
+    /// Gradient steps (mlp).
     #[arg(long, default_value_t = ForecastConfig::default().steps)]
     pub steps: usize,
+    /// Most boosting rounds per horizon; early stopping on the held-out training days picks
+    /// fewer (gbdt).
+    #[arg(long, default_value_t = GbdtConfig::default().max_rounds)]
+    pub max_rounds: usize,
+    /// Depth of each tree (gbdt).
+    #[arg(long, default_value_t = GbdtConfig::default().max_depth)]
+    pub max_depth: usize,
+    /// Learning rate of the boosting (gbdt).
+    #[arg(long, default_value_t = GbdtConfig::default().eta)]
+    pub eta: f64,
     /// Seed of the weights and minibatches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -43,6 +61,15 @@ pub struct ForecastArgs {
     pub json: bool,
 }
 
+/// Which forecaster `imbarb forecast` trains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Model {
+    /// The quantile MLP on imbarb-nn (the forecaster the planners and agents read).
+    Mlp,
+    /// Gradient-boosted trees (hessboost, XGBoost's quantile loss): the tree baseline.
+    Gbdt,
+}
+
 pub fn run(args: ForecastArgs) -> Result<()> {
     let a = &args.source;
     let setup =
@@ -54,17 +81,49 @@ pub fn run(args: ForecastArgs) -> Result<()> {
         day_ahead: !args.no_day_ahead,
         ..ForecastConfig::default()
     };
-    eprintln!(
-        "training the forecaster ({} quarter-hours, {} steps) on {} training days",
-        config.horizon,
-        config.steps,
-        setup.train.len()
-    );
-    let forecaster = QuantileForecaster::fit(&setup.days, &setup.train, &config)?;
-    if forecaster.observation.uses_day_ahead() {
+    let model: Box<dyn QuantileModel> = match args.model {
+        Model::Mlp => {
+            eprintln!(
+                "training the quantile MLP ({} quarter-hours, {} steps) on {} training days",
+                config.horizon,
+                config.steps,
+                setup.train.len()
+            );
+            let f = QuantileForecaster::fit(&setup.days, &setup.train, &config)?;
+            eprintln!(
+                "validation pinball {:.2} EUR/MWh at step {}",
+                f.validation.0, f.validation.1
+            );
+            Box::new(f)
+        }
+        Model::Gbdt => {
+            let gbdt = GbdtConfig {
+                base: config.clone(),
+                max_rounds: args.max_rounds,
+                max_depth: args.max_depth,
+                eta: args.eta,
+                ..GbdtConfig::default()
+            };
+            eprintln!(
+                "training gradient-boosted trees ({} quarter-hours, depth {}, eta {}, at most {} rounds) on {} training days",
+                config.horizon,
+                gbdt.max_depth,
+                gbdt.eta,
+                gbdt.max_rounds,
+                setup.train.len()
+            );
+            let f = GbdtForecaster::fit(&setup.days, &setup.train, &gbdt)?;
+            eprintln!(
+                "validation pinball {:.2} EUR/MWh; rounds kept per horizon {:?}",
+                f.validation, f.rounds
+            );
+            Box::new(f)
+        }
+    };
+    if model.observation().uses_day_ahead() {
         eprintln!(
             "reading the day-ahead curve of the next {} quarter-hours as published: it lowered the validation loss (--no-day-ahead: never)",
-            forecaster.observation.day_ahead
+            model.observation().day_ahead
         );
     } else if config
         .observation_on(&setup.days, &setup.train)
@@ -72,18 +131,14 @@ pub fn run(args: ForecastArgs) -> Result<()> {
     {
         eprintln!("not reading the day-ahead curve: it did not lower the validation loss");
     }
-    let scores = evaluate(&forecaster, &setup.days, &setup.train, &setup.eval)?;
+    let scores = evaluate(model.as_ref(), &setup.days, &setup.train, &setup.eval)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&scores)?);
     } else {
         print!("{}", table(&scores, config.horizon));
-        eprintln!(
-            "validation pinball {:.2} EUR/MWh at step {}",
-            forecaster.validation.0, forecaster.validation.1
-        );
     }
     if let Some(path) = &args.out {
-        let text = quantiles_csv(&forecaster, &setup)?;
+        let text = quantiles_csv(model.as_ref(), &setup)?;
         write_atomic(path, text.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("quantiles: {}", path.display());
@@ -128,18 +183,18 @@ fn table(scores: &[HorizonScores], horizon: usize) -> String {
 
 /// The forecaster's quantiles for every evaluation row: decision time, horizon, target time,
 /// the realised price and one column per level.
-fn quantiles_csv(f: &QuantileForecaster, s: &imbarb_experiment::Setup) -> Result<String> {
+fn quantiles_csv(f: &dyn QuantileModel, s: &imbarb_experiment::Setup) -> Result<String> {
     let features = f.features_for(&s.days)?;
-    let h = f.config.horizon;
+    let h = f.horizon();
     let r = rows(&s.days, &features, &s.eval, h);
-    let taus = f.config.taus();
+    let taus = f.taus();
     let mut out = String::from("decision_utc,horizon,target_utc,price_eur_mwh");
     for t in &taus {
         let _ = write!(out, ",q{:02}", (t * 100.0).round() as u32);
     }
     out.push('\n');
     let k = taus.len();
-    f.for_each_prediction(&r.x, |i, q| {
+    f.for_each_quantiles(&r.x, &mut |i, q| {
         let (d, qh) = r.at[i];
         let g = s.days.days[d].grid_offset + qh;
         for t in 0..h {
@@ -156,6 +211,6 @@ fn quantiles_csv(f: &QuantileForecaster, s: &imbarb_experiment::Setup) -> Result
             }
             out.push('\n');
         }
-    });
+    })?;
     Ok(out)
 }

@@ -179,6 +179,66 @@ pub fn rows(
     out
 }
 
+/// What scoring a probabilistic forecaster and writing its quantiles need, whatever its model
+/// (the quantile MLP here, gradient-boosted trees in `gbdt`): one interface so both are scored
+/// by the same code on the same rows.
+pub trait QuantileModel {
+    /// Quarter-hours forecast (the current one first).
+    fn horizon(&self) -> usize;
+    /// The quantile levels, ascending.
+    fn taus(&self) -> Vec<f64>;
+    /// The features it reads.
+    fn observation(&self) -> &ObservationConfig;
+    /// Its features on `days` (normalised with its own training statistics).
+    fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError>;
+    /// Calls `f(row, quantiles)` for every row of `x` (its features, row-major), `quantiles`
+    /// being that row's `horizon x levels` EUR/MWh, ascending within each horizon.
+    fn for_each_quantiles(
+        &self,
+        x: &[f32],
+        f: &mut dyn FnMut(usize, &[f64]),
+    ) -> Result<(), PlanError>;
+}
+
+impl QuantileModel for QuantileForecaster {
+    fn horizon(&self) -> usize {
+        self.config.horizon
+    }
+    fn taus(&self) -> Vec<f64> {
+        self.config.taus()
+    }
+    fn observation(&self) -> &ObservationConfig {
+        &self.observation
+    }
+    fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError> {
+        QuantileForecaster::features_for(self, days)
+    }
+    fn for_each_quantiles(
+        &self,
+        x: &[f32],
+        f: &mut dyn FnMut(usize, &[f64]),
+    ) -> Result<(), PlanError> {
+        self.for_each_prediction(x, f);
+        Ok(())
+    }
+}
+
+/// Mean pinball loss (EUR/MWh) of quantiles `q` at levels `taus` for outcome `y`.
+pub fn pinball(taus: &[f64], q: &[f64], y: f64) -> f64 {
+    let total: f64 = taus
+        .iter()
+        .zip(q)
+        .map(|(t, q)| {
+            if y < *q {
+                (1.0 - t) * (q - y)
+            } else {
+                t * (y - q)
+            }
+        })
+        .sum();
+    total / taus.len() as f64
+}
+
 /// The trained forecaster.
 #[derive(Debug, Clone)]
 pub struct QuantileForecaster {

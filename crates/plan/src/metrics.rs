@@ -8,7 +8,7 @@
 //! in the limit of many levels); coverage is the share of prices inside the central 80 %
 //! interval (10 % and 90 % levels, interpolated when those are not levels); MAE is the median's.
 
-use crate::forecast::{rows, QuantileForecaster, Rows};
+use crate::forecast::{rows, QuantileModel, Rows};
 use imbarb_market::calendar::wall_clock_slot;
 use imbarb_sim::MarketDays;
 use imbarb_util::stats::quantile_sorted;
@@ -152,13 +152,12 @@ impl Naive<'_> {
 /// forecasts' residual quantiles come from `train` days. Rows: every quarter-hour start with a
 /// complete horizon of published prices.
 pub fn evaluate(
-    forecaster: &QuantileForecaster,
+    forecaster: &dyn QuantileModel,
     days: &MarketDays,
     train: &[usize],
     eval: &[usize],
 ) -> Result<Vec<HorizonScores>, crate::PlanError> {
-    let config = &forecaster.config;
-    let (h, taus) = (config.horizon, config.taus());
+    let (h, taus) = (forecaster.horizon(), forecaster.taus());
     let features = forecaster.features_for(days)?;
     let train_rows = rows(days, &features, train, h);
     let eval_rows = rows(days, &features, eval, h);
@@ -168,18 +167,18 @@ pub fn evaluate(
         rule: if days.grid_day_ahead.is_empty() {
             None
         } else {
-            forecaster.observation.day_ahead_rule().ok()
+            forecaster.observation().day_ahead_rule().ok()
         },
     };
     let mut out = vec![];
     // The forecaster.
     let mut acc = vec![Acc::default(); h];
     let k = taus.len();
-    forecaster.for_each_prediction(&eval_rows.x, |i, q| {
+    forecaster.for_each_quantiles(&eval_rows.x, &mut |i, q| {
         for (t, a) in acc.iter_mut().enumerate() {
             a.add(&taus, &q[t * k..(t + 1) * k], eval_rows.y[i * h + t]);
         }
-    });
+    })?;
     out.extend(
         acc.iter()
             .enumerate()
