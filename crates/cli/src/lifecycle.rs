@@ -254,7 +254,8 @@ The service decides with the run a link points to (`imbarb live --run deploy/cur
 swaps the link in one rename and the service loads the new run before its next decision, without
 dropping one (the journal records the old and new identities). Refused unless the candidate's
 candidate.json (from `imbarb retrain`) was measured against the run the link points to now and
-beats it and the best baseline by --margin EUR/day on those recent days; --force overrides.
+earns more than it and every baseline by more than --margin EUR/day on those recent days (a
+tie is refused); --force overrides.
 Every promotion is appended to <link>.promotions.jsonl, which rollback reads.")]
 pub struct PromoteArgs {
     /// The candidate run (with the candidate.json `imbarb retrain` wrote).
@@ -263,7 +264,8 @@ pub struct PromoteArgs {
     /// The link the service decides with.
     #[arg(long)]
     pub live: PathBuf,
-    /// How much better than the champion and the best baseline the candidate must be, EUR/day.
+    /// How much more than the champion and every baseline the candidate must earn, EUR/day
+    /// (strictly: at 0 a tie is refused).
     #[arg(long, default_value_t = 0.0)]
     pub margin: f64,
     /// Promote even when the evidence does not support it.
@@ -337,6 +339,28 @@ fn append(link: &Path, p: &Promotion) -> Result<()> {
     Ok(())
 }
 
+/// Why the evidence does not support promoting: each of the champion and the baselines the
+/// candidate does not beat by more than `margin` EUR/day on the recent days. Strictly more: a
+/// candidate level with the champion (the same planner retrained, say) changes nothing the
+/// evidence can show, and a swap that shows nothing is not made.
+fn shortfalls(report: &CandidateReport, margin: f64) -> Result<Vec<String>> {
+    let cand = report
+        .eur("candidate")
+        .context("candidate.json: no candidate figure")?;
+    let mut out = vec![];
+    for other in ["champion", "rule", "mpc", "mpc-rolling"] {
+        if let Some(v) = report.eur(other) {
+            if cand <= v + margin {
+                out.push(format!(
+                    "the candidate earned {cand:.1} EUR/day on the {} recent days, the {other} {v:.1} (it must earn more than that plus the margin, {margin:.1})",
+                    report.days.len(),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub fn promote(args: PromoteArgs) -> Result<()> {
     imbarb_util::range::Range::closed(0.0, 1e9).check("--margin", args.margin)?;
     let candidate = resolve(&args.candidate)?;
@@ -362,20 +386,7 @@ pub fn promote(args: PromoteArgs) -> Result<()> {
             &current_id[..12.min(current_id.len())]
         ));
     }
-    let cand = report
-        .eur("candidate")
-        .context("candidate.json: no candidate figure")?;
-    for other in ["champion", "rule", "mpc", "mpc-rolling"] {
-        if let Some(v) = report.eur(other) {
-            if cand < v + args.margin {
-                refusals.push(format!(
-                    "the candidate earned {cand:.1} EUR/day on the {} recent days, the {other} {v:.1} (margin {:.1})",
-                    report.days.len(),
-                    args.margin
-                ));
-            }
-        }
-    }
+    refusals.extend(shortfalls(&report, args.margin)?);
     if !refusals.is_empty() && !args.force {
         bail!(
             "not promoted: {} (--force to promote anyway)",
@@ -460,4 +471,47 @@ pub fn rollback(args: RollbackArgs) -> Result<()> {
         current.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(candidate: f64, champion: f64) -> CandidateReport {
+        CandidateReport {
+            champion: ("runs/a".into(), "a".repeat(64)),
+            candidate: ("runs/b".into(), "b".repeat(64)),
+            until: NaiveDate::from_ymd_opt(2024, 9, 30).unwrap(),
+            days: vec![NaiveDate::from_ymd_opt(2024, 9, 30).unwrap(); 14],
+            selection_days: vec![],
+            deployed: "planner".into(),
+            eur_per_day: vec![
+                ("candidate".into(), candidate),
+                ("champion".into(), champion),
+                ("rule".into(), 700.0),
+                ("mpc".into(), 800.0),
+            ],
+            optimum_eur_per_day: 2000.0,
+        }
+    }
+
+    #[test]
+    fn promotion_needs_a_strict_lead_over_every_figure() {
+        // Level with the champion (an identical planner): refused at margin 0.
+        let tie = shortfalls(&report(900.0, 900.0), 0.0).unwrap();
+        assert_eq!(tie.len(), 1, "{tie:?}");
+        assert!(tie[0].contains("the champion 900.0"), "{tie:?}");
+        // A cent ahead of everything: accepted at 0, refused at a margin of one euro.
+        assert!(shortfalls(&report(900.01, 900.0), 0.0).unwrap().is_empty());
+        let short = shortfalls(&report(900.01, 900.0), 1.0).unwrap();
+        assert_eq!(short.len(), 1, "{short:?}");
+        // Behind a baseline too: both named.
+        let both = shortfalls(&report(750.0, 760.0), 0.0).unwrap();
+        assert_eq!(both.len(), 2, "{both:?}");
+        assert!(both[1].contains("the mpc 800.0"), "{both:?}");
+        // No candidate figure: an error, not a promotion.
+        let mut none = report(1.0, 0.0);
+        none.eur_per_day.remove(0);
+        assert!(shortfalls(&none, 0.0).is_err());
+    }
 }

@@ -65,7 +65,7 @@ fn retrain_promote_and_rollback_re_point_the_run_link() {
     ]);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("not promoted") && stderr(&o).contains("margin 1000000.0"),
+        stderr(&o).contains("not promoted") && stderr(&o).contains("the margin, 1000000.0"),
         "{}",
         stderr(&o)
     );
