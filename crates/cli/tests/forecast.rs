@@ -1,4 +1,5 @@
-//! `imbarb forecast` and `backtest --policy smpc` end to end on the synthetic market.
+//! `imbarb forecast` (the MLP and the tree baseline) and `backtest --policy smpc` end to end on
+//! the synthetic market.
 
 mod common;
 
@@ -6,20 +7,33 @@ use common::{imbarb, stderr, stdout};
 
 #[test]
 fn forecast_scores_every_horizon_and_writes_its_quantiles() {
+    forecast_end_to_end(&["--steps", "300"]);
+}
+
+#[test]
+fn the_tree_forecaster_scores_every_horizon_and_writes_its_quantiles() {
+    let err = forecast_end_to_end(&["--model", "gbdt", "--max-rounds", "50"]);
+    assert!(err.contains("gradient-boosted trees"), "{err}");
+    assert!(err.contains("rounds kept per horizon"), "{err}");
+}
+
+/// `imbarb forecast` with `extra` arguments at horizon 4: scores and quantiles checked; its
+/// stderr returned.
+fn forecast_end_to_end(extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("q.csv");
-    let o = imbarb(&[
+    let mut args = vec![
         "forecast",
         "--data",
         "synthetic:2023-01-01..2023-03-31:seed=2",
         "--horizon",
         "4",
-        "--steps",
-        "300",
         "--json",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = imbarb(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let scores: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let scores = scores.as_array().unwrap();
@@ -42,6 +56,7 @@ fn forecast_scores_every_horizon_and_writes_its_quantiles() {
         let q: Vec<f64> = r.split(',').skip(4).map(|v| v.parse().unwrap()).collect();
         assert!(q.windows(2).all(|w| w[1] >= w[0]), "{r}");
     }
+    stderr(&o)
 }
 
 #[test]
@@ -52,6 +67,32 @@ fn forecast_and_smpc_refuse_bad_settings() {
     let o = imbarb(&["backtest", "--policy", "smpc:x", "--data", "synthetic"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("smpc:SEED"), "{}", stderr(&o));
+    let o = imbarb(&[
+        "backtest",
+        "--policy",
+        "smpc-trees:-1",
+        "--data",
+        "synthetic",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("smpc-trees:SEED"), "{}", stderr(&o));
+    for (flag, value, key) in [
+        ("--eta", "0", "gbdt.eta"),
+        ("--max-depth", "0", "gbdt.max_depth"),
+        ("--max-rounds", "0", "gbdt.max_rounds"),
+    ] {
+        let o = imbarb(&[
+            "forecast",
+            "--model",
+            "gbdt",
+            "--data",
+            "synthetic",
+            flag,
+            value,
+        ]);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(key), "{flag} {value}: {}", stderr(&o));
+    }
     let o = imbarb(&[
         "backtest",
         "--policy",

@@ -27,6 +27,9 @@ pub enum PolicySpec {
     /// Stochastic MPC: a two-stage LP over price paths drawn from a probabilistic forecaster
     /// trained on the training days; the seed of the forecaster and the paths (`smpc:SEED`).
     Smpc(u64),
+    /// The same stochastic MPC over the forecaster's gradient-boosted tree baseline instead of
+    /// the quantile MLP (`smpc-trees:SEED`; the seed draws the paths).
+    SmpcTrees(u64),
     /// The deterministic plan the agents observe, acting alone: dynamic programming over a
     /// forecaster's expected prices (fitted on the training days; under a cap, the cycle price
     /// too).
@@ -51,12 +54,13 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 10] = [
+    pub const BASELINES: [PolicySpec; 11] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
         PolicySpec::MpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::Smpc(0),
+        PolicySpec::SmpcTrees(0),
         PolicySpec::Plan,
         PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::PlanMpcRollingTerminal(DEFAULT_ROLLING_DAYS),
@@ -118,6 +122,8 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::MpcRolling(days) => write!(f, "mpc-rolling:{days}"),
             PolicySpec::Smpc(0) => f.write_str("smpc"),
             PolicySpec::Smpc(seed) => write!(f, "smpc:{seed}"),
+            PolicySpec::SmpcTrees(0) => f.write_str("smpc-trees"),
+            PolicySpec::SmpcTrees(seed) => write!(f, "smpc-trees:{seed}"),
             PolicySpec::Plan => f.write_str("plan"),
             PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS) => f.write_str("plan-mpc-rolling"),
             PolicySpec::PlanMpcRolling(days) => write!(f, "plan-mpc-rolling:{days}"),
@@ -139,11 +145,15 @@ impl std::str::FromStr for PolicySpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        if let Some(seed) = s.strip_prefix("smpc:") {
-            return seed
-                .parse()
-                .map(PolicySpec::Smpc)
-                .map_err(|_| format!("policy `{s}`: expected smpc:SEED with a whole number seed"));
+        for (prefix, make) in [
+            ("smpc", PolicySpec::Smpc as fn(u64) -> PolicySpec),
+            ("smpc-trees", PolicySpec::SmpcTrees),
+        ] {
+            if let Some(seed) = s.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+                return seed.parse().map(make).map_err(|_| {
+                    format!("policy `{s}`: expected {prefix}:SEED with a whole number seed")
+                });
+            }
         }
         for (prefix, make) in [
             (
@@ -184,7 +194,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], smpc-trees[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -238,21 +248,24 @@ pub fn make_policy(
             s.config.actions,
             horizon,
         )?),
-        PolicySpec::Smpc(seed) => Box::new(imbarb_plan::StochasticMpc::fit(
-            &s.days,
-            &s.train,
-            s.config.battery,
-            s.config.actions,
-            &imbarb_plan::SmpcConfig {
-                seed: *seed,
-                forecast: imbarb_plan::ForecastConfig {
-                    horizon,
+        PolicySpec::Smpc(seed) | PolicySpec::SmpcTrees(seed) => {
+            Box::new(imbarb_plan::StochasticMpc::fit(
+                &s.days,
+                &s.train,
+                s.config.battery,
+                s.config.actions,
+                &imbarb_plan::SmpcConfig {
                     seed: *seed,
-                    ..imbarb_plan::ForecastConfig::default()
+                    forecast: imbarb_plan::ForecastConfig {
+                        horizon,
+                        seed: *seed,
+                        ..imbarb_plan::ForecastConfig::default()
+                    },
+                    trees: matches!(spec, PolicySpec::SmpcTrees(_)),
+                    ..imbarb_plan::SmpcConfig::default()
                 },
-                ..imbarb_plan::SmpcConfig::default()
-            },
-        )?),
+            )?)
+        }
         PolicySpec::Plan
         | PolicySpec::PlanMpcRolling(_)
         | PolicySpec::PlanMpcRollingTerminal(_) => Box::new(imbarb_plan::PlanPolicy::fit(

@@ -4,7 +4,8 @@
 //! A path draws correlated normals, maps them to levels, and reads each horizon's quantile
 //! function there. The same seed gives the same paths.
 
-use crate::forecast::{QuantileForecaster, Rows};
+use crate::error::PlanError;
+use crate::forecast::{QuantileModel, Rows};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -84,15 +85,18 @@ fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
 
 impl ScenarioGenerator {
     /// Fits the copula on the forecaster's predictions for `rows` (training days).
-    pub fn fit(forecaster: &QuantileForecaster, rows: &Rows) -> ScenarioGenerator {
-        let h = forecaster.config.horizon;
-        let taus = forecaster.config.taus();
+    pub fn fit(
+        forecaster: &dyn QuantileModel,
+        rows: &Rows,
+    ) -> Result<ScenarioGenerator, PlanError> {
+        let h = forecaster.horizon();
+        let taus = forecaster.taus();
         let k = taus.len();
         let normal = Normal::standard();
         let mut sum = vec![0.0; h * h];
         let mut n = 0usize;
         let mut z = vec![0.0; h];
-        forecaster.for_each_prediction(&rows.x, |i, q| {
+        forecaster.for_each_quantiles(&rows.x, &mut |i, q| {
             for (t, zt) in z.iter_mut().enumerate() {
                 let u = level_of(&taus, &q[t * k..(t + 1) * k], rows.y[i * h + t]);
                 *zt = normal.inverse_cdf(u);
@@ -103,7 +107,7 @@ impl ScenarioGenerator {
                 }
             }
             n += 1;
-        });
+        })?;
         // Correlation from the second moments (the scores are centred by construction), shrunk a
         // little towards the identity so the factorisation always exists.
         let mut corr = vec![0.0; h * h];
@@ -123,11 +127,11 @@ impl ScenarioGenerator {
         } else {
             cholesky(&corr, h).unwrap_or_else(|| identity(h))
         };
-        ScenarioGenerator {
+        Ok(ScenarioGenerator {
             taus,
             cholesky,
             horizon: h,
-        }
+        })
     }
 
     /// `n` paths (row-major `n x horizon`, EUR/MWh) from one forecast's quantiles

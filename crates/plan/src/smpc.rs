@@ -4,14 +4,15 @@
 //! followed by a recourse plan per path, under the battery model and the cycle budget left today
 //! (tomorrow's steps get a fresh budget), with the energy left at the horizon valued at the
 //! training mean price. The first action is applied; the plan is redone next quarter-hour.
+//! The forecaster is the quantile MLP, or with `trees` its gradient-boosted baseline.
 
 use crate::error::PlanError;
-use crate::forecast::{rows, ForecastConfig, QuantileForecaster};
+use crate::forecast::{rows, ForecastConfig, QuantileForecaster, QuantileModel};
+use crate::gbdt::{GbdtConfig, GbdtForecaster};
 use crate::scenarios::ScenarioGenerator;
 use good_lp::{variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 use imbarb_baselines::lp::solver;
 use imbarb_baselines::mpc::mean_training_price;
-use imbarb_nn::MlpCache;
 use imbarb_sim::actions::mw_to_fraction;
 use imbarb_sim::{
     action_for_fraction, Action, ActionSpace, BatteryConfig, Decision, HeldPlan, MarketDays,
@@ -31,6 +32,9 @@ pub struct SmpcConfig {
     pub seed: u64,
     /// The forecaster.
     pub forecast: ForecastConfig,
+    /// Forecast with gradient-boosted trees (`gbdt`, its default settings, reading `forecast`'s
+    /// horizon, levels and features) instead of the quantile MLP.
+    pub trees: bool,
 }
 
 impl Default for SmpcConfig {
@@ -39,6 +43,7 @@ impl Default for SmpcConfig {
             scenarios: 50,
             seed: 0,
             forecast: ForecastConfig::default(),
+            trees: false,
         }
     }
 }
@@ -171,7 +176,7 @@ pub fn two_stage(
 /// The stochastic MPC policy (see the module doc).
 pub struct StochasticMpc {
     /// The forecaster.
-    pub forecaster: QuantileForecaster,
+    pub forecaster: Box<dyn QuantileModel>,
     /// Its paths.
     pub generator: ScenarioGenerator,
     /// Its features on the days it decides on.
@@ -185,7 +190,6 @@ pub struct StochasticMpc {
     /// Settings.
     pub config: SmpcConfig,
     held: HeldPlan,
-    cache: MlpCache,
     quantiles: Vec<f64>,
     paths: Vec<f64>,
 }
@@ -205,10 +209,18 @@ impl StochasticMpc {
                 "smpc.scenarios: expected 1..=1000 paths".into(),
             ));
         }
-        let forecaster = QuantileForecaster::fit(days, train, &config.forecast)?;
+        let forecaster: Box<dyn QuantileModel> = if config.trees {
+            let trees = GbdtConfig {
+                base: config.forecast.clone(),
+                ..GbdtConfig::default()
+            };
+            Box::new(GbdtForecaster::fit(days, train, &trees)?)
+        } else {
+            Box::new(QuantileForecaster::fit(days, train, &config.forecast)?)
+        };
         let features = forecaster.features_for(days)?;
         let train_rows = rows(days, &features, train, config.forecast.horizon);
-        let generator = ScenarioGenerator::fit(&forecaster, &train_rows);
+        let generator = ScenarioGenerator::fit(forecaster.as_ref(), &train_rows)?;
         Ok(StochasticMpc {
             terminal_eur_per_mwh: mean_training_price(days, train) * battery.discharge_efficiency,
             forecaster,
@@ -218,7 +230,6 @@ impl StochasticMpc {
             space,
             config: config.clone(),
             held: HeldPlan::default(),
-            cache: MlpCache::default(),
             quantiles: vec![],
             paths: vec![],
         })
@@ -235,8 +246,11 @@ impl StochasticMpc {
     /// The plan at a decision: its first action and expected value.
     pub fn plan(&mut self, d: &Decision) -> Result<FirstAction, PlanError> {
         let row = self.features.row(d.day_index, d.qh);
-        self.forecaster
-            .predict(row, 1, &mut self.cache, &mut self.quantiles);
+        let quantiles = &mut self.quantiles;
+        self.forecaster.for_each_quantiles(row, &mut |_, q| {
+            quantiles.clear();
+            quantiles.extend_from_slice(q);
+        })?;
         // Each decision its own stream: the same decision draws the same paths in any run.
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         rng.set_stream((d.day_index as u64) << 8 | d.qh as u64);
@@ -269,8 +283,9 @@ impl Policy for StochasticMpc {
             0 => String::new(),
             s => format!(", seed {s}"),
         };
+        let trees = if self.config.trees { ", trees" } else { "" };
         format!(
-            "smpc({} paths, horizon {} QH{seed})",
+            "smpc({} paths, horizon {} QH{trees}{seed})",
             self.config.scenarios, self.generator.horizon
         )
     }

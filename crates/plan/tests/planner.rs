@@ -69,13 +69,34 @@ fn forecaster_beats_persistence_and_profile_on_crps() {
 
 #[test]
 fn the_planner_never_reads_later_prices_and_repeats_by_seed() {
+    planner_never_reads_later_prices(false);
+}
+
+#[test]
+fn the_planner_over_trees_never_reads_later_prices_and_repeats_by_seed() {
+    planner_never_reads_later_prices(true);
+}
+
+/// Two planners fitted alike, one deciding on data garbled after a cut, plan alike up to it.
+fn planner_never_reads_later_prices(trees: bool) {
     let (data, dates) = market();
     let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
     let n = days.days.len();
     let train: Vec<usize> = (0..n - 10).collect();
+    // The trees (one ensemble per horizon) at a shorter horizon and fewer levels, to stay quick.
+    let forecast = if trees {
+        ForecastConfig {
+            horizon: 8,
+            quantiles: 9,
+            ..small()
+        }
+    } else {
+        small()
+    };
     let config = SmpcConfig {
         scenarios: 8,
-        forecast: small(),
+        forecast,
+        trees,
         ..SmpcConfig::default()
     };
     let battery = BatteryConfig {
@@ -84,6 +105,7 @@ fn the_planner_never_reads_later_prices_and_repeats_by_seed() {
     };
     let space = ActionSpace::Discrete { levels: 3 };
     let mut a = StochasticMpc::fit(&days, &train, battery, space, &config).unwrap();
+    assert_eq!(a.name().contains("trees"), trees, "{}", a.name());
     let day = n - 5;
     let cut_qh = 40;
     let cut = days.qh_start(days.days[day].grid_offset + cut_qh);

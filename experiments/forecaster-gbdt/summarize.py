@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Tables of experiments/forecaster-gbdt: CRPS per horizon of the quantile MLP (mean of seeds
+0-2), the gradient-boosted trees and the naive forecasts, with coverage and MAE of both models,
+for each block that ran (paper split; post-MARI Oct-Dec 2024)."""
+import json, sys
+from pathlib import Path
+
+out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "out")
+
+
+def load(path):
+    return {(s["forecast"], s["horizon"]): s for s in json.loads(path.read_text())}
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+for block, title in [("paper", "Pre-MARI, paper split, test days"),
+                     ("postmari", "Post-MARI Oct-Dec 2024, fitted on 2024-05-22 .. 09-16")]:
+    gbdt_path = out / f"{block}-gbdt.json"
+    mlps = sorted(out.glob(f"{block}-mlp-seed*.json"))
+    if not gbdt_path.exists() or not mlps:
+        continue
+    gbdt = load(gbdt_path)
+    mlp = [load(p) for p in mlps]
+    naive = [n for n in ("persistence", "profile", "day-ahead") if (n, 1) in gbdt]
+    horizons = sorted({h for (_, h) in gbdt})
+    print(f"### {title}\n")
+    head = "| horizon | CRPS MLP | CRPS trees | " + " | ".join(f"CRPS {n}" for n in naive)
+    head += " | coverage MLP | coverage trees | MAE MLP | MAE trees |"
+    print(head)
+    print("|" + "---:|" * (3 + len(naive) + 4))
+    rows = []
+    for h in horizons:
+        m = {k: mean([r[("forecaster", h)][k] for r in mlp]) for k in ("crps", "coverage_80", "mae_median")}
+        g = gbdt[("forecaster", h)]
+        cells = [f"{m['crps']:.1f}", f"{g['crps']:.1f}"]
+        cells += [f"{gbdt[(n, h)]['crps']:.1f}" if (n, h) in gbdt else "-" for n in naive]
+        cells += [f"{m['coverage_80']:.3f}", f"{g['coverage_80']:.3f}",
+                  f"{m['mae_median']:.1f}", f"{g['mae_median']:.1f}"]
+        print(f"| {h} | " + " | ".join(cells) + " |")
+        rows.append((m["crps"], g["crps"]))
+    mm, gm = mean([r[0] for r in rows]), mean([r[1] for r in rows])
+    spread = [mean([r[("forecaster", h)]["crps"] for h in horizons]) for r in mlp]
+    print(f"\nMean CRPS over horizons: MLP {mm:.2f} (seeds {', '.join(f'{s:.2f}' for s in spread)}), "
+          f"trees {gm:.2f}; trees / MLP = {gm / mm:.3f}\n")
