@@ -168,7 +168,7 @@ impl ExperimentFile {
             .iter()
             .map(|b| match b.parse::<PolicySpec>() {
                 Ok(PolicySpec::Run(_) | PolicySpec::RunPlan(_)) | Err(_) => Err(format!(
-                    "`{b}` is not a baseline: rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], smpc-trees[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle or oracle"
+                    "`{b}` is not a baseline: rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], smpc-trees[:SEED], plan, plan-trees, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle or oracle"
                 )),
                 Ok(spec) => Ok(spec),
             })

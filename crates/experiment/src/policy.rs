@@ -34,6 +34,8 @@ pub enum PolicySpec {
     /// forecaster's expected prices (fitted on the training days; under a cap, the cycle price
     /// too).
     Plan,
+    /// The same plan over the forecaster's gradient-boosted tree baseline (`plan-trees`).
+    PlanTrees,
     /// The same plan over the rolling MPC's forecast (refit every day on the last N days) instead
     /// of the forecaster's (`plan-mpc-rolling:N`; `plan-mpc-rolling`: 28 days).
     PlanMpcRolling(u32),
@@ -54,7 +56,7 @@ pub enum PolicySpec {
 
 impl PolicySpec {
     /// The baselines an experiment file may list (every spec but a trained run).
-    pub const BASELINES: [PolicySpec; 11] = [
+    pub const BASELINES: [PolicySpec; 12] = [
         PolicySpec::Rule,
         PolicySpec::Schedule,
         PolicySpec::Mpc,
@@ -62,6 +64,7 @@ impl PolicySpec {
         PolicySpec::Smpc(0),
         PolicySpec::SmpcTrees(0),
         PolicySpec::Plan,
+        PolicySpec::PlanTrees,
         PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS),
         PolicySpec::PlanMpcRollingTerminal(DEFAULT_ROLLING_DAYS),
         PolicySpec::Idle,
@@ -125,6 +128,7 @@ impl std::fmt::Display for PolicySpec {
             PolicySpec::SmpcTrees(0) => f.write_str("smpc-trees"),
             PolicySpec::SmpcTrees(seed) => write!(f, "smpc-trees:{seed}"),
             PolicySpec::Plan => f.write_str("plan"),
+            PolicySpec::PlanTrees => f.write_str("plan-trees"),
             PolicySpec::PlanMpcRolling(DEFAULT_ROLLING_DAYS) => f.write_str("plan-mpc-rolling"),
             PolicySpec::PlanMpcRolling(days) => write!(f, "plan-mpc-rolling:{days}"),
             PolicySpec::PlanMpcRollingTerminal(DEFAULT_ROLLING_DAYS) => {
@@ -194,7 +198,7 @@ impl std::str::FromStr for PolicySpec {
             .find(|p| p.to_string() == s)
             .ok_or_else(|| {
                 format!(
-                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], smpc-trees[:SEED], plan, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
+                    "unknown policy `{s}`: expected rule, schedule, mpc, mpc-rolling[:DAYS], smpc[:SEED], smpc-trees[:SEED], plan, plan-trees, plan-mpc-rolling[:DAYS], plan-mpc-rolling-terminal[:DAYS], idle, oracle, run:<dir> or run-plan:<dir>"
                 )
             })
     }
@@ -286,6 +290,20 @@ pub fn make_policy(
                     _ => None,
                 },
                 terminal_from_window: matches!(spec, PolicySpec::PlanMpcRollingTerminal(_)),
+                ..imbarb_plan::PlanColumns::default()
+            },
+        )?),
+        PolicySpec::PlanTrees => Box::new(imbarb_plan::PlanPolicy::fit_trees(
+            &s.days,
+            &s.features,
+            &s.config,
+            &s.train,
+            &imbarb_plan::ForecastConfig {
+                horizon,
+                ..imbarb_plan::ForecastConfig::default()
+            },
+            &imbarb_plan::PlanColumns {
+                horizon,
                 ..imbarb_plan::PlanColumns::default()
             },
         )?),

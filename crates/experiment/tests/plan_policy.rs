@@ -513,3 +513,86 @@ fn a_network_replaces_the_planner_only_on_evidence() {
     assert_eq!(decisions(&resumed), decisions(&gated));
     assert_eq!(best_resumed, best);
 }
+
+/// `plan-trees`: the plan over the tree forecaster acts, at every decision, the plan's move over
+/// the mean of those trees' levels (refitted here: the trees are deterministic), stored energy
+/// valued at their training rows' mean price.
+#[test]
+fn the_plan_over_trees_acts_the_plans_move_over_the_trees_expected_prices() {
+    use imbarb_plan::{GbdtConfig, GbdtForecaster, QuantileModel};
+    let test = paper_setup(imbarb_sim::EnvConfig::default(), DaySet::Test);
+    let columns = PlanColumns {
+        horizon: 4,
+        ..PlanColumns::default()
+    };
+    let forecast = small_forecaster();
+    let policy = PlanPolicy::fit_trees(
+        &test.days,
+        &test.features,
+        &test.config,
+        &test.train,
+        &forecast,
+        &columns,
+    )
+    .unwrap();
+    assert!(
+        policy.name().contains("tree forecaster"),
+        "{}",
+        policy.name()
+    );
+    assert_eq!(
+        "plan-trees".parse::<PolicySpec>(),
+        Ok(PolicySpec::PlanTrees)
+    );
+    let mut recorded = Recording::new(Box::new(policy), &test.days);
+    let chosen = &test.eval[..3];
+    rollout(
+        &test.days,
+        &test.features,
+        &test.config,
+        chosen,
+        &mut recorded,
+        |_| {},
+    )
+    .unwrap();
+    let trees = GbdtForecaster::fit(
+        &test.days,
+        &test.train,
+        &GbdtConfig {
+            base: forecast,
+            ..GbdtConfig::default()
+        },
+    )
+    .unwrap();
+    let inputs = trees.features_for(&test.days).unwrap();
+    // No cap: the plan sees the battery as it is (no cycle price added).
+    let battery = test.config.battery;
+    assert!(battery.cycles_per_day.is_none());
+    let terminal = columns.terminal_eur_per_mwh(trees.price_mean, &test.config.battery);
+    assert!(terminal > 50.0 && terminal < 500.0, "{terminal}");
+    let mut moves = [0usize; 3];
+    for t in &recorded.taken {
+        let d = test
+            .days
+            .days
+            .iter()
+            .position(|x| x.date == t.date)
+            .unwrap();
+        let qh = t.g - test.days.days[d].grid_offset;
+        let mut prices = vec![];
+        trees
+            .for_each_quantiles(inputs.row(d, qh), &mut |_, q| {
+                prices = q.chunks(3).map(|l| l.iter().sum::<f64>() / 3.0).collect();
+            })
+            .unwrap();
+        let v =
+            imbarb_plan::plan_columns::advantages(&prices, &battery, terminal, &[t.state.soc_mwh]);
+        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
+        let want = if t.mask[planned] { planned } else { 1 };
+        assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
+        moves[want] += 1;
+    }
+    assert_eq!(recorded.taken.len(), 3 * 96);
+    // It trades: charges and discharges both happen.
+    assert!(moves[0] > 0 && moves[2] > 0, "{moves:?}");
+}

@@ -85,6 +85,9 @@ pub struct GbdtForecaster {
     pub rounds: Vec<usize>,
     /// Mean pinball loss (EUR/MWh) on the held-out training days.
     pub validation: f64,
+    /// Mean price (EUR/MWh) of its training rows' targets, as the MLP's `price_scale.0`: what
+    /// a plan over it values stored energy at.
+    pub price_mean: f64,
 }
 
 impl GbdtForecaster {
@@ -147,6 +150,7 @@ impl GbdtForecaster {
             models,
             rounds,
             validation: f64::INFINITY,
+            price_mean: fit_rows.y.iter().sum::<f64>() / fit_rows.y.len() as f64,
         };
         f.validation = f.mean_pinball(stop_rows)?;
         Ok(f)
@@ -338,6 +342,7 @@ mod tests {
             anchor,
             rounds,
             validation: f64::NAN,
+            price_mean: f64::NAN,
         }
     }
 

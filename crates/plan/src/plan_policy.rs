@@ -7,7 +7,8 @@
 //! earns most on the training days.
 
 use crate::error::PlanError;
-use crate::forecast::{ForecastConfig, QuantileForecaster};
+use crate::forecast::{ForecastConfig, QuantileForecaster, QuantileModel};
+use crate::gbdt::{GbdtConfig, GbdtForecaster};
 use crate::plan_columns::{advantages, best_move, Move, PlanColumns};
 use imbarb_sim::{
     action_for_fraction, rollout, Action, ActionSpace, BatteryConfig, Decision, EnvConfig,
@@ -30,6 +31,8 @@ pub struct PlanPolicy {
     terminals: Vec<f64>,
     space: ActionSpace,
     held: HeldPlan,
+    /// Over the tree forecaster (`plan-trees`) rather than the MLP.
+    trees: bool,
 }
 
 impl PlanPolicy {
@@ -47,21 +50,66 @@ impl PlanPolicy {
     ) -> Result<PlanPolicy, PlanError> {
         plan.check(forecast.horizon)?;
         let forecaster = QuantileForecaster::fit(days, train, forecast)?;
+        let mean = forecaster.price_scale.0;
+        Self::over(days, features, config, train, &forecaster, mean, plan)
+    }
+
+    /// `fit` over the forecaster's gradient-boosted tree baseline (`gbdt`'s default settings,
+    /// reading `forecast`'s horizon, levels and features) instead of the quantile MLP.
+    pub fn fit_trees(
+        days: &MarketDays,
+        features: &MarketFeatures,
+        config: &EnvConfig,
+        train: &[usize],
+        forecast: &ForecastConfig,
+        plan: &PlanColumns,
+    ) -> Result<PlanPolicy, PlanError> {
+        plan.check(forecast.horizon)?;
+        let trees = GbdtConfig {
+            base: forecast.clone(),
+            ..GbdtConfig::default()
+        };
+        let forecaster = GbdtForecaster::fit(days, train, &trees)?;
+        let mean = forecaster.price_mean;
+        let mut policy = Self::over(days, features, config, train, &forecaster, mean, plan)?;
+        policy.trees = true;
+        Ok(policy)
+    }
+
+    /// The plan over `forecaster` (fitted on `train`, whose mean price is `mean_price`).
+    fn over(
+        days: &MarketDays,
+        features: &MarketFeatures,
+        config: &EnvConfig,
+        train: &[usize],
+        forecaster: &dyn QuantileModel,
+        mean_price: f64,
+        plan: &PlanColumns,
+    ) -> Result<PlanPolicy, PlanError> {
         let inputs = forecaster.features_for(days)?;
         // The day-ahead curve is public as the forecaster reads it (as for the agents' columns).
-        let rule = forecaster.observation.day_ahead_rule().unwrap_or_default();
+        let rule = forecaster
+            .observation()
+            .day_ahead_rule()
+            .unwrap_or_default();
         // As the agents' columns value it: from the forecaster's mean training price, or each
         // day's rolling window.
-        let terminal = plan.terminal_eur_per_mwh(forecaster.price_scale.0, &config.battery);
+        let terminal = plan.terminal_eur_per_mwh(mean_price, &config.battery);
         let rows = inputs.values.len() / inputs.width.max(1);
+        let k = forecaster.taus().len();
         let (expected, terminals) =
             match plan.rolling_prices(days, &config.battery, &rule, terminal)? {
                 Some(rolled) => (rolled.prices, rolled.terminals),
                 None => {
                     let mut expected = Vec::with_capacity(rows * plan.horizon);
-                    forecaster.for_each_prediction(&inputs.values, |_, row| {
-                        expected.extend(forecaster.expected_prices(row).take(plan.horizon));
-                    });
+                    forecaster.for_each_quantiles(&inputs.values, &mut |_, row| {
+                        // The mean of each horizon's levels, as the agents' plan reads it.
+                        expected.extend(
+                            row.chunks(k)
+                                .take(plan.horizon)
+                                .map(|q| q.iter().sum::<f64>() / k as f64),
+                        );
+                    })?;
                     (expected, vec![terminal; rows])
                 }
             };
@@ -73,6 +121,7 @@ impl PlanPolicy {
             battery: plan.planned_battery(&config.battery),
             space: config.actions,
             held: HeldPlan::default(),
+            trees: false,
         };
         if config.battery.cycles_per_day.is_some() {
             let mut best = (f64::NEG_INFINITY, plan.cycle_price_eur_per_mwh);
@@ -125,6 +174,7 @@ impl Policy for PlanPolicy {
                 format!(", over the MPC refit daily on {n} days and its value of stored energy")
             }
             Some(n) => format!(", over the MPC refit daily on {n} days"),
+            None if self.trees => ", over the tree forecaster".into(),
             None => String::new(),
         };
         match self.battery.cycles_per_day {
