@@ -271,17 +271,14 @@ pub fn make_policy(
             )?)
         }
         PolicySpec::Plan
+        | PolicySpec::PlanTrees
         | PolicySpec::PlanMpcRolling(_)
-        | PolicySpec::PlanMpcRollingTerminal(_) => Box::new(imbarb_plan::PlanPolicy::fit(
-            &s.days,
-            &s.features,
-            &s.config,
-            &s.train,
-            &imbarb_plan::ForecastConfig {
+        | PolicySpec::PlanMpcRollingTerminal(_) => {
+            let forecast = imbarb_plan::ForecastConfig {
                 horizon,
                 ..imbarb_plan::ForecastConfig::default()
-            },
-            &imbarb_plan::PlanColumns {
+            };
+            let columns = imbarb_plan::PlanColumns {
                 horizon,
                 rolling_mpc_days: match spec {
                     PolicySpec::PlanMpcRolling(n) | PolicySpec::PlanMpcRollingTerminal(n) => {
@@ -291,22 +288,21 @@ pub fn make_policy(
                 },
                 terminal_from_window: matches!(spec, PolicySpec::PlanMpcRollingTerminal(_)),
                 ..imbarb_plan::PlanColumns::default()
-            },
-        )?),
-        PolicySpec::PlanTrees => Box::new(imbarb_plan::PlanPolicy::fit_trees(
-            &s.days,
-            &s.features,
-            &s.config,
-            &s.train,
-            &imbarb_plan::ForecastConfig {
-                horizon,
-                ..imbarb_plan::ForecastConfig::default()
-            },
-            &imbarb_plan::PlanColumns {
-                horizon,
-                ..imbarb_plan::PlanColumns::default()
-            },
-        )?),
+            };
+            let fit = if matches!(spec, PolicySpec::PlanTrees) {
+                imbarb_plan::PlanPolicy::fit_trees
+            } else {
+                imbarb_plan::PlanPolicy::fit
+            };
+            Box::new(fit(
+                &s.days,
+                &s.features,
+                &s.config,
+                &s.train,
+                &forecast,
+                &columns,
+            )?)
+        }
         PolicySpec::Idle => Box::new(Idle {
             space: s.config.actions,
         }),

@@ -121,6 +121,13 @@ impl ForecastConfig {
         o
     }
 
+    /// `train` (chronological) split into the days fitted on and the last `validation_share` of
+    /// them, held out to choose the training step (at least one day is fitted on).
+    pub fn split_training<'a>(&self, train: &'a [usize]) -> (&'a [usize], &'a [usize]) {
+        let held = ((train.len() as f64) * self.validation_share).round() as usize;
+        train.split_at(train.len() - held.min(train.len().saturating_sub(1)))
+    }
+
     /// The quantile levels.
     pub fn taus(&self) -> Vec<f64> {
         (1..=self.quantiles)
@@ -352,8 +359,7 @@ impl QuantileForecaster {
         observation: ObservationConfig,
     ) -> Result<QuantileForecaster, PlanError> {
         let features = MarketFeatures::build(days, &observation, Granularity::Qh, train)?;
-        let held = ((train.len() as f64) * config.validation_share).round() as usize;
-        let (fit_days, val_days) = train.split_at(train.len() - held.min(train.len() - 1));
+        let (fit_days, val_days) = config.split_training(train);
         let h = config.horizon;
         let fit_rows = rows(days, &features, fit_days, h);
         if fit_rows.is_empty() {

@@ -121,8 +121,7 @@ impl GbdtForecaster {
         observation: ObservationConfig,
     ) -> Result<GbdtForecaster, PlanError> {
         let features = MarketFeatures::build(days, &observation, Granularity::Qh, train)?;
-        let held = ((train.len() as f64) * config.base.validation_share).round() as usize;
-        let (fit_days, val_days) = train.split_at(train.len() - held.min(train.len() - 1));
+        let (fit_days, val_days) = config.base.split_training(train);
         let h = config.base.horizon;
         let fit_rows = rows(days, &features, fit_days, h);
         if fit_rows.is_empty() {
@@ -317,8 +316,9 @@ mod tests {
         r
     }
 
-    fn forecaster(anchor: Option<(usize, f64, f64)>) -> GbdtForecaster {
-        let config = GbdtConfig {
+    /// One horizon, levels 25 / 50 / 75 %, at most 300 rounds.
+    fn one_horizon() -> GbdtConfig {
+        GbdtConfig {
             base: ForecastConfig {
                 horizon: 1,
                 quantiles: 3,
@@ -326,7 +326,11 @@ mod tests {
             },
             max_rounds: 300,
             ..GbdtConfig::default()
-        };
+        }
+    }
+
+    fn forecaster(anchor: Option<(usize, f64, f64)>) -> GbdtForecaster {
+        let config = one_horizon();
         let (fit, stop) = (uniform_rows(4000, 1), uniform_rows(1000, 2));
         let (models, rounds) = fit_models(&fit, &stop, 1, anchor, &config).unwrap();
         GbdtForecaster {
@@ -388,15 +392,7 @@ mod tests {
 
     #[test]
     fn boosting_stops_early_on_noise_the_features_do_not_explain() {
-        let config = GbdtConfig {
-            base: ForecastConfig {
-                horizon: 1,
-                quantiles: 3,
-                ..ForecastConfig::default()
-            },
-            max_rounds: 300,
-            ..GbdtConfig::default()
-        };
+        let config = one_horizon();
         // Prices independent of the feature: after the intercept nothing is learnt.
         let mut fit = uniform_rows(3000, 4);
         let mut stop = uniform_rows(1000, 5);
