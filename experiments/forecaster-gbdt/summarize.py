@@ -45,3 +45,47 @@ for block, title in [("paper", "Pre-MARI, paper split, test days"),
     spread = [mean([r[("forecaster", h)]["crps"] for h in horizons]) for r in mlp]
     print(f"\nMean CRPS over horizons: MLP {mm:.2f} (seeds {', '.join(f'{s:.2f}' for s in spread)}), "
           f"trees {gm:.2f}; trees / MLP = {gm / mm:.3f}\n")
+
+
+def policy_rows(path):
+    """(name, EUR/day, % PF, cycles/day, CVaR 10 %) of every policy line of a backtest table."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if not line.startswith(("smpc(", "plan(")):
+            continue
+        name, rest = line[:47].strip(), line[47:].split()
+        rows.append((name, float(rest[0]), float(rest[2]), float(rest[3]), float(rest[6])))
+    return rows
+
+
+def interval(xs):
+    """Mean and 95 % Student-t half-width (n = 3: t = 4.303)."""
+    m = mean(xs)
+    if len(xs) < 2:
+        return m, 0.0
+    sd = (sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+    t = {2: 12.706, 3: 4.303, 4: 3.182}.get(len(xs), 2.0)
+    return m, t * sd / len(xs) ** 0.5
+
+
+for days in ("validation", "test"):
+    found = sorted(out.glob(f"smpc-{days}-*.txt")) + sorted(out.glob(f"plan-{days}-*.txt"))
+    if not found:
+        continue
+    print(f"### Planners, paper split, {days} days (EUR/day; smpc: mean of seeds 0-2 with 95 % interval)\n")
+    print("| cap | policy | seeds | EUR/day | % PF | cycles/day | CVaR 10 % |")
+    print("|---|---|---:|---|---:|---:|---:|")
+    for cap in ("none", "1.1"):
+        for model in ("mlp", "trees"):
+            runs = [r for p in sorted(out.glob(f"smpc-{days}-{model}-seed*-cap{cap}.txt")) for r in policy_rows(p)]
+            if runs:
+                m, hw = interval([r[1] for r in runs])
+                print(f"| {cap} | smpc over the {'MLP' if model == 'mlp' else 'trees'} | {len(runs)} | "
+                      f"{m:.1f} ± {hw:.1f} | {mean([r[2] for r in runs]):.1f} | "
+                      f"{mean([r[3] for r in runs]):.2f} | {mean([r[4] for r in runs]):.1f} |")
+        p = out / f"plan-{days}-cap{cap}.txt"
+        if p.exists():
+            # `--policy plan,plan-trees`: the MLP's plan first (names are cut at 47 characters).
+            for label, (name, eur, pf, cyc, cvar) in zip(("plan over the MLP", "plan over the trees"), policy_rows(p)):
+                print(f"| {cap} | {label} | 1 | {eur:.1f} | {pf:.1f} | {cyc:.2f} | {cvar:.1f} |")
+    print()

@@ -63,7 +63,8 @@ are not used to choose one), so the comparison is fair. With --selection-days K 
 the comparison days are held out too and choose what it deploys as its training does
 (`training.deploy`; a residual agent's planner is a candidate, and with
 `planner_lead_confidence` a network replaces it only on a significant lead): the comparison days
-still chose nothing. The evidence goes to <out>/candidate.json, which `imbarb promote` reads.")]
+still chose nothing. A residual agent's candidate defaults to 14 selection days (its planner
+competes, as in its training), any other's to 0 (its final network). The evidence goes to <out>/candidate.json, which `imbarb promote` reads.")]
 pub struct RetrainArgs {
     /// The deployed (champion) run, or the link the service decides with.
     #[arg(long)]
@@ -78,9 +79,10 @@ pub struct RetrainArgs {
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=366))]
     pub validation_days: u32,
     /// Days before the comparison days that choose what the candidate deploys (its planner or
-    /// one of its networks, by its own `training.deploy`); 0: its final network.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=366))]
-    pub selection_days: u32,
+    /// one of its networks, by its own `training.deploy`); 0: its final network. Default: 14 for
+    /// a residual agent (so its planner competes), else 0.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=366))]
+    pub selection_days: Option<u32>,
     /// Environment steps (default: the run's `warm_start_steps`, else a third of its total).
     #[arg(long, value_parser = crate::ranges::steps())]
     pub steps: Option<usize>,
@@ -103,6 +105,16 @@ fn identity(dir: &Path) -> Result<String> {
     Ok(d.identity().manifest_sha256.clone())
 }
 
+/// Selection days a residual agent's candidate gets unless told otherwise.
+pub const RESIDUAL_SELECTION_DAYS: u32 = 14;
+
+/// The selection days of a retrain: `asked` when given, else `RESIDUAL_SELECTION_DAYS` for a
+/// residual agent (whose planner must be able to compete with its networks, as in training)
+/// and 0 for any other (its final network, as before the option existed).
+fn selection_days_for(asked: Option<u32>, residual: bool) -> u32 {
+    asked.unwrap_or(if residual { RESIDUAL_SELECTION_DAYS } else { 0 })
+}
+
 pub fn retrain(args: RetrainArgs) -> Result<()> {
     let champion = resolve(&args.run)?;
     let decider = imbarb_agents::decide::Decider::load(&champion)?;
@@ -116,10 +128,11 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         .checked_sub_days(chrono::Days::new(recent - 1))
         .context("--until: no day --validation-days before it")?;
     let residual = config.residual_plan().is_some();
-    let choosing = args.selection_days > 0;
+    let selection_days = selection_days_for(args.selection_days, residual);
+    let choosing = selection_days > 0;
     if choosing {
         // Trained before the selection days, chosen on them, compared after them.
-        config.data.split = format!("walk-forward:{compare_from}:{}", args.selection_days);
+        config.data.split = format!("walk-forward:{compare_from}:{selection_days}");
         config.training.deploy = Deploy::BestValidation;
     } else {
         let test_from = args.until.succ_opt().context("--until: no day after it")?;
@@ -127,7 +140,7 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
         config.training.deploy = Deploy::Final;
         if residual {
             eprintln!(
-                "note: {} is a residual agent; its candidate deploys its final network, never its planner (--selection-days K lets the planner compete on K days before the comparison days)",
+                "note: {} is a residual agent; with --selection-days 0 its candidate deploys its final network, never its planner (by default its planner competes on {RESIDUAL_SELECTION_DAYS} days before the comparison days)",
                 champion.display()
             );
         }
@@ -150,8 +163,8 @@ pub fn retrain(args: RetrainArgs) -> Result<()> {
     });
     let mut s = training_setup(&config, Some(&out), None).with_context(|| {
         format!(
-            "--data with --until {}, --validation-days {} and --selection-days {}",
-            args.until, args.validation_days, args.selection_days
+            "--data with --until {}, --validation-days {} and --selection-days {selection_days}",
+            args.until, args.validation_days
         )
     })?;
     let selection: Vec<usize> = if choosing { s.eval.clone() } else { vec![] };
@@ -493,6 +506,14 @@ mod tests {
             ],
             optimum_eur_per_day: 2000.0,
         }
+    }
+
+    #[test]
+    fn a_residual_candidate_lets_its_planner_compete_unless_told_otherwise() {
+        assert_eq!(selection_days_for(None, true), 14);
+        assert_eq!(selection_days_for(None, false), 0);
+        assert_eq!(selection_days_for(Some(0), true), 0);
+        assert_eq!(selection_days_for(Some(7), false), 7);
     }
 
     #[test]

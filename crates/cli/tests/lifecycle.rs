@@ -185,10 +185,10 @@ fn a_residual_candidate_chosen_on_selection_days_is_compared_on_later_days() {
     let dir = tempfile::tempdir().unwrap();
     let run = trained_residual(dir.path());
     let r = run.to_str().unwrap();
-    // Without selection days the candidate deploys its final network, and says its planner
-    // did not compete.
+    // Told to use no selection days the candidate deploys its final network, and says its
+    // planner did not compete.
     let fin = dir.path().join("final");
-    let o = retrain(r, &fin, &[]);
+    let o = retrain(r, &fin, &["--selection-days", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("--selection-days"), "{}", stderr(&o));
     let report: serde_json::Value =
@@ -258,4 +258,18 @@ fn a_residual_candidate_chosen_on_selection_days_is_compared_on_later_days() {
         (plan_eur - cand_eur).abs() < 0.05,
         "{plan_eur} vs {cand_eur}: {line}"
     );
+
+    // Not told: a residual agent's candidate is chosen on the 14 days before the comparison
+    // days, and no note is printed.
+    let default = dir.path().join("default");
+    let o = retrain(r, &default, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("note:"), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(default.join("candidate.json")).unwrap())
+            .unwrap();
+    let chose = dates(&report["selection_days"]);
+    assert_eq!(chose.len(), 14);
+    assert_eq!(chose.first().unwrap(), "2023-06-10");
+    assert_eq!(dates(&report["days"]).first().unwrap(), "2023-06-24");
 }
