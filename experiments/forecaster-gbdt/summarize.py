@@ -89,3 +89,18 @@ for days in ("validation", "test"):
             for label, (name, eur, pf, cyc, cvar) in zip(("plan over the MLP", "plan over the trees"), policy_rows(p)):
                 print(f"| {cap} | {label} | 1 | {eur:.1f} | {pf:.1f} | {cyc:.2f} | {cvar:.1f} |")
     print()
+
+months = sorted(out.glob("plan-month-*.txt"))
+if months:
+    labels = ("plan over the MLP", "plan over the trees", "plan over the MPC refit daily, its window's value")
+    print("### Planners, pre-MARI monthly walk-forward 2023-03 .. 08, no cap (EUR/day)\n")
+    print("| month | days | " + " | ".join(labels) + " |")
+    print("|---|---:|" + "---:|" * len(labels))
+    totals, n_days = [0.0] * len(labels), 0
+    for p in months:
+        n = int(p.read_text().split()[0])
+        eur = [r[1] for r in policy_rows(p)]
+        n_days += n
+        totals = [t + e * n for t, e in zip(totals, eur)]
+        print(f"| {p.stem.removeprefix('plan-month-')} | {n} | " + " | ".join(f"{e:.1f}" for e in eur) + " |")
+    print(f"| all | {n_days} | " + " | ".join(f"**{t / n_days:.1f}**" for t in totals) + " |\n")
