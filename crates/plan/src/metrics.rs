@@ -8,7 +8,7 @@
 //! in the limit of many levels); coverage is the share of prices inside the central 80 %
 //! interval (10 % and 90 % levels, interpolated when those are not levels); MAE is the median's.
 
-use crate::forecast::{rows, QuantileModel, Rows};
+use crate::forecast::{pinball, rows, QuantileModel, Rows};
 use imbarb_market::calendar::wall_clock_slot;
 use imbarb_sim::MarketDays;
 use imbarb_util::stats::quantile_sorted;
@@ -86,15 +86,7 @@ struct Acc {
 
 impl Acc {
     fn add(&mut self, taus: &[f64], q: &[f64], y: f64) {
-        let mut loss = 0.0;
-        for (t, v) in taus.iter().zip(q) {
-            loss += if y < *v {
-                (1.0 - t) * (v - y)
-            } else {
-                t * (y - v)
-            };
-        }
-        self.pinball += loss / taus.len() as f64;
+        self.pinball += pinball(taus, q, y);
         let (lo, hi) = (quantile_at(taus, q, 0.1), quantile_at(taus, q, 0.9));
         self.inside += usize::from(y >= lo && y <= hi);
         self.abs_median += (y - quantile_at(taus, q, 0.5)).abs();
