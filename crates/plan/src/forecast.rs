@@ -121,6 +121,30 @@ impl ForecastConfig {
         o
     }
 
+    /// `fit(observation)` at `observation_on` its training days and, when that reads the
+    /// day-ahead curve `observation` does not, also at `observation`: the fit with the lower
+    /// held-out `loss` is kept (a tie keeps the one without the curve). Either forecaster's
+    /// choice of whether to read the curve.
+    pub fn fit_best_reading<T>(
+        &self,
+        days: &MarketDays,
+        train: &[usize],
+        fit: impl Fn(ObservationConfig) -> Result<T, PlanError>,
+        loss: impl Fn(&T) -> f64,
+    ) -> Result<T, PlanError> {
+        let reading = self.observation_on(days, train);
+        if reading == self.observation {
+            return fit(reading);
+        }
+        let with = fit(reading)?;
+        let without = fit(self.observation.clone())?;
+        Ok(if loss(&with) < loss(&without) {
+            with
+        } else {
+            without
+        })
+    }
+
     /// `train` (chronological) split into the days fitted on and the last `validation_share` of
     /// them, held out to choose the training step (at least one day is fitted on).
     pub fn split_training<'a>(&self, train: &'a [usize]) -> (&'a [usize], &'a [usize]) {
@@ -228,6 +252,14 @@ impl QuantileModel for QuantileForecaster {
         self.for_each_prediction(x, f);
         Ok(())
     }
+}
+
+/// The expected price of each quarter-hour of one predicted row (`horizon x levels`, as
+/// `QuantileModel::for_each_quantiles` gives it, `levels` per quarter-hour): the mean of its
+/// quantiles, the current quarter-hour first. What the deterministic plan plans over.
+pub fn expected_prices(row: &[f64], levels: usize) -> impl Iterator<Item = f64> + '_ {
+    row.chunks(levels)
+        .map(move |q| q.iter().sum::<f64>() / levels as f64)
 }
 
 /// Mean pinball loss (EUR/MWh) of quantiles `q` at levels `taus` for outcome `y`.
@@ -338,17 +370,12 @@ impl QuantileForecaster {
         config: &ForecastConfig,
     ) -> Result<QuantileForecaster, PlanError> {
         config.check()?;
-        let observation = config.observation_on(days, train);
-        if observation == config.observation {
-            return Self::fit_reading(days, train, config, observation);
-        }
-        let with = Self::fit_reading(days, train, config, observation)?;
-        let without = Self::fit_reading(days, train, config, config.observation.clone())?;
-        Ok(if with.validation.0 < without.validation.0 {
-            with
-        } else {
-            without
-        })
+        config.fit_best_reading(
+            days,
+            train,
+            |observation| Self::fit_reading(days, train, config, observation),
+            |f| f.validation.0,
+        )
     }
 
     /// `fit`, reading the features `observation`.
@@ -455,14 +482,6 @@ impl QuantileForecaster {
             &components_in(&self.feature_names),
             &self.scaling,
         )?)
-    }
-
-    /// The expected price of each quarter-hour of one predicted row (`horizon x quantiles`, as
-    /// `predict` writes it): the mean of its quantiles, the current quarter-hour first. What the
-    /// deterministic plan plans over.
-    pub fn expected_prices<'a>(&self, row: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
-        let k = self.config.quantiles;
-        row.chunks(k).map(move |q| q.iter().sum::<f64>() / k as f64)
     }
 
     /// Quantiles (EUR/MWh), `horizon x quantiles` per row, for `batch` feature rows.

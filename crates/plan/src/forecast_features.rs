@@ -6,7 +6,7 @@
 //! them once rather than at every step.
 
 use crate::error::PlanError;
-use crate::forecast::{ForecastConfig, QuantileForecaster};
+use crate::forecast::{expected_prices, ForecastConfig, QuantileForecaster};
 use crate::plan_columns::PlanColumns;
 use imbarb_nn::MlpCache;
 use imbarb_sim::{
@@ -284,7 +284,7 @@ impl ForecastFeatures {
             let (expected, terminal): (Vec<f64>, f64) = match planned {
                 Some((p, t)) => (p.to_vec(), t),
                 None => (
-                    forecaster.expected_prices(row).collect(),
+                    expected_prices(row, forecaster.config.quantiles).collect(),
                     plan.terminal_eur_per_mwh(mean, battery),
                 ),
             };

@@ -100,17 +100,12 @@ impl GbdtForecaster {
         config: &GbdtConfig,
     ) -> Result<GbdtForecaster, PlanError> {
         config.check()?;
-        let reading = config.base.observation_on(days, train);
-        let with = Self::fit_reading(days, train, config, reading.clone())?;
-        if reading == config.base.observation {
-            return Ok(with);
-        }
-        let without = Self::fit_reading(days, train, config, config.base.observation.clone())?;
-        Ok(if with.validation < without.validation {
-            with
-        } else {
-            without
-        })
+        config.base.fit_best_reading(
+            days,
+            train,
+            |observation| Self::fit_reading(days, train, config, observation),
+            |f| f.validation,
+        )
     }
 
     /// `fit`, reading the features `observation`.
@@ -183,16 +178,10 @@ fn levels(x: &[f32], width: usize, anchor: Option<(usize, f64, f64)>) -> Vec<f64
         .collect()
 }
 
-/// `rows`' features and the prices `t` quarter-hours ahead minus each row's level, as a
+/// `rows`' features and the prices `t` quarter-hours ahead minus each row's `level`, as a
 /// labelled matrix.
-fn labelled(
-    rows: &Rows,
-    width: usize,
-    anchor: Option<(usize, f64, f64)>,
-    t: usize,
-) -> Result<DMatrix, PlanError> {
+fn labelled(rows: &Rows, level: &[f64], width: usize, t: usize) -> Result<DMatrix, PlanError> {
     let h = rows.y.len() / rows.len().max(1);
-    let level = levels(&rows.x, width, anchor);
     let y: Vec<f32> = (0..rows.len())
         .map(|i| (rows.y[i * h + t] - level[i]) as f32)
         .collect();
@@ -210,9 +199,9 @@ fn fit_models(
     anchor: Option<(usize, f64, f64)>,
     config: &GbdtConfig,
 ) -> Result<(Vec<BoostedModel>, Vec<usize>), PlanError> {
-    let levels = Quantiles::new(config.base.taus()).map_err(|e| gbdt_error(0, e))?;
+    let quantiles = Quantiles::new(config.base.taus()).map_err(|e| gbdt_error(0, e))?;
     let params = TrainingParams::builder()
-        .objective(Objective::Quantile(levels))
+        .objective(Objective::Quantile(quantiles))
         .eta(config.eta)
         .max_depth(config.max_depth)
         .seed(config.base.seed)
@@ -220,10 +209,14 @@ fn fit_models(
         .map_err(|e| gbdt_error(0, e))?;
     let patience = NonZeroUsize::new(config.patience)
         .ok_or_else(|| PlanError::Config("gbdt.patience: expected at least 1".into()))?;
+    let (fit_level, stop_level) = (
+        levels(&fit.x, width, anchor),
+        levels(&stop.x, width, anchor),
+    );
     let (mut models, mut rounds) = (vec![], vec![]);
     for t in 0..config.base.horizon {
-        let dfit = labelled(fit, width, anchor, t)?;
-        let dstop = labelled(stop, width, anchor, t)?;
+        let dfit = labelled(fit, &fit_level, width, t)?;
+        let dstop = labelled(stop, &stop_level, width, t)?;
         let result = Trainer::new(&params, &dfit, config.max_rounds)
             .eval(&dstop, "held-out")
             .early_stopping_rounds(patience)

@@ -7,7 +7,7 @@
 //! earns most on the training days.
 
 use crate::error::PlanError;
-use crate::forecast::{ForecastConfig, QuantileForecaster, QuantileModel};
+use crate::forecast::{expected_prices, ForecastConfig, QuantileForecaster, QuantileModel};
 use crate::gbdt::{GbdtConfig, GbdtForecaster};
 use crate::plan_columns::{advantages, best_move, Move, PlanColumns};
 use imbarb_sim::{
@@ -103,12 +103,8 @@ impl PlanPolicy {
                 None => {
                     let mut expected = Vec::with_capacity(rows * plan.horizon);
                     forecaster.for_each_quantiles(&inputs.values, &mut |_, row| {
-                        // The mean of each horizon's levels, as the agents' plan reads it.
-                        expected.extend(
-                            row.chunks(k)
-                                .take(plan.horizon)
-                                .map(|q| q.iter().sum::<f64>() / k as f64),
-                        );
+                        // As the agents' plan reads it.
+                        expected.extend(expected_prices(row, k).take(plan.horizon));
                     })?;
                     (expected, vec![terminal; rows])
                 }
