@@ -10,6 +10,7 @@ use crate::value::ValueAgent;
 use chrono::{DateTime, TimeDelta, Utc};
 use imbarb_market::calendar::{local_day, minute_within_qh};
 use imbarb_market::{MarketData, MinuteRecord, QhRecord};
+use imbarb_plan::QuantileModel;
 use imbarb_sim::{
     action_mask, battery_observation, components_in, decision_features, Action, ActionSpace,
     FeatureScaling, Granularity, MarketDays,
@@ -118,10 +119,7 @@ pub struct Decided {
 pub struct Decider {
     agent: Box<dyn ValueAgent>,
     /// The forecaster the run observes through, with the columns it shows.
-    forecast: Option<(
-        imbarb_plan::ForecastFeatures,
-        imbarb_plan::QuantileForecaster,
-    )>,
+    forecast: Option<(imbarb_plan::ForecastFeatures, imbarb_plan::Forecaster)>,
     manifest: Manifest,
     scaling: FeatureScaling,
     comps: Vec<usize>,
@@ -271,7 +269,7 @@ impl Decider {
         let lags = self
             .forecast
             .as_ref()
-            .map_or(0, |(_, f)| f.observation.last_prices);
+            .map_or(0, |(_, f)| f.observation().last_prices);
         for k in 1..=obs_cfg.last_prices.max(lags) {
             if g < k || grid.days.grid_price[g - k].is_nan() {
                 let t = at - TimeDelta::minutes(15 * k as i64);
@@ -282,7 +280,7 @@ impl Decider {
         }
         // A run (or its forecaster) that never saw a day without the curve does not decide
         // without it: backtests leave such days out.
-        let forecaster_obs = self.forecast.as_ref().map(|(_, f)| &f.observation);
+        let forecaster_obs = self.forecast.as_ref().map(|(_, f)| f.observation());
         let needs_curve = std::iter::once(obs_cfg)
             .chain(forecaster_obs)
             .any(|o| o.day_ahead > 0 && o.excludes_days_without_day_ahead());

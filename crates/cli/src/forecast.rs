@@ -9,7 +9,7 @@ use imbarb_experiment::build_setup;
 use imbarb_plan::forecast::rows;
 use imbarb_plan::{
     evaluate, ForecastConfig, GbdtConfig, GbdtForecaster, HorizonScores, QuantileForecaster,
-    QuantileModel,
+    QuantileModel, TreeSettings,
 };
 use imbarb_sim::EnvConfig;
 use imbarb_util::fs::write_atomic;
@@ -39,13 +39,13 @@ pub struct ForecastArgs {
     pub steps: usize,
     /// Most boosting rounds per horizon; early stopping on the held-out training days picks
     /// fewer (gbdt).
-    #[arg(long, default_value_t = GbdtConfig::default().max_rounds)]
+    #[arg(long, default_value_t = TreeSettings::default().max_rounds)]
     pub max_rounds: usize,
     /// Depth of each tree (gbdt).
-    #[arg(long, default_value_t = GbdtConfig::default().max_depth)]
+    #[arg(long, default_value_t = TreeSettings::default().max_depth)]
     pub max_depth: usize,
     /// Learning rate of the boosting (gbdt).
-    #[arg(long, default_value_t = GbdtConfig::default().eta)]
+    #[arg(long, default_value_t = TreeSettings::default().eta)]
     pub eta: f64,
     /// Seed of the weights and minibatches.
     #[arg(long, default_value_t = 0)]
@@ -99,17 +99,19 @@ pub fn run(args: ForecastArgs) -> Result<()> {
         Model::Gbdt => {
             let gbdt = GbdtConfig {
                 base: config.clone(),
-                max_rounds: args.max_rounds,
-                max_depth: args.max_depth,
-                eta: args.eta,
-                ..GbdtConfig::default()
+                trees: TreeSettings {
+                    max_rounds: args.max_rounds,
+                    max_depth: args.max_depth,
+                    eta: args.eta,
+                    ..TreeSettings::default()
+                },
             };
             eprintln!(
                 "training gradient-boosted trees ({} quarter-hours, depth {}, eta {}, at most {} rounds) on {} training days",
                 config.horizon,
-                gbdt.max_depth,
-                gbdt.eta,
-                gbdt.max_rounds,
+                gbdt.trees.max_depth,
+                gbdt.trees.eta,
+                gbdt.trees.max_rounds,
                 setup.train.len()
             );
             let f = GbdtForecaster::fit(&setup.days, &setup.train, &gbdt)?;

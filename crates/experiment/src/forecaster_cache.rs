@@ -11,7 +11,7 @@
 
 use anyhow::{Context, Result};
 use imbarb_nn::Checkpoint;
-use imbarb_plan::{ForecastFeatures, QuantileForecaster};
+use imbarb_plan::{ForecastFeatures, Forecaster};
 use imbarb_sim::MarketDays;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -54,6 +54,7 @@ impl ForecasterCache {
             "data_hash": data_hash,
             "training_days": dates,
             "forecaster": spec.forecaster,
+            "trees": spec.trees,
         });
         let text = serde_json::to_string(&identity).context("naming a forecaster cache entry")?;
         Ok(Sha256::digest(text.as_bytes())
@@ -71,7 +72,7 @@ impl ForecasterCache {
         days: &MarketDays,
         train: &[usize],
         data_hash: &str,
-    ) -> Result<(QuantileForecaster, CacheOutcome)> {
+    ) -> Result<(Forecaster, CacheOutcome)> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("forecaster cache {}", self.dir.display()))?;
         let key = Self::key(spec, days, train, data_hash)?;
@@ -87,7 +88,7 @@ impl ForecasterCache {
             .with_context(|| format!("locking {}", lock_path.display()))?;
         if entry.exists() {
             match load(&entry) {
-                Ok(f) if f.config == spec.forecaster => return Ok((f, CacheOutcome::Hit)),
+                Ok(f) if spec.made(&f) => return Ok((f, CacheOutcome::Hit)),
                 // An unreadable or foreign entry is replaced, not trusted.
                 Ok(_) | Err(_) => {}
             }
@@ -106,18 +107,18 @@ pub fn fit_saved(
     spec: &ForecastFeatures,
     days: &MarketDays,
     train: &[usize],
-) -> Result<(QuantileForecaster, Checkpoint)> {
+) -> Result<(Forecaster, Checkpoint)> {
     let fitted = spec
         .fit(days, train)
         .context("fitting the forecaster of forecast_features")?;
     let checkpoint = fitted.to_checkpoint()?;
-    let saved = QuantileForecaster::from_checkpoint(&checkpoint, "the fitted forecaster")?;
+    let saved = Forecaster::from_checkpoint(&checkpoint, "the fitted forecaster")?;
     Ok((saved, checkpoint))
 }
 
 /// Reads one entry.
-fn load(path: &Path) -> Result<QuantileForecaster> {
+fn load(path: &Path) -> Result<Forecaster> {
     let origin = path.display().to_string();
     let ck = Checkpoint::load(path)?;
-    Ok(QuantileForecaster::from_checkpoint(&ck, &origin)?)
+    Ok(Forecaster::from_checkpoint(&ck, &origin)?)
 }

@@ -289,17 +289,15 @@ pub fn make_policy(
                 terminal_from_window: matches!(spec, PolicySpec::PlanMpcRollingTerminal(_)),
                 ..imbarb_plan::PlanColumns::default()
             };
-            let fit = if matches!(spec, PolicySpec::PlanTrees) {
-                imbarb_plan::PlanPolicy::fit_trees
-            } else {
-                imbarb_plan::PlanPolicy::fit
-            };
-            Box::new(fit(
+            let trees =
+                matches!(spec, PolicySpec::PlanTrees).then(imbarb_plan::TreeSettings::default);
+            Box::new(imbarb_plan::PlanPolicy::fit(
                 &s.days,
                 &s.features,
                 &s.config,
                 &s.train,
                 &forecast,
+                trees.as_ref(),
                 &columns,
             )?)
         }

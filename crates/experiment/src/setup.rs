@@ -73,7 +73,7 @@ pub struct Setup {
     /// Hash of the loaded data (recorded with runs and results).
     pub data_hash: String,
     /// The forecaster whose quantiles `features` end with (`forecast_features`), if any.
-    pub forecaster: Option<imbarb_plan::QuantileForecaster>,
+    pub forecaster: Option<imbarb_plan::Forecaster>,
 }
 
 /// The data sources and split of a config, as written there, parsed (errors name the text).
@@ -232,7 +232,7 @@ impl Setup {
     ) -> Result<()> {
         let origin = file.display().to_string();
         let ck = imbarb_nn::Checkpoint::load(file)?;
-        let saved = imbarb_plan::QuantileForecaster::from_checkpoint(&ck, &origin)?;
+        let saved = imbarb_plan::Forecaster::from_checkpoint(&ck, &origin)?;
         spec.append(&saved, &self.days, &self.config.battery, &mut self.features)
             .with_context(|| origin.clone())?;
         self.forecaster = Some(saved);

@@ -8,6 +8,11 @@ use imbarb_agents::trainer::{read_manifest, FORECASTER_FILE};
 use imbarb_agents::{train, RunPolicy, TrainConfig, TrainOptions};
 use imbarb_experiment::{training_setup, CacheOutcome, ForecasterCache};
 
+/// The saved form's checksum: equal forecasters, equal digests.
+fn digest(f: &imbarb_plan::Forecaster) -> String {
+    f.to_checkpoint().unwrap().digest()
+}
+
 fn config() -> TrainConfig {
     let text = r#"
 algo = "qr-dqn"
@@ -109,6 +114,53 @@ fn a_forecast_run_keeps_its_forecaster_and_refuses_another() {
     assert!(e.contains("forecast_features"), "{e}");
 }
 
+/// A run observing gradient-boosted trees (`[forecast_features.trees]`) saves them in
+/// `forecaster.safetensors`; the backtest and `decide` load them, a resumed run observes the same
+/// columns to the bit, and the cache keeps the trees apart from the MLP of the same settings.
+#[test]
+fn a_run_over_trees_keeps_its_trees() {
+    let mut config = config();
+    if let Some(f) = &mut config.forecast_features {
+        f.trees = Some(imbarb_plan::TreeSettings {
+            max_rounds: 10,
+            max_depth: 2,
+            ..imbarb_plan::TreeSettings::default()
+        });
+    }
+    let setup = training_setup(&config, None, None).unwrap();
+    assert!(setup.forecaster.as_ref().unwrap().trees().is_some());
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train(&setup.train_data(), &config, &run, &TrainOptions::default()).unwrap();
+    let saved = imbarb_nn::Checkpoint::load(&run.join(FORECASTER_FILE)).unwrap();
+    assert!(saved.get_bytes("forecaster.trees.h2").is_ok());
+    assert_eq!(
+        read_manifest(&run).unwrap().forecaster_sha256.as_deref(),
+        Some(saved.digest().as_str())
+    );
+    RunPolicy::load(&run, &setup.days, &setup.train, &setup.config).unwrap();
+    Decider::load(&run).unwrap();
+    let resumed = training_setup(&config, Some(&run), None).unwrap();
+    assert_eq!(resumed.features.values, setup.features.values);
+    // The MLP's columns differ from the trees' (each model really is used).
+    let plain = training_setup(&self::config(), None, None).unwrap();
+    assert_ne!(plain.features.values, setup.features.values);
+
+    let cache = ForecasterCache::new(dir.path().join("forecasters"));
+    let (days, train_days, hash) = (&setup.days, &setup.train, &setup.data_hash);
+    let trees = config.forecast_features.as_ref().unwrap();
+    let mlp = self::config().forecast_features.unwrap();
+    assert_ne!(
+        ForecasterCache::key(trees, days, train_days, hash).unwrap(),
+        ForecasterCache::key(&mlp, days, train_days, hash).unwrap()
+    );
+    let (fitted, outcome) = cache.fit(trees, days, train_days, hash).unwrap();
+    assert_eq!(outcome, CacheOutcome::Fitted);
+    assert_eq!(digest(&fitted), saved.digest());
+    let (hit, outcome) = cache.fit(trees, days, train_days, hash).unwrap();
+    assert_eq!((outcome, digest(&hit)), (CacheOutcome::Hit, saved.digest()));
+}
+
 /// The cache fits once per (code, data, training days, settings): a second run reads the same
 /// forecaster to the bit and observes the same columns, two runs starting together fit once,
 /// other days or settings fit anew, and a damaged entry is refitted, not trusted.
@@ -125,13 +177,10 @@ fn runs_fitting_the_same_forecaster_share_one_fit() {
     assert_eq!(outcome, CacheOutcome::Fitted);
     let (again, outcome) = cache.fit(spec, days, train, hash).unwrap();
     assert_eq!(outcome, CacheOutcome::Hit);
-    assert_eq!(again.mlp.params(), first.mlp.params());
+    assert_eq!(digest(&again), digest(&first));
     // A fit without the cache gives the same forecaster, and a run through the cache the same
     // columns as one without it.
-    assert_eq!(
-        plain.forecaster.as_ref().unwrap().mlp.params(),
-        first.mlp.params()
-    );
+    assert_eq!(digest(plain.forecaster.as_ref().unwrap()), digest(&first));
     let cached = training_setup(&config, None, Some(&cache)).unwrap();
     assert_eq!(cached.features.values, plain.features.values);
 
@@ -145,7 +194,7 @@ fn runs_fitting_the_same_forecaster_share_one_fit() {
     other.forecaster.seed = 4;
     let (reseeded, outcome) = cache.fit(&other, days, train, hash).unwrap();
     assert_eq!(outcome, CacheOutcome::Fitted);
-    assert_ne!(reseeded.mlp.params(), first.mlp.params());
+    assert_ne!(digest(&reseeded), digest(&first));
     assert_eq!(
         cache.fit(spec, days, train, "other data").unwrap().1,
         CacheOutcome::Fitted
@@ -157,7 +206,7 @@ fn runs_fitting_the_same_forecaster_share_one_fit() {
     std::fs::write(&entry, b"not a checkpoint").unwrap();
     let (refit, outcome) = cache.fit(spec, days, train, hash).unwrap();
     assert_eq!(outcome, CacheOutcome::Fitted);
-    assert_eq!(refit.mlp.params(), first.mlp.params());
+    assert_eq!(digest(&refit), digest(&first));
     assert_eq!(
         cache.fit(spec, days, train, hash).unwrap().1,
         CacheOutcome::Hit

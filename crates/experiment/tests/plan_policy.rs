@@ -261,6 +261,7 @@ fn the_plan_baseline_acts_as_the_plan_a_run_observes() {
         &test.config,
         &test.train,
         &small_forecaster(),
+        None,
         spec.plan.as_ref().unwrap(),
     )
     .unwrap();
@@ -309,6 +310,7 @@ fn under_a_cap_the_plan_baseline_fits_its_cycle_price_on_training_days() {
         &s.config,
         &s.train,
         &small_forecaster(),
+        None,
         &plan,
     )
     .unwrap();
@@ -362,6 +364,7 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
             &test.config,
             &test.train,
             &small_forecaster(),
+            None,
             &columns,
         )
         .unwrap();
@@ -526,12 +529,13 @@ fn the_plan_over_trees_acts_the_plans_move_over_the_trees_expected_prices() {
         ..PlanColumns::default()
     };
     let forecast = small_forecaster();
-    let policy = PlanPolicy::fit_trees(
+    let policy = PlanPolicy::fit(
         &test.days,
         &test.features,
         &test.config,
         &test.train,
         &forecast,
+        Some(&imbarb_plan::TreeSettings::default()),
         &columns,
     )
     .unwrap();
@@ -560,7 +564,7 @@ fn the_plan_over_trees_acts_the_plans_move_over_the_trees_expected_prices() {
         &test.train,
         &GbdtConfig {
             base: forecast,
-            ..GbdtConfig::default()
+            trees: imbarb_plan::TreeSettings::default(),
         },
     )
     .unwrap();
@@ -568,7 +572,7 @@ fn the_plan_over_trees_acts_the_plans_move_over_the_trees_expected_prices() {
     // No cap: the plan sees the battery as it is (no cycle price added).
     let battery = test.config.battery;
     assert!(battery.cycles_per_day.is_none());
-    let terminal = columns.terminal_eur_per_mwh(trees.price_mean, &test.config.battery);
+    let terminal = columns.terminal_eur_per_mwh(trees.price_scale.0, &test.config.battery);
     assert!(terminal > 50.0 && terminal < 500.0, "{terminal}");
     let mut moves = [0usize; 3];
     for t in &recorded.taken {

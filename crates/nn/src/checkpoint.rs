@@ -1,5 +1,6 @@
-//! Checkpoints in the `safetensors` format: named f32 tensors plus string metadata, written
-//! atomically. Models and optimiser state go in together so training resumes exactly. Every file
+//! Checkpoints in the `safetensors` format: named f32 tensors, named byte strings (models that
+//! are not tensors, such as a tree ensemble's own encoding, stored as U8 tensors) and string
+//! metadata, written atomically. Models and optimiser state go in together so training resumes exactly. Every file
 //! carries a SHA-256 of its content in its metadata, verified on load, and holds finite values
 //! only: a flipped byte or a diverged network is refused, never resumed or deployed.
 
@@ -17,6 +18,7 @@ pub const CHECKSUM_KEY: &str = "imbarb.sha256";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Checkpoint {
     tensors: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    bytes: BTreeMap<String, Vec<u8>>,
     metadata: BTreeMap<String, String>,
 }
 
@@ -32,6 +34,11 @@ impl Checkpoint {
 
     /// Stores a tensor; `shape`'s product must equal `data.len()`.
     pub fn put(&mut self, name: &str, shape: Vec<usize>, data: &[f32]) -> Result<()> {
+        if self.bytes.contains_key(name) {
+            return Err(NnError::Shape(format!(
+                "tensor {name}: a byte string has that name"
+            )));
+        }
         if shape.iter().product::<usize>() != data.len() {
             return Err(NnError::Shape(format!(
                 "tensor {name}: shape {shape:?} does not hold {} values",
@@ -59,6 +66,25 @@ impl Checkpoint {
     /// A stored tensor's shape.
     pub fn shape(&self, name: &str) -> Option<&[usize]> {
         self.tensors.get(name).map(|(s, _)| s.as_slice())
+    }
+
+    /// Stores a byte string (a model in its own encoding); its name must not be a tensor's.
+    pub fn put_bytes(&mut self, name: &str, data: Vec<u8>) -> Result<()> {
+        if self.tensors.contains_key(name) {
+            return Err(NnError::Shape(format!(
+                "byte string {name}: a tensor has that name"
+            )));
+        }
+        self.bytes.insert(name.to_string(), data);
+        Ok(())
+    }
+
+    /// A stored byte string.
+    pub fn get_bytes(&self, name: &str) -> Result<&[u8]> {
+        self.bytes
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| NnError::Shape(format!("checkpoint has no byte string `{name}`")))
     }
 
     /// Sets a metadata entry.
@@ -172,6 +198,9 @@ impl Checkpoint {
         for (k, v) in &other.tensors {
             self.tensors.insert(format!("{prefix}/{k}"), v.clone());
         }
+        for (k, v) in &other.bytes {
+            self.bytes.insert(format!("{prefix}/{k}"), v.clone());
+        }
         for (k, v) in &other.metadata {
             self.metadata.insert(format!("{prefix}/{k}"), v.clone());
         }
@@ -186,6 +215,11 @@ impl Checkpoint {
                 .iter()
                 .filter_map(|(k, v)| Some((strip(k)?, v.clone())))
                 .collect(),
+            bytes: self
+                .bytes
+                .iter()
+                .filter_map(|(k, v)| Some((strip(k)?, v.clone())))
+                .collect(),
             metadata: self
                 .metadata
                 .iter()
@@ -194,9 +228,9 @@ impl Checkpoint {
         }
     }
 
-    /// True when it holds no tensor.
+    /// True when it holds no tensor and no byte string.
     pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
+        self.tensors.is_empty() && self.bytes.is_empty()
     }
 
     /// The first tensor (by name) holding a NaN or infinity, with the value's index.
@@ -208,9 +242,10 @@ impl Checkpoint {
         })
     }
 
-    /// SHA-256 (hex) of the content: every tensor's name, shape and values and every metadata
-    /// entry but the checksum itself, in name order, so equal checkpoints hash equal whatever
-    /// order the file's header lists them in.
+    /// SHA-256 (hex) of the content: every tensor's name, shape and values, every metadata
+    /// entry but the checksum itself and every byte string, in name order, so equal checkpoints
+    /// hash equal whatever order the file's header lists them in (a checkpoint without byte
+    /// strings hashes as before they existed, so older files still verify).
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
         for (name, (shape, data)) in &self.tensors {
@@ -230,6 +265,13 @@ impl Checkpoint {
             h.update(v.as_bytes());
             h.update([0u8]);
         }
+        for (name, data) in &self.bytes {
+            h.update(b"bytes\0");
+            h.update(name.as_bytes());
+            h.update([0u8]);
+            h.update((data.len() as u64).to_le_bytes());
+            h.update(data);
+        }
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
@@ -246,9 +288,14 @@ impl Checkpoint {
             .iter()
             .map(|(k, (s, d))| (k.clone(), s.clone(), bytes_of(d)))
             .collect();
-        let mut views = Vec::with_capacity(raw.len());
+        let mut views = Vec::with_capacity(raw.len() + self.bytes.len());
         for (k, s, b) in &raw {
             let view = TensorView::new(Dtype::F32, s.clone(), b)
+                .map_err(|e| NnError::Shape(format!("{k}: {e:?}")))?;
+            views.push((k.clone(), view));
+        }
+        for (k, b) in &self.bytes {
+            let view = TensorView::new(Dtype::U8, vec![b.len()], b)
                 .map_err(|e| NnError::Shape(format!("{k}: {e:?}")))?;
             views.push((k.clone(), view));
         }
@@ -273,9 +320,13 @@ impl Checkpoint {
             ck.metadata = m.clone().into_iter().collect();
         }
         for (k, view) in st.tensors() {
+            if view.dtype() == Dtype::U8 && view.shape().len() == 1 {
+                ck.bytes.insert(k, view.data().to_vec());
+                continue;
+            }
             if view.dtype() != Dtype::F32 {
                 return Err(bad(format!(
-                    "tensor {k}: expected F32, found {:?}",
+                    "tensor {k}: expected F32 (or a U8 byte string), found {:?}",
                     view.dtype()
                 )));
             }
@@ -356,6 +407,8 @@ mod tests {
     fn corrupt_or_non_finite_checkpoints_are_refused() {
         let mut ck = one("net.w", &[1.0, -2.5, 3.25, 0.0]);
         ck.set_meta("progress", "{\"steps\":7}");
+        ck.put_bytes("trees", vec![0, 255, 7, 42, 0x80])
+            .expect("bytes");
         let bytes = ck.to_bytes().expect("bytes");
         assert_eq!(Checkpoint::from_bytes("x", &bytes).expect("intact"), ck);
         for i in 0..bytes.len() {
@@ -413,5 +466,41 @@ mod tests {
         assert_eq!(back.nested("average"), inner);
         assert_eq!(back.get("net.w").expect("outer"), &[9.0]);
         assert!(back.nested("averag").is_empty() && back.nested("other").is_empty());
+    }
+
+    /// Byte strings come back exactly (nested too), count in the checksum, and share no name
+    /// with a tensor; a checkpoint without any keeps the digest it had before they existed
+    /// (the SHA-256 of its entries alone, recomputed here by hand).
+    #[test]
+    fn byte_strings_round_trip_and_are_checked() {
+        let mut inner = Checkpoint::new();
+        inner
+            .put_bytes("model.h1", (0..=255).collect())
+            .expect("bytes");
+        inner.put_bytes("empty", vec![]).expect("bytes");
+        let mut ck = one("w", &[1.0]);
+        ck.put_nested("trees", &inner);
+        let back = Checkpoint::from_bytes("x", &ck.to_bytes().expect("bytes")).expect("parse");
+        assert_eq!(back, ck);
+        assert_eq!(
+            back.nested("trees").get_bytes("model.h1").expect("h1")[255],
+            255
+        );
+        assert!(back.get_bytes("model.h1").is_err() && !back.nested("trees").is_empty());
+        let mut other = ck.clone();
+        other.put_bytes("trees/empty", vec![1]).expect("bytes");
+        assert_ne!(other.digest(), ck.digest());
+        assert!(ck.put_bytes("w", vec![]).is_err());
+        assert!(ck.put("trees/empty", vec![1], &[0.0]).is_err());
+        let mut plain = one("w", &[1.0]);
+        plain.set_meta("k", "v");
+        let mut h = Sha256::new();
+        h.update(b"w\0");
+        h.update(1u64.to_le_bytes());
+        h.update(1u64.to_le_bytes());
+        h.update(1.0f32.to_le_bytes());
+        h.update(b"k\0v\0");
+        let by_hand: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(plain.digest(), by_hand);
     }
 }

@@ -278,6 +278,84 @@ pub fn pinball(taus: &[f64], q: &[f64], y: f64) -> f64 {
     total / taus.len() as f64
 }
 
+/// `v` as JSON (f64 kept exactly), for a saved forecaster's metadata.
+pub(crate) fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, PlanError> {
+    serde_json::to_string(v).map_err(|e| PlanError::Config(format!("forecaster: {e}")))
+}
+
+/// A saved forecaster's metadata entry `key`, parsed; `origin` names the file in errors.
+pub(crate) fn stored_field<T: serde::de::DeserializeOwned>(
+    ck: &Checkpoint,
+    origin: &str,
+    key: &str,
+) -> Result<T, PlanError> {
+    let text = ck
+        .meta(key)
+        .ok_or_else(|| PlanError::Config(format!("{origin}: no `{key}`: not a forecaster")))?;
+    serde_json::from_str(text).map_err(|e| PlanError::Config(format!("{origin}: {key}: {e}")))
+}
+
+/// Writes what either forecaster needs to rebuild its features on new days: its settings,
+/// the features read, their names and normalisation (profile included).
+pub(crate) fn write_reading(
+    ck: &mut Checkpoint,
+    config: &ForecastConfig,
+    observation: &ObservationConfig,
+    feature_names: &[String],
+    scaling: &FeatureScaling,
+) -> Result<(), PlanError> {
+    ck.set_meta("forecast.config", to_json(config)?);
+    ck.set_meta("forecast.observation", to_json(observation)?);
+    ck.set_meta("forecast.feature_names", to_json(feature_names)?);
+    ck.set_meta("forecast.feature_mean", to_json(&scaling.mean)?);
+    ck.set_meta("forecast.feature_std", to_json(&scaling.std)?);
+    let profile = profile_to_stored(&scaling.profile);
+    ck.set_meta("forecast.profile", to_json(&profile)?);
+    Ok(())
+}
+
+/// What `write_reading` wrote, checked: the settings, the features read, their names and
+/// normalisation.
+pub(crate) fn read_reading(
+    ck: &Checkpoint,
+    origin: &str,
+) -> Result<
+    (
+        ForecastConfig,
+        ObservationConfig,
+        Vec<String>,
+        FeatureScaling,
+    ),
+    PlanError,
+> {
+    let config: ForecastConfig = stored_field(ck, origin, "forecast.config")?;
+    config
+        .check()
+        .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
+    let observation: ObservationConfig = stored_field(ck, origin, "forecast.observation")?;
+    observation
+        .check()
+        .map_err(|e| PlanError::Config(format!("{origin}: forecast.observation: {e}")))?;
+    let feature_names: Vec<String> = stored_field(ck, origin, "forecast.feature_names")?;
+    let mean: Vec<f64> = stored_field(ck, origin, "forecast.feature_mean")?;
+    let std: Vec<f64> = stored_field(ck, origin, "forecast.feature_std")?;
+    let stored: Vec<Option<f64>> = stored_field(ck, origin, "forecast.profile")?;
+    let profile = profile_from_stored(&stored)
+        .filter(|_| mean.len() == feature_names.len() && std.len() == mean.len())
+        .ok_or_else(|| {
+            PlanError::Config(format!(
+                "{origin}: the normalisation does not match the {} features (or the profile is not 96 slots)",
+                feature_names.len()
+            ))
+        })?;
+    Ok((
+        config,
+        observation,
+        feature_names,
+        FeatureScaling { mean, std, profile },
+    ))
+}
+
 /// The trained forecaster.
 #[derive(Debug, Clone)]
 pub struct QuantileForecaster {
@@ -505,54 +583,21 @@ impl QuantileForecaster {
     pub fn to_checkpoint(&self) -> Result<Checkpoint, PlanError> {
         let mut ck = Checkpoint::new();
         ck.put_mlp("forecaster", &self.mlp)?;
-        fn json<T: Serialize + ?Sized>(v: &T) -> Result<String, PlanError> {
-            serde_json::to_string(v).map_err(|e| PlanError::Config(format!("forecaster: {e}")))
-        }
-        ck.set_meta("forecast.config", json(&self.config)?);
-        ck.set_meta("forecast.observation", json(&self.observation)?);
-        ck.set_meta("forecast.feature_names", json(&self.feature_names)?);
-        ck.set_meta("forecast.feature_mean", json(&self.scaling.mean)?);
-        ck.set_meta("forecast.feature_std", json(&self.scaling.std)?);
-        let profile = profile_to_stored(&self.scaling.profile);
-        ck.set_meta("forecast.profile", json(&profile)?);
-        ck.set_meta("forecast.price_scale", json(&self.price_scale)?);
-        ck.set_meta("forecast.validation", json(&self.validation)?);
+        write_reading(
+            &mut ck,
+            &self.config,
+            &self.observation,
+            &self.feature_names,
+            &self.scaling,
+        )?;
+        ck.set_meta("forecast.price_scale", to_json(&self.price_scale)?);
+        ck.set_meta("forecast.validation", to_json(&self.validation)?);
         Ok(ck)
     }
 
     /// Rebuilds a forecaster from `to_checkpoint`'s output; `origin` names the file in errors.
     pub fn from_checkpoint(ck: &Checkpoint, origin: &str) -> Result<QuantileForecaster, PlanError> {
-        fn field<T: serde::de::DeserializeOwned>(
-            ck: &Checkpoint,
-            origin: &str,
-            key: &str,
-        ) -> Result<T, PlanError> {
-            let text = ck.meta(key).ok_or_else(|| {
-                PlanError::Config(format!("{origin}: no `{key}`: not a forecaster"))
-            })?;
-            serde_json::from_str(text)
-                .map_err(|e| PlanError::Config(format!("{origin}: {key}: {e}")))
-        }
-        let config: ForecastConfig = field(ck, origin, "forecast.config")?;
-        config
-            .check()
-            .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
-        let observation: ObservationConfig = field(ck, origin, "forecast.observation")?;
-        observation
-            .check()
-            .map_err(|e| PlanError::Config(format!("{origin}: forecast.observation: {e}")))?;
-        let feature_names: Vec<String> = field(ck, origin, "forecast.feature_names")?;
-        let mean: Vec<f64> = field(ck, origin, "forecast.feature_mean")?;
-        let std: Vec<f64> = field(ck, origin, "forecast.feature_std")?;
-        let stored: Vec<Option<f64>> = field(ck, origin, "forecast.profile")?;
-        let profile = profile_from_stored(&stored)
-            .filter(|_| mean.len() == feature_names.len() && std.len() == mean.len())
-            .ok_or_else(|| {
-                PlanError::Config(format!(
-                    "{origin}: the normalisation does not match the {} features (or the profile is not 96 slots)",
-                    feature_names.len()
-                ))
-            })?;
+        let (config, observation, feature_names, scaling) = read_reading(ck, origin)?;
         let mlp = ck
             .mlp("forecaster")
             .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
@@ -567,10 +612,10 @@ impl QuantileForecaster {
             config,
             observation,
             mlp,
-            scaling: FeatureScaling { mean, std, profile },
+            scaling,
             feature_names,
-            price_scale: field(ck, origin, "forecast.price_scale")?,
-            validation: field(ck, origin, "forecast.validation")?,
+            price_scale: stored_field(ck, origin, "forecast.price_scale")?,
+            validation: stored_field(ck, origin, "forecast.validation")?,
         })
     }
 

@@ -6,9 +6,10 @@
 //! them once rather than at every step.
 
 use crate::error::PlanError;
-use crate::forecast::{expected_prices, ForecastConfig, QuantileForecaster};
+use crate::forecast::{expected_prices, ForecastConfig, QuantileModel};
+use crate::forecaster::Forecaster;
+use crate::gbdt::TreeSettings;
 use crate::plan_columns::PlanColumns;
-use imbarb_nn::MlpCache;
 use imbarb_sim::{
     components_in, decision_features, normalise, BatteryConfig, Granularity, MarketDays,
     MarketFeatures,
@@ -25,6 +26,9 @@ pub struct ForecastFeatures {
     pub horizon: usize,
     /// The forecaster, fitted on the run's training days (its own last days choose its step).
     pub forecaster: ForecastConfig,
+    /// Gradient-boosted trees instead of the quantile MLP (`[forecast_features.trees]`; the
+    /// MLP's own settings under `forecaster` are then unused): their settings.
+    pub trees: Option<TreeSettings>,
     /// The planner's columns over the forecaster's expected prices (`[forecast_features.plan]`;
     /// none when absent).
     pub plan: Option<PlanColumns>,
@@ -36,6 +40,7 @@ impl Default for ForecastFeatures {
             levels: vec![0.1, 0.5, 0.9],
             horizon: 8,
             forecaster: ForecastConfig::default(),
+            trees: None,
             plan: None,
         }
     }
@@ -62,6 +67,11 @@ impl ForecastFeatures {
             return Err(PlanError::Config(
                 "forecast_features.levels: expected at least one quantile level".into(),
             ));
+        }
+        if let Some(trees) = &self.trees {
+            trees
+                .check()
+                .map_err(|e| PlanError::Config(format!("forecast_features.{e}")))?;
         }
         if let Some(plan) = &self.plan {
             plan.check(self.forecaster.horizon)?;
@@ -109,16 +119,16 @@ impl ForecastFeatures {
     }
 
     /// Fits the forecaster these features read on `train` (indices into `days`).
-    pub fn fit(&self, days: &MarketDays, train: &[usize]) -> Result<QuantileForecaster, PlanError> {
+    pub fn fit(&self, days: &MarketDays, train: &[usize]) -> Result<Forecaster, PlanError> {
         self.check()?;
-        QuantileForecaster::fit(days, train, &self.forecaster)
+        Forecaster::fit(days, train, &self.forecaster, self.trees.as_ref())
     }
 
     /// Appends the forecast columns to `features` (quarter-hour decisions on `days`), each
     /// normalised by the forecaster's price scale, and the planner's for `battery`.
     pub fn append(
         &self,
-        forecaster: &QuantileForecaster,
+        forecaster: &Forecaster,
         days: &MarketDays,
         battery: &BatteryConfig,
         features: &mut MarketFeatures,
@@ -154,12 +164,12 @@ impl ForecastFeatures {
                 )));
             }
         }
-        forecaster.for_each_prediction(&inputs.values, |i, row| {
+        forecaster.for_each_quantiles(&inputs.values, &mut |i, row| {
             let planned = rolled
                 .as_ref()
                 .map(|p| (&p.prices[i * h..(i + 1) * h], p.terminals[i]));
             self.select(forecaster, &levels, battery, row, planned, &mut values)
-        });
+        })?;
         let (mean, std) = self.scales(forecaster, battery);
         features.append_columns(names, &values, mean, std)?;
         Ok(())
@@ -169,7 +179,7 @@ impl ForecastFeatures {
     /// `append` gives the same quarter-hour (a deployed run's view, one decision at a time).
     pub fn decision(
         &self,
-        forecaster: &QuantileForecaster,
+        forecaster: &Forecaster,
         days: &MarketDays,
         battery: &BatteryConfig,
         date: chrono::NaiveDate,
@@ -178,16 +188,16 @@ impl ForecastFeatures {
         self.check_forecaster(forecaster)?;
         let x = decision_features(
             days,
-            &forecaster.observation,
+            forecaster.observation(),
             Granularity::Qh,
-            &components_in(&forecaster.feature_names),
-            &forecaster.scaling,
+            &components_in(forecaster.feature_names()),
+            forecaster.scaling(),
             date,
             g,
             0,
         );
         let mut out = vec![];
-        forecaster.predict(&x, 1, &mut MlpCache::default(), &mut out);
+        forecaster.for_each_quantiles(&x, &mut |_, row| out = row.to_vec())?;
         let rolled = match &self.plan {
             Some(plan) => plan.rolling_prices_at(
                 days,
@@ -213,16 +223,19 @@ impl ForecastFeatures {
 
     /// The plan's value of stored energy from the forecaster's mean training price (0 without
     /// a plan).
-    fn terminal(&self, forecaster: &QuantileForecaster, battery: &BatteryConfig) -> f64 {
+    fn terminal(&self, forecaster: &Forecaster, battery: &BatteryConfig) -> f64 {
         self.plan.as_ref().map_or(0.0, |p| {
-            p.terminal_eur_per_mwh(forecaster.price_scale.0, battery)
+            p.terminal_eur_per_mwh(forecaster.price_scale().0, battery)
         })
     }
 
     /// When the day-ahead curve is public, as the forecaster reads it (the plan's rolling MPC
     /// reads it by the same rule).
-    fn day_ahead_rule(&self, forecaster: &QuantileForecaster) -> imbarb_sim::DayAheadRule {
-        forecaster.observation.day_ahead_rule().unwrap_or_default()
+    fn day_ahead_rule(&self, forecaster: &Forecaster) -> imbarb_sim::DayAheadRule {
+        forecaster
+            .observation()
+            .day_ahead_rule()
+            .unwrap_or_default()
     }
 
     /// Days of complete prices before a decision the columns read: the plan's rolling MPC
@@ -234,11 +247,16 @@ impl ForecastFeatures {
             .unwrap_or(0)
     }
 
+    /// True when `forecaster` is the model these features name, fitted with their settings.
+    pub fn made(&self, forecaster: &Forecaster) -> bool {
+        *forecaster.config() == self.forecaster && forecaster.trees() == self.trees.as_ref()
+    }
+
     /// Refuses a forecaster made with other settings than these features name.
-    fn check_forecaster(&self, forecaster: &QuantileForecaster) -> Result<(), PlanError> {
-        if forecaster.config != self.forecaster {
+    fn check_forecaster(&self, forecaster: &Forecaster) -> Result<(), PlanError> {
+        if !self.made(forecaster) {
             return Err(PlanError::Config(
-                "forecast_features.forecaster: the run's forecaster was fitted with other settings than its config names".into(),
+                "forecast_features.forecaster (or .trees): the run's forecaster was fitted with other settings than its config names".into(),
             ));
         }
         Ok(())
@@ -246,12 +264,8 @@ impl ForecastFeatures {
 
     /// The normalisation of each column (mean, scale): the forecaster's price scale for the
     /// quantiles, zero and `PlanColumns::scale` for the planner's.
-    fn scales(
-        &self,
-        forecaster: &QuantileForecaster,
-        battery: &BatteryConfig,
-    ) -> (Vec<f64>, Vec<f64>) {
-        let (mean, std) = forecaster.price_scale;
+    fn scales(&self, forecaster: &Forecaster, battery: &BatteryConfig) -> (Vec<f64>, Vec<f64>) {
+        let (mean, std) = forecaster.price_scale();
         let quantiles = self.levels.len() * self.horizon;
         let planned = self.width() - quantiles;
         let plan_scale = PlanColumns::scale(battery, std);
@@ -266,15 +280,15 @@ impl ForecastFeatures {
     /// and the training mean's value.
     fn select(
         &self,
-        forecaster: &QuantileForecaster,
+        forecaster: &Forecaster,
         levels: &[usize],
         battery: &BatteryConfig,
         row: &[f64],
         planned: Option<(&[f64], f64)>,
         values: &mut Vec<f32>,
     ) {
-        let k = forecaster.config.quantiles;
-        let (mean, std) = forecaster.price_scale;
+        let k = forecaster.config().quantiles;
+        let (mean, std) = forecaster.price_scale();
         for t in 0..self.horizon {
             for &l in levels {
                 values.push(normalise(row[t * k + l], mean, std));
@@ -284,7 +298,7 @@ impl ForecastFeatures {
             let (expected, terminal): (Vec<f64>, f64) = match planned {
                 Some((p, t)) => (p.to_vec(), t),
                 None => (
-                    expected_prices(row, forecaster.config.quantiles).collect(),
+                    expected_prices(row, k).collect(),
                     plan.terminal_eur_per_mwh(mean, battery),
                 ),
             };

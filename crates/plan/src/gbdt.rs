@@ -13,19 +13,25 @@
 //! which never increases the pinball loss), so quantiles never cross.
 
 use crate::error::PlanError;
-use crate::forecast::{pinball, rows, ForecastConfig, QuantileModel, Rows};
+use crate::forecast::{
+    pinball, read_reading, rows, stored_field, to_json, write_reading, ForecastConfig,
+    QuantileModel, Rows,
+};
+use hessboost::model::compact::CompactModel;
 use hessboost::objective::Quantiles;
-use hessboost::prelude::{BoostedModel, DMatrix, Iterations, Objective, Trainer, TrainingParams};
+use hessboost::prelude::{DMatrix, Objective, Trainer, TrainingParams};
+use imbarb_nn::Checkpoint;
 use imbarb_sim::{
     components_in, FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig,
 };
+use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 
-/// How the trees are grown; the number of rounds is chosen on the held-out days.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GbdtConfig {
-    /// Horizon, levels, features, held-out share and seed (the MLP's own settings unused).
-    pub base: ForecastConfig,
+/// How the trees are grown (`[forecast_features.trees]` in an agent's config, the flags of
+/// `imbarb forecast --model gbdt`); the number of rounds is chosen on the held-out days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct TreeSettings {
     /// Most boosting rounds per horizon.
     pub max_rounds: usize,
     /// Stop when the held-out pinball loss has not improved for this many rounds.
@@ -36,10 +42,9 @@ pub struct GbdtConfig {
     pub max_depth: usize,
 }
 
-impl Default for GbdtConfig {
+impl Default for TreeSettings {
     fn default() -> Self {
-        GbdtConfig {
-            base: ForecastConfig::default(),
+        TreeSettings {
             max_rounds: 400,
             patience: 20,
             eta: 0.1,
@@ -48,25 +53,46 @@ impl Default for GbdtConfig {
     }
 }
 
-impl GbdtConfig {
-    /// Checks every setting; the error names it.
+impl TreeSettings {
+    /// Checks every setting; the error names it (`trees.*`).
     pub fn check(&self) -> Result<(), PlanError> {
-        self.base.check()?;
         let bad = |what: &str| Err(PlanError::Config(what.to_string()));
         if self.max_rounds == 0 || self.patience == 0 {
-            return bad("gbdt.max_rounds and gbdt.patience: expected at least 1");
+            return bad("trees.max_rounds and trees.patience: expected at least 1");
         }
         if !(self.eta > 0.0 && self.eta <= 1.0) {
-            return bad("gbdt.eta: expected a rate in (0, 1]");
+            return bad("trees.eta: expected a rate in (0, 1]");
         }
         if !(1..=16).contains(&self.max_depth) {
-            return bad("gbdt.max_depth: expected 1..=16");
+            return bad("trees.max_depth: expected 1..=16");
         }
         Ok(())
     }
 }
 
+/// The tree forecaster's settings: what it forecasts and reads, and how its trees grow.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GbdtConfig {
+    /// Horizon, levels, features, held-out share and seed (the MLP's own settings unused).
+    pub base: ForecastConfig,
+    /// How the trees grow.
+    pub trees: TreeSettings,
+}
+
+impl GbdtConfig {
+    /// Checks every setting; the error names it.
+    pub fn check(&self) -> Result<(), PlanError> {
+        self.base.check()?;
+        self.trees.check()
+    }
+}
+
+/// The metadata key naming a saved forecaster's model, present for trees only (a file
+/// without it holds the quantile MLP, as every file written before the trees could be saved).
+pub const MODEL_KEY: &str = "forecast.model";
+
 /// The trained tree forecaster.
+#[derive(Debug, Clone)]
 pub struct GbdtForecaster {
     /// Its settings.
     pub config: GbdtConfig,
@@ -76,8 +102,9 @@ pub struct GbdtForecaster {
     pub scaling: FeatureScaling,
     /// Feature names (to rebuild the features on other days).
     pub feature_names: Vec<String>,
-    /// One ensemble per horizon, each predicting every level.
-    models: Vec<BoostedModel>,
+    /// One ensemble per horizon, each predicting every level, in hessboost's compact form
+    /// (bit-identical predictions from the kept rounds only; a few MB per horizon to save).
+    models: Vec<CompactModel>,
     /// The last published price (`price_lag_1`) as (column, mean, std) of its normalisation,
     /// the level the trees boost from; None when the features do not read it.
     anchor: Option<(usize, f64, f64)>,
@@ -85,9 +112,10 @@ pub struct GbdtForecaster {
     pub rounds: Vec<usize>,
     /// Mean pinball loss (EUR/MWh) on the held-out training days.
     pub validation: f64,
-    /// Mean price (EUR/MWh) of its training rows' targets, as the MLP's `price_scale.0`: what
-    /// a plan over it values stored energy at.
-    pub price_mean: f64,
+    /// Mean and standard deviation (EUR/MWh) of its training rows' targets, as the MLP's: the
+    /// mean is what a plan over it values stored energy at, both normalise its quantiles as an
+    /// agent's observation.
+    pub price_scale: (f64, f64),
 }
 
 impl GbdtForecaster {
@@ -144,7 +172,7 @@ impl GbdtForecaster {
             models,
             rounds,
             validation: f64::INFINITY,
-            price_mean: fit_rows.y.iter().sum::<f64>() / fit_rows.y.len() as f64,
+            price_scale: mean_and_std(&fit_rows.y),
         };
         f.validation = f.mean_pinball(stop_rows)?;
         Ok(f)
@@ -163,6 +191,14 @@ impl GbdtForecaster {
         })?;
         Ok(total / count.max(1) as f64)
     }
+}
+
+/// Mean and (population) standard deviation of `y`, the standard deviation at least 1e-6.
+fn mean_and_std(y: &[f64]) -> (f64, f64) {
+    let n = y.len().max(1) as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt().max(1e-6))
 }
 
 /// A hessboost error, naming the horizon.
@@ -190,25 +226,25 @@ fn labelled(rows: &Rows, level: &[f64], width: usize, t: usize) -> Result<DMatri
         .map_err(|e| gbdt_error(t + 1, e))
 }
 
-/// Fits one ensemble per horizon on `fit`, each stopped on `stop`; returns them and their
-/// kept rounds.
+/// Fits one ensemble per horizon on `fit`, each stopped on `stop`; returns them (compacted to
+/// their kept rounds) and the number of rounds kept.
 fn fit_models(
     fit: &Rows,
     stop: &Rows,
     width: usize,
     anchor: Option<(usize, f64, f64)>,
     config: &GbdtConfig,
-) -> Result<(Vec<BoostedModel>, Vec<usize>), PlanError> {
+) -> Result<(Vec<CompactModel>, Vec<usize>), PlanError> {
     let quantiles = Quantiles::new(config.base.taus()).map_err(|e| gbdt_error(0, e))?;
     let params = TrainingParams::builder()
         .objective(Objective::Quantile(quantiles))
-        .eta(config.eta)
-        .max_depth(config.max_depth)
+        .eta(config.trees.eta)
+        .max_depth(config.trees.max_depth)
         .seed(config.base.seed)
         .build()
         .map_err(|e| gbdt_error(0, e))?;
-    let patience = NonZeroUsize::new(config.patience)
-        .ok_or_else(|| PlanError::Config("gbdt.patience: expected at least 1".into()))?;
+    let patience = NonZeroUsize::new(config.trees.patience)
+        .ok_or_else(|| PlanError::Config("trees.patience: expected at least 1".into()))?;
     let (fit_level, stop_level) = (
         levels(&fit.x, width, anchor),
         levels(&stop.x, width, anchor),
@@ -217,7 +253,7 @@ fn fit_models(
     for t in 0..config.base.horizon {
         let dfit = labelled(fit, &fit_level, width, t)?;
         let dstop = labelled(stop, &stop_level, width, t)?;
-        let result = Trainer::new(&params, &dfit, config.max_rounds)
+        let result = Trainer::new(&params, &dfit, config.trees.max_rounds)
             .eval(&dstop, "held-out")
             .early_stopping_rounds(patience)
             .train()
@@ -226,11 +262,91 @@ fn fit_models(
             result
                 .model
                 .best_iteration()
-                .map_or(config.max_rounds, |b| b + 1),
+                .map_or(config.trees.max_rounds, |b| b + 1),
         );
-        models.push(result.model);
+        models.push(
+            result
+                .model
+                .to_compact()
+                .map_err(|e| gbdt_error(t + 1, e))?,
+        );
     }
     Ok((models, rounds))
+}
+
+impl GbdtForecaster {
+    /// The forecaster as a checkpoint: each horizon's trees as a byte string in hessboost's
+    /// compact encoding, and as metadata what the MLP's checkpoint holds (settings, features,
+    /// normalisation, price scale) plus the tree settings, the anchor and the rounds kept.
+    pub fn to_checkpoint(&self) -> Result<Checkpoint, PlanError> {
+        let mut ck = Checkpoint::new();
+        write_reading(
+            &mut ck,
+            &self.config.base,
+            &self.observation,
+            &self.feature_names,
+            &self.scaling,
+        )?;
+        ck.set_meta(MODEL_KEY, to_json("gbdt")?);
+        ck.set_meta("forecast.trees", to_json(&self.config.trees)?);
+        ck.set_meta("forecast.anchor", to_json(&self.anchor)?);
+        ck.set_meta("forecast.rounds", to_json(&self.rounds)?);
+        ck.set_meta("forecast.validation", to_json(&self.validation)?);
+        ck.set_meta("forecast.price_scale", to_json(&self.price_scale)?);
+        for (t, model) in self.models.iter().enumerate() {
+            ck.put_bytes(&format!("forecaster.trees.h{}", t + 1), model.encode())
+                .map_err(|e| PlanError::Config(format!("forecaster: {e}")))?;
+        }
+        Ok(ck)
+    }
+
+    /// Rebuilds a tree forecaster from `to_checkpoint`'s output, checking that every
+    /// horizon's trees read its features and give its levels; `origin` names the file in
+    /// errors.
+    pub fn from_checkpoint(ck: &Checkpoint, origin: &str) -> Result<GbdtForecaster, PlanError> {
+        let (base, observation, feature_names, scaling) = read_reading(ck, origin)?;
+        let trees: TreeSettings = stored_field(ck, origin, "forecast.trees")?;
+        trees
+            .check()
+            .map_err(|e| PlanError::Config(format!("{origin}: forecast.{e}")))?;
+        let anchor: Option<(usize, f64, f64)> = stored_field(ck, origin, "forecast.anchor")?;
+        let width = feature_names.len();
+        if anchor.is_some_and(|(c, _, std)| c >= width || std.is_nan() || std <= 0.0) {
+            return Err(PlanError::Config(format!(
+                "{origin}: forecast.anchor: not one of the {width} features"
+            )));
+        }
+        let models = (1..=base.horizon)
+            .map(|t| {
+                let name = format!("forecaster.trees.h{t}");
+                let bytes = ck
+                    .get_bytes(&name)
+                    .map_err(|e| PlanError::Config(format!("{origin}: {e}")))?;
+                let model = CompactModel::decode(bytes)
+                    .map_err(|e| PlanError::Config(format!("{origin}: {name}: {e}")))?;
+                if model.n_features() != width || model.n_outputs() != base.quantiles {
+                    return Err(PlanError::Config(format!(
+                        "{origin}: {name}: trees of {} features and {} outputs, expected {width} and {}",
+                        model.n_features(),
+                        model.n_outputs(),
+                        base.quantiles
+                    )));
+                }
+                Ok(model)
+            })
+            .collect::<Result<Vec<_>, PlanError>>()?;
+        Ok(GbdtForecaster {
+            config: GbdtConfig { base, trees },
+            observation,
+            scaling,
+            feature_names,
+            models,
+            anchor,
+            rounds: stored_field(ck, origin, "forecast.rounds")?,
+            validation: stored_field(ck, origin, "forecast.validation")?,
+            price_scale: stored_field(ck, origin, "forecast.price_scale")?,
+        })
+    }
 }
 
 impl QuantileModel for GbdtForecaster {
@@ -270,9 +386,7 @@ impl QuantileModel for GbdtForecaster {
             let level = levels(chunk, w, self.anchor);
             let matrix = DMatrix::from_dense(chunk, m, w).map_err(|e| gbdt_error(0, e))?;
             for (t, model) in self.models.iter().enumerate() {
-                let p = model
-                    .predict(&matrix, Iterations::Best)
-                    .map_err(|e| gbdt_error(t + 1, e))?;
+                let p = model.predict(&matrix).map_err(|e| gbdt_error(t + 1, e))?;
                 for (r, outputs) in p.rows().enumerate() {
                     let o = &mut out[(r * h + t) * k..(r * h + t + 1) * k];
                     for (v, l) in o.iter_mut().zip(outputs) {
@@ -317,8 +431,10 @@ mod tests {
                 quantiles: 3,
                 ..ForecastConfig::default()
             },
-            max_rounds: 300,
-            ..GbdtConfig::default()
+            trees: TreeSettings {
+                max_rounds: 300,
+                ..TreeSettings::default()
+            },
         }
     }
 
@@ -339,7 +455,7 @@ mod tests {
             anchor,
             rounds,
             validation: f64::NAN,
-            price_mean: f64::NAN,
+            price_scale: (f64::NAN, f64::NAN),
         }
     }
 

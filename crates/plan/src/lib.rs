@@ -7,12 +7,13 @@
 //! price paths drawn from it (`scenarios`: a Gaussian copula fitted on training residuals), and
 //! the stochastic MPC that plans over those paths with one non-anticipative first action
 //! (`smpc`), and the forecaster's quantiles as agents' observation features
-//! (`forecast_features`), with a deterministic plan's values over a grid of states of charge
+//! (`forecast_features`, from either model: `forecaster`), with a deterministic plan's values over a grid of states of charge
 //! (`plan_columns`), and that plan acting alone as a baseline (`plan_policy`).
 
 pub mod error;
 pub mod forecast;
 pub mod forecast_features;
+pub mod forecaster;
 pub mod gbdt;
 pub mod metrics;
 pub mod plan_columns;
@@ -23,7 +24,8 @@ pub mod smpc;
 pub use error::PlanError;
 pub use forecast::{ForecastConfig, QuantileForecaster, QuantileModel};
 pub use forecast_features::ForecastFeatures;
-pub use gbdt::{GbdtConfig, GbdtForecaster};
+pub use forecaster::Forecaster;
+pub use gbdt::{GbdtConfig, GbdtForecaster, TreeSettings};
 pub use metrics::{evaluate, HorizonScores, NaiveKind};
 pub use plan_columns::PlanColumns;
 pub use plan_policy::PlanPolicy;

@@ -7,8 +7,9 @@
 //! earns most on the training days.
 
 use crate::error::PlanError;
-use crate::forecast::{expected_prices, ForecastConfig, QuantileForecaster, QuantileModel};
-use crate::gbdt::{GbdtConfig, GbdtForecaster};
+use crate::forecast::{expected_prices, ForecastConfig, QuantileModel};
+use crate::forecaster::Forecaster;
+use crate::gbdt::TreeSettings;
 use crate::plan_columns::{advantages, best_move, Move, PlanColumns};
 use imbarb_sim::{
     action_for_fraction, rollout, Action, ActionSpace, BatteryConfig, Decision, EnvConfig,
@@ -36,54 +37,32 @@ pub struct PlanPolicy {
 }
 
 impl PlanPolicy {
-    /// Fits the forecaster on `train` (indices into `days`) and plans over its expected prices
-    /// on every day of `days` for the battery and actions of `config`; `plan.horizon` at most
-    /// the forecaster's. Under a cycle cap, `plan`'s cycle price is replaced by the one of
-    /// `CYCLE_PRICES_TRIED` that earns most on `train` (`features`: the days' observations).
+    /// Fits the forecaster on `train` (indices into `days`; the trees when `trees` gives their
+    /// settings, else the quantile MLP) and plans over its expected prices on every day of
+    /// `days` for the battery and actions of `config`; `plan.horizon` at most the forecaster's.
+    /// Under a cycle cap, `plan`'s cycle price is replaced by the one of `CYCLE_PRICES_TRIED`
+    /// that earns most on `train` (`features`: the days' observations).
     pub fn fit(
         days: &MarketDays,
         features: &MarketFeatures,
         config: &EnvConfig,
         train: &[usize],
         forecast: &ForecastConfig,
+        trees: Option<&TreeSettings>,
         plan: &PlanColumns,
     ) -> Result<PlanPolicy, PlanError> {
         plan.check(forecast.horizon)?;
-        let forecaster = QuantileForecaster::fit(days, train, forecast)?;
-        let mean = forecaster.price_scale.0;
-        Self::over(days, features, config, train, &forecaster, mean, plan)
+        let forecaster = Forecaster::fit(days, train, forecast, trees)?;
+        Self::over(days, features, config, train, &forecaster, plan)
     }
 
-    /// `fit` over the forecaster's gradient-boosted tree baseline (`gbdt`'s default settings,
-    /// reading `forecast`'s horizon, levels and features) instead of the quantile MLP.
-    pub fn fit_trees(
-        days: &MarketDays,
-        features: &MarketFeatures,
-        config: &EnvConfig,
-        train: &[usize],
-        forecast: &ForecastConfig,
-        plan: &PlanColumns,
-    ) -> Result<PlanPolicy, PlanError> {
-        plan.check(forecast.horizon)?;
-        let trees = GbdtConfig {
-            base: forecast.clone(),
-            ..GbdtConfig::default()
-        };
-        let forecaster = GbdtForecaster::fit(days, train, &trees)?;
-        let mean = forecaster.price_mean;
-        let mut policy = Self::over(days, features, config, train, &forecaster, mean, plan)?;
-        policy.trees = true;
-        Ok(policy)
-    }
-
-    /// The plan over `forecaster` (fitted on `train`, whose mean price is `mean_price`).
+    /// The plan over `forecaster` (fitted on `train`).
     fn over(
         days: &MarketDays,
         features: &MarketFeatures,
         config: &EnvConfig,
         train: &[usize],
-        forecaster: &dyn QuantileModel,
-        mean_price: f64,
+        forecaster: &Forecaster,
         plan: &PlanColumns,
     ) -> Result<PlanPolicy, PlanError> {
         let inputs = forecaster.features_for(days)?;
@@ -94,7 +73,7 @@ impl PlanPolicy {
             .unwrap_or_default();
         // As the agents' columns value it: from the forecaster's mean training price, or each
         // day's rolling window.
-        let terminal = plan.terminal_eur_per_mwh(mean_price, &config.battery);
+        let terminal = plan.terminal_eur_per_mwh(forecaster.price_scale().0, &config.battery);
         let rows = inputs.values.len() / inputs.width.max(1);
         let k = forecaster.taus().len();
         let (expected, terminals) =
@@ -117,7 +96,7 @@ impl PlanPolicy {
             battery: plan.planned_battery(&config.battery),
             space: config.actions,
             held: HeldPlan::default(),
-            trees: false,
+            trees: forecaster.trees().is_some(),
         };
         if config.battery.cycles_per_day.is_some() {
             let mut best = (f64::NEG_INFINITY, plan.cycle_price_eur_per_mwh);

@@ -7,8 +7,9 @@
 //! The forecaster is the quantile MLP, or with `trees` its gradient-boosted baseline.
 
 use crate::error::PlanError;
-use crate::forecast::{rows, ForecastConfig, QuantileForecaster, QuantileModel};
-use crate::gbdt::{GbdtConfig, GbdtForecaster};
+use crate::forecast::{rows, ForecastConfig, QuantileModel};
+use crate::forecaster::Forecaster;
+use crate::gbdt::TreeSettings;
 use crate::scenarios::ScenarioGenerator;
 use good_lp::{variable, Expression, ProblemVariables, Solution, SolverModel, Variable};
 use imbarb_baselines::lp::solver;
@@ -209,15 +210,13 @@ impl StochasticMpc {
                 "smpc.scenarios: expected 1..=1000 paths".into(),
             ));
         }
-        let forecaster: Box<dyn QuantileModel> = if config.trees {
-            let trees = GbdtConfig {
-                base: config.forecast.clone(),
-                ..GbdtConfig::default()
-            };
-            Box::new(GbdtForecaster::fit(days, train, &trees)?)
-        } else {
-            Box::new(QuantileForecaster::fit(days, train, &config.forecast)?)
-        };
+        let trees = config.trees.then(TreeSettings::default);
+        let forecaster: Box<dyn QuantileModel> = Box::new(Forecaster::fit(
+            days,
+            train,
+            &config.forecast,
+            trees.as_ref(),
+        )?);
         let features = forecaster.features_for(days)?;
         let train_rows = rows(days, &features, train, config.forecast.horizon);
         let generator = ScenarioGenerator::fit(forecaster.as_ref(), &train_rows)?;

@@ -1,5 +1,6 @@
 //! The forecaster's quantiles and the planner's values as observation columns, on the synthetic
-//! market: the saved forecaster forecasts exactly as the fitted one, a single decision's columns
+//! market, from the quantile MLP and from the gradient-boosted trees alike: the saved forecaster
+//! forecasts exactly as the fitted one, a single decision's columns
 //! are the columns of the whole-setup pass, a quarter-hour's columns never change when later
 //! prices do, the planner's columns are its plan over the forecast's expected prices, and wrong
 //! settings are refused by name.
@@ -7,8 +8,10 @@
 use chrono::{NaiveDate, TimeDelta};
 use imbarb_market::synth::{generate, SynthParams};
 use imbarb_market::{Coverage, QhPrice};
-use imbarb_nn::MlpCache;
-use imbarb_plan::{ForecastConfig, ForecastFeatures, PlanColumns, QuantileForecaster};
+use imbarb_plan::{
+    ForecastConfig, ForecastFeatures, Forecaster, PlanColumns, QuantileForecaster, QuantileModel,
+    TreeSettings,
+};
 use imbarb_sim::*;
 
 fn d(s: &str) -> NaiveDate {
@@ -27,12 +30,33 @@ fn spec() -> ForecastFeatures {
             validate_every: 100,
             ..ForecastConfig::default()
         },
+        trees: None,
         plan: Some(PlanColumns {
             horizon: 4,
             soc_points: 3,
             ..PlanColumns::default()
         }),
     }
+}
+
+/// `spec()` over small gradient-boosted trees.
+fn tree_spec() -> ForecastFeatures {
+    ForecastFeatures {
+        trees: Some(TreeSettings {
+            max_rounds: 40,
+            max_depth: 3,
+            ..TreeSettings::default()
+        }),
+        ..spec()
+    }
+}
+
+/// Every quantile `f` gives on `x`, in order.
+fn all_quantiles(f: &Forecaster, x: &[f32]) -> Vec<f64> {
+    let mut all = vec![];
+    f.for_each_quantiles(x, &mut |_, q| all.extend_from_slice(q))
+        .unwrap();
+    all
 }
 
 fn battery() -> BatteryConfig {
@@ -43,11 +67,11 @@ fn battery() -> BatteryConfig {
 /// features with the forecast columns appended.
 fn saved_and_columns(
     spec: &ForecastFeatures,
-    fitted: &QuantileForecaster,
+    fitted: &Forecaster,
     days: &MarketDays,
     train: &[usize],
-) -> (QuantileForecaster, MarketFeatures, MarketFeatures) {
-    let saved = QuantileForecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
+) -> (Forecaster, MarketFeatures, MarketFeatures) {
+    let saved = Forecaster::from_checkpoint(&fitted.to_checkpoint().unwrap(), "t").unwrap();
     let base =
         MarketFeatures::build(days, &ObservationConfig::default(), Granularity::Qh, train).unwrap();
     let mut with = base.clone();
@@ -87,7 +111,7 @@ fn rolling_plan_values(
 /// day `day` (of `dates`) are garbled: a causal column up to the cut cannot tell.
 fn garbled_after(
     spec: &ForecastFeatures,
-    saved: &QuantileForecaster,
+    saved: &Forecaster,
     data: &imbarb_market::MarketData,
     dates: &[NaiveDate],
     base: &MarketFeatures,
@@ -112,7 +136,7 @@ fn garbled_after(
 /// The forecast columns `decision` gives quarter-hour `q` of day `day`, one decision at a time.
 fn one_decision(
     spec: &ForecastFeatures,
-    saved: &QuantileForecaster,
+    saved: &Forecaster,
     days: &MarketDays,
     day: usize,
     q: usize,
@@ -124,6 +148,16 @@ fn one_decision(
 
 #[test]
 fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time() {
+    forecast_columns_check(&spec());
+}
+
+#[test]
+fn tree_forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time() {
+    forecast_columns_check(&tree_spec());
+}
+
+/// The checks of the two tests above, for `spec`'s forecaster.
+fn forecast_columns_check(spec: &ForecastFeatures) {
     let data = generate(
         &SynthParams::embedded().unwrap(),
         d("2023-01-01"),
@@ -136,14 +170,31 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     let days = MarketDays::new(&data, &dates, Granularity::Qh, 0).unwrap();
     let n = days.days.len();
     let train: Vec<usize> = (0..n - 10).collect();
-    let spec = spec();
     let fitted = spec.fit(&days, &train).unwrap();
+    assert_eq!(fitted.trees().is_some(), spec.trees.is_some());
     // No day-ahead curve in the data: none read.
-    assert!(!fitted.observation.uses_day_ahead());
-    let (saved, base, with) = saved_and_columns(&spec, &fitted, &days, &train);
-    assert_eq!(saved.mlp.params(), fitted.mlp.params());
-    assert_eq!(saved.scaling, fitted.scaling);
-    assert_eq!(saved.price_scale, fitted.price_scale);
+    assert!(!fitted.observation().uses_day_ahead());
+    let (saved, base, with) = saved_and_columns(spec, &fitted, &days, &train);
+    assert!(
+        spec.made(&saved)
+            && !spec.made(
+                &Forecaster::fit(
+                    &days,
+                    &train,
+                    &spec.forecaster,
+                    Some(&TreeSettings::default()).filter(|_| spec.trees.is_none())
+                )
+                .unwrap()
+            )
+    );
+    let inputs = fitted.features_for(&days).unwrap();
+    assert_eq!(
+        all_quantiles(&saved, &inputs.values),
+        all_quantiles(&fitted, &inputs.values),
+        "the saved forecaster forecasts otherwise"
+    );
+    assert_eq!(saved.scaling(), fitted.scaling());
+    assert_eq!(saved.price_scale(), fitted.price_scale());
     assert_eq!(with.width, base.width + 6 + 6);
     assert_eq!(
         &with.names[base.width..base.width + 2],
@@ -171,7 +222,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
                 "qh {q} t {t}"
             );
         }
-        let one = one_decision(&spec, &saved, &days, day, q);
+        let one = one_decision(spec, &saved, &days, day, q);
         assert_eq!(one, row[base.width..], "qh {q}");
         // A full battery cannot charge, an empty one cannot discharge.
         let plan = &row[base.width + 6..];
@@ -181,24 +232,23 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     let g = days.days[day].grid_offset + 40;
     let x = decision_features(
         &days,
-        &saved.observation,
+        saved.observation(),
         Granularity::Qh,
-        &components_in(&saved.feature_names),
-        &saved.scaling,
+        &components_in(saved.feature_names()),
+        saved.scaling(),
         days.days[day].date,
         g,
         0,
     );
-    let mut predicted = vec![];
-    saved.predict(&x, 1, &mut MlpCache::default(), &mut predicted);
+    let predicted = all_quantiles(&saved, &x);
     let expected: Vec<f64> = predicted
         .chunks(3)
         .map(|q| q.iter().sum::<f64>() / 3.0)
         .collect();
     let b = battery();
-    let want =
-        imbarb_plan::plan_columns::advantages(&expected, &b, saved.price_scale.0, &[0.0, 1.0, 2.0]);
-    let scale = PlanColumns::scale(&b, saved.price_scale.1);
+    let (mean, std) = saved.price_scale();
+    let want = imbarb_plan::plan_columns::advantages(&expected, &b, mean, &[0.0, 1.0, 2.0]);
+    let scale = PlanColumns::scale(&b, std);
     let got = &with.row(day, 40)[base.width + 6..];
     assert_plan_columns(got, &want, scale, "qh 40");
     assert!(
@@ -213,7 +263,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
     }
     let mut with_after = base.clone();
     after.append(&saved, &days, &b, &mut with_after).unwrap();
-    let terminal = saved.price_scale.0 * b.discharge_efficiency;
+    let terminal = mean * b.discharge_efficiency;
     let want_after =
         imbarb_plan::plan_columns::advantages(&expected, &b, terminal, &[0.0, 1.0, 2.0]);
     let got_after = &with_after.row(day, 40)[base.width + 6..];
@@ -226,7 +276,7 @@ fn forecast_columns_are_saved_exactly_causal_and_the_same_one_decision_at_a_time
 
     // Later prices garbled: every column up to the cut is the same, and after it some change.
     let cut_qh = 50;
-    let with_b = garbled_after(&spec, &saved, &data, &dates, &base, day, cut_qh);
+    let with_b = garbled_after(spec, &saved, &data, &dates, &base, day, cut_qh);
     for q in 0..=cut_qh {
         assert_eq!(
             with.row(day, q),
@@ -339,7 +389,10 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
     let auto = QuantileForecaster::fit(&days, &train, &spec.forecaster).unwrap();
     let reading = spec.forecaster.observation_on(&days, &train);
     spec.forecaster.observation = reading.clone();
-    let fitted = spec.fit(&days, &train).unwrap();
+    let fitted_model = spec.fit(&days, &train).unwrap();
+    let Forecaster::Network(fitted) = &fitted_model else {
+        panic!("the MLP was asked for")
+    };
     let plain = QuantileForecaster::fit(&days, &train, &without).unwrap();
     assert_eq!(fitted.observation, reading);
     assert_eq!(fitted.observation.day_ahead, 64);
@@ -354,8 +407,8 @@ fn the_forecaster_reads_the_published_day_ahead_curve_where_there_is_one() {
         .feature_names
         .iter()
         .any(|c| c.starts_with("day_ahead")));
-    let (saved, base, with) = saved_and_columns(&spec, &fitted, &days, &train);
-    assert_eq!(saved.observation, fitted.observation);
+    let (saved, base, with) = saved_and_columns(&spec, &fitted_model, &days, &train);
+    assert_eq!(saved.observation(), &fitted.observation);
     let day = n - 3;
     let (w, nq) = (base.width, days.days[day].n_qh());
     for q in 0..nq {
@@ -418,8 +471,8 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
     let plan_at = base.width + 6;
     let day = n - 3;
     let b = battery();
-    let scale = PlanColumns::scale(&b, saved.price_scale.1);
-    let rule = saved.observation.day_ahead_rule().unwrap();
+    let scale = PlanColumns::scale(&b, saved.price_scale().1);
+    let rule = saved.observation().day_ahead_rule().unwrap();
     let mut differs = 0;
     for q in 0..days.days[day].n_qh() {
         let row = with.row(day, q);
@@ -430,7 +483,7 @@ fn a_plan_over_the_rolling_mpc_reads_only_what_was_published() {
             row[base.width..],
             "qh {q}"
         );
-        let want = rolling_plan_values(&days, &rule, day, q, saved.price_scale.0);
+        let want = rolling_plan_values(&days, &rule, day, q, saved.price_scale().0);
         assert_plan_columns(&row[plan_at..], &want, scale, &format!("qh {q}"));
         differs += usize::from(row[plan_at..] != over_forecaster.row(day, q)[plan_at..]);
     }
@@ -502,8 +555,8 @@ fn a_plan_following_the_market_values_stored_energy_from_its_window() {
     let (_, _, with_mean) = saved_and_columns(&at_mean, &fitted, &days, &train);
     let plan_at = base.width + 6;
     let b = battery();
-    let scale = PlanColumns::scale(&b, saved.price_scale.1);
-    let rule = saved.observation.day_ahead_rule().unwrap();
+    let scale = PlanColumns::scale(&b, saved.price_scale().1);
+    let rule = saved.observation().day_ahead_rule().unwrap();
     let n = days.days.len();
     let mut differs = 0;
     for day in [n - 3, n - 30] {
@@ -517,7 +570,7 @@ fn a_plan_following_the_market_values_stored_energy_from_its_window() {
             .collect();
         let terminal = window.iter().sum::<f64>() / window.len() as f64 * b.discharge_efficiency;
         assert!(
-            (terminal - saved.price_scale.0).abs() > 5.0,
+            (terminal - saved.price_scale().0).abs() > 5.0,
             "day {date}: the window's value {terminal} is the training mean's"
         );
         for q in [0, 30, 60, 95] {

@@ -4,8 +4,12 @@
 
 use imbarb_market::source::belgium;
 use imbarb_market::Coverage;
+use imbarb_nn::Checkpoint;
 use imbarb_plan::forecast::rows;
-use imbarb_plan::{evaluate, ForecastConfig, GbdtConfig, GbdtForecaster, QuantileModel};
+use imbarb_plan::{
+    evaluate, ForecastConfig, Forecaster, GbdtConfig, GbdtForecaster, QuantileForecaster,
+    QuantileModel, TreeSettings,
+};
 use imbarb_sim::{Granularity, MarketDays};
 
 /// 140 consecutive real days (2022-07 .. 11): 120 to train (the last 15 % of them stop the
@@ -24,8 +28,10 @@ fn config() -> GbdtConfig {
             quantiles: 9,
             ..ForecastConfig::default()
         },
-        max_rounds: 150,
-        ..GbdtConfig::default()
+        trees: TreeSettings {
+            max_rounds: 150,
+            ..TreeSettings::default()
+        },
     }
 }
 
@@ -70,30 +76,140 @@ fn trees_beat_persistence_and_profile_on_real_prices_and_repeat_by_seed() {
     assert_eq!(quantiles(&again, &days, &eval), q);
 }
 
+/// Through its saved form (a checkpoint file's bytes) the forecaster gives every quantile to
+/// the bit and keeps its settings; a file whose trees do not fit its features, that lacks a
+/// horizon's trees, or that names an unknown model is refused by name, and the MLP's reader
+/// does not take trees for a network.
+#[test]
+fn saved_trees_forecast_to_the_bit_and_bad_files_are_refused() {
+    let (days, train, eval) = real_days();
+    let fitted = GbdtForecaster::fit(&days, &train, &config()).unwrap();
+    let bytes = fitted.to_checkpoint().unwrap().to_bytes().unwrap();
+    let ck = Checkpoint::from_bytes("f.safetensors", &bytes).unwrap();
+    let Forecaster::Trees(saved) = Forecaster::from_checkpoint(&ck, "f.safetensors").unwrap()
+    else {
+        panic!("trees saved, something else loaded")
+    };
+    assert_eq!(
+        quantiles(&saved, &days, &eval),
+        quantiles(&fitted, &days, &eval)
+    );
+    assert_eq!(saved.config, fitted.config);
+    assert_eq!(
+        (saved.rounds.clone(), saved.validation),
+        (fitted.rounds.clone(), fitted.validation)
+    );
+    assert_eq!(saved.price_scale, fitted.price_scale);
+    assert_eq!(saved.feature_names, fitted.feature_names);
+
+    let refused = |ck: &Checkpoint, want: &str| {
+        let e = Forecaster::from_checkpoint(ck, "f.safetensors")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("f.safetensors") && e.contains(want), "{e}");
+    };
+    // Horizon 2's trees swapped for a model of another forecaster (one feature, one horizon).
+    let other = GbdtForecaster::fit(
+        &days,
+        &train,
+        &GbdtConfig {
+            base: ForecastConfig {
+                horizon: 1,
+                quantiles: 3,
+                observation: imbarb_sim::ObservationConfig {
+                    last_prices: 1,
+                    ..imbarb_sim::ObservationConfig::default()
+                },
+                ..ForecastConfig::default()
+            },
+            trees: TreeSettings {
+                max_rounds: 5,
+                ..TreeSettings::default()
+            },
+        },
+    )
+    .unwrap()
+    .to_checkpoint()
+    .unwrap();
+    let mut swapped = ck.clone();
+    swapped
+        .put_bytes(
+            "forecaster.trees.h2",
+            other.get_bytes("forecaster.trees.h1").unwrap().to_vec(),
+        )
+        .unwrap();
+    refused(&swapped, "forecaster.trees.h2: trees of");
+    // A horizon's trees missing, or garbled.
+    let mut garbled = ck.clone();
+    garbled
+        .put_bytes("forecaster.trees.h3", vec![1, 2, 3])
+        .unwrap();
+    refused(&garbled, "forecaster.trees.h3");
+    let mut short = Checkpoint::new();
+    for key in [
+        "config",
+        "observation",
+        "feature_names",
+        "feature_mean",
+        "feature_std",
+        "profile",
+        "trees",
+        "anchor",
+        "rounds",
+        "validation",
+        "price_scale",
+        "model",
+    ] {
+        let key = format!("forecast.{key}");
+        short.set_meta(&key, ck.meta(&key).unwrap());
+    }
+    for t in 1..4 {
+        let name = format!("forecaster.trees.h{t}");
+        short
+            .put_bytes(&name, ck.get_bytes(&name).unwrap().to_vec())
+            .unwrap();
+    }
+    refused(&short, "forecaster.trees.h4");
+    let mut unknown = ck.clone();
+    unknown.set_meta("forecast.model", "\"forest\"");
+    refused(&unknown, "forest");
+    let e = QuantileForecaster::from_checkpoint(&ck, "f.safetensors").unwrap_err();
+    assert!(e.to_string().contains("f.safetensors"), "{e}");
+}
+
 #[test]
 fn bad_settings_are_refused_by_name() {
     let (days, train, _) = real_days();
     for (bad, key) in [
         (
             GbdtConfig {
-                eta: 0.0,
+                trees: TreeSettings {
+                    eta: 0.0,
+                    ..config().trees
+                },
                 ..config()
             },
-            "gbdt.eta",
+            "trees.eta",
         ),
         (
             GbdtConfig {
-                max_depth: 0,
+                trees: TreeSettings {
+                    max_depth: 0,
+                    ..config().trees
+                },
                 ..config()
             },
-            "gbdt.max_depth",
+            "trees.max_depth",
         ),
         (
             GbdtConfig {
-                max_rounds: 0,
+                trees: TreeSettings {
+                    max_rounds: 0,
+                    ..config().trees
+                },
                 ..config()
             },
-            "gbdt.max_rounds",
+            "trees.max_rounds",
         ),
         (
             GbdtConfig {

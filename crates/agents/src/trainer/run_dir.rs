@@ -104,10 +104,7 @@ impl Manifest {
 
     /// The forecaster the run observes through, read from `dir` and checked against the
     /// manifest's checksum and config (`None` for a run without forecast features).
-    pub fn forecaster(
-        &self,
-        dir: &Path,
-    ) -> Result<Option<imbarb_plan::QuantileForecaster>, TrainError> {
+    pub fn forecaster(&self, dir: &Path) -> Result<Option<imbarb_plan::Forecaster>, TrainError> {
         let Some(spec) = &self.config.forecast_features else {
             return Ok(None);
         };
@@ -119,9 +116,9 @@ impl Manifest {
                 "not the forecaster the manifest records (checksum differs)".into(),
             ));
         }
-        let f = imbarb_plan::QuantileForecaster::from_checkpoint(&ck, &path.display().to_string())
+        let f = imbarb_plan::Forecaster::from_checkpoint(&ck, &path.display().to_string())
             .map_err(|e| bad(e.to_string()))?;
-        if f.config != spec.forecaster {
+        if !spec.made(&f) {
             return Err(bad(
                 "fitted with other settings than the run's config".into()
             ));
@@ -345,7 +342,7 @@ impl RunDir {
     pub(super) fn save_forecaster(
         &self,
         config: &TrainConfig,
-        forecaster: Option<&imbarb_plan::QuantileForecaster>,
+        forecaster: Option<&imbarb_plan::Forecaster>,
     ) -> Result<Option<String>, TrainError> {
         let (Some(_), Some(forecaster)) = (&config.forecast_features, forecaster) else {
             return Ok(None);

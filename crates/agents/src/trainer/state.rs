@@ -71,7 +71,7 @@ pub struct TrainData<'a> {
     /// Hash of the loaded data, for the manifest.
     pub data_hash: String,
     /// The forecaster whose quantiles `features` show (`forecast_features`), saved with the run.
-    pub forecaster: Option<&'a imbarb_plan::QuantileForecaster>,
+    pub forecaster: Option<&'a imbarb_plan::Forecaster>,
 }
 
 /// How a call to `train` behaves.
