@@ -77,9 +77,9 @@ fn forecast_and_smpc_refuse_bad_settings() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("smpc-trees:SEED"), "{}", stderr(&o));
     for (flag, value, key) in [
-        ("--eta", "0", "gbdt.eta"),
-        ("--max-depth", "0", "gbdt.max_depth"),
-        ("--max-rounds", "0", "gbdt.max_rounds"),
+        ("--eta", "0", "trees.eta"),
+        ("--max-depth", "0", "trees.max_depth"),
+        ("--max-rounds", "0", "trees.max_rounds"),
     ] {
         let o = imbarb(&[
             "forecast",
