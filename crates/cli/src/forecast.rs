@@ -34,19 +34,19 @@ pub struct ForecastArgs {
     /// The model: the quantile MLP, or gradient-boosted trees (one ensemble per horizon).
     #[arg(long, value_enum, default_value_t = Model::Mlp)]
     pub model: Model,
-    /// Gradient steps (mlp).
-    #[arg(long, default_value_t = ForecastConfig::default().steps)]
-    pub steps: usize,
+    /// Gradient steps (mlp only; default 12000, the forecaster's own).
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Most boosting rounds per horizon; early stopping on the held-out training days picks
-    /// fewer (gbdt).
-    #[arg(long, default_value_t = TreeSettings::default().max_rounds)]
-    pub max_rounds: usize,
-    /// Depth of each tree (gbdt).
-    #[arg(long, default_value_t = TreeSettings::default().max_depth)]
-    pub max_depth: usize,
-    /// Learning rate of the boosting (gbdt).
-    #[arg(long, default_value_t = TreeSettings::default().eta)]
-    pub eta: f64,
+    /// fewer (gbdt only; default 400).
+    #[arg(long)]
+    pub max_rounds: Option<usize>,
+    /// Depth of each tree (gbdt only; default 6).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Learning rate of the boosting (gbdt only; default 0.1).
+    #[arg(long)]
+    pub eta: Option<f64>,
     /// Seed of the weights and minibatches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -70,13 +70,36 @@ pub enum Model {
     Gbdt,
 }
 
+/// Refuses a flag the chosen model does not read (it would otherwise be silently ignored).
+fn check_flags_for_model(args: &ForecastArgs) -> Result<()> {
+    let (model, flags) = match args.model {
+        Model::Mlp => (
+            "mlp",
+            [
+                ("--max-rounds", args.max_rounds.is_some()),
+                ("--max-depth", args.max_depth.is_some()),
+                ("--eta", args.eta.is_some()),
+            ]
+            .to_vec(),
+        ),
+        Model::Gbdt => ("gbdt", vec![("--steps", args.steps.is_some())]),
+    };
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => anyhow::bail!(
+            "{flag} does not apply to --model {model} (the tree flags are --max-rounds, --max-depth and --eta; the MLP's --steps)"
+        ),
+        None => Ok(()),
+    }
+}
+
 pub fn run(args: ForecastArgs) -> Result<()> {
+    check_flags_for_model(&args)?;
     let a = &args.source;
     let setup =
         build_setup(&a.data, &a.split, EnvConfig::default(), 0, a.days).context("--data")?;
     let config = ForecastConfig {
         horizon: args.horizon,
-        steps: args.steps,
+        steps: args.steps.unwrap_or(ForecastConfig::default().steps),
         seed: args.seed,
         day_ahead: !args.no_day_ahead,
         ..ForecastConfig::default()
@@ -99,11 +122,14 @@ pub fn run(args: ForecastArgs) -> Result<()> {
         Model::Gbdt => {
             let gbdt = GbdtConfig {
                 base: config.clone(),
-                trees: TreeSettings {
-                    max_rounds: args.max_rounds,
-                    max_depth: args.max_depth,
-                    eta: args.eta,
-                    ..TreeSettings::default()
+                trees: {
+                    let d = TreeSettings::default();
+                    TreeSettings {
+                        max_rounds: args.max_rounds.unwrap_or(d.max_rounds),
+                        max_depth: args.max_depth.unwrap_or(d.max_depth),
+                        eta: args.eta.unwrap_or(d.eta),
+                        ..d
+                    }
                 },
             };
             eprintln!(
@@ -215,4 +241,28 @@ fn quantiles_csv(f: &dyn QuantileModel, s: &imbarb_experiment::Setup) -> Result<
         }
     })?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, Command};
+
+    /// The help's stated defaults are the code's (the flags are options so that a flag of the
+    /// other model can be refused, which leaves the defaults to the doc comments).
+    #[test]
+    fn the_help_states_the_codes_defaults() {
+        let help = ForecastArgs::augment_args(Command::new("forecast"))
+            .render_long_help()
+            .to_string();
+        let (f, t) = (ForecastConfig::default(), TreeSettings::default());
+        for stated in [
+            format!("mlp only; default {}", f.steps),
+            format!("gbdt only; default {})", t.max_rounds),
+            format!("gbdt only; default {})", t.max_depth),
+            format!("gbdt only; default {})", t.eta),
+        ] {
+            assert!(help.contains(&stated), "{stated} not in:\n{help}");
+        }
+    }
 }

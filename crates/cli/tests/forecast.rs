@@ -76,6 +76,28 @@ fn forecast_and_smpc_refuse_bad_settings() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("smpc-trees:SEED"), "{}", stderr(&o));
+    // A flag of the other model is refused, not ignored.
+    for (model, flag, value) in [
+        ("gbdt", "--steps", "100"),
+        ("mlp", "--eta", "0.2"),
+        ("mlp", "--max-rounds", "5"),
+    ] {
+        let o = imbarb(&[
+            "forecast",
+            "--model",
+            model,
+            "--data",
+            "synthetic",
+            flag,
+            value,
+        ]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains(&format!("{flag} does not apply to --model {model}")),
+            "{}",
+            stderr(&o)
+        );
+    }
     for (flag, value, key) in [
         ("--eta", "0", "trees.eta"),
         ("--max-depth", "0", "trees.max_depth"),
