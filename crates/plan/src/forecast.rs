@@ -278,6 +278,15 @@ pub fn pinball(taus: &[f64], q: &[f64], y: f64) -> f64 {
     total / taus.len() as f64
 }
 
+/// Mean and (population) standard deviation of training target prices `y`, the standard
+/// deviation at least 1e-6: either forecaster's `price_scale`.
+pub(crate) fn price_scale_of(y: &[f64]) -> (f64, f64) {
+    let n = y.len().max(1) as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt().max(1e-6))
+}
+
 /// `v` as JSON (f64 kept exactly), for a saved forecaster's metadata.
 pub(crate) fn to_json<T: Serialize + ?Sized>(v: &T) -> Result<String, PlanError> {
     serde_json::to_string(v).map_err(|e| PlanError::Config(format!("forecaster: {e}")))
@@ -471,11 +480,7 @@ impl QuantileForecaster {
             return Err(PlanError::NoRows(h));
         }
         let val_rows = rows(days, &features, val_days, h);
-        let n = fit_rows.y.len() as f64;
-        let mean = fit_rows.y.iter().sum::<f64>() / n;
-        let std = (fit_rows.y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n)
-            .sqrt()
-            .max(1e-6);
+        let (mean, std) = price_scale_of(&fit_rows.y);
         let taus = config.taus();
         let k = taus.len();
         let mut mlp = Mlp::new(

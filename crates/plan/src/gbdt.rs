@@ -14,8 +14,8 @@
 
 use crate::error::PlanError;
 use crate::forecast::{
-    pinball, read_reading, rows, stored_field, to_json, write_reading, ForecastConfig,
-    QuantileModel, Rows,
+    pinball, price_scale_of, read_reading, rows, stored_field, to_json, write_reading,
+    ForecastConfig, QuantileModel, Rows,
 };
 use hessboost::model::compact::CompactModel;
 use hessboost::objective::Quantiles;
@@ -172,7 +172,7 @@ impl GbdtForecaster {
             models,
             rounds,
             validation: f64::INFINITY,
-            price_scale: mean_and_std(&fit_rows.y),
+            price_scale: price_scale_of(&fit_rows.y),
         };
         f.validation = f.mean_pinball(stop_rows)?;
         Ok(f)
@@ -191,14 +191,6 @@ impl GbdtForecaster {
         })?;
         Ok(total / count.max(1) as f64)
     }
-}
-
-/// Mean and (population) standard deviation of `y`, the standard deviation at least 1e-6.
-fn mean_and_std(y: &[f64]) -> (f64, f64) {
-    let n = y.len().max(1) as f64;
-    let mean = y.iter().sum::<f64>() / n;
-    let var = y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
-    (mean, var.sqrt().max(1e-6))
 }
 
 /// A hessboost error, naming the horizon.
