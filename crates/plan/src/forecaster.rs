@@ -4,7 +4,7 @@
 //! file says which one it holds.
 
 use crate::error::PlanError;
-use crate::forecast::{ForecastConfig, QuantileForecaster, QuantileModel};
+use crate::forecast::{stored_field, ForecastConfig, QuantileForecaster, QuantileModel};
 use crate::gbdt::{GbdtConfig, GbdtForecaster, TreeSettings, MODEL_KEY};
 use imbarb_nn::Checkpoint;
 use imbarb_sim::{FeatureScaling, MarketDays, MarketFeatures, ObservationConfig};
@@ -91,15 +91,18 @@ impl Forecaster {
     /// Rebuilds a forecaster from its saved form, the trees when the file names them;
     /// `origin` names the file in errors.
     pub fn from_checkpoint(ck: &Checkpoint, origin: &str) -> Result<Forecaster, PlanError> {
-        match ck.meta(MODEL_KEY) {
-            None => Ok(Forecaster::Network(QuantileForecaster::from_checkpoint(
+        if ck.meta(MODEL_KEY).is_none() {
+            return Ok(Forecaster::Network(QuantileForecaster::from_checkpoint(
+                ck, origin,
+            )?));
+        }
+        let model: String = stored_field(ck, origin, MODEL_KEY)?;
+        match model.as_str() {
+            "gbdt" => Ok(Forecaster::Trees(GbdtForecaster::from_checkpoint(
                 ck, origin,
             )?)),
-            Some("\"gbdt\"") => Ok(Forecaster::Trees(GbdtForecaster::from_checkpoint(
-                ck, origin,
-            )?)),
-            Some(other) => Err(PlanError::Config(format!(
-                "{origin}: {MODEL_KEY} = {other}: not a forecaster this imbarb knows (\"gbdt\", or none for the quantile MLP)"
+            other => Err(PlanError::Config(format!(
+                "{origin}: {MODEL_KEY} = \"{other}\": not a forecaster this imbarb knows (\"gbdt\", or none for the quantile MLP)"
             ))),
         }
     }

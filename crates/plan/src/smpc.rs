@@ -177,7 +177,7 @@ pub fn two_stage(
 /// The stochastic MPC policy (see the module doc).
 pub struct StochasticMpc {
     /// The forecaster.
-    pub forecaster: Box<dyn QuantileModel>,
+    pub forecaster: Forecaster,
     /// Its paths.
     pub generator: ScenarioGenerator,
     /// Its features on the days it decides on.
@@ -211,15 +211,10 @@ impl StochasticMpc {
             ));
         }
         let trees = config.trees.then(TreeSettings::default);
-        let forecaster: Box<dyn QuantileModel> = Box::new(Forecaster::fit(
-            days,
-            train,
-            &config.forecast,
-            trees.as_ref(),
-        )?);
+        let forecaster = Forecaster::fit(days, train, &config.forecast, trees.as_ref())?;
         let features = forecaster.features_for(days)?;
         let train_rows = rows(days, &features, train, config.forecast.horizon);
-        let generator = ScenarioGenerator::fit(forecaster.as_ref(), &train_rows)?;
+        let generator = ScenarioGenerator::fit(&forecaster, &train_rows)?;
         Ok(StochasticMpc {
             terminal_eur_per_mwh: mean_training_price(days, train) * battery.discharge_efficiency,
             forecaster,
