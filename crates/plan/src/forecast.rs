@@ -304,6 +304,23 @@ pub(crate) fn stored_field<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| PlanError::Config(format!("{origin}: {key}: {e}")))
 }
 
+/// Either forecaster's features on `days`: what it reads (`observation`, the system components
+/// among `names`), normalised with its own training statistics.
+pub(crate) fn features_on(
+    days: &MarketDays,
+    observation: &ObservationConfig,
+    names: &[String],
+    scaling: &FeatureScaling,
+) -> Result<MarketFeatures, PlanError> {
+    Ok(MarketFeatures::build_scaled(
+        days,
+        observation,
+        Granularity::Qh,
+        &components_in(names),
+        scaling,
+    )?)
+}
+
 /// Writes what either forecaster needs to rebuild its features on new days: its settings,
 /// the features read, their names and normalisation (profile included).
 pub(crate) fn write_reading(
@@ -558,13 +575,7 @@ impl QuantileForecaster {
 
     /// The forecaster's features on `days` (normalised with its own training statistics).
     pub fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError> {
-        Ok(MarketFeatures::build_scaled(
-            days,
-            &self.observation,
-            Granularity::Qh,
-            &components_in(&self.feature_names),
-            &self.scaling,
-        )?)
+        features_on(days, &self.observation, &self.feature_names, &self.scaling)
     }
 
     /// Quantiles (EUR/MWh), `horizon x quantiles` per row, for `batch` feature rows.

@@ -14,7 +14,7 @@
 
 use crate::error::PlanError;
 use crate::forecast::{
-    pinball, price_scale_of, read_reading, rows, stored_field, to_json, write_reading,
+    features_on, pinball, price_scale_of, read_reading, rows, stored_field, to_json, write_reading,
     ForecastConfig, QuantileModel, Rows,
 };
 use hessboost::model::compact::CompactModel;
@@ -25,9 +25,7 @@ use hessboost::prelude::{
     TrainingParams,
 };
 use imbarb_nn::Checkpoint;
-use imbarb_sim::{
-    components_in, FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig,
-};
+use imbarb_sim::{FeatureScaling, Granularity, MarketDays, MarketFeatures, ObservationConfig};
 use serde::{Deserialize, Serialize};
 use std::num::NonZeroUsize;
 
@@ -420,13 +418,7 @@ impl QuantileModel for GbdtForecaster {
         &self.observation
     }
     fn features_for(&self, days: &MarketDays) -> Result<MarketFeatures, PlanError> {
-        Ok(MarketFeatures::build_scaled(
-            days,
-            &self.observation,
-            Granularity::Qh,
-            &components_in(&self.feature_names),
-            &self.scaling,
-        )?)
+        features_on(days, &self.observation, &self.feature_names, &self.scaling)
     }
     fn for_each_quantiles(
         &self,
