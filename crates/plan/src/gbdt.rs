@@ -254,8 +254,7 @@ fn fit_models(
         let kept = result
             .model
             .best_iteration()
-            .map_or(config.trees.max_rounds, |b| b + 1)
-            .min(result.model.num_boost_rounds());
+            .map_or(result.model.num_boost_rounds(), |b| b + 1);
         rounds.push(kept);
         models.push(Ensemble::Native(Box::new(
             result

@@ -39,6 +39,13 @@ pub struct PlanColumns {
     /// cycles (the trainer's `cycle_budget_shadow_price_eur_per_mwh` is the natural value).
     /// Ignored without a cap, as the trainer's is.
     pub cycle_price_eur_per_mwh: f64,
+    /// EUR per MWh of cell throughput the plan adds to its cost of moving energy, with or
+    /// without a cap (on top of the cycle price). Positive, a hurdle that keeps the plan off
+    /// spreads no larger than its forecast's errors (the widest of many noisy spreads overstates
+    /// what the market pays); negative, a premium for a plan whose expected prices understate
+    /// the spreads (a conditional mean is smoother than the prices it forecasts). 0 (the
+    /// default) changes nothing.
+    pub hurdle_eur_per_mwh: f64,
     /// Plan over the rolling MPC's forecast (`mpc-rolling`: persistence into a profile and
     /// day-ahead blend refit every day on this many days before it) instead of the forecaster's
     /// expected prices: a planner that follows the market week by week. None: the forecaster's.
@@ -72,6 +79,7 @@ impl Default for PlanColumns {
             soc_points: 9,
             residual: false,
             cycle_price_eur_per_mwh: 0.0,
+            hurdle_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
             terminal_after_discharge: false,
             terminal_from_window: false,
@@ -99,11 +107,15 @@ impl PlanColumns {
                 self.horizon
             )));
         }
-        if !(0.0..=1e4).contains(&self.cycle_price_eur_per_mwh) {
-            return Err(PlanError::Config(format!(
-                "forecast_features.plan.cycle_price_eur_per_mwh = {}: expected 0 to 10000 EUR/MWh",
-                self.cycle_price_eur_per_mwh
-            )));
+        for (key, value, low) in [
+            ("cycle_price_eur_per_mwh", self.cycle_price_eur_per_mwh, 0.0),
+            ("hurdle_eur_per_mwh", self.hurdle_eur_per_mwh, -1e4),
+        ] {
+            if !(low..=1e4).contains(&value) {
+                return Err(PlanError::Config(format!(
+                    "forecast_features.plan.{key} = {value}: expected {low} to 10000 EUR/MWh"
+                )));
+            }
         }
         if let Some(n) = self.rolling_mpc_days {
             let max = imbarb_baselines::mpc_rolling::MAX_ROLLING_DAYS;
@@ -278,10 +290,11 @@ impl PlanColumns {
         best_move(at(0), at(1))
     }
 
-    /// The battery as the plan sees it: with a cycle cap, the cycle price added to the cost of
-    /// each MWh of cell throughput.
+    /// The battery as the plan sees it: the hurdle, and with a cycle cap the cycle price, added
+    /// to the cost of each MWh of cell throughput.
     pub(crate) fn planned_battery(&self, battery: &BatteryConfig) -> BatteryConfig {
         let mut b = *battery;
+        b.degradation_eur_per_mwh += self.hurdle_eur_per_mwh;
         if b.cycles_per_day.is_some() {
             b.degradation_eur_per_mwh += self.cycle_price_eur_per_mwh;
         }
@@ -541,6 +554,53 @@ mod tests {
             e.contains("forecast_features.plan.cycle_price_eur_per_mwh = -1"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_hurdle_charges_cell_throughput_with_or_without_a_cap() {
+        // As above with a hurdle of 20 EUR/MWh (or a premium of 20): charged without a cap,
+        // added to the cycle price with one.
+        for (hurdle, cap) in [(20.0, None), (20.0, Some(1.1)), (-20.0, None)] {
+            let plan = PlanColumns {
+                horizon: 1,
+                soc_points: 2,
+                cycle_price_eur_per_mwh: 50.0,
+                hurdle_eur_per_mwh: hurdle,
+                ..PlanColumns::default()
+            };
+            let b = BatteryConfig {
+                cycles_per_day: cap,
+                ..battery()
+            };
+            let mut got = vec![];
+            plan.push(&[100.0], &b, 60.0, 1.0, &mut got);
+            let price = hurdle + if cap.is_some() { 50.0 } else { 0.0 };
+            let charge = -100.0 * 0.25 + 60.0 * 0.225 - price * 0.225;
+            let discharge = 100.0 * 0.25 - (60.0 + price) * 0.25 / 0.9;
+            assert!(
+                (got[0] as f64 - charge).abs() < 1e-4,
+                "cap {cap:?}: {} vs {charge}",
+                got[0]
+            );
+            assert!(
+                (got[3] as f64 - discharge).abs() < 1e-4,
+                "cap {cap:?}: {} vs {discharge}",
+                got[3]
+            );
+        }
+        for bad in [-1e5, 1e5, f64::NAN] {
+            let e = PlanColumns {
+                hurdle_eur_per_mwh: bad,
+                ..PlanColumns::default()
+            }
+            .check(16)
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.contains("forecast_features.plan.hurdle_eur_per_mwh"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

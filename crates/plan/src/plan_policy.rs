@@ -152,12 +152,16 @@ impl Policy for PlanPolicy {
             None if self.trees => ", over the tree forecaster".into(),
             None => String::new(),
         };
+        let hurdle = match self.plan.hurdle_eur_per_mwh {
+            h if h != 0.0 => format!(", hurdle {h}"),
+            _ => String::new(),
+        };
         match self.battery.cycles_per_day {
             Some(_) => format!(
-                "plan(horizon {} QH, cycle price {}{over})",
+                "plan(horizon {} QH, cycle price {}{hurdle}{over})",
                 self.plan.horizon, self.plan.cycle_price_eur_per_mwh
             ),
-            None => format!("plan(horizon {} QH{over})", self.plan.horizon),
+            None => format!("plan(horizon {} QH{hurdle}{over})", self.plan.horizon),
         }
     }
 
