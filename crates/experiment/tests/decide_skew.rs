@@ -183,11 +183,17 @@ fn a_forecast_run_decides_as_it_backtests() {
 /// plans each quarter-hour over the forecast it rebuilds, as the backtest did; and a residual
 /// agent (actions counted from the plan's move) turns its choice into the same level in both;
 /// and a plan over the MPC refit daily on the last 7 days (`rolling_mpc_days`), which `decide`
-/// refits on the complete days of the history it is handed.
+/// refits on the complete days of the history it is handed, alone or weighed with the
+/// forecaster's expected prices (`rolling_mpc_weight`).
 /// (Whether an off cycle count moves such a small network is left to the tests above.)
 #[test]
 fn a_run_observing_the_planner_decides_as_it_backtests() {
-    for (residual, rolling) in [(false, ""), (true, ""), (true, "rolling_mpc_days = 7\n")] {
+    for (residual, rolling) in [
+        (false, ""),
+        (true, ""),
+        (true, "rolling_mpc_days = 7\n"),
+        (true, "rolling_mpc_days = 7\nrolling_mpc_weight = 0.5\n"),
+    ] {
         let overrides = format!(
             "{SHORT}[forecast_features]\nhorizon = 4\nlevels = [0.25, 0.5, 0.75]\n\
              [forecast_features.forecaster]\nhorizon = 4\nquantiles = 3\nhidden = [16]\nsteps = 400\nvalidate_every = 200\n\

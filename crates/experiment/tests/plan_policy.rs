@@ -415,6 +415,92 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
     );
 }
 
+/// `rolling_mpc_weight`: the plan over the rolling MPC's forecast weighed with the forecaster's
+/// expected prices acts, at every decision, the plan's move over that weighted mean (recomputed
+/// here from the MPC's forecast and a refit of the same seeded forecaster), stored energy at the
+/// training mean; and the weight matters: the MPC's forecast alone and the forecaster's alone
+/// each move otherwise on some quarter-hours.
+#[test]
+fn the_plan_weighing_two_forecasts_acts_on_their_weighted_mean() {
+    use imbarb_plan::{Forecaster, QuantileModel};
+    let test = paper_setup(imbarb_sim::EnvConfig::default(), DaySet::Test);
+    let columns = |w| PlanColumns {
+        horizon: 4,
+        rolling_mpc_days: Some(14),
+        rolling_mpc_weight: w,
+        ..PlanColumns::default()
+    };
+    let plan = |w| {
+        let policy = PlanPolicy::fit(
+            &test.days,
+            &test.features,
+            &test.config,
+            &test.train,
+            &small_forecaster(),
+            None,
+            &columns(w),
+        )
+        .unwrap();
+        Recording::new(Box::new(policy), &test.days)
+    };
+    let chosen = &test.eval[20..24];
+    let mut runs = [plan(0.5), plan(1.0), plan(0.0)];
+    for p in runs.iter_mut() {
+        rollout(&test.days, &test.features, &test.config, chosen, p, |_| {}).unwrap();
+    }
+    let [blended, mpc, forecaster] = &runs;
+    assert!(
+        blended.name().contains("(weight 0.5) and the forecaster"),
+        "{}",
+        blended.name()
+    );
+    let actions = |r: &Recording| r.taken.iter().map(|t| t.action).collect::<Vec<_>>();
+    assert_ne!(
+        actions(blended),
+        actions(mpc),
+        "the forecaster's half changed nothing"
+    );
+    assert_ne!(
+        actions(blended),
+        actions(forecaster),
+        "the MPC's half changed nothing"
+    );
+    let model = Forecaster::fit(&test.days, &test.train, &small_forecaster(), None).unwrap();
+    let inputs = model.features_for(&test.days).unwrap();
+    let b = test.config.battery;
+    let terminal = columns(0.5).terminal_eur_per_mwh(model.price_scale().0, &b);
+    let rule = imbarb_sim::DayAheadRule::default();
+    for t in &blended.taken {
+        let d = test
+            .days
+            .days
+            .iter()
+            .position(|x| x.date == t.date)
+            .unwrap();
+        let qh = t.g - test.days.days[d].grid_offset;
+        let mut expected = vec![];
+        model
+            .for_each_quantiles(inputs.row(d, qh), &mut |_, q| {
+                expected = q.chunks(3).map(|l| l.iter().sum::<f64>() / 3.0).collect();
+            })
+            .unwrap();
+        let rolling = imbarb_baselines::mpc_rolling::rolling_forecast_at(
+            &test.days, 14, 4, b, &rule, t.date, t.g,
+        )
+        .unwrap();
+        let prices: Vec<f64> = rolling
+            .iter()
+            .zip(&expected)
+            .map(|(m, f)| 0.5 * m + 0.5 * f)
+            .collect();
+        let v = imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[t.state.soc_mwh]);
+        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
+        let want = if t.mask[planned] { planned } else { 1 };
+        assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
+    }
+    assert_eq!(blended.taken.len(), chosen.len() * 96);
+}
+
 /// `planner_lead_confidence`: a residual run's network replaces its planner only when its daily
 /// validation P&L leads the planner's significantly. Every deploy decision, recomputed from the
 /// daily P&L each metrics line records (the planner's at step 0), follows the gate; the gate

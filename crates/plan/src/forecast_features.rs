@@ -276,8 +276,9 @@ impl ForecastFeatures {
 
     /// Appends the chosen (quarter-hour, level) quantiles of one predicted row, normalised,
     /// then the planner's columns over `planned` prices and value of stored energy (the rolling
-    /// MPC's forecast) or, without them, the row's expected prices (the mean of its quantiles)
-    /// and the training mean's value.
+    /// MPC's forecast, weighed with the row's expected prices by the plan's
+    /// `rolling_mpc_weight`) or, without them, the row's expected prices (the mean of its
+    /// quantiles) and the training mean's value.
     fn select(
         &self,
         forecaster: &Forecaster,
@@ -295,13 +296,8 @@ impl ForecastFeatures {
             }
         }
         if let Some(plan) = &self.plan {
-            let (expected, terminal): (Vec<f64>, f64) = match planned {
-                Some((p, t)) => (p.to_vec(), t),
-                None => (
-                    expected_prices(row, k).collect(),
-                    plan.terminal_eur_per_mwh(mean, battery),
-                ),
-            };
+            let terminal = planned.map_or(plan.terminal_eur_per_mwh(mean, battery), |p| p.1);
+            let expected = plan.planned_prices(planned.map(|p| p.0), expected_prices(row, k));
             let scale = PlanColumns::scale(battery, std);
             plan.push(&expected, battery, terminal, scale, values);
         }

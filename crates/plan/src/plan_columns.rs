@@ -50,6 +50,12 @@ pub struct PlanColumns {
     /// day-ahead blend refit every day on this many days before it) instead of the forecaster's
     /// expected prices: a planner that follows the market week by week. None: the forecaster's.
     pub rolling_mpc_days: Option<u32>,
+    /// With `rolling_mpc_days`: the weight of the rolling MPC's forecast in the prices the plan
+    /// plans over, the forecaster's expected prices taking the rest (1, the default: the MPC's
+    /// alone). Two forecasts made from different information (the last weeks' persistence,
+    /// profile and day-ahead blend; the forecaster's lags learnt over the whole training
+    /// history) can average to a better one than either.
+    pub rolling_mpc_weight: f64,
     /// Value the energy left at the horizon at the training days' mean price times the discharge
     /// efficiency (what it sells for, as the stochastic MPC values it) rather than at the mean
     /// price: a plan that holds less energy at its horizon.
@@ -81,6 +87,7 @@ impl Default for PlanColumns {
             cycle_price_eur_per_mwh: 0.0,
             hurdle_eur_per_mwh: 0.0,
             rolling_mpc_days: None,
+            rolling_mpc_weight: 1.0,
             terminal_after_discharge: false,
             terminal_from_window: false,
         }
@@ -124,6 +131,17 @@ impl PlanColumns {
                     "forecast_features.plan.rolling_mpc_days = {n}: expected 1 to {max} days"
                 )));
             }
+        }
+        if !(0.0..=1.0).contains(&self.rolling_mpc_weight) {
+            return Err(PlanError::Config(format!(
+                "forecast_features.plan.rolling_mpc_weight = {}: expected a weight from 0 to 1",
+                self.rolling_mpc_weight
+            )));
+        }
+        if self.rolling_mpc_weight != 1.0 && self.rolling_mpc_days.is_none() {
+            return Err(PlanError::Config(
+                "forecast_features.plan.rolling_mpc_weight: needs rolling_mpc_days (the MPC whose forecast it weighs)".into(),
+            ));
         }
         if self.terminal_from_window {
             if self.rolling_mpc_days.is_none() {
@@ -187,6 +205,33 @@ impl PlanColumns {
             })
             .collect();
         Ok(Some(RollingPlan { prices, terminals }))
+    }
+
+    /// The prices the plan plans over at one quarter-hour: the rolling MPC's forecast
+    /// (`rolling`, when the plan reads it) weighed with the forecaster's expected prices
+    /// (`forecast`, the current quarter-hour first) by `rolling_mpc_weight`, or the forecaster's
+    /// alone; `horizon` of them.
+    pub fn planned_prices(
+        &self,
+        rolling: Option<&[f64]>,
+        forecast: impl Iterator<Item = f64>,
+    ) -> Vec<f64> {
+        let w = self.rolling_mpc_weight;
+        match rolling {
+            Some(r) if w == 1.0 => r[..self.horizon].to_vec(),
+            Some(r) => r[..self.horizon]
+                .iter()
+                .zip(forecast)
+                .map(|(m, f)| w * m + (1.0 - w) * f)
+                .collect(),
+            None => forecast.take(self.horizon).collect(),
+        }
+    }
+
+    /// True when the plan reads the forecaster's expected prices (not the rolling MPC's
+    /// forecast alone).
+    pub fn reads_forecast(&self) -> bool {
+        self.rolling_mpc_days.is_none() || self.rolling_mpc_weight < 1.0
     }
 
     /// `rolling_prices` of the quarter-hour at grid index `g` of `date` alone (`days` holding
@@ -511,56 +556,17 @@ mod tests {
     }
 
     #[test]
-    fn with_a_cap_the_plan_charges_the_cycle_price_on_cell_throughput() {
-        // Horizon 1 at 100 EUR/MWh, terminal 60: as above, less 50 EUR per cell MWh moved
-        // (0.225 MWh into the cells charging, 0.25 / 0.9 out discharging); no cap, no price.
-        let plan = PlanColumns {
-            horizon: 1,
-            soc_points: 2,
-            cycle_price_eur_per_mwh: 50.0,
-            ..PlanColumns::default()
-        };
-        let expected = [100.0];
-        for cap in [None, Some(1.1)] {
-            let b = BatteryConfig {
-                cycles_per_day: cap,
-                ..battery()
-            };
-            let mut got = vec![];
-            plan.push(&expected, &b, 60.0, 1.0, &mut got);
-            let price = if cap.is_some() { 50.0 } else { 0.0 };
-            let charge = -100.0 * 0.25 + 60.0 * 0.225 - price * 0.225;
-            let discharge = 100.0 * 0.25 - (60.0 + price) * 0.25 / 0.9;
-            // At the lowest state only charging moves; at the highest only discharging.
-            assert!(
-                (got[0] as f64 - charge).abs() < 1e-4,
-                "cap {cap:?}: {} vs {charge}",
-                got[0]
-            );
-            assert_eq!(got[1], 0.0);
-            assert_eq!(got[2], 0.0);
-            assert!(
-                (got[3] as f64 - discharge).abs() < 1e-4,
-                "cap {cap:?}: {} vs {discharge}",
-                got[3]
-            );
-        }
-        let bad = PlanColumns {
-            cycle_price_eur_per_mwh: -1.0,
-            ..plan
-        };
-        let e = bad.check(16).unwrap_err().to_string();
-        assert!(
-            e.contains("forecast_features.plan.cycle_price_eur_per_mwh = -1"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn the_hurdle_charges_cell_throughput_with_or_without_a_cap() {
-        // As above with a hurdle of 20 EUR/MWh (or a premium of 20): charged without a cap,
-        // added to the cycle price with one.
-        for (hurdle, cap) in [(20.0, None), (20.0, Some(1.1)), (-20.0, None)] {
+    fn the_plan_charges_the_cycle_price_under_a_cap_and_the_hurdle_always() {
+        // Horizon 1 at 100 EUR/MWh, terminal 60: as above, less the price per cell MWh moved
+        // (0.225 MWh into the cells charging, 0.25 / 0.9 out discharging): the cycle price (50)
+        // with a cap only, the hurdle (20, or a premium of 20) with or without one.
+        for (hurdle, cap) in [
+            (0.0, None),
+            (0.0, Some(1.1)),
+            (20.0, None),
+            (20.0, Some(1.1)),
+            (-20.0, None),
+        ] {
             let plan = PlanColumns {
                 horizon: 1,
                 soc_points: 2,
@@ -577,30 +583,92 @@ mod tests {
             let price = hurdle + if cap.is_some() { 50.0 } else { 0.0 };
             let charge = -100.0 * 0.25 + 60.0 * 0.225 - price * 0.225;
             let discharge = 100.0 * 0.25 - (60.0 + price) * 0.25 / 0.9;
+            // At the lowest state only charging moves; at the highest only discharging.
+            let case = format!("hurdle {hurdle}, cap {cap:?}");
             assert!(
                 (got[0] as f64 - charge).abs() < 1e-4,
-                "cap {cap:?}: {} vs {charge}",
+                "{case}: {} vs {charge}",
                 got[0]
             );
+            assert_eq!((got[1], got[2]), (0.0, 0.0), "{case}");
             assert!(
                 (got[3] as f64 - discharge).abs() < 1e-4,
-                "cap {cap:?}: {} vs {discharge}",
+                "{case}: {} vs {discharge}",
                 got[3]
             );
         }
-        for bad in [-1e5, 1e5, f64::NAN] {
-            let e = PlanColumns {
-                hurdle_eur_per_mwh: bad,
-                ..PlanColumns::default()
-            }
-            .check(16)
-            .unwrap_err()
-            .to_string();
-            assert!(
-                e.contains("forecast_features.plan.hurdle_eur_per_mwh"),
-                "{e}"
-            );
+        let bad = [
+            (
+                PlanColumns {
+                    cycle_price_eur_per_mwh: -1.0,
+                    ..PlanColumns::default()
+                },
+                "cycle_price_eur_per_mwh = -1",
+            ),
+            (
+                PlanColumns {
+                    hurdle_eur_per_mwh: -1e5,
+                    ..PlanColumns::default()
+                },
+                "hurdle_eur_per_mwh = -100000",
+            ),
+            (
+                PlanColumns {
+                    hurdle_eur_per_mwh: 1e5,
+                    ..PlanColumns::default()
+                },
+                "hurdle_eur_per_mwh = 100000",
+            ),
+            (
+                PlanColumns {
+                    hurdle_eur_per_mwh: f64::NAN,
+                    ..PlanColumns::default()
+                },
+                "hurdle_eur_per_mwh = NaN",
+            ),
+        ];
+        for (plan, key) in bad {
+            let e = plan.check(16).unwrap_err().to_string();
+            assert!(e.contains(&format!("forecast_features.plan.{key}")), "{e}");
         }
+    }
+
+    #[test]
+    fn the_plan_weighs_the_rolling_mpcs_forecast_with_the_forecasters() {
+        let mpc = [100.0, 80.0, 60.0];
+        let forecast = [40.0, 40.0, 100.0, 999.0];
+        let plan = |w| PlanColumns {
+            horizon: 3,
+            rolling_mpc_days: Some(28),
+            rolling_mpc_weight: w,
+            ..PlanColumns::default()
+        };
+        let at = |w, rolling: Option<&[f64]>| plan(w).planned_prices(rolling, forecast.into_iter());
+        assert_eq!(at(1.0, Some(&mpc)), mpc);
+        assert_eq!(at(0.0, Some(&mpc)), [40.0, 40.0, 100.0]);
+        assert_eq!(at(0.25, Some(&mpc)), [55.0, 50.0, 90.0]);
+        // Without the MPC's forecast, the forecaster's alone, `horizon` of them.
+        assert_eq!(at(1.0, None), [40.0, 40.0, 100.0]);
+        assert!(!plan(1.0).reads_forecast() && plan(0.5).reads_forecast());
+        assert!(PlanColumns::default().reads_forecast());
+        for (bad, key) in [
+            (
+                plan(1.5),
+                "rolling_mpc_weight = 1.5: expected a weight from 0 to 1",
+            ),
+            (plan(f64::NAN), "rolling_mpc_weight = NaN"),
+            (
+                PlanColumns {
+                    rolling_mpc_days: None,
+                    ..plan(0.5)
+                },
+                "rolling_mpc_weight: needs rolling_mpc_days",
+            ),
+        ] {
+            let e = bad.check(16).unwrap_err().to_string();
+            assert!(e.contains(&format!("forecast_features.plan.{key}")), "{e}");
+        }
+        plan(0.5).check(16).unwrap();
     }
 
     #[test]

@@ -76,18 +76,21 @@ impl PlanPolicy {
         let terminal = plan.terminal_eur_per_mwh(forecaster.price_scale().0, &config.battery);
         let rows = inputs.values.len() / inputs.width.max(1);
         let k = forecaster.taus().len();
-        let (expected, terminals) =
-            match plan.rolling_prices(days, &config.battery, &rule, terminal)? {
-                Some(rolled) => (rolled.prices, rolled.terminals),
-                None => {
-                    let mut expected = Vec::with_capacity(rows * plan.horizon);
-                    forecaster.for_each_quantiles(&inputs.values, &mut |_, row| {
-                        // As the agents' plan reads it.
-                        expected.extend(expected_prices(row, k).take(plan.horizon));
-                    })?;
-                    (expected, vec![terminal; rows])
-                }
-            };
+        let rolled = plan.rolling_prices(days, &config.battery, &rule, terminal)?;
+        let h = plan.horizon;
+        let (expected, terminals) = match rolled {
+            Some(rolled) if !plan.reads_forecast() => (rolled.prices, rolled.terminals),
+            rolled => {
+                let mut expected = Vec::with_capacity(rows * h);
+                forecaster.for_each_quantiles(&inputs.values, &mut |i, row| {
+                    // As the agents' plan reads it.
+                    let mpc = rolled.as_ref().map(|r| &r.prices[i * h..(i + 1) * h]);
+                    expected.extend(plan.planned_prices(mpc, expected_prices(row, k)));
+                })?;
+                let terminals = rolled.map_or_else(|| vec![terminal; rows], |r| r.terminals);
+                (expected, terminals)
+            }
+        };
         let mut policy = PlanPolicy {
             expected,
             terminals,
@@ -144,14 +147,23 @@ impl PlanPolicy {
 
 impl Policy for PlanPolicy {
     fn name(&self) -> String {
-        let over = match self.plan.rolling_mpc_days {
-            Some(n) if self.plan.terminal_from_window => {
-                format!(", over the MPC refit daily on {n} days and its value of stored energy")
-            }
+        let forecaster = if self.trees {
+            "tree forecaster"
+        } else {
+            "forecaster"
+        };
+        let mut over = match self.plan.rolling_mpc_days {
             Some(n) => format!(", over the MPC refit daily on {n} days"),
-            None if self.trees => ", over the tree forecaster".into(),
+            None if self.trees => format!(", over the {forecaster}"),
             None => String::new(),
         };
+        if self.plan.rolling_mpc_days.is_some() && self.plan.reads_forecast() {
+            let w = self.plan.rolling_mpc_weight;
+            over += &format!(" (weight {w}) and the {forecaster}");
+        }
+        if self.plan.rolling_mpc_days.is_some() && self.plan.terminal_from_window {
+            over += " and its value of stored energy";
+        }
         let hurdle = match self.plan.hurdle_eur_per_mwh {
             h if h != 0.0 => format!(", hurdle {h}"),
             _ => String::new(),
