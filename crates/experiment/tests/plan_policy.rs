@@ -16,7 +16,7 @@ use imbarb_sim::{rollout, Action, Decision, Policy};
 use std::path::Path;
 
 mod common;
-use common::Recording;
+use common::{Recording, Taken};
 
 /// The embedded prices on the paper split, evaluated on `days`.
 fn paper_setup(env: imbarb_sim::EnvConfig, days: DaySet) -> Setup {
@@ -215,6 +215,61 @@ fn level_of(m: imbarb_plan::plan_columns::Move) -> usize {
     }
 }
 
+/// The plan `columns` over the small forecaster fitted on `test`'s training days.
+fn small_plan(test: &Setup, columns: &PlanColumns) -> PlanPolicy {
+    PlanPolicy::fit(
+        &test.days,
+        &test.features,
+        &test.config,
+        &test.train,
+        &small_forecaster(),
+        None,
+        columns,
+    )
+    .unwrap()
+}
+
+/// `small_plan`, recording its decisions.
+fn recorded_plan<'a>(test: &'a Setup, columns: &PlanColumns) -> Recording<'a> {
+    Recording::new(Box::new(small_plan(test, columns)), &test.days)
+}
+
+/// The level the plan over `prices` (stored energy valued at `terminal`) moves to at recorded
+/// decision `t`'s state of charge, or waiting where `t`'s mask forbids it.
+fn plans_level(
+    prices: &[f64],
+    battery: &imbarb_sim::BatteryConfig,
+    terminal: f64,
+    t: &Taken,
+) -> usize {
+    let v = imbarb_plan::plan_columns::advantages(prices, battery, terminal, &[t.state.soc_mwh]);
+    let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
+    if t.mask[planned] {
+        planned
+    } else {
+        1
+    }
+}
+
+/// The mean of `model`'s three levels for each quarter-hour ahead at recorded decision `t`
+/// (`inputs`: its features on `days`).
+fn expected_at(
+    model: &dyn imbarb_plan::QuantileModel,
+    inputs: &imbarb_sim::MarketFeatures,
+    days: &imbarb_sim::MarketDays,
+    t: &Taken,
+) -> Vec<f64> {
+    let d = days.days.iter().position(|x| x.date == t.date).unwrap();
+    let qh = t.g - days.days[d].grid_offset;
+    let mut expected = vec![];
+    model
+        .for_each_quantiles(inputs.row(d, qh), &mut |_, q| {
+            expected = q.chunks(3).map(|l| l.iter().sum::<f64>() / 3.0).collect();
+        })
+        .unwrap();
+    expected
+}
+
 /// Two policies shown the same decisions (the first acts): how often they agree.
 struct Both {
     acting: Box<dyn Policy>,
@@ -255,16 +310,7 @@ fn the_plan_baseline_acts_as_the_plan_a_run_observes() {
 
     let test = paper_setup(config.env.clone(), DaySet::Test);
     let oracle = Oracle::solve(&test.days, &test.eval, &test.config).unwrap();
-    let baseline = PlanPolicy::fit(
-        &test.days,
-        &test.features,
-        &test.config,
-        &test.train,
-        &small_forecaster(),
-        None,
-        spec.plan.as_ref().unwrap(),
-    )
-    .unwrap();
+    let baseline = small_plan(&test, spec.plan.as_ref().unwrap());
     let mut both = Both {
         acting: make_policy(&PolicySpec::RunPlan(run), &test, &oracle, 4).unwrap(),
         other: Box::new(baseline),
@@ -358,17 +404,7 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
             terminal_from_window,
             ..PlanColumns::default()
         };
-        let policy = PlanPolicy::fit(
-            &test.days,
-            &test.features,
-            &test.config,
-            &test.train,
-            &small_forecaster(),
-            None,
-            &columns,
-        )
-        .unwrap();
-        Recording::new(Box::new(policy), &test.days)
+        recorded_plan(&test, &columns)
     };
     let mut policy = plan(true);
     assert!(
@@ -403,9 +439,7 @@ fn the_plan_following_the_market_values_stored_energy_from_each_days_window() {
         let terminal =
             imbarb_baselines::mpc_rolling::rolling_terminal(&test.days, 14, &b, t.date).unwrap();
         terminals.insert(terminal.to_bits());
-        let v = imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[t.state.soc_mwh]);
-        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
-        let want = if t.mask[planned] { planned } else { 1 };
+        let want = plans_level(&prices, &b, terminal, t);
         assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
     }
     assert_eq!(
@@ -430,19 +464,7 @@ fn the_plan_weighing_two_forecasts_acts_on_their_weighted_mean() {
         rolling_mpc_weight: w,
         ..PlanColumns::default()
     };
-    let plan = |w| {
-        let policy = PlanPolicy::fit(
-            &test.days,
-            &test.features,
-            &test.config,
-            &test.train,
-            &small_forecaster(),
-            None,
-            &columns(w),
-        )
-        .unwrap();
-        Recording::new(Box::new(policy), &test.days)
-    };
+    let plan = |w| recorded_plan(&test, &columns(w));
     let chosen = &test.eval[20..24];
     let mut runs = [plan(0.5), plan(1.0), plan(0.0)];
     for p in runs.iter_mut() {
@@ -471,19 +493,7 @@ fn the_plan_weighing_two_forecasts_acts_on_their_weighted_mean() {
     let terminal = columns(0.5).terminal_eur_per_mwh(model.price_scale().0, &b);
     let rule = imbarb_sim::DayAheadRule::default();
     for t in &blended.taken {
-        let d = test
-            .days
-            .days
-            .iter()
-            .position(|x| x.date == t.date)
-            .unwrap();
-        let qh = t.g - test.days.days[d].grid_offset;
-        let mut expected = vec![];
-        model
-            .for_each_quantiles(inputs.row(d, qh), &mut |_, q| {
-                expected = q.chunks(3).map(|l| l.iter().sum::<f64>() / 3.0).collect();
-            })
-            .unwrap();
+        let expected = expected_at(&model, &inputs, &test.days, t);
         let rolling = imbarb_baselines::mpc_rolling::rolling_forecast_at(
             &test.days, 14, 4, b, &rule, t.date, t.g,
         )
@@ -493,9 +503,7 @@ fn the_plan_weighing_two_forecasts_acts_on_their_weighted_mean() {
             .zip(&expected)
             .map(|(m, f)| 0.5 * m + 0.5 * f)
             .collect();
-        let v = imbarb_plan::plan_columns::advantages(&prices, &b, terminal, &[t.state.soc_mwh]);
-        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
-        let want = if t.mask[planned] { planned } else { 1 };
+        let want = plans_level(&prices, &b, terminal, t);
         assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
     }
     assert_eq!(blended.taken.len(), chosen.len() * 96);
@@ -662,23 +670,8 @@ fn the_plan_over_trees_acts_the_plans_move_over_the_trees_expected_prices() {
     assert!(terminal > 50.0 && terminal < 500.0, "{terminal}");
     let mut moves = [0usize; 3];
     for t in &recorded.taken {
-        let d = test
-            .days
-            .days
-            .iter()
-            .position(|x| x.date == t.date)
-            .unwrap();
-        let qh = t.g - test.days.days[d].grid_offset;
-        let mut prices = vec![];
-        trees
-            .for_each_quantiles(inputs.row(d, qh), &mut |_, q| {
-                prices = q.chunks(3).map(|l| l.iter().sum::<f64>() / 3.0).collect();
-            })
-            .unwrap();
-        let v =
-            imbarb_plan::plan_columns::advantages(&prices, &battery, terminal, &[t.state.soc_mwh]);
-        let planned = level_of(imbarb_plan::plan_columns::best_move(v[0], v[1]));
-        let want = if t.mask[planned] { planned } else { 1 };
+        let prices = expected_at(&trees, &inputs, &test.days, t);
+        let want = plans_level(&prices, &battery, terminal, t);
         assert_eq!(t.action, Action::Discrete(want), "{} grid {}", t.date, t.g);
         moves[want] += 1;
     }
